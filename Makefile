@@ -1,0 +1,33 @@
+# Two commands set everything up on a fresh machine with only Python:
+#   make demo   - create .venv, install nnzoo with its extras, run the guided tour
+#   make test   - create .venv, install nnzoo[test], run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: demo test bench clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install --quiet -e ".[test]"
+	touch $@
+
+$(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install --quiet -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed-demo
+	$(PY) -m nnzoo tour
+
+test: $(VENV)/.installed-test
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
+
+bench: $(VENV)/.installed-test
+	$(PY) -m benchmarks all
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,38 @@
+"""nnzoo: a deep-learning framework from first principles on NumPy, with PyTorch's surface.
+
+``import nnzoo as torch`` runs PyTorch-style code: tensors with define-by-run reverse-mode autograd,
+the core ops as functions and as methods, ``no_grad``, ``manual_seed``, ...
+"""
+from . import dtypes
+from .dtypes import (bool, double, dtype, float, float16, float32, float64, get_default_dtype, half,
+                     int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short,
+                     uint8)
+from .dtypes import result_type as _result_type
+from .tensor import Size, Tensor
+from . import autograd
+from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import *  # noqa: F401,F403
+from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed,
+                     multinomial, normal, rand, rand_like, randint, randn, randn_like, randperm, seed,
+                     set_rng_state)
+from .ops.arith import *  # noqa: F401,F403
+from .ops.unary import *  # noqa: F401,F403
+from .ops.reduce import *  # noqa: F401,F403
+from .ops.shape import *  # noqa: F401,F403
+from .ops.index import *  # noqa: F401,F403
+from .ops.linalg import *  # noqa: F401,F403
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+def result_type(tensor1, tensor2):
+    """The dtype an arithmetic op on the two operands gives (PyTorch's promotion rules)."""
+    return _result_type(tensor1, tensor2)

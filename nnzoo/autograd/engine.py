@@ -1,0 +1,220 @@
+"""The backward pass: an iterative walk of the graph in dependency order (no recursion, so a chain of
+100,000 ops backprops fine). ``backward`` accumulates into leaves' ``.grad``; ``grad`` returns the
+gradients of chosen inputs and leaves ``.grad`` alone."""
+import numpy as np
+
+from ..tensor import Tensor
+from .function import AccumulateGrad
+from .grad_mode import state
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Compute the gradients of ``tensors`` (w.r.t. every leaf) and accumulate them into ``.grad``."""
+    tensors, grads = _roots(tensors, grad_tensors, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    targets = None
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        targets = [_input_edge(t, i) for i, t in enumerate(inputs)]
+    captured = _execute(tensors, grads, retain_graph, create_graph, targets, accumulate=targets is None)
+    if targets is not None:  # backward(inputs=...): accumulate only into these
+        for t, g in zip(inputs, captured):
+            if g is not None:
+                if not create_graph:
+                    g = g.detach()
+                t.grad = g if t.grad is None else t.grad + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Return d(outputs)/d(inputs) as a tuple, without touching ``.grad``.
+
+    With ``create_graph=True`` the results are themselves differentiable (higher-order gradients).
+
+    Example::
+
+        >>> x = nnzoo.tensor(2.0, requires_grad=True)
+        >>> g, = nnzoo.autograd.grad(x ** 3, x, create_graph=True)   # 3x^2 = 12
+        >>> nnzoo.autograd.grad(g, x)[0]                             # 6x = 12
+        tensor(12.)
+    """
+    outputs, grads = _roots(outputs, grad_outputs, "grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    inputs = _as_tuple(inputs)
+    targets = [_input_edge(t, i) for i, t in enumerate(inputs)]
+    result = _execute(outputs, grads, retain_graph, create_graph, targets, accumulate=False)
+    for i, g in enumerate(result):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {tuple(inputs[i].shape)}) was not used to compute "
+                               "the outputs; pass allow_unused=True to get None for it")
+    if not create_graph:
+        result = [None if g is None else g.detach() for g in result]
+    return tuple(result)
+
+
+def _as_tuple(x):
+    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+
+def _input_edge(t, i):
+    if not isinstance(t, Tensor) or not t.requires_grad:
+        raise RuntimeError(f"grad: input {i} does not require grad")
+    return t._edge()
+
+
+def _roots(tensors, grad_tensors, fname):
+    tensors = _as_tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    else:
+        grad_tensors = _as_tuple(grad_tensors) if not isinstance(grad_tensors, (list, tuple)) \
+            else tuple(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"{fname}: got {len(tensors)} tensors but {len(grad_tensors)} gradients")
+    grads = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{fname}: element {i} of the tensors does not require grad and has no grad_fn: it was "
+                "computed from tensors without requires_grad=True (or under no_grad()), so there is "
+                "nothing to differentiate")
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(
+                    f"{fname}: grad can be created implicitly only for scalar outputs, but the output has "
+                    f"shape {tuple(t.shape)}; pass gradient= (e.g. out.backward(torch.ones_like(out)))")
+            g = Tensor._make(np.ones(t.shape, dtype=t._data.dtype))
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor._make(np.asarray(g, dtype=t._data.dtype))
+            if g.shape != t.shape:
+                raise RuntimeError(f"{fname}: gradient of shape {tuple(g.shape)} given for an output of "
+                                   f"shape {tuple(t.shape)}")
+            if g._data.dtype != t._data.dtype:
+                g = g.to(t.dtype)
+        grads.append(g)
+    return tensors, grads
+
+
+def _dependencies(roots):
+    """How many edges lead into each node reachable from ``roots`` (iterative DFS)."""
+    deps = {}
+    seen = set(roots)
+    stack = list(seen)
+    while stack:
+        node = stack.pop()
+        for e in node.next_functions:
+            if e is not None:
+                m = e[0]
+                deps[m] = deps.get(m, 0) + 1
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
+    return deps
+
+
+def _needed(roots, deps, target_nodes):
+    """The nodes from which some target node can be reached (the only ones grad() must run)."""
+    remaining = dict(deps)
+    order, ready = [], [n for n in set(roots) if remaining.get(n, 0) == 0]
+    while ready:
+        n = ready.pop()
+        order.append(n)
+        for e in n.next_functions:
+            if e is not None:
+                remaining[e[0]] -= 1
+                if remaining[e[0]] == 0:
+                    ready.append(e[0])
+    needed = set()
+    for n in reversed(order):
+        if n in target_nodes or any(e is not None and e[0] in needed for e in n.next_functions):
+            needed.add(n)
+    return needed
+
+
+def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate):
+    root_edges = [t._edge() for t in tensors]
+    roots = [e[0] for e in root_edges]
+    deps = _dependencies(roots)
+    buffers = {}
+    fresh = set()  # storage handed to a leaf's .grad in this pass (see AccumulateGrad)
+    for (node, nr), g in zip(root_edges, grads):
+        if not create_graph:
+            base = g._data if g._data.base is None else g._data.base
+            fresh.add(id(base))  # a user's gradient= tensor is never stored as .grad itself
+        _add(buffers, node, nr, g)
+    captured = [None] * len(targets) if targets is not None else None
+    target_at = {}
+    if targets is not None:
+        for i, (node, nr) in enumerate(targets):
+            target_at.setdefault(node, []).append((nr, i))
+        needed = _needed(roots, deps, target_at)
+    ready = [n for n in set(roots) if deps.get(n, 0) == 0]
+    prev = state.enabled
+    state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node, None)
+            if buf is not None:
+                if node._pre_hooks is not None:
+                    _run_hooks(node, buf)
+                if node._retained is not None:
+                    _retain(node, buf)
+                if node in target_at:
+                    for nr, i in target_at[node]:
+                        captured[i] = buf[nr]
+            if type(node) is AccumulateGrad:
+                if buf is not None and accumulate:
+                    node.accumulate(buf[0], create_graph, fresh)
+                continue
+            run = buf is not None and (targets is None or node in needed)
+            if run:
+                if node._n_out > 1:
+                    buf = [g if g is not None else Tensor._make(np.zeros(shape, dtype))
+                           for g, (shape, dtype) in zip(buf, node._out_meta)]
+                in_grads = node._run_backward(buf)
+                if not retain_graph:
+                    node._saved = None
+                    node._freed = True
+            for i, e in enumerate(node.next_functions):
+                if e is None:
+                    continue
+                m = e[0]
+                if run:
+                    g = in_grads[i]
+                    if g is not None:
+                        _add(buffers, m, e[1], g)
+                deps[m] -= 1
+                if deps[m] == 0:
+                    ready.append(m)
+    finally:
+        state.enabled = prev
+    return captured
+
+
+def _add(buffers, node, nr, g):
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node._n_out
+    old = buf[nr]
+    buf[nr] = g if old is None else old + g
+
+
+def _run_hooks(node, buf):
+    for nr, hooks in node._pre_hooks.items():
+        if buf[nr] is None:
+            continue
+        for hook in hooks:
+            new = hook(buf[nr])
+            if new is not None:
+                buf[nr] = new
+
+
+def _retain(node, buf):
+    for nr, ref in node._retained.items():
+        t = ref()
+        if t is not None and buf[nr] is not None:
+            g = buf[nr] if state.enabled else buf[nr].detach()
+            t.grad = g if t.grad is None else t.grad + g

@@ -1,0 +1,264 @@
+"""``Function``: one differentiable op, forward and backward side by side. An applied Function is
+also the graph node that records the op (its ``grad_fn``), as in PyTorch.
+
+Two kinds of subclasses share this base:
+
+* built-in ops subclass :class:`Op`: ``forward(ctx, *arrays)`` works on raw NumPy arrays (no
+  Tensor overhead), and ``backward(ctx, grad)`` on Tensors, written with Tensor ops so that a
+  second derivative (``create_graph=True``) is just another graph;
+* user functions subclass :class:`Function` exactly like ``torch.autograd.Function``: ``forward``
+  receives the Tensors themselves and runs with grad off.
+
+``ctx.save_for_backward(...)`` takes arrays (or Tensors) of the forward; an item that is an input
+comes back from ``ctx.saved_tensors`` as that input Tensor, an item that is an output comes back as
+the output (rebuilt on demand, so the node holds no reference cycle to its own output), anything
+else as a constant. Every saved input/output remembers its version: an in-place change between
+forward and backward raises instead of giving a wrong gradient.
+"""
+import weakref
+
+import numpy as np
+
+from ..tensor import Tensor
+from .grad_mode import state
+
+_make = Tensor._make
+
+
+class _Saved:
+    """One item of ``save_for_backward``: a Tensor plus the version it had, or an output's parts."""
+
+    __slots__ = ("tensor", "version", "data", "vc", "output_nr")
+
+    def unpack(self, node):
+        t = self.tensor
+        if t is None:  # one of the node's own outputs: rebuild it pointing at the node
+            t = _make(self.data, True, node, self.output_nr)
+            t._vc = self.vc
+        if t._vc[0] != self.version:
+            raise RuntimeError(
+                f"{node.name()}: one of the tensors saved for its backward (shape {tuple(t.shape)}) was "
+                f"modified by an in-place operation: it was at version {self.version} and is now at "
+                f"version {t._vc[0]}. Use the out-of-place form (e.g. x = x + y instead of x += y) "
+                "or clone() the tensor before changing it.")
+        return t
+
+
+class Function:
+    """Base of every differentiable op; subclass it for a custom op (``torch.autograd.Function``).
+
+    Example::
+
+        >>> class Square(nnzoo.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x * x
+        ...     @staticmethod
+        ...     def backward(ctx, grad):
+        ...         x, = ctx.saved_tensors
+        ...         return 2 * x * grad
+        >>> x = nnzoo.tensor([3.0], requires_grad=True)
+        >>> Square.apply(x).sum().backward(); x.grad
+        tensor([6.])
+    """
+
+    _array_forward = False  # Op sets True: forward gets raw arrays
+    is_view = False  # the output shares memory (and version counter) with the first input
+    next_functions = ()
+    needs_input_grad = ()
+    _n_out = 1
+    _saved = ()
+    _freed = False
+    _pre_hooks = None  # {output_nr: [hook(grad) -> grad | None]}
+    _retained = None  # {output_nr: weakref to a non-leaf Tensor that called retain_grad()}
+    _non_diff = None
+
+    # ---- the user-facing ctx API ------------------------------------------------------------
+    def save_for_backward(self, *items):
+        self._to_save = items
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time (or to use saved "
+                "tensors after they were freed). The first backward frees the graph; call "
+                "backward(retain_graph=True) the first time if you need to backward twice.")
+        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = {id(t._data if isinstance(t, Tensor) else t) for t in tensors}
+
+    @classmethod
+    def name(cls):
+        return cls.__name__ + "Backward0"
+
+    def register_hook(self, hook):
+        """Hook called with the gradients of this node's outputs (used by ``Tensor.register_hook``)."""
+        self.register_prehook(0, hook)
+
+    def register_prehook(self, output_nr, hook):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        self._pre_hooks.setdefault(output_nr, []).append(hook)
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+    # ---- forward: run the op and, if any input requires grad, record the node ----------------
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError(f"{ctx.name()}: backward is not implemented")
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = cls.__new__(cls)
+        ctx._to_save = None
+        need = False
+        if state.enabled:
+            for a in args:
+                if type(a) is Tensor and a.requires_grad:
+                    need = True
+                    break
+        if cls._array_forward:
+            try:
+                out = cls.forward(ctx, *[a._data if type(a) is Tensor else a for a in args])
+            except ValueError as e:  # NumPy's shape errors, restated with the op's name and shapes
+                raise _shape_error(cls, args, e) from None
+        else:
+            prev = state.enabled
+            state.enabled = False
+            try:
+                out = cls.forward(ctx, *args)
+            finally:
+                state.enabled = prev
+            out = tuple(o._data for o in out) if type(out) is tuple else out._data
+        multi = type(out) is tuple
+        if not need:
+            res = tuple(_make(o) for o in out) if multi else _make(out)
+            if cls.is_view:
+                for r in res if multi else (res,):
+                    r._vc = args[0]._vc
+            return res
+        ctx.needs_input_grad = tuple(type(a) is Tensor and a.requires_grad for a in args)
+        ctx.next_functions = tuple(a._edge() if type(a) is Tensor and a.requires_grad else None
+                                   for a in args)
+        non_diff = ctx._non_diff
+        if multi:
+            res = tuple(_make(o, _differentiable(o, non_diff), ctx, i) for i, o in enumerate(out))
+            ctx._n_out = len(res)
+            ctx._out_meta = tuple((r.shape, r._data.dtype) for r in res)
+        else:
+            res = _make(out, _differentiable(out, non_diff), ctx, 0)
+        if cls.is_view:
+            for r in res if multi else (res,):
+                r._vc = args[0]._vc
+        if ctx._to_save is not None:
+            outs = res if multi else (res,)
+            ctx._saved = tuple(_pack(item, args, outs) for item in ctx._to_save)
+        ctx._to_save = None
+        if not cls._array_forward:
+            ctx._in_shapes = tuple(a.shape if type(a) is Tensor else None for a in args)
+        return res
+
+    # ---- called by the engine ------------------------------------------------------------------
+    def _run_backward(self, grads):
+        out = type(self).backward(self, *grads)
+        if type(out) is not tuple:
+            out = (out,)
+        n = len(self.next_functions)
+        if len(out) < n:
+            raise RuntimeError(f"{self.name()}: backward returned {len(out)} gradients, but forward "
+                               f"took {n} inputs")
+        if not self._array_forward:
+            out = tuple(self._check_user_grad(i, g) for i, g in enumerate(out[:n]))
+        return out
+
+    def _check_user_grad(self, i, g):
+        if g is None or self.next_functions[i] is None:
+            return None
+        if not isinstance(g, Tensor):
+            g = _make(np.asarray(g))
+        if g.shape != self._in_shapes[i]:
+            raise RuntimeError(f"{self.name()}: backward returned a gradient of shape {tuple(g.shape)} "
+                               f"for input {i}, whose shape is {tuple(self._in_shapes[i])}")
+        return g
+
+
+class Op(Function):
+    """Base of nnzoo's built-in ops: ``forward(ctx, *arrays)`` on raw arrays, backward on Tensors."""
+
+    _array_forward = True
+
+
+class AccumulateGrad(Function):
+    """The graph node of a leaf that requires grad: adds incoming gradients into ``leaf.grad``."""
+
+    def __init__(self, leaf):
+        self.variable = weakref.ref(leaf)
+
+    def accumulate(self, g, create_graph, fresh):
+        var = self.variable()
+        if var is None:
+            return
+        if g.shape != var.shape:
+            raise RuntimeError(f"AccumulateGrad: gradient of shape {tuple(g.shape)} for a leaf of shape "
+                               f"{tuple(var.shape)}")
+        if g._data.dtype != var._data.dtype:
+            g = g.to(var.dtype)
+        if create_graph:
+            var.grad = g if var.grad is None else var.grad + g
+            return
+        old = var.grad
+        if old is None:
+            arr = g._data
+            base = arr if arr.base is None else arr.base
+            # NOTE: one backward can route the very same array to several leaves (add's backward
+            # returns its grad twice) or hand out a read-only broadcast view; .grad must own its memory.
+            if id(base) in fresh or not arr.flags.writeable:
+                arr = arr.copy()
+                base = arr
+            fresh.add(id(base))
+            var.grad = _make(arr)
+        elif old.requires_grad or not old._data.flags.writeable:
+            var.grad = _make(old._data + g._data)
+        else:
+            np.add(old._data, g._data, out=old._data)
+            old._vc[0] += 1
+
+    @classmethod
+    def name(cls):
+        return "AccumulateGrad"
+
+
+def _differentiable(arr, non_diff):
+    return arr.dtype.kind == "f" and (non_diff is None or id(arr) not in non_diff)
+
+
+def _pack(item, args, outs):
+    if item is None:
+        return None
+    data = item._data if type(item) is Tensor else item
+    s = _Saved()
+    s.data = s.vc = None
+    for a in args:
+        if type(a) is Tensor and (a is item or a._data is data):
+            s.tensor, s.version = a, a._vc[0]
+            return s
+    for i, o in enumerate(outs):
+        if o._data is data:
+            s.tensor, s.data, s.vc, s.output_nr, s.version = None, data, o._vc, i, o._vc[0]
+            return s
+    const = item.detach() if type(item) is Tensor else _make(np.asarray(data))
+    s.tensor, s.version = const, const._vc[0]
+    return s
+
+
+def _shape_error(cls, args, err):
+    shapes = ", ".join(str(tuple(a.shape)) for a in args if type(a) is Tensor)
+    return RuntimeError(f"{cls.__name__.lower()}: shapes {shapes}: {err}")

@@ -1,0 +1,873 @@
+"""``Tensor``: an n-dimensional array plus what autograd needs (``requires_grad``, ``grad``, the node
+that made it). Operators and methods forward to the op functions in ``nnzoo.ops``; the math lives
+there, one op family per file."""
+import numbers
+
+import numpy as np
+
+from . import dtypes
+
+_ndarray = np.ndarray
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it when it requires grad.
+
+    Make tensors with ``nnzoo.tensor(data)`` or a factory (``nnzoo.zeros``, ``nnzoo.randn``, ...).
+    ``Tensor(data)`` (float32) and ``Tensor(*sizes)`` (uninitialised) work as in PyTorch.
+
+    Example::
+
+        >>> x = nnzoo.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> y = (x * x).sum()
+        >>> y.backward()
+        >>> x.grad
+        tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_accum",
+                 "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators: np.float32(2) * t is a Tensor
+    __array_priority__ = 1000
+
+    def __init__(self, *args, dtype=None, requires_grad=False):
+        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+            arr = np.array(args[0]._data if isinstance(args[0], Tensor) else args[0],
+                           dtype=dtypes.to_numpy(dtype) or dtypes.get_default_dtype().np)
+        else:
+            sizes = args[0] if len(args) == 1 and not isinstance(args[0], numbers.Integral) else args
+            arr = np.empty(tuple(sizes), dtype=dtypes.to_numpy(dtype) or dtypes.get_default_dtype().np)
+        self._data = arr
+        self.requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._accum = None
+        if requires_grad:
+            self.requires_grad_()
+
+    @staticmethod
+    def _make(arr, requires_grad=False, grad_fn=None, output_nr=0):
+        """Wrap an array without copying (the fast path every op uses)."""
+        t = _new(Tensor)
+        t._data = arr if type(arr) is _ndarray else np.asarray(arr)
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vc = [0]
+        t._accum = None
+        return t
+
+    def _edge(self):
+        """(node, output index) that gradients for this tensor flow into."""
+        if self.grad_fn is not None:
+            return self.grad_fn, self._output_nr
+        acc = self._accum
+        if acc is None:
+            acc = self._accum = AccumulateGrad(self)
+        return acc, 0
+
+    # ---- metadata ------------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+
+    @property
+    def dtype(self):
+        return dtypes.from_numpy(self._data.dtype)
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self):
+        return False
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self):
+        return self._data.flags.c_contiguous
+
+    def stride(self, dim=None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[_wrap_dim(dim, self._data.ndim, "stride")]
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    # ---- data access ---------------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        """The underlying NumPy array (shared memory, as in PyTorch)."""
+        if self.requires_grad and not force:
+            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use "
+                               "tensor.detach().numpy()")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"item(): a tensor with {self._data.size} elements cannot be converted "
+                               "to a Python scalar")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    @property
+    def data(self):
+        """A tensor sharing this one's memory, detached from the graph (PyTorch's ``.data``)."""
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    def __repr__(self):
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="maxprec_equal" if self._data.dtype.kind == "f" else "maxprec")
+        extra = ""
+        if self._data.dtype not in (np.float32, np.int64, np.bool_) or self._data.size == 0:
+            extra += f", dtype={self.dtype}"
+        if self._data.size == 0:
+            body = "[]" if self._data.ndim == 1 else body
+            if self._data.ndim != 1:
+                extra = f", size={tuple(self._data.shape)}" + extra
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of a tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data)
+
+    def __int__(self):
+        return int(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data)
+
+    def __hash__(self):
+        return id(self)
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("nnzoo tensors are not pickled: save them with nnzoo.save (safetensors)")
+
+    # ---- autograd --------------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; a non-scalar needs ``gradient``."""
+        engine.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def requires_grad_(self, requires_grad=True):
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(f"only floating point tensors can require gradients, not {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self):
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self):
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self.grad_fn is None:
+            return
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        node = self.grad_fn
+        return node is not None and node._retained is not None and self._output_nr in node._retained
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook on a tensor that does not require grad")
+        node, nr = self._edge()
+        node.register_prehook(nr, hook)
+
+    # ---- dtype conversion and copies ---------------------------------------------------------------
+    def to(self, *args, dtype=None, **kwargs):
+        """``to(dtype)``, ``to('cpu')``, ``to(other)``: a cast is differentiable; same dtype returns self."""
+        for a in args:
+            if isinstance(a, dtypes.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) or a is None:
+                _check_device(a)
+            else:
+                raise TypeError(f"to(): unexpected argument {a!r}")
+        _check_device(kwargs.pop("device", None))
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+        if dtype is None or dtype.np == self._data.dtype:
+            return self.clone() if copy else self
+        return _arith.cast(self, dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return "nnzoo." + {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}[self._data.dtype.kind] \
+                + "Tensor"
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def half(self):
+        return self.to(dtypes.float16)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def int(self):
+        return self.to(dtypes.int32)
+
+    def bool(self):
+        return self.to(dtypes.bool)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        raise RuntimeError("nnzoo has no CUDA backend yet: tensors live on the CPU")
+
+    def clone(self):
+        return _arith.clone(self)
+
+    def contiguous(self):
+        return self if self._data.flags.c_contiguous else _arith.clone(self)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        return creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None):
+        return creation.zeros(*size, dtype=dtype or self.dtype)
+
+    def new_ones(self, *size, dtype=None):
+        return creation.ones(*size, dtype=dtype or self.dtype)
+
+    def new_full(self, size, fill_value, dtype=None):
+        return creation.full(size, fill_value, dtype=dtype or self.dtype)
+
+    def new_empty(self, *size, dtype=None):
+        return creation.empty(*size, dtype=dtype or self.dtype)
+
+    # ---- in-place ops: outside the graph (no_grad, or tensors that do not require grad) ---------
+    def _inplace(self, name, result):
+        """Write ``result`` (a Tensor or array) into this tensor's memory and bump its version."""
+        if state.enabled and (self.requires_grad or getattr(result, "requires_grad", False)):
+            raise RuntimeError(
+                f"{name}: in-place operations on tensors that are part of the graph are not supported "
+                + ("(a leaf that requires grad is being changed in place: wrap it in nnzoo.no_grad())"
+                   if self.grad_fn is None else "(use the out-of-place form)"))
+        arr = result._data if isinstance(result, Tensor) else result
+        if np.shape(arr) != self._data.shape and np.broadcast_shapes(np.shape(arr), self._data.shape) \
+                != self._data.shape:
+            raise RuntimeError(f"{name}: result of shape {tuple(np.shape(arr))} can't be written into a "
+                               f"tensor of shape {tuple(self._data.shape)}")
+        try:
+            np.copyto(self._data, arr, casting="same_kind")
+        except TypeError:
+            raise RuntimeError(f"{name}: result type {np.result_type(arr)} can't be cast to the tensor's "
+                               f"dtype {self.dtype}") from None
+        except ValueError as e:
+            raise RuntimeError(f"{name}: {e}") from None
+        self._vc[0] += 1
+        return self
+
+    def _ufunc_inplace(self, name, ufunc, other):
+        if state.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return self._inplace(name, None)  # raises the graph error
+        o = other._data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self._data, o, out=self._data, casting="same_kind")
+        except TypeError:  # NumPy's UFuncTypeError: e.g. a float result into an integer tensor
+            raise RuntimeError(f"{name}: result type can't be cast to the tensor's dtype {self.dtype}") \
+                from None
+        except ValueError as e:
+            raise RuntimeError(f"{name}: shapes {tuple(self.shape)} and {tuple(np.shape(o))}: {e}") from None
+        self._vc[0] += 1
+        return self
+
+    def add_(self, other, alpha=1):
+        return self._ufunc_inplace("add_", np.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._ufunc_inplace("sub_", np.subtract, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._ufunc_inplace("mul_", np.multiply, other)
+
+    def div_(self, other):
+        return self._ufunc_inplace("div_", np.true_divide, other)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def pow_(self, exponent):
+        return self._inplace("pow_", self.pow(exponent))
+
+    def zero_(self):
+        return self._inplace("zero_", 0)
+
+    def fill_(self, value):
+        return self._inplace("fill_", value._data if isinstance(value, Tensor) else value)
+
+    def copy_(self, src):
+        return self._inplace("copy_", src)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace("clamp_", self.clamp(min, max))
+
+    clip_ = clamp_
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        return self._inplace("uniform_", nz_random._gen(generator).uniform(a, b, self._data.shape))
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        return self._inplace("normal_", nz_random._gen(generator).normal(mean, std, self._data.shape))
+
+    def bernoulli_(self, p=0.5, generator=None):
+        return self._inplace("bernoulli_", nz_random._gen(generator).random(self._data.shape) < p)
+
+    def masked_fill_(self, mask, value):
+        return self._inplace("masked_fill_", self.masked_fill(mask, value))
+
+    def exp_(self):
+        return self._inplace("exp_", self.exp())
+
+    def relu_(self):
+        return self._inplace("relu_", self.relu())
+
+    def sigmoid_(self):
+        return self._inplace("sigmoid_", self.sigmoid())
+
+    def tanh_(self):
+        return self._inplace("tanh_", self.tanh())
+
+    def __setitem__(self, key, value):
+        _index.setitem(self, key, value)
+
+    # ---- arithmetic ------------------------------------------------------------------------------
+    def __add__(self, other):
+        return _arith.add(self, other)
+
+    def __radd__(self, other):
+        return _arith.add(other, self)
+
+    def __sub__(self, other):
+        return _arith.sub(self, other)
+
+    def __rsub__(self, other):
+        return _arith.sub(other, self)
+
+    def __mul__(self, other):
+        return _arith.mul(self, other)
+
+    def __rmul__(self, other):
+        return _arith.mul(other, self)
+
+    def __truediv__(self, other):
+        return _arith.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _arith.div(other, self)
+
+    def __floordiv__(self, other):
+        return _arith.div(self, other, rounding_mode="floor")
+
+    def __rfloordiv__(self, other):
+        return _arith.div(other, self, rounding_mode="floor")
+
+    def __mod__(self, other):
+        return _arith.remainder(self, other)
+
+    def __pow__(self, other):
+        return _arith.pow(self, other)
+
+    def __rpow__(self, other):
+        return _arith.pow(other, self)
+
+    def __matmul__(self, other):
+        return _linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _linalg.matmul(other, self)
+
+    def __neg__(self):
+        return _arith.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _unary.abs(self)
+
+    def __eq__(self, other):
+        return _arith.eq(self, other)
+
+    def __ne__(self, other):
+        return _arith.ne(self, other)
+
+    def __lt__(self, other):
+        return _arith.lt(self, other)
+
+    def __le__(self, other):
+        return _arith.le(self, other)
+
+    def __gt__(self, other):
+        return _arith.gt(self, other)
+
+    def __ge__(self, other):
+        return _arith.ge(self, other)
+
+    def __and__(self, other):
+        return _arith.logical_and(self, other) if self._data.dtype == np.bool_ else \
+            _arith.bitwise_and(self, other)
+
+    def __or__(self, other):
+        return _arith.logical_or(self, other) if self._data.dtype == np.bool_ else \
+            _arith.bitwise_or(self, other)
+
+    def __xor__(self, other):
+        return _arith.logical_xor(self, other)
+
+    def __invert__(self):
+        return _arith.logical_not(self)
+
+    def __getitem__(self, key):
+        return _index.getitem(self, key)
+
+    def add(self, other, alpha=1):
+        return _arith.add(self, other, alpha=alpha)
+
+    def sub(self, other, alpha=1):
+        return _arith.sub(self, other, alpha=alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return _arith.mul(self, other)
+
+    multiply = mul
+
+    def div(self, other, rounding_mode=None):
+        return _arith.div(self, other, rounding_mode=rounding_mode)
+
+    divide = true_divide = div
+
+    def remainder(self, other):
+        return _arith.remainder(self, other)
+
+    def pow(self, exponent):
+        return _arith.pow(self, exponent)
+
+    def neg(self):
+        return _arith.neg(self)
+
+    negative = neg
+
+    def maximum(self, other):
+        return _arith.maximum(self, other)
+
+    def minimum(self, other):
+        return _arith.minimum(self, other)
+
+    def eq(self, other):
+        return _arith.eq(self, other)
+
+    def ne(self, other):
+        return _arith.ne(self, other)
+
+    def lt(self, other):
+        return _arith.lt(self, other)
+
+    def le(self, other):
+        return _arith.le(self, other)
+
+    def gt(self, other):
+        return _arith.gt(self, other)
+
+    def ge(self, other):
+        return _arith.ge(self, other)
+
+    def equal(self, other):
+        return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return bool(np.allclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return Tensor._make(np.isclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def logical_not(self):
+        return _arith.logical_not(self)
+
+    def logical_and(self, other):
+        return _arith.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _arith.logical_or(self, other)
+
+    def where(self, condition, other):
+        return _arith.where(condition, self, other)
+
+    def isnan(self):
+        return Tensor._make(np.isnan(self._data))
+
+    def isinf(self):
+        return Tensor._make(np.isinf(self._data))
+
+    def isfinite(self):
+        return Tensor._make(np.isfinite(self._data))
+
+    # ---- unary math ------------------------------------------------------------------------------
+    def abs(self):
+        return _unary.abs(self)
+
+    def exp(self):
+        return _unary.exp(self)
+
+    def log(self):
+        return _unary.log(self)
+
+    def log1p(self):
+        return _unary.log1p(self)
+
+    def sqrt(self):
+        return _unary.sqrt(self)
+
+    def rsqrt(self):
+        return _unary.rsqrt(self)
+
+    def sin(self):
+        return _unary.sin(self)
+
+    def cos(self):
+        return _unary.cos(self)
+
+    def tanh(self):
+        return _unary.tanh(self)
+
+    def sigmoid(self):
+        return _unary.sigmoid(self)
+
+    def relu(self):
+        return _unary.relu(self)
+
+    def clamp(self, min=None, max=None):
+        return _unary.clamp(self, min, max)
+
+    clip = clamp
+
+    def sign(self):
+        return _unary.sign(self)
+
+    def floor(self):
+        return _unary.floor(self)
+
+    def ceil(self):
+        return _unary.ceil(self)
+
+    def round(self, decimals=0):
+        return _unary.round(self, decimals=decimals)
+
+    # ---- reductions --------------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        return _reduce.sum(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        return _reduce.mean(self, dim, keepdim, dtype=dtype)
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        return _reduce.prod(self, dim, keepdim, dtype=dtype)
+
+    def max(self, dim=None, keepdim=False):
+        return _reduce.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return _reduce.min(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        return _reduce.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return _reduce.amin(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _reduce.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _reduce.argmin(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _reduce.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _reduce.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def logsumexp(self, dim, keepdim=False):
+        return _reduce.logsumexp(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return _reduce.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim):
+        return _reduce.cumsum(self, dim)
+
+    def softmax(self, dim):
+        return _reduce.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return _reduce.log_softmax(self, dim)
+
+    def all(self, dim=None, keepdim=False):
+        return _reduce.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _reduce.any(self, dim, keepdim)
+
+    # ---- shape -----------------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        return _shape.reshape(self, *shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
+            raise NotImplementedError("view(dtype) is not supported; use to(dtype)")
+        return _shape.view(self, *shape)
+
+    def view_as(self, other):
+        return _shape.view(self, other.shape)
+
+    def reshape_as(self, other):
+        return _shape.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return _shape.unflatten(self, dim, sizes)
+
+    def transpose(self, dim0, dim1):
+        return _shape.transpose(self, dim0, dim1)
+
+    swapaxes = swapdims = transpose
+
+    def permute(self, *dims):
+        return _shape.permute(self, *dims)
+
+    def t(self):
+        return _shape.t(self)
+
+    @property
+    def T(self):
+        return _shape.permute(self, *range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return _shape.transpose(self, -2, -1)
+
+    def squeeze(self, dim=None):
+        return _shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return _shape.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return _shape.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return _shape.expand(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return _shape.broadcast_to(self, shape)
+
+    def repeat(self, *sizes):
+        return _shape.repeat(self, *sizes)
+
+    def tile(self, *dims):
+        return _shape.tile(self, *dims)
+
+    def flip(self, *dims):
+        return _shape.flip(self, *dims)
+
+    def roll(self, shifts, dims=None):
+        return _shape.roll(self, shifts, dims)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _shape.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _shape.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return _shape.unbind(self, dim)
+
+    def narrow(self, dim, start, length):
+        return _shape.narrow(self, dim, start, length)
+
+    def tril(self, diagonal=0):
+        return _shape.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _shape.triu(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _shape.diagonal(self, offset, dim1, dim2)
+
+    # ---- indexing ------------------------------------------------------------------------------------
+    def gather(self, dim, index):
+        return _index.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _index.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return _index.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return _index.index_select(self, dim, index)
+
+    def masked_fill(self, mask, value):
+        return _index.masked_fill(self, mask, value)
+
+    def take_along_dim(self, indices, dim=None):
+        return _index.take_along_dim(self, indices, dim)
+
+    def nonzero(self, *, as_tuple=False):
+        return _index.nonzero(self, as_tuple=as_tuple)
+
+    # ---- linear algebra --------------------------------------------------------------------------------
+    def matmul(self, other):
+        return _linalg.matmul(self, other)
+
+    def mm(self, other):
+        return _linalg.mm(self, other)
+
+    def bmm(self, other):
+        return _linalg.bmm(self, other)
+
+    def outer(self, other):
+        return _linalg.outer(self, other)
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple (``torch.Size``)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"nnzoo.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+def _wrap_dim(dim, ndim, op):
+    """A dim in [-ndim, ndim) turned non-negative, with an error naming the op otherwise."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim % n
+
+
+def _check_device(device):
+    if device is not None and str(device) not in ("cpu",) and not str(device).startswith("cpu"):
+        raise RuntimeError(f"device {device!r} is not available: nnzoo runs on the CPU for now")
+
+
+_new = object.__new__
+
+# The op modules import Tensor from here, so they are imported after the class exists.
+import weakref  # noqa: E402
+
+from . import creation  # noqa: E402
+from . import random as nz_random  # noqa: E402
+from .autograd import engine  # noqa: E402
+from .autograd.grad_mode import state  # noqa: E402
+from .autograd.function import AccumulateGrad  # noqa: E402
+from .ops import arith as _arith  # noqa: E402
+from .ops import index as _index  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
+from .ops import reduce as _reduce  # noqa: E402
+from .ops import shape as _shape  # noqa: E402
+from .ops import unary as _unary  # noqa: E402

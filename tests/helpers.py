@@ -1,0 +1,212 @@
+"""The table-driven op harness: every op is checked the same way against PyTorch and finite differences.
+
+An :class:`OpCase` names the op, a function ``fn(lib, *tensors)`` written once for both libraries
+(``lib`` is ``nnzoo`` or ``torch``; give ``torch_fn`` where the two spell it differently) and the
+input specs. :func:`check_op` then
+
+1. runs the forward in float32 and float64 on the same random inputs in both libraries and compares
+   shapes, dtypes and values (float32: atol 1e-6 / rtol 1e-4, float64: 1e-10);
+2. back-propagates the same random output weights ``u`` (loss = sum(u * out)) in both and compares
+   every input gradient (float32: atol 1e-5 / rtol 1e-3; float64: 1e-9);
+3. checks the float64 nnzoo gradient against central differences (eps 1e-6) along random
+   directions: u . (f(x + eps d) - f(x - eps d)) / 2 eps  ==  sum(grad * d);
+4. repeats 1-2 with non-contiguous (transposed-storage) inputs when ``noncontig`` is set.
+"""
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+
+import nnzoo
+
+TOL_FWD = {np.float32: dict(atol=1e-6, rtol=1e-4), np.float64: dict(atol=1e-10, rtol=1e-10)}
+TOL_BWD = {np.float32: dict(atol=1e-5, rtol=1e-3), np.float64: dict(atol=1e-9, rtol=1e-9)}
+FD_EPS = 1e-6
+
+
+@dataclass
+class Spec:
+    """One input: a random float tensor of ``shape`` (normal, or uniform in [low, high]),
+    or fixed ``values`` (e.g. int64 indices). ``grad`` marks it differentiable."""
+
+    shape: tuple = ()
+    low: Optional[float] = None
+    high: Optional[float] = None
+    values: Any = None
+    grad: bool = True
+
+    def make(self, rng):
+        if self.values is not None:
+            return np.asarray(self.values)
+        if self.low is not None:
+            return np.asarray(rng.uniform(self.low, self.high, self.shape))
+        return np.asarray(rng.standard_normal(self.shape))
+
+
+def S(*shape, **kw):
+    """Shorthand: ``S(3, 4)`` is a random normal (3, 4) input; ``S(3, low=.5, high=2)`` a positive one."""
+    return Spec(shape=tuple(shape), **kw)
+
+
+def V(values, grad=False):
+    """Fixed input values (an int/bool array is never differentiable)."""
+    return Spec(values=np.asarray(values), grad=grad)
+
+
+@dataclass
+class OpCase:
+    name: str
+    fn: Callable
+    inputs: list
+    torch_fn: Optional[Callable] = None
+    dtypes: tuple = (np.float32, np.float64)
+    grad: bool = True  # check backward at all
+    fd: bool = True  # float64 finite-difference check
+    noncontig: bool = True
+    fwd_tol: dict = field(default_factory=dict)  # overrides per dtype, e.g. {np.float32: dict(atol=1e-5)}
+    bwd_tol: dict = field(default_factory=dict)
+    fd_tol: dict = field(default_factory=lambda: dict(atol=1e-6, rtol=1e-5))
+
+    def __str__(self):
+        return self.name
+
+
+def _seed(name):
+    return zlib.crc32(name.encode())
+
+
+def _as_list(out):
+    if isinstance(out, (nnzoo.Tensor, torch.Tensor)):
+        return [out]
+    return list(out)
+
+
+def _float_input(spec, arr):
+    return spec.values is None or arr.dtype.kind == "f"
+
+
+def _build(case, arrays, dtype, noncontig=False):
+    """The nnzoo and torch inputs for one dtype; floats are cast, other values kept as they are."""
+    nz_in, th_in = [], []
+    for spec, arr in zip(case.inputs, arrays):
+        a = arr.astype(dtype) if _float_input(spec, arr) else arr
+        wants_grad = spec.grad and a.dtype.kind == "f"
+        nz_arr = a
+        if noncontig and _can_transpose(a):
+            nz_arr = np.ascontiguousarray(np.swapaxes(a, 0, 1)).swapaxes(0, 1)
+            assert not nz_arr.flags.c_contiguous and np.array_equal(nz_arr, a)
+        nt = nnzoo.from_numpy(nz_arr.copy() if not noncontig else nz_arr)
+        tt = torch.from_numpy(np.array(a))
+        if wants_grad:
+            nt.requires_grad_()
+            tt.requires_grad_()
+        nz_in.append(nt)
+        th_in.append(tt)
+    return nz_in, th_in
+
+
+def _can_transpose(a):
+    return a.ndim >= 2 and a.shape[0] > 1 and a.shape[1] > 1
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+def _compare(name, what, got, want, tol):
+    assert got.shape == want.shape, f"{name}: {what}: shape {got.shape} != torch's {want.shape}"
+    if want.dtype.kind in "biu":
+        np.testing.assert_array_equal(got, want, err_msg=f"{name}: {what}")
+    else:
+        np.testing.assert_allclose(got, want, err_msg=f"{name}: {what}", equal_nan=True, **tol)
+
+
+def run_forward(case, nz_in, th_in, dtype, label):
+    out_nz = _as_list(case.fn(nnzoo, *nz_in))
+    out_th = _as_list((case.torch_fn or case.fn)(torch, *th_in))
+    assert len(out_nz) == len(out_th), f"{case.name}: {len(out_nz)} outputs, torch gives {len(out_th)}"
+    tol = {**TOL_FWD[dtype], **case.fwd_tol.get(dtype, {})}
+    for k, (a, b) in enumerate(zip(out_nz, out_th)):
+        assert isinstance(a, nnzoo.Tensor), f"{case.name}: output {k} is {type(a).__name__}, not a Tensor"
+        assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1], \
+            f"{case.name}: output {k} dtype {a.dtype} != torch's {b.dtype}"
+        _compare(case.name, f"{label} forward output {k}", _np(a), _np(b), tol)
+    return out_nz, out_th
+
+
+def run_backward(case, nz_in, th_in, out_nz, out_th, dtype, rng, label):
+    pairs = [(a, b) for a, b in zip(out_nz, out_th) if b.requires_grad]
+    if not pairs:
+        return
+    us = [np.asarray(rng.standard_normal(tuple(b.shape)), dtype=dtype) for _, b in pairs]
+    loss_nz = sum((a * nnzoo.from_numpy(u)).sum() for (a, _), u in zip(pairs, us))
+    loss_th = sum((b * torch.from_numpy(u)).sum() for (_, b), u in zip(pairs, us))
+    loss_nz.backward()
+    loss_th.backward()
+    tol = {**TOL_BWD[dtype], **case.bwd_tol.get(dtype, {})}
+    for i, (a, b) in enumerate(zip(nz_in, th_in)):
+        if not b.requires_grad:
+            continue
+        if b.grad is None:
+            assert a.grad is None or not np.any(_np(a.grad)), f"{case.name}: input {i} got a grad, torch none"
+            continue
+        assert a.grad is not None, f"{case.name}: {label} input {i} got no gradient"
+        assert a.grad.shape == a.shape, f"{case.name}: grad shape {a.grad.shape} != input {a.shape}"
+        _compare(case.name, f"{label} grad of input {i}", _np(a.grad), _np(b.grad), tol)
+
+
+def finite_difference_check(case, arrays, rng, n_directions=2):
+    """float64 nnzoo gradient vs central differences along random directions."""
+    nz_in, _ = _build(case, arrays, np.float64)
+    idx = [i for i, t in enumerate(nz_in) if t.requires_grad]
+    if not idx:
+        return
+    outs = _as_list(case.fn(nnzoo, *nz_in))
+    us = [np.asarray(rng.standard_normal(tuple(o.shape))) if o.requires_grad else None for o in outs]
+    if all(u is None for u in us):
+        return
+
+    def objective(tensors):
+        with nnzoo.no_grad():
+            res = _as_list(case.fn(nnzoo, *tensors))
+        return sum(float(np.sum(u * _np(o))) for o, u in zip(res, us) if u is not None)
+
+    loss = sum((o * nnzoo.from_numpy(u)).sum() for o, u in zip(outs, us) if u is not None)
+    grads = nnzoo.autograd.grad(loss, [nz_in[i] for i in idx], allow_unused=True)
+    grads = [np.zeros(nz_in[i].shape) if g is None else _np(g) for i, g in zip(idx, grads)]
+    for _ in range(n_directions):
+        ds = [np.asarray(rng.standard_normal(nz_in[i].shape)) for i in idx]
+        plus = [t.detach().clone() for t in nz_in]
+        minus = [t.detach().clone() for t in nz_in]
+        for i, d in zip(idx, ds):
+            plus[i] = nnzoo.from_numpy(np.asarray(_np(nz_in[i]) + FD_EPS * d))
+            minus[i] = nnzoo.from_numpy(np.asarray(_np(nz_in[i]) - FD_EPS * d))
+        numeric = (objective(plus) - objective(minus)) / (2 * FD_EPS)
+        analytic = sum(float(np.sum(g * d)) for g, d in zip(grads, ds))
+        tol = case.fd_tol
+        assert abs(numeric - analytic) <= tol["atol"] + tol["rtol"] * max(abs(numeric), abs(analytic)), \
+            f"{case.name}: finite differences {numeric!r} vs analytical {analytic!r}"
+
+
+def check_op(case):
+    """Forward, backward and finite-difference checks of one OpCase (see the module docstring)."""
+    rng = np.random.default_rng(_seed(case.name))
+    arrays = [spec.make(rng) for spec in case.inputs]
+    variants = [False, True] if case.noncontig and any(_can_transpose(a) for a in arrays) else [False]
+    for dtype in case.dtypes:
+        for noncontig in variants:
+            label = f"{np.dtype(dtype).name}{' non-contiguous' if noncontig else ''}"
+            nz_in, th_in = _build(case, arrays, dtype, noncontig)
+            out_nz, out_th = run_forward(case, nz_in, th_in, dtype, label)
+            if case.grad:
+                run_backward(case, nz_in, th_in, out_nz, out_th, dtype, rng, label)
+    if case.grad and case.fd and np.float64 in case.dtypes:
+        finite_difference_check(case, arrays, rng)
+
+
+def cases_params(cases):
+    """pytest.mark.parametrize arguments for a list of OpCases, with readable ids."""
+    import pytest
+    return pytest.mark.parametrize("case", cases, ids=[c.name for c in cases])

@@ -1,0 +1,140 @@
+"""Binary arithmetic, comparisons and casts against PyTorch, through the table-driven harness."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+import nnzoo
+from helpers import OpCase, S, V, cases_params, check_op
+
+POS = dict(low=0.5, high=2.0)
+
+CASES = [
+    OpCase("add", lambda m, a, b: a + b, [S(3, 4), S(3, 4)]),
+    OpCase("add_broadcast", lambda m, a, b: a + b, [S(2, 3, 4), S(4)]),
+    OpCase("add_alpha", lambda m, a, b: m.add(a, b, alpha=2.5), [S(3, 4), S(1, 4)]),
+    OpCase("add_scalar", lambda m, a: a + 1.5, [S(3, 4)]),
+    OpCase("radd_scalar", lambda m, a: 2 + a, [S(3, 4)]),
+    OpCase("sub", lambda m, a, b: a - b, [S(3, 1), S(1, 4)]),
+    OpCase("rsub_scalar", lambda m, a: 1.0 - a, [S(5)]),
+    OpCase("sub_alpha", lambda m, a, b: m.sub(a, b, alpha=0.5), [S(3, 4), S(3, 4)]),
+    OpCase("mul", lambda m, a, b: a * b, [S(4, 3), S(4, 3)]),
+    OpCase("mul_broadcast", lambda m, a, b: a * b, [S(2, 1, 3), S(4, 1)]),
+    OpCase("mul_scalar", lambda m, a: a * -3.0, [S(4, 3)]),
+    OpCase("div", lambda m, a, b: a / b, [S(3, 4), S(3, 4, **POS)]),
+    OpCase("div_broadcast", lambda m, a, b: a / b, [S(3, 4), S(4, **POS)]),
+    OpCase("rdiv_scalar", lambda m, a: 2.0 / a, [S(3, **POS)]),
+    OpCase("pow_scalar", lambda m, a: a ** 3, [S(3, 4)]),
+    OpCase("pow_fractional", lambda m, a: a ** 0.5, [S(3, 4, **POS)]),
+    OpCase("pow_tensor", lambda m, a, b: a ** b, [S(3, 4, **POS), S(3, 4)]),
+    OpCase("pow_broadcast", lambda m, a, b: m.pow(a, b), [S(2, 3, **POS), S(3)]),
+    OpCase("rpow_scalar", lambda m, a: 2.0 ** a, [S(4)]),
+    OpCase("neg", lambda m, a: -a, [S(3, 4)]),
+    OpCase("remainder", lambda m, a, b: m.remainder(a, b), [S(3, 4), S(3, 4, **POS)]),
+    OpCase("maximum", lambda m, a, b: m.maximum(a, b), [S(3, 4), S(4)]),
+    OpCase("minimum", lambda m, a, b: m.minimum(a, b), [S(3, 4), S(3, 1)]),
+    OpCase("where", lambda m, c, a, b: m.where(c, a, b),
+           [V(np.random.default_rng(0).random((3, 4)) > 0.5), S(3, 4), S(4)]),
+    OpCase("where_scalar", lambda m, c, a: m.where(c, a, 0.0),
+           [V(np.random.default_rng(1).random((3, 4)) > 0.5), S(3, 4)]),
+    OpCase("clone", lambda m, a: a.clone() * 2, [S(3, 4)]),
+    OpCase("to_float64", lambda m, a: a.to(m.float64) * 2, [S(3, 4)]),
+    # float32 rounding inside the op makes float64 finite differences meaningless here
+    OpCase("mixed_float_promotion", lambda m, a, b: a.float() + b.double(), [S(3), S(3)], fd=False),
+    OpCase("div_floor", lambda m, a, b: m.div(a, b, rounding_mode="floor"), [S(3, 4), S(3, 4, **POS)],
+           grad=False),
+    OpCase("div_trunc", lambda m, a, b: m.div(a, b, rounding_mode="trunc"), [S(3, 4), S(3, 4, **POS)],
+           grad=False),
+]
+
+for _name, _op in [("eq", "__eq__"), ("ne", "__ne__"), ("lt", "__lt__"), ("le", "__le__"),
+                   ("gt", "__gt__"), ("ge", "__ge__")]:
+    CASES.append(OpCase(f"compare_{_name}", lambda m, a, b, op=_op: getattr(a, op)(b),
+                        [V(np.array([[1.0, 2, 3], [3, 2, 1]])), V(np.array([2.0, 2, 2]))], grad=False))
+
+
+@cases_params(CASES)
+def test_op(case):
+    check_op(case)
+
+
+BINARY = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "maximum": lambda a, b: a.maximum(b),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
+       op=st.sampled_from(sorted(BINARY)))
+def test_binary_broadcasting_hypothesis(shapes, op):
+    fn = BINARY[op]
+    check_op(OpCase(f"hyp_{op}_{shapes.input_shapes}", lambda m, a, b: fn(a, b),
+                    [S(*shapes.input_shapes[0]), S(*shapes.input_shapes[1])], noncontig=False))
+
+
+@settings(max_examples=15, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4))
+def test_div_pow_broadcasting_hypothesis(shapes):
+    a, b = shapes.input_shapes
+    check_op(OpCase(f"hyp_div_{shapes.input_shapes}", lambda m, x, y: x / y,
+                    [S(*a), S(*b, low=0.5, high=2.0)], noncontig=False))
+    check_op(OpCase(f"hyp_pow_{shapes.input_shapes}", lambda m, x, y: x ** y,
+                    [S(*a, low=0.5, high=2.0), S(*b)], noncontig=False))
+
+
+@pytest.mark.parametrize("a,b", [
+    (np.array([1, 2], dtype=np.int64), 2.5),
+    (np.array([1, 2], dtype=np.int64), np.array([1.5, 2.5], dtype=np.float32)),
+    (np.array([1, 2], dtype=np.int32), np.array([3, 4], dtype=np.int64)),
+    (np.array([1.0, 2.0], dtype=np.float32), np.array(3.0, dtype=np.float64)),
+    (np.array([True, False]), np.array([1, 2], dtype=np.uint8)),
+    (np.array([1.0, 2.0], dtype=np.float32), 2),
+    (np.array(1.0, dtype=np.float64), np.array([1, 2], dtype=np.int64)),
+])
+def test_type_promotion_matches_torch(a, b):
+    na = nnzoo.from_numpy(a)
+    ta = torch.from_numpy(a)
+    nb = nnzoo.from_numpy(b) if isinstance(b, np.ndarray) else b
+    tb = torch.from_numpy(b) if isinstance(b, np.ndarray) else b
+    for op in (lambda x, y: x + y, lambda x, y: x * y, lambda x, y: x / y):
+        got, want = op(na, nb), op(ta, tb)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_int_division_is_true_division():
+    got = nnzoo.tensor([1, 2, 3]) / nnzoo.tensor([2, 2, 2])
+    want = torch.tensor([1, 2, 3]) / torch.tensor([2, 2, 2])
+    assert got.dtype == nnzoo.float32 and np.allclose(got.numpy(), want.numpy())
+
+
+def test_broadcast_error_names_op_and_shapes():
+    with pytest.raises(RuntimeError, match=r"add: shapes \(3, 4\), \(5,\)"):
+        nnzoo.ones(3, 4) + nnzoo.ones(5)
+
+
+def test_comparisons_return_bool_without_grad():
+    x = nnzoo.randn(3, requires_grad=True)
+    c = x > 0
+    assert c.dtype == nnzoo.bool and not c.requires_grad
+
+
+def test_where_requires_bool_condition():
+    with pytest.raises(TypeError, match="where: condition must be a bool tensor"):
+        nnzoo.where(nnzoo.ones(3), nnzoo.ones(3), nnzoo.zeros(3))
+
+
+def test_pow_gradient_conventions_at_zero():
+    # d(x^0)/dx = 0 at x = 0, and d(0^y)/dy = 0 for y >= 0 (PyTorch's choices, not nan)
+    for fn in (lambda m, x, y: x ** y,):
+        xn = nnzoo.tensor([0.0, 0.0, 2.0], requires_grad=True)
+        yn = nnzoo.tensor([0.0, 2.0, 0.0], requires_grad=True)
+        xt = torch.tensor([0.0, 0.0, 2.0], requires_grad=True)
+        yt = torch.tensor([0.0, 2.0, 0.0], requires_grad=True)
+        fn(nnzoo, xn, yn).sum().backward()
+        fn(torch, xt, yt).sum().backward()
+        np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy())
+        np.testing.assert_allclose(yn.grad.numpy(), yt.grad.numpy())
