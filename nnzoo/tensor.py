@@ -425,22 +425,22 @@ class Tensor:
 
     # ---- arithmetic ------------------------------------------------------------------------------
     def __add__(self, other):
-        return _arith.add(self, other)
+        return _arith._binary(_arith.Add, self, other)
 
     def __radd__(self, other):
-        return _arith.add(other, self)
+        return _arith._binary(_arith.Add, other, self)
 
     def __sub__(self, other):
-        return _arith.sub(self, other)
+        return _arith._binary(_arith.Sub, self, other)
 
     def __rsub__(self, other):
-        return _arith.sub(other, self)
+        return _arith._binary(_arith.Sub, other, self)
 
     def __mul__(self, other):
-        return _arith.mul(self, other)
+        return _arith._binary(_arith.Mul, self, other)
 
     def __rmul__(self, other):
-        return _arith.mul(other, self)
+        return _arith._binary(_arith.Mul, other, self)
 
     def __truediv__(self, other):
         return _arith.div(self, other)

@@ -23,6 +23,9 @@ from ..tensor import Tensor
 from .grad_mode import state
 
 _make = Tensor._make
+_new = object.__new__
+_ndarray = np.ndarray
+_asarray = np.asarray
 
 
 class _Saved:
@@ -75,6 +78,8 @@ class Function:
     _non_diff = None
 
     # ---- the user-facing ctx API ------------------------------------------------------------
+    _to_save = None
+
     def save_for_backward(self, *items):
         self._to_save = items
 
@@ -117,20 +122,25 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        ctx = cls.__new__(cls)
-        ctx._to_save = None
+        ctx = _new(cls)
         need = False
-        if state.enabled:
-            for a in args:
-                if type(a) is Tensor and a.requires_grad:
-                    need = True
-                    break
         if cls._array_forward:
+            arrays = []
+            for a in args:
+                if isinstance(a, Tensor):
+                    arrays.append(a._data)
+                    if a.requires_grad:
+                        need = True
+                else:
+                    arrays.append(a)
+            need = need and state.enabled
             try:
-                out = cls.forward(ctx, *[a._data if type(a) is Tensor else a for a in args])
+                out = cls.forward(ctx, *arrays)
             except ValueError as e:  # NumPy's shape errors, restated with the op's name and shapes
                 raise _shape_error(cls, args, e) from None
         else:
+            need = state.enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
+            ctx.needs_input_grad = tuple(need and isinstance(a, Tensor) and a.requires_grad for a in args)
             prev = state.enabled
             state.enabled = False
             try:
@@ -145,25 +155,35 @@ class Function:
                 for r in res if multi else (res,):
                     r._vc = args[0]._vc
             return res
-        ctx.needs_input_grad = tuple(type(a) is Tensor and a.requires_grad for a in args)
-        ctx.next_functions = tuple(a._edge() if type(a) is Tensor and a.requires_grad else None
-                                   for a in args)
+        needs = []
+        edges = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                needs.append(True)
+                edges.append(a._edge())
+            else:
+                needs.append(False)
+                edges.append(None)
+        ctx.needs_input_grad = needs
+        ctx.next_functions = edges
         non_diff = ctx._non_diff
         if multi:
             res = tuple(_make(o, _differentiable(o, non_diff), ctx, i) for i, o in enumerate(out))
             ctx._n_out = len(res)
             ctx._out_meta = tuple((r.shape, r._data.dtype) for r in res)
         else:
-            res = _make(out, _differentiable(out, non_diff), ctx, 0)
+            if type(out) is not _ndarray:
+                out = _asarray(out)
+            res = _make(out, out.dtype.kind == "f" and (non_diff is None or id(out) not in non_diff), ctx)
         if cls.is_view:
             for r in res if multi else (res,):
                 r._vc = args[0]._vc
         if ctx._to_save is not None:
             outs = res if multi else (res,)
             ctx._saved = tuple(_pack(item, args, outs) for item in ctx._to_save)
-        ctx._to_save = None
+            ctx._to_save = None
         if not cls._array_forward:
-            ctx._in_shapes = tuple(a.shape if type(a) is Tensor else None for a in args)
+            ctx._in_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
         return res
 
     # ---- called by the engine ------------------------------------------------------------------
@@ -243,22 +263,22 @@ def _differentiable(arr, non_diff):
 def _pack(item, args, outs):
     if item is None:
         return None
-    data = item._data if type(item) is Tensor else item
+    data = item._data if isinstance(item, Tensor) else item
     s = _Saved()
     s.data = s.vc = None
     for a in args:
-        if type(a) is Tensor and (a is item or a._data is data):
+        if isinstance(a, Tensor) and (a is item or a._data is data):
             s.tensor, s.version = a, a._vc[0]
             return s
     for i, o in enumerate(outs):
         if o._data is data:
             s.tensor, s.data, s.vc, s.output_nr, s.version = None, data, o._vc, i, o._vc[0]
             return s
-    const = item.detach() if type(item) is Tensor else _make(np.asarray(data))
+    const = item.detach() if isinstance(item, Tensor) else _make(np.asarray(data))
     s.tensor, s.version = const, const._vc[0]
     return s
 
 
 def _shape_error(cls, args, err):
-    shapes = ", ".join(str(tuple(a.shape)) for a in args if type(a) is Tensor)
+    shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Tensor))
     return RuntimeError(f"{cls.__name__.lower()}: shapes {shapes}: {err}")

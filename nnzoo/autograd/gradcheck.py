@@ -3,7 +3,11 @@ import numpy as np
 
 from ..tensor import Tensor
 from .engine import grad as autograd_grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
+
+
+def nnzoo_zeros(like):
+    return Tensor._make(np.zeros(like.shape, dtype=like._data.dtype))
 
 
 class GradcheckError(RuntimeError):
@@ -136,9 +140,11 @@ def gradgradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception
     us = [rng.standard_normal(o.shape) for o in _outputs(fn, inputs)]
 
     def first_grad(*xs):
-        outs = _outputs(fn, xs)
-        total = sum((o * Tensor._make(u.astype(o._data.dtype))).sum() for o, u in zip(outs, us)
-                    if o.requires_grad)
-        return autograd_grad(total, [xs[i] for i in idx], create_graph=True, allow_unused=True)
+        with enable_grad():  # also while gradcheck evaluates finite differences under no_grad
+            outs = _outputs(fn, xs)
+            total = sum((o * Tensor._make(u.astype(o._data.dtype))).sum() for o, u in zip(outs, us)
+                        if o.requires_grad)
+            grads = autograd_grad(total, [xs[i] for i in idx], create_graph=True, allow_unused=True)
+        return tuple(nnzoo_zeros(xs[i]) if g is None else g for i, g in zip(idx, grads))
 
     return gradcheck(first_grad, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)

@@ -32,39 +32,48 @@ def _to(x, dt):
 
 
 def _binary(cls, a, b):
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._data.dtype == b._data.dtype:
+                return cls.apply(a, b)
+        elif type(b) is float or type(b) is int:
+            if a._data.dtype.kind == "f":  # NOTE: NumPy >= 2 keeps a float array's dtype for Python scalars
+                return cls.apply(a, b)
+    elif (type(a) is float or type(a) is int) and isinstance(b, Tensor) and b._data.dtype.kind == "f":
         return cls.apply(a, b)
     a, b = _promote(a, b, cls.__name__)
     return cls.apply(a, b)
 
 
 def _shape(x):
-    return x.shape
+    """Shape of an operand: an array, or a Python scalar passed through by ``_binary``."""
+    return x.shape if type(x) is np.ndarray else xp.shape(x)
 
 
 class Add(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = a.shape, b.shape
+        ctx.shapes = _shape(a), _shape(b)
         return a + b
 
     @staticmethod
     def backward(ctx, grad):
         sa, sb = ctx.shapes
-        return sum_to(grad, sa), sum_to(grad, sb)
+        need_a, need_b = ctx.needs_input_grad
+        return sum_to(grad, sa) if need_a else None, sum_to(grad, sb) if need_b else None
 
 
 class Sub(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = a.shape, b.shape
+        ctx.shapes = _shape(a), _shape(b)
         return a - b
 
     @staticmethod
     def backward(ctx, grad):
         sa, sb = ctx.shapes
         gb = -sum_to(grad, sb) if ctx.needs_input_grad[1] else None
-        return sum_to(grad, sa), gb
+        return sum_to(grad, sa) if ctx.needs_input_grad[0] else None, gb
 
 
 class Mul(Op):
@@ -128,7 +137,7 @@ class Remainder(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         gb = sum_to(-grad * div(a, b, rounding_mode="floor"), b.shape) if ctx.needs_input_grad[1] else None
-        return sum_to(grad, a.shape), gb
+        return sum_to(grad, a.shape) if ctx.needs_input_grad[0] else None, gb
 
 
 class Maximum(Op):
@@ -181,7 +190,7 @@ class Where(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        ctx.shapes = a.shape, b.shape
+        ctx.shapes = _shape(a), _shape(b)
         return xp.where(cond, a, b)
 
     @staticmethod
