@@ -763,6 +763,20 @@ class Tensor:
     def tile(self, *dims):
         return _shape.tile(self, *dims)
 
+    def movedim(self, source, destination):
+        return _shape.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def fliplr(self):
+        return _shape.fliplr(self)
+
+    def flipud(self):
+        return _shape.flipud(self)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return _shape.tensor_split(self, indices_or_sections, dim)
+
     def flip(self, *dims):
         return _shape.flip(self, *dims)
 

@@ -34,7 +34,8 @@ def _to(x, dt):
 def _binary(cls, a, b):
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            if a._data.dtype == b._data.dtype:
+            da, db = a._data.dtype, b._data.dtype
+            if da == db or (db == np.bool_ and da.kind == "f"):  # float op bool mask: NumPy keeps float
                 return cls.apply(a, b)
         elif type(b) is float or type(b) is int:
             if a._data.dtype.kind == "f":  # NOTE: NumPy >= 2 keeps a float array's dtype for Python scalars
