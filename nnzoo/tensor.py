@@ -684,17 +684,20 @@ class Tensor:
     def logsumexp(self, dim, keepdim=False):
         return _reduce.logsumexp(self, dim, keepdim)
 
-    def norm(self, p="fro", dim=None, keepdim=False):
-        return _reduce.norm(self, p, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _reduce.norm(self, p, dim, keepdim, dtype=dtype)
 
-    def cumsum(self, dim):
-        return _reduce.cumsum(self, dim)
+    def cumsum(self, dim, *, dtype=None):
+        return _reduce.cumsum(self, dim, dtype=dtype)
 
-    def softmax(self, dim):
-        return _reduce.softmax(self, dim)
+    def cumprod(self, dim, *, dtype=None):
+        return _reduce.cumprod(self, dim, dtype=dtype)
 
-    def log_softmax(self, dim):
-        return _reduce.log_softmax(self, dim)
+    def softmax(self, dim, dtype=None):
+        return _reduce.softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        return _reduce.log_softmax(self, dim, dtype=dtype)
 
     def all(self, dim=None, keepdim=False):
         return _reduce.all(self, dim, keepdim)

@@ -168,13 +168,17 @@ class Function:
         ctx.next_functions = edges
         non_diff = ctx._non_diff
         if multi:
-            res = tuple(_make(o, _differentiable(o, non_diff), ctx, i) for i, o in enumerate(out))
+            res = tuple(_make(o, True, ctx, i) if _differentiable(o, non_diff) else _make(o)
+                        for i, o in enumerate(out))
             ctx._n_out = len(res)
             ctx._out_meta = tuple((r.shape, r._data.dtype) for r in res)
         else:
             if type(out) is not _ndarray:
                 out = _asarray(out)
-            res = _make(out, out.dtype.kind == "f" and (non_diff is None or id(out) not in non_diff), ctx)
+            if out.dtype.kind == "f" and (non_diff is None or id(out) not in non_diff):
+                res = _make(out, True, ctx)
+            else:
+                res = _make(out)
         if cls.is_view:
             for r in res if multi else (res,):
                 r._vc = args[0]._vc
