@@ -829,6 +829,15 @@ class Tensor:
     def nonzero(self, *, as_tuple=False):
         return _index.nonzero(self, as_tuple=as_tuple)
 
+    def masked_select(self, mask):
+        return _index.masked_select(self, mask)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _index.index_add(self, dim, index, source, alpha=alpha)
+
+    def argwhere(self):
+        return _index.argwhere(self)
+
     # ---- linear algebra --------------------------------------------------------------------------------
     def matmul(self, other):
         return _linalg.matmul(self, other)

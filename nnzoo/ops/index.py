@@ -1,89 +1,953 @@
-"""Indexing: ``t[key]`` (basic and advanced), ``t[key] = v`` outside the graph, gather/scatter, ..."""
+"""Indexing: ``t[key]`` (basic and advanced), ``t[key] = v`` outside the graph, and the dim-wise
+index ops (gather, scatter, scatter_add, index_select, index_add, masked_fill, masked_select,
+take_along_dim, one_hot, nonzero).
+
+``t[key]`` follows PyTorch, which differs from NumPy in one place: integers are applied first as
+plain selections (views), so only index tensors/lists/masks are "advanced". The key is therefore
+split in two steps: a *basic* NumPy key (ints, slices, None; every array replaced by ``:``) gives a
+view ``v``, then an *advanced* key (``:`` plus the index arrays) is applied to ``v``. NumPy's rule
+for where the broadcast index dims go (in place when the index arrays are adjacent, else in front)
+is PyTorch's rule on ``v``.
+
+Backward of advanced indexing is a scatter-add of the gradient. Duplicated indices must accumulate,
+and ``np.add.at`` is slow, so the scatter is a segment sum (:func:`_segment_sum`): ``np.bincount``
+on flat positions for narrow rows, a sort by target plus one vectorised add per duplicate rank for
+wide rows. A boolean mask selects every position once, so its backward is a plain assignment.
+"""
+import numbers
+
+import numpy as np
+
+from .. import dtypes
 from ..autograd.function import Op
+from ..autograd.grad_mode import state
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap_dim
+from . import arith as _arith
+from . import reduce as _reduce
+from . import shape as _shape
 
 _make = Tensor._make
 
-__all__ = []
+__all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill",
+           "masked_select", "take_along_dim", "one_hot", "nonzero", "argwhere"]
 
 
-def _key(key):
-    """A NumPy index from a PyTorch-style key (tensors inside become arrays)."""
-    if isinstance(key, tuple):
-        return tuple(_key(k) for k in key)
-    if isinstance(key, Tensor):
-        return key._data
-    if isinstance(key, list) and any(isinstance(k, Tensor) for k in key):
-        return [k._data if isinstance(k, Tensor) else k for k in key]
-    return key
+# ================================================================================================
+# Segment sums: the scatter-add kernel behind every indexing backward
+# ================================================================================================
+_BINCOUNT_MAX_ROW = 32  # rows up to this width: one np.bincount over flat positions is fastest
+_LONG_SEGMENT = 32  # segments longer than this are summed with ufunc.reduceat instead of rank passes
+
+
+def _segment_sum(values, lin, n, ufunc=None):
+    """``out[j] = sum(values[i] for i with lin[i] == j)``: values (m, q), lin (m,) ints in [0, n).
+
+    Returns an (n, q) array of ``values.dtype``; rows no index points at are 0. With ``ufunc``
+    (e.g. ``np.multiply``) the rows are combined with it instead and untouched rows are its identity.
+    """
+    m, q = values.shape
+    if ufunc is None and values.dtype.kind == "f" and q <= _BINCOUNT_MAX_ROW and m:
+        # NOTE: bincount sums in float64 and we cast back: as accurate as PyTorch's float32 sums or better
+        if q == 1:
+            out = xp.bincount(lin, weights=values[:, 0], minlength=n)
+        else:
+            flat = (lin[:, None] * q + xp.arange(q)).ravel()
+            out = xp.bincount(flat, weights=values.ravel(), minlength=n * q)
+        return out.reshape(n, q).astype(values.dtype, copy=False)
+    return _sorted_segment_reduce(values, lin, n, ufunc or xp.add)
+
+
+def _sorted_segment_reduce(values, lin, n, ufunc):
+    """Sort the rows by target; the k-th row of every segment is combined in one vectorised pass.
+
+    Segments are runs of equal targets after a stable sort. Pass r adds the r-th row of every segment
+    that has more than r rows (targets within one pass are distinct, so fancy assignment is exact).
+    The number of passes is the largest multiplicity; segments longer than ``_LONG_SEGMENT`` are
+    reduced with ``ufunc.reduceat`` instead, so a heavily repeated index costs one call, not many.
+    """
+    m, q = values.shape
+    out = xp.full((n, q), ufunc.identity, dtype=values.dtype)
+    if m == 0:
+        return out
+    order = _stable_argsort(lin, n)
+    s = lin[order]
+    first = xp.empty(m, dtype=bool)
+    first[0] = True
+    xp.not_equal(s[1:], s[:-1], out=first[1:])
+    starts = xp.flatnonzero(first)
+    counts = xp.diff(xp.append(starts, m))
+    targets = s[starts]
+    long = counts > _LONG_SEGMENT
+    if long.any():
+        rows = xp.take(values, order[xp.repeat(long, counts)], axis=0)
+        lc = counts[long]
+        out[targets[long]] = ufunc.reduceat(rows, xp.cumsum(lc) - lc, axis=0)
+        short = ~long
+        starts, counts, targets = starts[short], counts[short], targets[short]
+    out[targets] = xp.take(values, order[starts], axis=0)
+    r = 1
+    while True:
+        more = counts > r
+        starts, counts, targets = starts[more], counts[more], targets[more]
+        if not len(starts):
+            return out
+        out[targets] = ufunc(out[targets], xp.take(values, order[starts + r], axis=0))
+        r += 1
+
+
+def _stable_argsort(lin, n):
+    """A stable argsort of integers in [0, n).
+
+    NOTE: NumPy's stable sort is a radix sort (linear time) only for 8/16-bit integers, about 10x
+    faster than its int64 merge sort; targets below 2**32 are sorted as two 16-bit digits.
+    """
+    if n <= 1 << 16:
+        return xp.argsort(lin.astype(np.uint16), kind="stable")
+    if n <= 1 << 32:
+        low = xp.argsort((lin & 0xFFFF).astype(np.uint16), kind="stable")
+        high = xp.argsort((lin[low] >> 16).astype(np.uint16), kind="stable")
+        return low[high]
+    return xp.argsort(lin, kind="stable")
+
+
+# ================================================================================================
+# t[key]: parsing a PyTorch key
+# ================================================================================================
+_BASIC_TYPES = (int, slice, type(None), type(Ellipsis))
 
 
 def _is_basic(key):
-    items = key if isinstance(key, tuple) else (key,)
-    return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) and not isinstance(k, bool)
-               for k in items)
+    """Only ints, slices, None and Ellipsis: NumPy's basic indexing is PyTorch's (a view)."""
+    if type(key) is tuple:
+        for k in key:
+            if type(k) not in _BASIC_TYPES:
+                return False
+        return True
+    return type(key) in _BASIC_TYPES
 
 
+def _check_steps(key):
+    for k in key if type(key) is tuple else (key,):
+        if type(k) is slice and k.step is not None and k.step <= 0:
+            raise ValueError("step must be greater than zero")
+
+
+def _items(key):
+    """The key as a tuple. A short list holding sequences, slices, None or ... is a tuple (PyTorch)."""
+    if isinstance(key, tuple):
+        return key
+    if isinstance(key, list) and len(key) < 32:
+        for k in key:
+            if isinstance(k, (Tensor, list, tuple, np.ndarray, slice)) or k is None or k is Ellipsis:
+                return tuple(key)
+    return (key,)
+
+
+def _index_array(k):
+    """An index item that is neither int, slice, None nor ... as an integer or boolean array."""
+    if isinstance(k, Tensor):
+        arr = k._data
+    elif isinstance(k, np.ndarray):
+        arr = k
+    elif isinstance(k, (list, tuple)):
+        arr = np.asarray([x._data if isinstance(x, Tensor) else x for x in k])
+        if arr.size == 0:
+            arr = arr.astype(np.int64)
+    else:
+        raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte tensors "
+                         f"are valid indices (got {type(k).__name__})")
+    if arr.dtype == np.uint8:  # PyTorch's deprecated byte masks
+        arr = arr.astype(bool)
+    if arr.dtype.kind not in "biu":
+        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors (got {arr.dtype})")
+    return arr
+
+
+def _checked_index(arr, size, dim):
+    """An integer index array for a dim of ``size`` with its negative entries wrapped."""
+    arr = arr.astype(np.intp, copy=False)
+    if arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi >= size or lo < -size:
+            raise IndexError(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} "
+                             f"with size {size}")
+        if lo < 0:
+            arr = xp.where(arr < 0, arr + size, arr)
+    return arr
+
+
+class _Key:
+    """A parsed key with index arrays or masks (see the module docstring).
+
+    ``basic``: NumPy key giving the view ``v``; ``adv``: NumPy key applied to ``v``; ``axes``/``arrays``:
+    the axes of ``v`` that are indexed and their integer index arrays (non-negative), or ``mask`` when
+    the only advanced item is one boolean mask (then every position is selected at most once).
+    """
+
+    __slots__ = ("basic", "identity", "adv", "axes", "arrays", "mask", "vshape")
+
+    def take(self, x):
+        v = x if self.identity else x[self.basic]
+        if self.mask is None and len(self.arrays) == 1:
+            return xp.take(v, self.arrays[0], axis=self.axes[0])
+        return v[self.adv]
+
+    def scatter_add(self, grad, shape):
+        """The adjoint of ``take``: zeros of ``shape`` with ``grad`` added at the indexed positions."""
+        if self.mask is not None:
+            out = xp.zeros(shape, dtype=grad.dtype)
+            (out if self.identity else out[self.basic])[self.adv] = grad
+            return out
+        vshape, axes, k = self.vshape, self.axes, len(self.axes)
+        dims = tuple(vshape[a] for a in axes)
+        if k == 1:
+            lin = self.arrays[0].ravel()
+        else:
+            lin = xp.ravel_multi_index(xp.broadcast_arrays(*self.arrays), dims).ravel()
+        n, m = _prod(dims), lin.size
+        in_place = axes == list(range(axes[0], axes[0] + k))
+        if in_place:  # the index dims replaced the indexed axes: grad is (pre, index dims, post)
+            pre, post = vshape[:axes[0]], vshape[axes[-1] + 1:]
+        else:  # the index dims came first: grad is (index dims, the other axes)
+            pre, post = (), tuple(s for i, s in enumerate(vshape) if i not in axes)
+        p, q = _prod(pre), _prod(post)
+        if p > 1:  # one segment sum over (pre, indexed) rows: row i of block b goes to b * n + lin[i]
+            lin = (xp.arange(p)[:, None] * n + lin).ravel()
+        gv = _segment_sum(grad.reshape(p * m, q), lin, p * n)
+        if in_place:
+            gv = gv.reshape(vshape)
+        else:
+            gv = xp.moveaxis(gv.reshape(dims + post), tuple(range(k)), axes)
+        if self.identity:
+            return gv
+        out = xp.zeros(shape, dtype=grad.dtype)
+        out[self.basic] = gv
+        return out
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _parse(shape, key):
+    """Check a PyTorch key against ``shape``; returns a basic NumPy key or a :class:`_Key`."""
+    items = []
+    used, ellipsis = 0, False
+    for k in _items(key):
+        if k is None or isinstance(k, slice):
+            if isinstance(k, slice) and k.step is not None and k.step.__index__() <= 0:
+                raise ValueError("step must be greater than zero")
+            used += k is not None
+            items.append(("basic", k))
+        elif k is Ellipsis:
+            if ellipsis:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            ellipsis = True
+            items.append(("...", k))
+        elif isinstance(k, (bool, np.bool_)):
+            items.append(("bool", bool(k)))
+        elif isinstance(k, numbers.Integral):
+            used += 1
+            items.append(("int", int(k)))
+        else:
+            arr = _index_array(k)
+            if arr.ndim == 0:
+                if arr.dtype == bool:
+                    items.append(("bool", bool(arr)))
+                else:  # PyTorch treats a 0-d integer tensor as an int (a view)
+                    used += 1
+                    items.append(("int", int(arr)))
+            else:
+                used += arr.ndim if arr.dtype == bool else 1
+                items.append(("mask" if arr.dtype == bool else "array", arr))
+    ndim = len(shape)
+    if used > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim} (shape {tuple(shape)})")
+
+    basic, adv = [], []  # adv: (axis of v, kind, array)
+    d = a = 0  # the next dim of the tensor, the next axis of the view v
+    for kind, k in items:
+        if kind == "basic":
+            basic.append(k)
+            if k is None:
+                a += 1
+            else:
+                d, a = d + 1, a + 1
+        elif kind == "...":
+            fill = ndim - used
+            basic.extend([slice(None)] * fill)
+            d, a = d + fill, a + fill
+        elif kind == "int":
+            if not -shape[d] <= k < shape[d]:
+                raise IndexError(f"index {k} is out of bounds for dimension {d} with size {shape[d]}")
+            basic.append(k)
+            d += 1
+        elif kind == "bool":  # a new axis of size 1, indexed by [0] (True) or [] (False), as in PyTorch
+            basic.append(None)
+            adv.append((a, "array", np.zeros(1 if k else 0, dtype=np.intp)))
+            a += 1
+        elif kind == "array":
+            basic.append(slice(None))
+            adv.append((a, "array", _checked_index(k, shape[d], d)))
+            d, a = d + 1, a + 1
+        else:  # mask
+            r = k.ndim
+            for j in range(r):
+                if k.shape[j] != shape[d + j]:
+                    raise IndexError(f"The shape of the mask {list(k.shape)} at index {j} does not match "
+                                     f"the shape of the indexed tensor {list(shape)} at index {d + j}")
+            basic.extend([slice(None)] * r)
+            adv.append((a, "mask", k))
+            d, a = d + r, a + r
+    basic = tuple(basic)
+    if not adv:
+        return basic
+
+    plan = _Key()
+    plan.basic = basic
+    plan.identity = all(type(b) is slice and b == slice(None) for b in basic)
+    plan.vshape = np.broadcast_to(np.empty((), dtype=np.int8), shape)[basic].shape
+    if len(adv) == 1 and adv[0][1] == "mask":
+        a0, _, mask = adv[0]
+        plan.mask, plan.axes, plan.arrays = mask, list(range(a0, a0 + mask.ndim)), []
+        plan.adv = (slice(None),) * a0 + (mask,)
+        return plan
+    axes, arrays = [], []
+    for a0, kind, arr in adv:
+        if kind == "mask":
+            nz = xp.nonzero(arr)
+            axes.extend(range(a0, a0 + arr.ndim))
+            arrays.extend(nz)
+        else:
+            axes.append(a0)
+            arrays.append(arr)
+    try:
+        np.broadcast_shapes(*(x.shape for x in arrays))
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                         + ", ".join(str(list(x.shape)) for x in arrays)) from None
+    plan.mask, plan.axes, plan.arrays = None, axes, arrays
+    adv_key = [slice(None)] * (axes[-1] + 1)
+    for ax, arr in zip(axes, arrays):
+        adv_key[ax] = arr
+    plan.adv = tuple(adv_key)
+    return plan
+
+
+# ================================================================================================
+# t[key]: the ops
+# ================================================================================================
 class GetItem(Op):
-    @staticmethod
-    def forward(ctx, x, key):
-        ctx.shape, ctx.dtype, ctx.key = x.shape, x.dtype, key
-        return x[key]
+    """``x[key]`` with a basic key (ints, slices, None, ...): a view; backward writes grad into zeros."""
 
-    @staticmethod
-    def backward(ctx, grad):
-        return IndexBackward.apply(grad, ctx.shape, ctx.key), None
-
-
-class BasicGetItem(GetItem):
     is_view = True
 
-
-class IndexBackward(Op):
-    """Scatter-add of a gradient into zeros at ``key`` (the backward of indexing)."""
-
     @staticmethod
-    def forward(ctx, grad, shape, key):
-        ctx.key = key
-        out = xp.zeros(shape, dtype=grad.dtype)
-        if _is_basic(key):
-            out[key] = grad
-        else:
-            xp.add.at(out, key, grad)
+    def forward(ctx, x, key):
+        ctx.shape, ctx.key = x.shape, key
+        out = x[key]
+        if type(out) is not np.ndarray:  # all ints: NumPy gives a scalar; ask for a 0-d view instead
+            out = x[(*key, Ellipsis) if type(key) is tuple else (key, Ellipsis)]
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return grad[ctx.key], None, None
+        return GetItemBackward.apply(grad, ctx.key, ctx.shape), None
+
+
+class GetItemBackward(Op):
+    """zeros(shape) with ``grad`` at ``key``; its own backward is ``grad[key]`` again."""
+
+    @staticmethod
+    def forward(ctx, grad, key, shape):
+        ctx.key = key
+        out = xp.zeros(shape, dtype=grad.dtype)
+        out[key] = grad
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GetItem.apply(grad, ctx.key), None, None
+
+
+class Index(Op):
+    """``x[key]`` with index arrays or masks (a copy): ``out = v[adv]`` with ``v = x[basic]``.
+
+    Backward: ``dx = zeros; dx[key] += grad`` with duplicates accumulating (a segment sum).
+    """
+
+    @staticmethod
+    def forward(ctx, x, plan):
+        ctx.shape, ctx.plan = x.shape, plan
+        return plan.take(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexBackward.apply(grad, ctx.plan, ctx.shape), None
+
+
+class IndexBackward(Op):
+    """Scatter-add of ``grad`` into zeros at an advanced key; its own backward is indexing again."""
+
+    @staticmethod
+    def forward(ctx, grad, plan, shape):
+        ctx.plan = plan
+        return plan.scatter_add(grad, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Index.apply(grad, ctx.plan), None, None
 
 
 def getitem(input, key):
-    key = _key(key)
-    try:
-        if _is_basic(key):
-            return BasicGetItem.apply(input, key)
-        return GetItem.apply(input, key)
-    except IndexError as e:
-        raise IndexError(f"index: {e} (tensor of shape {tuple(input.shape)})") from None
+    """``input[key]``: ints, slices (step > 0), None, ..., index tensors/lists (broadcast together), masks.
+
+    Basic keys give views; index tensors and masks give copies, as in PyTorch.
+    """
+    if _is_basic(key):
+        _check_steps(key)
+        try:
+            return GetItem.apply(input, key)
+        except IndexError:
+            _parse(input._data.shape, key)  # raises the PyTorch-style message
+            raise
+    plan = _parse(input._data.shape, key)
+    if type(plan) is tuple:
+        return GetItem.apply(input, plan)
+    return Index.apply(input, plan)
 
 
 def setitem(input, key, value):
-    """``input[key] = value`` in place; only outside the graph (see Tensor._inplace)."""
-    key = _key(key)
-    if isinstance(value, Tensor):
-        if value.requires_grad and _grad_enabled():
-            input._inplace("setitem", value)  # raises the graph error
-        value = value._data
-    if _grad_enabled() and input.requires_grad:
-        input._inplace("setitem", None)
+    """``input[key] = value`` in place (value: a number, array or tensor, broadcast to the selection).
+
+    Only outside the graph: under grad mode neither ``input`` nor ``value`` may require grad. Bumps
+    the version counter, so a backward that saved ``input`` (or a view of it) raises.
+    """
+    is_tensor = isinstance(value, Tensor)
+    if state.enabled and (input.requires_grad or (is_tensor and value.requires_grad)):
+        what = "the tensor requires grad" if input.requires_grad else "the value requires grad"
+        raise RuntimeError(
+            f"setitem: in-place operations on tensors that are part of the graph are not supported "
+            f"({what}): wrap the assignment in nnzoo.no_grad(), or build the result out of place "
+            "(e.g. with where, masked_fill or scatter)")
+    val = value._data if is_tensor else value
+    data = input._data
+    if _is_basic(key):
+        _check_steps(key)
+        target, k = data, key
+    else:
+        plan = _parse(data.shape, key)
+        if type(plan) is tuple:
+            target, k = data, plan
+        else:
+            if is_tensor and val.dtype != data.dtype:
+                raise RuntimeError(f"setitem: index put requires the source and destination dtypes match, got "
+                                   f"{input.dtype} for the destination and {value.dtype} for the source")
+            target, k = (data if plan.identity else data[plan.basic]), plan.adv
     try:
-        input._data[key] = value
-    except (IndexError, ValueError) as e:
-        raise IndexError(f"setitem: {e} (tensor of shape {tuple(input.shape)})") from None
+        target[k] = val
+    except IndexError:
+        _parse(data.shape, key)
+        raise
+    except ValueError as e:
+        if not data.flags.writeable:
+            raise RuntimeError("setitem: unsupported operation: more than one element of the written-to "
+                               "tensor refers to a single memory location (an expanded tensor); clone() "
+                               "it first") from None
+        raise RuntimeError(f"setitem: value of shape {tuple(np.shape(val))} can't be assigned to the "
+                           f"selection {target[k].shape} of a tensor of shape {tuple(data.shape)}: {e}") \
+            from None
     input._vc[0] += 1
 
 
-def _grad_enabled():
-    from ..autograd.grad_mode import state
-    return state.enabled
+# ================================================================================================
+# gather / scatter family
+# ================================================================================================
+def _int_index(index, op):
+    arr = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if arr.dtype.kind not in "iu" or arr.dtype == np.uint8:
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {arr.dtype}")
+    return arr.astype(np.intp, copy=False)
+
+
+def _check_dim_index(op, input, dim, index, src=None):
+    """Validate (input, dim, index[, src]) the way gather/scatter need; returns (dim, index array).
+
+    index has input's number of dims, ``index.size(d) <= input.size(d)`` for ``d != dim``, its
+    values lie in ``[0, input.size(dim))``, and (scatter) ``index.size(d) <= src.size(d)``.
+    """
+    shape = input._data.shape
+    ndim = len(shape)
+    dim = _wrap_dim(dim, ndim, op)
+    idx = _int_index(index, op)
+    if idx.ndim != ndim and max(idx.ndim, ndim) > 1:
+        raise RuntimeError(f"{op}(): index tensor must have the same number of dimensions as input tensor, "
+                           f"got index of shape {tuple(idx.shape)} and input of shape {tuple(shape)}")
+    sshape = None if src is None else src._data.shape
+    if sshape is not None and len(sshape) != idx.ndim and max(idx.ndim, len(sshape)) > 1:
+        raise RuntimeError(f"{op}(): index tensor must have the same number of dimensions as src tensor, "
+                           f"got index of shape {tuple(idx.shape)} and src of shape {tuple(sshape)}")
+    ishape, xshape = idx.shape or (1,), shape or (1,)
+    if any(i > s for d, (i, s) in enumerate(zip(ishape, xshape)) if d != dim) or \
+            (sshape is not None and any(i > s for i, s in zip(ishape, sshape or (1,)))):
+        more = "" if sshape is None else f" and to be no larger than src {tuple(sshape)}"
+        raise RuntimeError(f"{op}(): expected index {tuple(idx.shape)} to be no larger than input "
+                           f"{tuple(shape)} apart from dimension {dim}{more}")
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        n = xshape[dim]
+        if lo < 0 or hi >= n:
+            raise RuntimeError(f"{op}(): index {lo if lo < 0 else hi} is out of bounds for dimension {dim} "
+                               f"with size {n}")
+    return dim, idx
+
+
+def _region(shape):
+    """The slices selecting the leading ``shape`` block of a bigger array."""
+    return tuple(slice(0, s) for s in shape)
+
+
+def _fibres(idx_shape, dim):
+    """The block of the input that an index of ``idx_shape`` addresses: all of ``dim``, the leading
+    ``idx_shape[d]`` entries of every other dim."""
+    return tuple(slice(None) if d == dim else slice(0, s) for d, s in enumerate(idx_shape))
+
+
+def _scatter_positions(idx, dim, shape):
+    """Flat positions in a C-ordered ``shape`` array of ``out[i_0..index[i]..i_n]`` for every index entry."""
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    lin = idx * strides[dim]
+    for d, size in enumerate(idx.shape):
+        if d != dim and size > 1:
+            lin += (xp.arange(size) * strides[d]).reshape((-1,) + (1,) * (idx.ndim - d - 1))
+    return lin.ravel()
+
+
+def _scatter_reduce(x, dim, idx, src, ufunc=None):
+    """``ufunc``-combine (default: add) ``src`` (index-shaped) into ``x`` at the scatter positions."""
+    src = xp.broadcast_to(src, idx.shape)
+    seg = _segment_sum(src.reshape(-1, 1), _scatter_positions(idx, dim, x.shape), x.size, ufunc)
+    return (ufunc or xp.add)(x, seg.reshape(x.shape))
+
+
+class Gather(Op):
+    """``out[i][j][k] = x[index[i][j][k]][j][k]`` (dim 0). Backward: scatter-add grad at index."""
+
+    @staticmethod
+    def forward(ctx, x, dim, idx):
+        ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
+        return xp.take_along_axis(x[_fibres(idx.shape, dim)], idx, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GatherBackward.apply(grad, ctx.dim, ctx.idx, ctx.shape), None, None
+
+
+class GatherBackward(Op):
+    """zeros(shape) with ``grad`` added at the gathered positions; its backward is gather again."""
+
+    @staticmethod
+    def forward(ctx, grad, dim, idx, shape):
+        ctx.dim, ctx.idx = dim, idx
+        if idx.shape[dim] == 1:  # one entry per fibre: targets are distinct, assignment is exact
+            out = xp.zeros(shape, dtype=grad.dtype)
+            xp.put_along_axis(out[_fibres(idx.shape, dim)], idx, grad, axis=dim)
+            return out
+        lin = _scatter_positions(idx, dim, shape)
+        return _segment_sum(xp.broadcast_to(grad, idx.shape).reshape(-1, 1), lin, _prod(shape)).reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Gather.apply(grad, ctx.dim, ctx.idx), None, None, None
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """``out[i][j][k] = input[index[i][j][k]][j][k]`` along ``dim`` (here 0); out has index's shape.
+
+    Args:
+        input: the source tensor.
+        dim: the dim to index along.
+        index: int64/int32 tensor with input's number of dims, ``index.size(d) <= input.size(d)``
+            for ``d != dim``.
+
+    Example::
+
+        >>> nnzoo.gather(nnzoo.tensor([[1., 2.], [3., 4.]]), 1, nnzoo.tensor([[0, 0], [1, 0]]))
+        tensor([[1., 1.],
+                [4., 3.]])
+    """
+    dim, idx = _check_dim_index("gather", input, dim, index)
+    if input._data.ndim == 0 or idx.ndim == 0:
+        out = Gather.apply(input.reshape(-1), 0, idx.reshape(-1))
+        return out.reshape(idx.shape)
+    return Gather.apply(input, dim, idx)
+
+
+class Scatter(Op):
+    """``out = x`` with ``out[index[i][j]][j] = src[i][j]`` (dim 0); src is an array or a scalar.
+
+    Backward: the gradient of x is grad with the overwritten positions zeroed; that of src is
+    ``grad.gather(dim, index)`` (zero outside index's block when src is bigger).
+    """
+
+    @staticmethod
+    def forward(ctx, x, dim, idx, src):
+        ctx.dim, ctx.idx = dim, idx
+        ctx.src_shape = src.shape if isinstance(src, np.ndarray) else None
+        out = x.copy()
+        val = src[_region(idx.shape)] if isinstance(src, np.ndarray) else src
+        xp.put_along_axis(out[_fibres(idx.shape, dim)], idx, val, axis=dim)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = Scatter.apply(grad, ctx.dim, ctx.idx, 0) if ctx.needs_input_grad[0] else None
+        gs = None
+        if ctx.src_shape is not None and ctx.needs_input_grad[3]:
+            gs = _pad_to(Gather.apply(grad, ctx.dim, ctx.idx), ctx.src_shape)
+        return gx, None, None, gs
+
+
+class ScatterAdd(Op):
+    """``out = x`` with ``out[index[i][j]][j] += src[i][j]`` (dim 0), duplicates accumulating.
+
+    Backward: x gets grad unchanged; src gets ``grad.gather(dim, index)`` (zero-padded to src's shape).
+    """
+
+    @staticmethod
+    def forward(ctx, x, dim, idx, src):
+        ctx.dim, ctx.idx, ctx.src_shape = dim, idx, src.shape
+        return _scatter_reduce(x, dim, idx, src[_region(idx.shape)])
+
+    @staticmethod
+    def backward(ctx, grad):
+        gs = _pad_to(Gather.apply(grad, ctx.dim, ctx.idx), ctx.src_shape) if ctx.needs_input_grad[3] else None
+        return grad, None, None, gs
+
+
+class ScatterReduce(Op):
+    """``scatter(..., reduce='add'|'multiply')``; like PyTorch, it has no derivative."""
+
+    @staticmethod
+    def forward(ctx, x, dim, idx, src, ufunc):
+        ctx.reduce = ufunc.__name__
+        if isinstance(src, np.ndarray):
+            src = src[_region(idx.shape)]
+        return _scatter_reduce(x, dim, idx, xp.asarray(src, dtype=x.dtype), ufunc)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"scatter: the derivative of scatter with reduce ({ctx.reduce}) is not implemented "
+                           "(as in PyTorch); use scatter_add, which is differentiable")
+
+
+def _pad_to(g, shape):
+    """``g`` placed in the leading block of zeros of ``shape`` (identity when the shapes agree)."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    return GetItemBackward.apply(g, _region(g.shape), shape)
+
+
+def _scatter_src(op, input, src):
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError(f"{op}(): expected src dtype {src.dtype} to be equal to input dtype {input.dtype}")
+    return src
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """Out-of-place ``input.scatter_``: ``out[index[i][j]][j] = src[i][j]`` along ``dim`` (here 0).
+
+    Args:
+        src: tensor of input's dtype with ``index.size(d) <= src.size(d)``, or a number (then = value).
+        value: a number written at every index position (instead of src).
+        reduce: None, ``'add'`` or ``'multiply'`` to combine with the existing values (no gradient).
+
+    Example::
+
+        >>> nnzoo.scatter(nnzoo.zeros(2, 3), 1, nnzoo.tensor([[2], [0]]), value=1.0)
+        tensor([[0., 0., 1.],
+                [1., 0., 0.]])
+    """
+    if src is not None and not isinstance(src, Tensor):
+        src, value = None, src
+    if (src is None) == (value is None):
+        raise TypeError("scatter(): give exactly one of src (a tensor) and value (a number)")
+    if reduce not in (None, "add", "multiply"):
+        raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got {reduce!r}")
+    dim, idx = _check_dim_index("scatter", input, dim, index, src)
+    if src is not None:
+        _scatter_src("scatter", input, src)
+    flat = input._data.ndim == 0
+    x = input.reshape(1) if flat else input
+    if flat or idx.ndim == 0:
+        idx = idx.reshape(-1)
+        if src is not None and src._data.ndim == 0:
+            src = src.reshape(1)
+    if value is not None:
+        value = value._data if isinstance(value, Tensor) else value
+        value = x._data.dtype.type(value)  # a NumPy scalar (not an array: Scatter tells them apart)
+    if reduce is not None:
+        out = ScatterReduce.apply(x, dim, idx, value if src is None else src,
+                                  xp.add if reduce == "add" else xp.multiply)
+    else:
+        out = Scatter.apply(x, dim, idx, value if src is None else src)
+    return out.reshape(()) if flat else out
+
+
+def scatter_add(input, dim, index, src):
+    """Out-of-place ``input.scatter_add_``: ``out[index[i][j]][j] += src[i][j]`` (dim 0), duplicates add up.
+
+    Example::
+
+        >>> nnzoo.scatter_add(nnzoo.zeros(3), 0, nnzoo.tensor([0, 2, 0]), nnzoo.tensor([1., 2., 3.]))
+        tensor([4., 0., 2.])
+    """
+    dim, idx = _check_dim_index("scatter_add", input, dim, index, src)
+    _scatter_src("scatter_add", input, src)
+    if input._data.ndim == 0 or idx.ndim == 0:
+        out = ScatterAdd.apply(input.reshape(-1), 0, idx.reshape(-1), src.reshape(-1))
+        return out.reshape(input.shape)
+    return ScatterAdd.apply(input, dim, idx, src)
+
+
+# ================================================================================================
+# index_select / index_add
+# ================================================================================================
+def _vector_index(op, input, dim, index):
+    shape = input._data.shape
+    dim = _wrap_dim(dim, len(shape), op)
+    idx = _int_index(index, op)
+    if idx.ndim > 1:
+        raise IndexError(f"{op}(): index is supposed to be a vector, got index of shape {tuple(idx.shape)}")
+    idx = idx.reshape(-1)
+    n = shape[dim] if shape else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {dim} with size {n} "
+                           f"(input of shape {tuple(shape)})")
+    return dim, idx
+
+
+def _dim_key(shape, dim, idx):
+    """The :class:`_Key` of ``x[:, ..., idx]`` with ``idx`` on ``dim`` (already checked)."""
+    return _parse(shape, (slice(None),) * dim + (idx,))
+
+
+def index_select(input, dim, index):
+    """The entries of ``input`` at positions ``index`` (a vector) along ``dim``.
+
+    Example::
+
+        >>> nnzoo.index_select(nnzoo.tensor([[1., 2., 3.]]), 1, nnzoo.tensor([2, 0]))
+        tensor([[3., 1.]])
+    """
+    dim, idx = _vector_index("index_select", input, dim, index)
+    if input._data.ndim == 0:
+        return Index.apply(input.reshape(1), _dim_key((1,), 0, idx)).reshape(())
+    return Index.apply(input, _dim_key(input._data.shape, dim, idx))
+
+
+class IndexAdd(Op):
+    """``out = x`` with ``out[..., index[i], ...] += alpha * src[..., i, ...]`` along one dim.
+
+    Backward: x gets grad; src gets ``alpha * grad.index_select(dim, index)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, src, plan, alpha):
+        ctx.plan, ctx.alpha = plan, alpha
+        if alpha != 1:
+            src = src * xp.asarray(alpha, dtype=src.dtype)
+        return x + plan.scatter_add(src, x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        gs = None
+        if ctx.needs_input_grad[1]:
+            gs = Index.apply(grad, ctx.plan)
+            if ctx.alpha != 1:
+                gs = gs * ctx.alpha
+        return grad, gs, None, None
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """Out-of-place ``input.index_add_``: adds ``alpha * source`` slices at ``index`` along ``dim``.
+
+    Example::
+
+        >>> nnzoo.index_add(nnzoo.zeros(3), 0, nnzoo.tensor([0, 0, 2]), nnzoo.tensor([1., 2., 3.]))
+        tensor([3., 0., 3.])
+    """
+    dim, idx = _vector_index("index_add", input, dim, index)
+    shape, sshape = tuple(input._data.shape), tuple(source._data.shape)
+    if input._data.ndim == 0:
+        return index_add(input.reshape(1), 0, idx, source.reshape(-1), alpha=alpha).reshape(())
+    if len(sshape) != len(shape) or any(a != b for d, (a, b) in enumerate(zip(shape, sshape)) if d != dim) \
+            or sshape[dim] != idx.size:
+        raise RuntimeError(f"index_add(): source of shape {sshape} does not fit input of shape {shape} with "
+                           f"{idx.size} indices along dim {dim} (source.size(dim) must be the number of "
+                           "indices, the other sizes must match)")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"index_add(): input ({input.dtype}) and source ({source.dtype}) must have the "
+                           "same dtype")
+    return IndexAdd.apply(input, source, _dim_key(shape, dim, idx), alpha)
+
+
+# ================================================================================================
+# masks
+# ================================================================================================
+def _bool_mask(op, mask):
+    arr = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if arr.dtype != np.bool_:
+        raise RuntimeError(f"{op}: only boolean masks are supported, but got mask with dtype {arr.dtype}")
+    return arr
+
+
+def _broadcast(op, a, b, what=("input", "mask")):
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        raise RuntimeError(f"{op}: {what[0]} of shape {tuple(a)} and {what[1]} of shape {tuple(b)} are not "
+                           "broadcastable") from None
+
+
+class MaskedFill(Op):
+    """``out = value where mask else x`` (broadcast). Backward: x gets grad where not mask, value the
+    sum of grad where mask."""
+
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        ctx.shape, ctx.mask = x.shape, mask
+        ctx.value_dtype = value.dtype if isinstance(value, np.ndarray) else None
+        return xp.where(mask, xp.asarray(value, dtype=x.dtype), x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = _make(xp.zeros((), dtype=grad._data.dtype))
+        mask = _make(ctx.mask)
+        gx = _reduce.sum_to(_arith.where(mask, zero, grad), ctx.shape) if ctx.needs_input_grad[0] else None
+        gv = None
+        if ctx.value_dtype is not None and ctx.needs_input_grad[2]:
+            gv = _reduce.sum(_arith.where(mask, grad, zero))
+            if gv._data.dtype != ctx.value_dtype:
+                gv = gv.to(dtypes.from_numpy(ctx.value_dtype))
+        return gx, None, gv
+
+
+def masked_fill(input, mask, value):
+    """``value`` where ``mask`` is True, ``input`` elsewhere; mask broadcasts (value: number or 0-d tensor).
+
+    Example::
+
+        >>> nnzoo.masked_fill(nnzoo.tensor([1., 2., 3.]), nnzoo.tensor([True, False, True]), 0.0)
+        tensor([0., 2., 0.])
+    """
+    m = _bool_mask("masked_fill", mask)
+    _broadcast("masked_fill", input._data.shape, m.shape)
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(f"masked_fill: only supports a 0-dimensional value tensor, but got a tensor of "
+                               f"shape {tuple(value.shape)}")
+        if not value.requires_grad or not state.enabled:
+            value = value._data
+    elif not isinstance(value, (numbers.Number, np.generic)):
+        raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+    return MaskedFill.apply(input, m, value)
+
+
+def masked_select(input, mask):
+    """The entries of ``input`` where ``mask`` is True as a 1-D tensor (input and mask broadcast).
+
+    Example::
+
+        >>> nnzoo.masked_select(nnzoo.tensor([[1., 2.], [3., 4.]]), nnzoo.tensor([True, False]))
+        tensor([1., 3.])
+    """
+    m = _bool_mask("masked_select", mask)
+    shape = _broadcast("masked_select", input._data.shape, m.shape)
+    x = input if tuple(input._data.shape) == shape else _shape.expand(input, *shape)
+    return Index.apply(x, _parse(shape, (xp.broadcast_to(m, shape),)))
+
+
+def take_along_dim(input, indices, dim=None):
+    """``gather`` with broadcasting: input and indices broadcast over every dim but ``dim``;
+    ``dim=None`` indexes the flattened input with the flattened indices.
+
+    Example::
+
+        >>> x = nnzoo.tensor([[10., 30., 20.], [60., 40., 50.]])
+        >>> nnzoo.take_along_dim(x, x.argmax(1, keepdim=True), 1)
+        tensor([[30.],
+                [60.]])
+    """
+    idx = _int_index(indices, "take_along_dim")
+    if dim is None:
+        return gather(input.reshape(-1), 0, idx.reshape(-1))
+    shape = tuple(input._data.shape)
+    if idx.ndim != len(shape):
+        raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
+                           f"got input of shape {shape} and indices of shape {tuple(idx.shape)}")
+    dim = _wrap_dim(dim, len(shape), "take_along_dim")
+    s1, s2 = list(shape), list(idx.shape)
+    s1[dim] = s2[dim] = 1
+    common = list(_broadcast("take_along_dim", tuple(s1), tuple(s2), ("input", "indices")))
+    common[dim] = idx.shape[dim]
+    idx = xp.broadcast_to(idx, common)
+    common[dim] = shape[dim]
+    x = input if tuple(common) == shape else _shape.expand(input, *common)
+    return gather(x, dim, idx)
+
+
+def one_hot(tensor, num_classes=-1):
+    """``out[..., c] = 1 if tensor[...] == c else 0`` (int64, shape ``tensor.shape + (num_classes,)``);
+    ``num_classes=-1`` takes ``tensor.max() + 1`` (``torch.nn.functional.one_hot``).
+
+    Example::
+
+        >>> one_hot(nnzoo.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
+    arr = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if arr.dtype != np.int64:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor (int64), got {arr.dtype}")
+    if num_classes == -1:
+        if arr.size == 0:
+            raise RuntimeError("one_hot: can not infer total number of classes from an empty tensor")
+        num_classes = int(arr.max()) + 1
+    if arr.size:
+        if arr.min() < 0:
+            raise RuntimeError(f"one_hot: class values must be non-negative, got {int(arr.min())}")
+        if arr.max() >= num_classes:
+            raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({num_classes}), "
+                               f"got {int(arr.max())}")
+    return _make((arr[..., None] == xp.arange(num_classes)).astype(np.int64))
+
+
+def nonzero(input, *, as_tuple=False):
+    """The indices of the non-zero entries: an (n, ndim) int64 tensor, or with ``as_tuple`` one 1-D
+    tensor per dim (not differentiable).
+
+    Example::
+
+        >>> nnzoo.nonzero(nnzoo.tensor([[0., 1.], [2., 0.]]))
+        tensor([[0, 1],
+                [1, 0]])
+    """
+    arr = input._data
+    if as_tuple:
+        if arr.ndim == 0:
+            return (_make(xp.flatnonzero(arr.reshape(1)).astype(np.int64)),)
+        return tuple(_make(i.astype(np.int64, copy=False)) for i in xp.nonzero(arr))
+    return _make(xp.argwhere(arr).astype(np.int64, copy=False))
+
+
+def argwhere(input):
+    """``nonzero(input)``: the (n, ndim) indices of the non-zero entries."""
+    return nonzero(input)
