@@ -36,3 +36,6 @@ def numel(input):
 def result_type(tensor1, tensor2):
     """The dtype an arithmetic op on the two operands gives (PyTorch's promotion rules)."""
     return _result_type(tensor1, tensor2)
+
+
+from . import nn  # noqa: E402  (after the ops it re-exports)

@@ -402,6 +402,12 @@ class Tensor:
     def normal_(self, mean=0.0, std=1.0, generator=None):
         return self._inplace("normal_", nz_random._gen(generator).normal(mean, std, self._data.shape))
 
+    def bernoulli(self, p=None, *, generator=None):
+        return nz_random.bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return nz_random.multinomial(self, num_samples, replacement, generator=generator)
+
     def bernoulli_(self, p=0.5, generator=None):
         return self._inplace("bernoulli_", nz_random._gen(generator).random(self._data.shape) < p)
 
