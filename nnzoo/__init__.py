@@ -12,9 +12,8 @@ from .tensor import Size, Tensor
 from . import autograd
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *  # noqa: F401,F403
-from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed,
-                     multinomial, normal, rand, rand_like, randint, randn, randn_like, randperm, seed,
-                     set_rng_state)
+from .random import *  # noqa: F401,F403
+from .random import Generator, default_generator
 from .ops.arith import *  # noqa: F401,F403
 from .ops.unary import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403

@@ -1,33 +1,62 @@
 """Random numbers: a ``Generator`` per stream, a default one seeded by ``manual_seed``.
 
-Built on NumPy's PCG64 bit generator; the streams are reproducible within nnzoo (not equal to
-PyTorch's draws).
+Built on NumPy's PCG64 bit generator. The same seed gives the same draws (within nnzoo; the streams
+are not PyTorch's), and separate generators are independent streams: drawing from one never moves
+another.
 """
+import operator
+
 import numpy as np
+
+__all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
+           "set_rng_state", "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
+           "rand_like", "randn_like", "randint_like"]
+
+_DEFAULT_SEED = 67280421310721  # the seed of a fresh torch.Generator()
+_U64 = 2 ** 64
 
 
 class Generator:
-    """A random stream; pass it as ``generator=`` to any random op for a reproducible draw."""
+    """A random stream; pass it as ``generator=`` to any random op for a reproducible draw.
+
+    Example::
+
+        >>> g = nnzoo.Generator().manual_seed(42)
+        >>> a = nnzoo.rand(3, generator=g)
+        >>> bool((a == nnzoo.rand(3, generator=nnzoo.Generator().manual_seed(42))).all())
+        True
+    """
 
     def __init__(self, device="cpu"):
-        self._seed = int(np.random.SeedSequence().entropy % (2 ** 63))
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        from .tensor import _check_device
+        _check_device(device)
+        self.manual_seed(_DEFAULT_SEED)
+
+    @property
+    def device(self):
+        return "cpu"
 
     def manual_seed(self, seed):
-        self._seed = int(seed)
-        self._rng = np.random.Generator(np.random.PCG64(self._seed % (2 ** 64)))
+        """Restart the stream from ``seed`` (an int in [-2**63, 2**64); negatives wrap as in PyTorch)."""
+        seed = operator.index(seed)
+        if not -(2 ** 63) <= seed < _U64:
+            raise RuntimeError(f"manual_seed: seed must be within [-2**63, 2**64 - 1], got {seed}")
+        self._seed = seed % _U64
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
         return self
 
     def seed(self):
-        self.manual_seed(int(np.random.SeedSequence().entropy % (2 ** 63)))
+        """Reseed from the operating system's entropy; returns the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % _U64))
         return self._seed
 
     def initial_seed(self):
         return self._seed
 
     def get_state(self):
-        from .creation import tensor
+        """The stream's state as a uint8 tensor (restore it with ``set_state``)."""
         import json
+        from .creation import tensor
         raw = json.dumps(self._rng.bit_generator.state).encode()
         return tensor(np.frombuffer(raw, dtype=np.uint8).copy())
 
@@ -37,11 +66,13 @@ class Generator:
         return self
 
 
+# NOTE: nnzoo seeds its default stream with 0 at import (PyTorch picks a random seed per process), so an
+# unseeded script is reproducible; manual_seed / seed() change it.
 default_generator = Generator().manual_seed(0)
 
 
 def _gen(generator):
-    return (generator or default_generator)._rng
+    return (generator if generator is not None else default_generator)._rng
 
 
 def manual_seed(seed):
@@ -66,107 +97,179 @@ def set_rng_state(state):
 
 
 # ---- random factories ------------------------------------------------------------------------
-def _size(size):
-    from .creation import _size as size_of
-    return size_of(size)
+def _shape(sizes, size, op):
+    from .creation import _sizes
+    return _sizes(sizes, size, op)
 
 
-def _out(arr, dtype, requires_grad):
+def _float_dtype(dtype, op):
+    """The NumPy dtype for a sampler that only makes floats (``dtype`` None -> the default dtype)."""
     from . import dtypes
-    from .creation import _finish
     npdt = dtypes.to_numpy(dtype) if dtype is not None else dtypes.get_default_dtype().np
+    if npdt.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point dtype, got {dtypes.from_numpy(npdt)}")
+    return npdt
+
+
+def _out(arr, npdt, requires_grad=False):
+    from .creation import _finish
     return _finish(arr.astype(npdt, copy=False), requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Uniform samples from [0, 1)."""
-    return _out(_gen(generator).random(_size(size)), dtype, requires_grad)
+def _uniform(rng, shape, npdt):
+    """Uniform samples in [0, 1) made in ``npdt`` itself (a float64 draw rounded to float32 can be 1.0)."""
+    if npdt == np.float16:  # multiples of 2**-11: exact in float16, all below 1
+        return (rng.integers(0, 2 ** 11, shape) * 2.0 ** -11).astype(np.float16)
+    return rng.random(shape, dtype=npdt)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Standard normal samples."""
-    return _out(_gen(generator).standard_normal(_size(size)), dtype, requires_grad)
+def _standard_normal(rng, shape, npdt):
+    if npdt == np.float16:
+        return rng.standard_normal(shape, dtype=np.float32).astype(np.float16)
+    return rng.standard_normal(shape, dtype=npdt)
 
 
-def rand_like(input, dtype=None, generator=None, requires_grad=False):
-    return rand(*input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples from [0, 1): ``rand(2, 3)``, ``rand((2, 3))`` or ``rand(size=(2, 3))``."""
+    npdt = _float_dtype(dtype, "rand")
+    return _out(_uniform(_gen(generator), _shape(sizes, size, "rand"), npdt), npdt, requires_grad)
 
 
-def randn_like(input, dtype=None, generator=None, requires_grad=False):
-    return randn(*input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples (mean 0, variance 1)."""
+    npdt = _float_dtype(dtype, "randn")
+    return _out(_standard_normal(_gen(generator), _shape(sizes, size, "randn"), npdt), npdt, requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
-    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+def rand_like(input, *, dtype=None, generator=None, device=None, requires_grad=False):
+    """``rand`` with the shape (and, unless given, the dtype) of ``input``."""
+    return rand(input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, generator=None, device=None, requires_grad=False):
+    """``randn`` with the shape (and, unless given, the dtype) of ``input``."""
+    return randn(input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def _int_range(low, high, op):
+    low, high = operator.index(low), operator.index(high)
+    if low >= high:
+        raise RuntimeError(f"{op}: expected low < high, got low={low}, high={high}")
+    return low, high
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``; int64
+    unless ``dtype`` says otherwise."""
     from . import dtypes
-    if size is None:
+    if size is None:  # randint(high, size): the two positional arguments shift
         low, high, size = 0, low, high
-    if size is None:
-        raise TypeError("randint: missing the size argument")
-    if high <= low:
-        raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
-    arr = _gen(generator).integers(low, high, _size((size,)), dtype=np.int64)
-    return _out(arr, dtype or dtypes.int64, requires_grad)
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
+    if size is None or high is None:
+        raise TypeError("randint(): expected randint(high, size) or randint(low, high, size)")
+    low, high = _int_range(low, high, "randint")
+    arr = _gen(generator).integers(low, high, _shape((size,), None, "randint"), dtype=np.int64)
+    return _out(arr, dtypes.to_numpy(dtype) if dtype is not None else np.dtype(np.int64), requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """``randint`` with the shape and (unless given) the dtype of ``input``: ``randint_like(x, high)`` or
+    ``randint_like(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype,
+                   requires_grad=requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    """A random permutation of 0 .. n-1 (int64)."""
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
     from . import dtypes
-    return _out(_gen(generator).permutation(int(n)), dtype or dtypes.int64, requires_grad)
+    n = operator.index(n)
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    npdt = dtypes.to_numpy(dtype) if dtype is not None else np.dtype(np.int64)
+    return _out(_gen(generator).permutation(n), npdt, requires_grad)
 
 
-def normal(mean, std, size=None, *, generator=None, dtype=None):
-    """Normal samples with the given mean and std (numbers with ``size``, or tensors)."""
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Normal samples ``mean + std * z``: from tensors ``mean`` and/or ``std`` (broadcast together; the
+    dtype is theirs), or from two numbers and a ``size``."""
+    from . import dtypes
     from .tensor import Tensor
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
-    shape = _size((size,)) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
-    if dtype is None:
-        for v in (mean, std):
-            if isinstance(v, Tensor):
-                dtype = v.dtype
-    return _out(_gen(generator).normal(m, s, shape), dtype, False)
+    if tensors:
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s)) if size is None else \
+            _shape((size,), None, "normal")
+        npdt = dtypes.result_type(*tensors).np if dtype is None else _float_dtype(dtype, "normal")
+    else:
+        if size is None:
+            raise TypeError("normal(): with a number for both mean and std, give a size: normal(0.0, 1.0, (2, 3))")
+        shape = _shape((size,), None, "normal")
+        npdt = _float_dtype(dtype, "normal")
+    if npdt.kind != "f":
+        raise RuntimeError(f"normal: expected floating point mean/std, got {dtypes.from_numpy(npdt)}")
+    if np.any(np.asarray(s) < 0) or np.any(np.isnan(s)):
+        raise RuntimeError(f"normal: expects std >= 0.0, got {s if np.ndim(s) == 0 else 'a negative entry'}")
+    z = _standard_normal(_gen(generator), shape, npdt)
+    return _out(z * np.asarray(s, dtype=npdt) + np.asarray(m, dtype=npdt), npdt, requires_grad)
 
 
 def bernoulli(input, p=None, *, generator=None):
-    """Draw 0/1 with probability ``input`` (or ``p``) per element; same shape and dtype as input."""
-    probs = input._data if p is None else np.full(input.shape, p)
-    if np.any((probs < 0) | (probs > 1)):
+    """Draw 1 with probability ``input`` (or the number ``p``) per element, else 0; shape and dtype of input."""
+    probs = input._data if p is None else p
+    if not np.all((np.asarray(probs) >= 0) & (np.asarray(probs) <= 1)):
         raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
-    return _out(_gen(generator).random(input.shape) < probs, input.dtype, False)
+    u = _uniform(_gen(generator), input.shape, np.dtype(np.float64))
+    return _out(u < probs, input._data.dtype)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    """Indices drawn from the rows of ``input`` (non-negative weights, need not sum to 1); int64.
+    """Indices of categories drawn from the rows of ``input`` (non-negative weights, not necessarily
+    summing to 1), int64.
+
+    With ``replacement`` every draw is independent; without it, a category is never drawn twice in a
+    row (the draws follow the weights among the categories not yet drawn). As in PyTorch, asking for
+    more samples than there are positive weights then also returns zero-weight categories.
 
     Shape: (C,) -> (num_samples,); (N, C) -> (N, num_samples).
     """
-    from . import dtypes
     w = np.asarray(input._data, dtype=np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1 or 2 dim, got shape {tuple(w.shape)}")
+    num_samples = operator.index(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample num_samples={num_samples} <= 0 samples")
     rows = w.reshape(-1, w.shape[-1])
-    if np.any(rows < 0) or not np.all(np.isfinite(rows)):
-        raise RuntimeError("multinomial: probabilities must be finite and non-negative")
-    if np.any(rows.sum(1) <= 0):
-        raise RuntimeError("multinomial: each row of probabilities must have a positive sum")
-    if not replacement and num_samples > rows.shape[1]:
-        raise RuntimeError(f"multinomial: cannot sample {num_samples} > {rows.shape[1]} categories "
-                           "without replacement")
-    if not replacement and num_samples > int((rows > 0).sum(1).min()):
-        raise RuntimeError("multinomial: not enough categories with non-zero probability to sample "
-                           f"{num_samples} without replacement")
+    n, c = rows.shape
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise RuntimeError("multinomial: probability tensor contains inf, nan or an element < 0")
+    if c == 0 or np.any(rows.sum(1) <= 0):
+        raise RuntimeError("multinomial: invalid distribution: the weights of a row sum to <= 0")
+    if not replacement and num_samples > c:
+        raise RuntimeError(f"multinomial: cannot sample {num_samples} > {c} categories without replacement")
     rng = _gen(generator)
     if replacement:
+        # inverse CDF for all rows at once: row r's CDF is shifted to [r, r + 1], one searchsorted
         cdf = np.cumsum(rows, axis=1)
         cdf /= cdf[:, -1:]
-        u = rng.random((rows.shape[0], num_samples))
-        out = np.stack([np.searchsorted(c, uu, side="right") for c, uu in zip(cdf, u)])
-        out = np.minimum(out, rows.shape[1] - 1)
+        offset = np.arange(n, dtype=np.float64)[:, None]
+        u = rng.random((n, num_samples)) + offset
+        out = np.searchsorted((cdf + offset).ravel(), u.ravel(), side="right").reshape(n, num_samples)
+        out -= np.arange(n)[:, None] * c
+        # u rounding up to the row's end would land past its last category with positive weight
+        last = c - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)
+        out = np.minimum(out, last[:, None])
     else:
-        # Gumbel top-k: sampling without replacement in proportion to the weights
+        # Gumbel top-k: the k largest log(w) + Gumbel noise are a draw of k without replacement, in order
         with np.errstate(divide="ignore"):
             keys = np.log(rows) - np.log(-np.log(rng.random(rows.shape)))
-        out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
-    out = out.reshape(w.shape[:-1] + (num_samples,))
-    return _out(out, dtypes.int64, False)
+        if num_samples < c:
+            top = np.argpartition(-keys, num_samples - 1, axis=1)[:, :num_samples]
+        else:
+            top = np.broadcast_to(np.arange(c), (n, c))
+        order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1, kind="stable")
+        out = np.take_along_axis(top, order, axis=1)
+    return _out(out.reshape(w.shape[:-1] + (num_samples,)), np.dtype(np.int64))

@@ -857,6 +857,14 @@ class Tensor:
     def outer(self, other):
         return _linalg.outer(self, other)
 
+    ger = outer
+
+    def mv(self, vec):
+        return _linalg.mv(self, vec)
+
+    def dot(self, other):
+        return _linalg.dot(self, other)
+
 
 class Size(tuple):
     """A tensor's shape: a tuple (``torch.Size``)."""
