@@ -606,6 +606,8 @@ class Tensor:
     def abs(self):
         return _unary.abs(self)
 
+    absolute = abs
+
     def exp(self):
         return _unary.exp(self)
 
@@ -620,6 +622,41 @@ class Tensor:
 
     def rsqrt(self):
         return _unary.rsqrt(self)
+
+    def expm1(self):
+        return _unary.expm1(self)
+
+    def log2(self):
+        return _unary.log2(self)
+
+    def log10(self):
+        return _unary.log10(self)
+
+    def reciprocal(self):
+        return _unary.reciprocal(self)
+
+    def square(self):
+        return _unary.square(self)
+
+    def tan(self):
+        return _unary.tan(self)
+
+    def erf(self):
+        return _unary.erf(self)
+
+    def erfc(self):
+        return _unary.erfc(self)
+
+    def trunc(self):
+        return _unary.trunc(self)
+
+    fix = trunc
+
+    def clamp_min(self, min):
+        return _unary.clamp_min(self, min)
+
+    def clamp_max(self, max):
+        return _unary.clamp_max(self, max)
 
     def sin(self):
         return _unary.sin(self)

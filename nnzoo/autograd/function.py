@@ -173,7 +173,8 @@ class Function:
             ctx._n_out = len(res)
             ctx._out_meta = tuple((r.shape, r._data.dtype) for r in res)
         else:
-            if type(out) is not _ndarray:
+            raw = out
+            if type(out) is not _ndarray:  # NumPy gives scalars for 0-d results
                 out = _asarray(out)
             if out.dtype.kind == "f" and (non_diff is None or id(out) not in non_diff):
                 res = _make(out, True, ctx)
@@ -184,7 +185,8 @@ class Function:
                 r._vc = args[0]._vc
         if ctx._to_save is not None:
             outs = res if multi else (res,)
-            ctx._saved = tuple(_pack(item, args, outs) for item in ctx._to_save)
+            raws = out if multi else (raw,)
+            ctx._saved = tuple(_pack(item, args, outs, raws) for item in ctx._to_save)
             ctx._to_save = None
         if not cls._array_forward:
             ctx._in_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
@@ -264,7 +266,7 @@ def _differentiable(arr, non_diff):
     return arr.dtype.kind == "f" and (non_diff is None or id(arr) not in non_diff)
 
 
-def _pack(item, args, outs):
+def _pack(item, args, outs, raws):
     if item is None:
         return None
     data = item._data if isinstance(item, Tensor) else item
@@ -274,9 +276,9 @@ def _pack(item, args, outs):
         if isinstance(a, Tensor) and (a is item or a._data is data):
             s.tensor, s.version = a, a._vc[0]
             return s
-    for i, o in enumerate(outs):
-        if o._data is data:
-            s.tensor, s.data, s.vc, s.output_nr, s.version = None, data, o._vc, i, o._vc[0]
+    for i, (o, r) in enumerate(zip(outs, raws)):
+        if o._data is data or r is data:
+            s.tensor, s.data, s.vc, s.output_nr, s.version = None, o._data, o._vc, i, o._vc[0]
             return s
     const = item.detach() if isinstance(item, Tensor) else _make(np.asarray(data))
     s.tensor, s.version = const, const._vc[0]
