@@ -31,7 +31,7 @@ def main(argv=None):
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
     tour = sub.add_parser("tour", help="a guided tour of tensors and autograd (the notes' examples)")
-    tour.add_argument("--steps", type=int, default=300, help="training steps in the last part")
+    tour.add_argument("--steps", type=int, default=2000, help="training steps in the last part")
     args = parser.parse_args(argv)
     if args.version:
         from . import __version__

@@ -12,7 +12,7 @@ def _section(title):
     print("-" * len(title))
 
 
-def run(steps=300, seed=0):
+def run(steps=2000, seed=0):
     print(f"nnzoo {nnzoo.__version__} — a tour of tensors and reverse-mode autograd")
 
     _section("1. A computation graph: f = (x + y) z at x = -2, y = 5, z = -4")
@@ -77,6 +77,6 @@ def run(steps=300, seed=0):
                 q.grad = None
         acc = ((p > 0.5).float() == Y).float().mean().item()
         if step % max(1, steps // 6) == 0:
-            print(f"  step {step:4d}   loss {loss.item():.4f}   accuracy {acc:.1%}")
+            print(f"  step {step:4d}   loss {loss.item():.4f}   training accuracy {acc:.1%}")
     print(f"trained in {time.perf_counter() - start:.2f} s on the CPU with nnzoo's own autograd")
     return {"loss": loss.item(), "accuracy": acc, "gradcheck": ok}

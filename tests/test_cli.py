@@ -6,13 +6,13 @@ from nnzoo.viz import graph_text
 
 def test_tour_runs_and_learns(capsys):
     first = tour.run(steps=0)
-    result = tour.run(steps=300)
+    result = tour.run(steps=2000)
     out = capsys.readouterr().out
     assert "df/dx = -4" in out and "gradcheck" in out
     assert result["gradcheck"] is True
     # the spiral network must beat its untrained self and chance clearly
     assert result["loss"] < first["loss"]
-    assert result["accuracy"] >= 0.75
+    assert result["accuracy"] >= 0.95
 
 
 def test_cli_version_and_help(capsys, monkeypatch):
