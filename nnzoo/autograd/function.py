@@ -122,74 +122,98 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
+        if not cls._array_forward:
+            return cls._apply_user(args)
         ctx = _new(cls)
         need = False
-        if cls._array_forward:
-            arrays = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    arrays.append(a._data)
-                    if a.requires_grad:
-                        need = True
-                else:
-                    arrays.append(a)
-            need = need and state.enabled
-            try:
-                out = cls.forward(ctx, *arrays)
-            except ValueError as e:  # NumPy's shape errors, restated with the op's name and shapes
-                raise _shape_error(cls, args, e) from None
-        else:
-            need = state.enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
-            ctx.needs_input_grad = tuple(need and isinstance(a, Tensor) and a.requires_grad for a in args)
-            prev = state.enabled
-            state.enabled = False
-            try:
-                out = cls.forward(ctx, *args)
-            finally:
-                state.enabled = prev
-            out = tuple(o._data for o in out) if type(out) is tuple else out._data
-        multi = type(out) is tuple
-        if not need:
-            res = tuple(_make(o) for o in out) if multi else _make(out)
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a._data)
+                if a.requires_grad:
+                    need = True
+            else:
+                arrays.append(a)
+        try:
+            out = cls.forward(ctx, *arrays)
+        except ValueError as e:  # NumPy's shape errors, restated with the op's name and shapes
+            raise _shape_error(cls, args, e) from None
+        if need and state.enabled:
+            return ctx._record(args, out)
+        if type(out) is tuple:
+            res = tuple(_make(o) for o in out)
             if cls.is_view:
-                for r in res if multi else (res,):
+                for r in res:
                     r._vc = args[0]._vc
             return res
-        needs = []
+        # the no-grad fast path: Tensor._make inlined
+        t = _new(Tensor)
+        t._data = out if type(out) is _ndarray else _asarray(out)
+        t.requires_grad = False
+        t.grad = t.grad_fn = t._accum = None
+        t._output_nr = 0
+        t._vc = args[0]._vc if cls.is_view else [0]
+        return t
+
+    @classmethod
+    def _apply_user(cls, args):
+        """torch.autograd.Function semantics: forward gets the Tensors themselves, with grad off."""
+        ctx = _new(cls)
+        need = state.enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs_input_grad = tuple(need and isinstance(a, Tensor) and a.requires_grad for a in args)
+        prev = state.enabled
+        state.enabled = False
+        try:
+            out = cls.forward(ctx, *args)
+        finally:
+            state.enabled = prev
+        out = tuple(o._data for o in out) if type(out) is tuple else out._data
+        if not need:
+            return tuple(_make(o) for o in out) if type(out) is tuple else _make(out)
+        res = ctx._record(args, out)
+        ctx._in_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
+        return res
+
+    def _record(self, args, out):
+        """Make this node the grad_fn of the outputs: edges to the inputs, saved tensors."""
         edges = []
         for a in args:
             if isinstance(a, Tensor) and a.requires_grad:
-                needs.append(True)
-                edges.append(a._edge())
+                edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else a._edge())
             else:
-                needs.append(False)
                 edges.append(None)
-        ctx.needs_input_grad = needs
-        ctx.next_functions = edges
-        non_diff = ctx._non_diff
-        if multi:
-            res = tuple(_make(o, True, ctx, i) if _differentiable(o, non_diff) else _make(o)
+        self.next_functions = edges
+        if self._array_forward:
+            self.needs_input_grad = [e is not None for e in edges]
+        non_diff = self._non_diff
+        if type(out) is tuple:
+            res = tuple(_make(o, True, self, i) if _differentiable(o, non_diff) else _make(o)
                         for i, o in enumerate(out))
-            ctx._n_out = len(res)
-            ctx._out_meta = tuple((r.shape, r._data.dtype) for r in res)
+            self._n_out = len(res)
+            self._out_meta = tuple((r.shape, r._data.dtype) for r in res)
+            outs, raws = res, out
         else:
             raw = out
             if type(out) is not _ndarray:  # NumPy gives scalars for 0-d results
                 out = _asarray(out)
             if out.dtype.kind == "f" and (non_diff is None or id(out) not in non_diff):
-                res = _make(out, True, ctx)
+                t = _new(Tensor)
+                t._data = out
+                t.requires_grad = True
+                t.grad_fn = self
+                t.grad = t._accum = None
+                t._output_nr = 0
+                t._vc = [0]
+                res = t
             else:
                 res = _make(out)
-        if cls.is_view:
-            for r in res if multi else (res,):
+            outs, raws = (res,), (raw,)
+        if self.is_view:
+            for r in outs:
                 r._vc = args[0]._vc
-        if ctx._to_save is not None:
-            outs = res if multi else (res,)
-            raws = out if multi else (raw,)
-            ctx._saved = tuple(_pack(item, args, outs, raws) for item in ctx._to_save)
-            ctx._to_save = None
-        if not cls._array_forward:
-            ctx._in_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
+        if self._to_save is not None:
+            self._saved = tuple(_pack(item, args, outs, raws) for item in self._to_save)
+            self._to_save = None
         return res
 
     # ---- called by the engine ------------------------------------------------------------------

@@ -46,15 +46,12 @@ def _binary(cls, a, b):
     return cls.apply(a, b)
 
 
-def _shape(x):
-    """Shape of an operand: an array, or a Python scalar passed through by ``_binary``."""
-    return x.shape if type(x) is np.ndarray else xp.shape(x)
 
 
 class Add(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = _shape(a), _shape(b)
+        ctx.shapes = getattr(a, "shape", ()), getattr(b, "shape", ())  # b may be a Python scalar
         return a + b
 
     @staticmethod
@@ -67,7 +64,7 @@ class Add(Op):
 class Sub(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = _shape(a), _shape(b)
+        ctx.shapes = getattr(a, "shape", ()), getattr(b, "shape", ())  # b may be a Python scalar
         return a - b
 
     @staticmethod
@@ -191,7 +188,7 @@ class Where(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        ctx.shapes = _shape(a), _shape(b)
+        ctx.shapes = getattr(a, "shape", ()), getattr(b, "shape", ())  # b may be a Python scalar
         return xp.where(cond, a, b)
 
     @staticmethod
