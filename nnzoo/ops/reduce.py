@@ -33,12 +33,15 @@ min_result = namedtuple("min", ["values", "indices"])
 
 def sum_to(grad, shape):
     """Sum ``grad`` down to ``shape`` (undoing a broadcast): every binary op's backward calls this."""
-    if grad.shape == shape:
+    gshape = grad._data.shape
+    if gshape == shape:
         return grad
-    lead = grad.ndim - len(shape)
-    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and grad.shape[i + lead] != 1)
-    out = sum(grad, dims, keepdim=True) if dims else grad
-    return out.reshape(shape) if lead else out
+    lead = len(gshape) - len(shape)
+    kept = tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    if not kept:  # only leading dims were added (a bias): one sum, no reshape
+        return Sum.apply(grad, tuple(range(lead)), False)
+    out = Sum.apply(grad, tuple(range(lead)) + kept, True)
+    return _shape.Reshape.apply(out, shape) if lead else out
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
@@ -84,7 +87,12 @@ def _unreduce(grad, shape, dims, keepdim):
     """An output-shaped tensor reshaped to the kept shape, so that it broadcasts against the input."""
     if keepdim or not dims:
         return grad
-    return grad.reshape(_keep_shape(shape, dims))
+    return _shape.Reshape.apply(grad, _keep_shape(shape, dims))
+
+
+def _expand(grad, shape):
+    """``grad.expand(shape)`` for a shape known to be valid (backward passes skip the checks)."""
+    return grad if grad._data.shape == shape else _shape.Expand.apply(grad, shape)
 
 
 def _check_nonempty(x, dims, op):
@@ -125,11 +133,11 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        return xp.sum(x, axis=dims, keepdims=keepdim)
+        return x.sum(axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
-        return _unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape), None, None
+        return _expand(_unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim), ctx.shape), None, None
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
@@ -157,7 +165,7 @@ class Mean(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        g = _unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape)
+        g = _expand(_unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim), ctx.shape)
         return g / ctx.n if ctx.n else g * float("nan"), None, None
 
 
@@ -832,3 +840,6 @@ def log_softmax(input, dim, dtype=None):
 
 
 from . import arith as _arith  # noqa: E402  (arith imports sum_to from here)
+
+
+from . import shape as _shape  # noqa: E402  (shape imports this module)

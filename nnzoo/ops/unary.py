@@ -861,7 +861,7 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * _mask(_arith.logical_not(y <= 0), grad)
+        return grad * _make(~(y._data <= 0))  # a constant bool mask: NumPy multiplies float * bool fast
 
 
 def relu(input, inplace=False):
