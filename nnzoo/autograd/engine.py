@@ -4,7 +4,6 @@ gradients of chosen inputs and leaves ``.grad`` alone."""
 import numpy as np
 
 from ..tensor import Tensor
-from .function import AccumulateGrad
 from .grad_mode import state
 
 
@@ -162,33 +161,44 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate):
                     _run_hooks(node, buf)
                 if node._retained is not None:
                     _retain(node, buf)
-                if node in target_at:
+                if targets is not None and node in target_at:
                     for nr, i in target_at[node]:
                         captured[i] = buf[nr]
-            if type(node) is AccumulateGrad:
+            if node._is_accumulator:
                 if buf is not None and accumulate:
                     node.accumulate(buf[0], create_graph, fresh)
                 continue
-            run = buf is not None and (targets is None or node in needed)
-            if run:
+            edges = node.next_functions
+            if buf is not None and (targets is None or node in needed):
                 if node._n_out > 1:
                     buf = [g if g is not None else Tensor._make(np.zeros(shape, dtype))
                            for g, (shape, dtype) in zip(buf, node._out_meta)]
-                in_grads = node._run_backward(buf)
+                if node._array_forward:  # built-in op: trusted to return one gradient per input
+                    in_grads = node.backward(node, *buf)
+                    if type(in_grads) is not tuple:
+                        in_grads = (in_grads,)
+                else:
+                    in_grads = node._run_backward(buf)
                 if not retain_graph:
                     node._saved = None
                     node._freed = True
-            for i, e in enumerate(node.next_functions):
-                if e is None:
-                    continue
-                m = e[0]
-                if run:
-                    g = in_grads[i]
-                    if g is not None:
-                        _add(buffers, m, e[1], g)
-                deps[m] -= 1
-                if deps[m] == 0:
-                    ready.append(m)
+                for e, g in zip(edges, in_grads):
+                    if e is not None:
+                        m = e[0]
+                        if g is not None:
+                            _add(buffers, m, e[1], g)
+                        d = deps[m] - 1
+                        deps[m] = d
+                        if d == 0:
+                            ready.append(m)
+            else:  # no gradient reached this node (or grad() does not need it): just release its inputs
+                for e in edges:
+                    if e is not None:
+                        m = e[0]
+                        d = deps[m] - 1
+                        deps[m] = d
+                        if d == 0:
+                            ready.append(m)
     finally:
         state.enabled = prev
     return captured

@@ -76,6 +76,7 @@ class Function:
     _pre_hooks = None  # {output_nr: [hook(grad) -> grad | None]}
     _retained = None  # {output_nr: weakref to a non-leaf Tensor that called retain_grad()}
     _non_diff = None
+    _is_accumulator = False
 
     # ---- the user-facing ctx API ------------------------------------------------------------
     _to_save = None
@@ -248,6 +249,8 @@ class Op(Function):
 
 class AccumulateGrad(Function):
     """The graph node of a leaf that requires grad: adds incoming gradients into ``leaf.grad``."""
+
+    _is_accumulator = True
 
     def __init__(self, leaf):
         self.variable = weakref.ref(leaf)

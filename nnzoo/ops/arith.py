@@ -83,8 +83,8 @@ class Mul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = sum_to(grad * b, a.shape) if ctx.needs_input_grad[0] else None
-        gb = sum_to(grad * a, b.shape) if ctx.needs_input_grad[1] else None
+        ga = sum_to(grad * b, a._data.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(grad * a, b._data.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -98,8 +98,8 @@ class Div(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         gb = grad / b
-        ga = sum_to(gb, a.shape) if ctx.needs_input_grad[0] else None
-        gb = sum_to(-gb * a / b, b.shape) if ctx.needs_input_grad[1] else None
+        ga = sum_to(gb, a._data.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(-gb * a / b, b._data.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

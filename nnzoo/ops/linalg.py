@@ -43,11 +43,18 @@ class MatMul(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         ga = gb = None
+        # shapes are known to agree here: apply the ops directly, without matmul()'s checks
         if ctx.needs_input_grad[0]:
-            ga = sum_to(grad @ b.mT, a.shape)
+            ga = sum_to(MatMul.apply(grad, _mT(b)), a._data.shape)
         if ctx.needs_input_grad[1]:
-            gb = sum_to(a.mT @ grad, b.shape)
+            gb = sum_to(MatMul.apply(_mT(a), grad), b._data.shape)
         return ga, gb
+
+
+def _mT(t):
+    """The last two dims swapped (a view)."""
+    nd = t._data.ndim
+    return _shape.Permute.apply(t, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
 class Dot(Op):
@@ -67,14 +74,17 @@ class Dot(Op):
 
 
 def _check_matmul(a, b, op):
-    if a.ndim == 0 or b.ndim == 0:
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:
         raise RuntimeError(f"{op}: both arguments need at least 1 dimension, got shapes {tuple(a.shape)} "
                            f"and {tuple(b.shape)}")
-    ka = a.shape[-1]
-    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    ka = sa[-1]
+    kb = sb[-2] if len(sb) > 1 else sb[0]
     if ka != kb:
         raise RuntimeError(f"{op}: {tuple(a.shape)} @ {tuple(b.shape)}: inner dimensions {ka} and {kb} differ")
-    ba, bb = tuple(a.shape[:-2]), tuple(b.shape[:-2])
+    if len(sa) <= 2 and len(sb) <= 2:
+        return
+    ba, bb = sa[:-2], sb[:-2]
     if any(x != y and x != 1 and y != 1 for x, y in zip(reversed(ba), reversed(bb))):
         raise RuntimeError(f"{op}: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions {ba} and {bb} do not "
                            "broadcast")
@@ -91,10 +101,14 @@ def matmul(input, other):
         >>> nnzoo.matmul(nnzoo.ones(2, 3), nnzoo.ones(3)).shape
         nnzoo.Size([2])
     """
+    if isinstance(input, Tensor) and isinstance(other, Tensor):  # fast path: two matrices
+        sa, sb = input._data.shape, other._data.shape
+        if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and input._data.dtype == other._data.dtype:
+            return MatMul.apply(input, other)
     _check_tensors("matmul", input, other)
     _check_matmul(input, other, "matmul")
     _check_same_dtype("matmul", input, other)
-    if input.ndim >= 2 and other.ndim >= 2:
+    if input._data.ndim >= 2 and other._data.ndim >= 2:
         return MatMul.apply(input, other)
     if input.ndim == 1 and other.ndim == 1:
         return Dot.apply(input, other)
@@ -390,3 +404,6 @@ def einsum(equation, *operands):
                                f"{', '.join(str(tuple(t.shape)) for t in operands)})")
     subs, out = _parse_einsum(equation, operands)
     return _contract(operands, subs, out)
+
+
+from . import shape as _shape  # noqa: E402

@@ -161,7 +161,11 @@ class Mean(Op):
         ctx.n = _numel(x.shape, dims)
         if ctx.n == 0:  # NOTE: the mean of nothing is nan, as in PyTorch (NumPy would also warn)
             return xp.full(xp.sum(x, axis=dims, keepdims=keepdim).shape, xp.nan, dtype=x.dtype)
-        return xp.mean(x, axis=dims, keepdims=keepdim)
+        if x.dtype.itemsize < 4:  # float16: NumPy's mean accumulates in float32
+            return xp.mean(x, axis=dims, keepdims=keepdim)
+        out = xp.asarray(x.sum(axis=dims, keepdims=keepdim))
+        out /= ctx.n
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -769,6 +773,30 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 # exp(x - logsumexp(x)): one pass of NumPy work and one graph node instead of five, which matters in
 # every classifier and attention layer. Both subtract the max first so exp never overflows.
 # tests/ops/test_reduce.py checks them against the composed form, forward and backward.
+def _row_max(x, axis):
+    """The max along ``axis`` (kept) and whether it is finite everywhere (the common, quiet case)."""
+    if x.size == 0:
+        return xp.max(x, axis=axis, keepdims=True, initial=-xp.inf), True
+    m = x.max(axis=axis, keepdims=True)
+    return m, bool(xp.isfinite(m).all()) if m.size < 4096 else False
+
+
+class _NoContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NO_CONTEXT = _NoContext()
+
+
+def _quiet(finite):
+    """NumPy's warnings off only where an inf max may turn into nan (np.errstate costs ~1 us a call)."""
+    return _NO_CONTEXT if finite else np.errstate(divide="ignore", invalid="ignore")
+
+
 class Softmax(Op):
     """y = exp(x - max) / sum exp(x - max) along ``d``;  dx = y * (g - sum(g * y))."""
 
@@ -776,10 +804,11 @@ class Softmax(Op):
     def forward(ctx, x, d):
         ctx.d = d
         axis = d if x.ndim else None
-        with np.errstate(invalid="ignore"):  # a slice of all -inf gives nan, as in PyTorch
-            y = xp.asarray(x - xp.max(x, axis=axis, keepdims=True, initial=-xp.inf))
+        m, finite = _row_max(x, axis)
+        with _quiet(finite):  # a slice of all -inf gives nan, as in PyTorch
+            y = xp.asarray(x - m)
             xp.exp(y, out=y)
-            y /= xp.sum(y, axis=axis, keepdims=True)
+            y /= y.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(y)
         return y
 
@@ -796,9 +825,10 @@ class LogSoftmax(Op):
     def forward(ctx, x, d):
         ctx.d = d
         axis = d if x.ndim else None
-        with np.errstate(divide="ignore", invalid="ignore"):  # all -inf: nan, as in PyTorch
-            y = x - xp.max(x, axis=axis, keepdims=True, initial=-xp.inf)
-            y = xp.asarray(y - xp.log(xp.sum(xp.exp(y), axis=axis, keepdims=True)))
+        m, finite = _row_max(x, axis)
+        with _quiet(finite):  # all -inf: nan, as in PyTorch
+            y = xp.asarray(x - m)
+            y -= xp.log(xp.exp(y).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         return y
 
