@@ -178,14 +178,17 @@ class Function:
     def _record(self, args, out):
         """Make this node the grad_fn of the outputs: edges to the inputs, saved tensors."""
         edges = []
+        needs = []
         for a in args:
             if isinstance(a, Tensor) and a.requires_grad:
                 edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else a._edge())
+                needs.append(True)
             else:
                 edges.append(None)
+                needs.append(False)
         self.next_functions = edges
         if self._array_forward:
-            self.needs_input_grad = [e is not None for e in edges]
+            self.needs_input_grad = needs
         non_diff = self._non_diff
         if type(out) is tuple:
             res = tuple(_make(o, True, self, i) if _differentiable(o, non_diff) else _make(o)
