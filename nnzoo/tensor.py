@@ -64,10 +64,10 @@ class Tensor:
         """(node, output index) that gradients for this tensor flow into."""
         if self.grad_fn is not None:
             return self.grad_fn, self._output_nr
-        acc = self._accum
-        if acc is None:
-            acc = self._accum = AccumulateGrad(self)
-        return acc, 0
+        edge = self._accum  # a leaf's edge (its AccumulateGrad node, 0), made once
+        if edge is None:
+            edge = self._accum = (AccumulateGrad(self), 0)
+        return edge
 
     # ---- metadata ------------------------------------------------------------------------------
     @property

@@ -157,6 +157,27 @@ class Function:
         return t
 
     @classmethod
+    def apply2(cls, a, b):
+        """``apply(a, b)`` for an op on two Tensors: the binary operators' path.
+
+        NOTE: the same steps as ``apply`` without its argument loop; per-op Python overhead decides
+        the speed of small models, and + - * / run more often than anything else."""
+        ctx = _new(cls)
+        try:
+            out = cls.forward(ctx, a._data, b._data)
+        except ValueError as e:
+            raise _shape_error(cls, (a, b), e) from None
+        if (a.requires_grad or b.requires_grad) and state.enabled:
+            return ctx._record((a, b), out)
+        t = _new(Tensor)
+        t._data = out if type(out) is _ndarray else _asarray(out)
+        t.requires_grad = False
+        t.grad = t.grad_fn = t._accum = None
+        t._output_nr = 0
+        t._vc = [0]
+        return t
+
+    @classmethod
     def _apply_user(cls, args):
         """torch.autograd.Function semantics: forward gets the Tensors themselves, with grad off."""
         ctx = _new(cls)
@@ -181,7 +202,8 @@ class Function:
         needs = []
         for a in args:
             if isinstance(a, Tensor) and a.requires_grad:
-                edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else a._edge())
+                fn = a.grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a._accum or a._edge()))
                 needs.append(True)
             else:
                 edges.append(None)

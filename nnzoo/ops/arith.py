@@ -36,7 +36,7 @@ def _binary(cls, a, b):
         if isinstance(b, Tensor):
             da, db = a._data.dtype, b._data.dtype
             if da == db or (db == np.bool_ and da.kind == "f"):  # float op bool mask: NumPy keeps float
-                return cls.apply(a, b)
+                return cls.apply2(a, b)
         elif type(b) is float or type(b) is int:
             if a._data.dtype.kind == "f":  # NOTE: NumPy >= 2 keeps a float array's dtype for Python scalars
                 return cls.apply(a, b)
