@@ -332,7 +332,15 @@ def _pack(item, args, outs, raws):
         if o._data is data or r is data:
             s.tensor, s.data, s.vc, s.output_nr, s.version = None, o._data, o._vc, i, o._vc[0]
             return s
-    const = item.detach() if isinstance(item, Tensor) else _make(np.asarray(data))
+    if isinstance(item, Tensor):
+        const = item.detach()
+    elif isinstance(item, (int, float)) and not isinstance(item, bool):
+        # NOTE: a Python number is "weak" (it took the tensor's dtype in forward), so it is saved in
+        # the dtype of the op's outputs: backward then multiplies same-dtype tensors (no promotion)
+        const = _make(np.asarray(item, dtype=outs[0]._data.dtype if outs[0]._data.dtype.kind == "f"
+                                 else None))
+    else:
+        const = _make(np.asarray(data))
     s.tensor, s.version = const, const._vc[0]
     return s
 
