@@ -24,7 +24,7 @@ demo: $(VENV)/.installed-demo
 	$(PY) -m nnzoo tour
 
 test: $(VENV)/.installed-test
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2
 
 bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks all

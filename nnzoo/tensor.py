@@ -163,15 +163,13 @@ class Tensor:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4,
-                               floatmode="maxprec_equal" if self._data.dtype.kind == "f" else "maxprec")
+        arr = self._data
+        body = _format_array(arr)
         extra = ""
-        if self._data.dtype not in (np.float32, np.int64, np.bool_) or self._data.size == 0:
+        if arr.dtype not in (np.float32, np.int64, np.bool_) or (arr.size == 0 and arr.dtype != np.float32):
             extra += f", dtype={self.dtype}"
-        if self._data.size == 0:
-            body = "[]" if self._data.ndim == 1 else body
-            if self._data.ndim != 1:
-                extra = f", size={tuple(self._data.shape)}" + extra
+        if arr.size == 0 and arr.ndim != 1:
+            extra = f", size={tuple(arr.shape)}" + extra
         if self.grad_fn is not None:
             extra += f", grad_fn={self.grad_fn!r}"
         elif self.requires_grad:
@@ -916,6 +914,31 @@ class Size(tuple):
         for s in self:
             n *= s
         return n
+
+
+def _format_array(arr):
+    """Elements printed the way PyTorch prints them: integral floats as ``1.``, others with 4 decimals,
+    or in scientific notation when magnitudes are extreme or far apart; all padded to one width."""
+    if arr.size == 0:
+        return "[]"
+    if arr.dtype.kind != "f" or arr.size > 1000:  # big tensors: NumPy's summary with 4 decimals
+        return np.array2string(arr, separator=", ", prefix="tensor(", precision=4, threshold=1000,
+                               edgeitems=3)
+    vals = arr.astype(np.float64)
+    finite = np.abs(vals[np.isfinite(vals)])
+    nonzero = finite[finite != 0]
+    big, small = (finite.max(), nonzero.min()) if nonzero.size else (0.0, 0.0)
+    if np.all(finite == np.round(finite)) and big < 1e8:
+        fmt = "{:.0f}."
+    elif big > 1e8 or (nonzero.size and (small < 1e-4 or big / small > 1e3)):
+        fmt = "{:.4e}"
+    else:
+        fmt = "{:.4f}"
+    strs = np.array([fmt.format(v) if np.isfinite(v) else str(v) for v in vals.flat], dtype=object)
+    width = max(len(x) for x in strs)
+    strs = np.array([x.rjust(width) for x in strs], dtype=object).reshape(arr.shape)
+    return np.array2string(strs, separator=", ", prefix="tensor(", formatter={"all": str},
+                           max_line_width=80)
 
 
 def _wrap_dim(dim, ndim, op):
