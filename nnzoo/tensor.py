@@ -323,19 +323,43 @@ class Tensor:
     def new_empty(self, *size, dtype=None):
         return creation.empty(*size, dtype=dtype or self.dtype)
 
-    # ---- in-place ops: outside the graph (no_grad, or tensors that do not require grad) ---------
-    def _inplace(self, name, result):
-        """Write ``result`` (a Tensor or array) into this tensor's memory and bump its version."""
-        if state.enabled and (self.requires_grad or getattr(result, "requires_grad", False)):
+    # ---- in-place ops ------------------------------------------------------------------------------
+    # Outside the graph (no_grad, or nothing requires grad) they write straight into the memory.
+    # Inside it, PyTorch's semantics: the op is recorded as usual and the tensor, keeping its memory
+    # (views see the change), takes the op's node as its new history; a leaf that requires grad may
+    # not be changed. Every write bumps the version counter, so a node that saved the old values
+    # raises at backward instead of using the overwritten ones.
+    def _inplace(self, name, fn):
+        """Compute ``fn(self)`` (a Tensor, array or number) and write it into this tensor."""
+        if not state.enabled:
+            return self._write(name, fn(self))
+        if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
-                f"{name}: in-place operations on tensors that are part of the graph are not supported "
-                + ("(a leaf that requires grad is being changed in place: wrap it in nnzoo.no_grad())"
-                   if self.grad_fn is None else "(use the out-of-place form)"))
-        arr = result._data if isinstance(result, Tensor) else result
-        if np.shape(arr) != self._data.shape and np.broadcast_shapes(np.shape(arr), self._data.shape) \
-                != self._data.shape:
-            raise RuntimeError(f"{name}: result of shape {tuple(np.shape(arr))} can't be written into a "
-                               f"tensor of shape {tuple(self._data.shape)}")
+                f"{name}: a leaf tensor that requires grad can't be changed in place while grad mode is "
+                "on; wrap the update in nnzoo.no_grad() (as optimizers do) or use the out-of-place form")
+        # the op sees an alias (same memory and version counter) so that, if it saved its input for
+        # backward, that one reference can be swapped for a copy of the values before they are overwritten
+        alias = Tensor._make(self._data, self.requires_grad, self.grad_fn, self._output_nr)
+        alias._vc = self._vc
+        result = fn(alias)
+        if not (isinstance(result, Tensor) and result.requires_grad):
+            return self._write(name, result)
+        node = result.grad_fn
+        for saved in node._saved or ():
+            if saved is not None and saved.tensor is alias:
+                keep = _arith.clone(alias)
+                saved.tensor, saved.version = keep, keep._vc[0]
+        self._write(name, result)
+        self.grad_fn, self._output_nr, self.requires_grad = node, result._output_nr, True
+        return self
+
+    def _write(self, name, value):
+        """Copy ``value`` (broadcast, cast within its kind) into this tensor's memory; bump the version."""
+        arr = value._data if isinstance(value, Tensor) else value
+        shape = np.shape(arr)
+        if shape != self._data.shape and np.broadcast_shapes(shape, self._data.shape) != self._data.shape:
+            raise RuntimeError(f"{name}: result of shape {tuple(shape)} can't be written into a tensor of "
+                               f"shape {tuple(self._data.shape)}")
         try:
             np.copyto(self._data, arr, casting="same_kind")
         except TypeError:
@@ -346,9 +370,9 @@ class Tensor:
         self._vc[0] += 1
         return self
 
-    def _ufunc_inplace(self, name, ufunc, other):
+    def _ufunc_inplace(self, name, ufunc, op, other):
         if state.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
-            return self._inplace(name, None)  # raises the graph error
+            return self._inplace(name, lambda t: op(t, other))
         o = other._data if isinstance(other, Tensor) else other
         try:
             ufunc(self._data, o, out=self._data, casting="same_kind")
@@ -361,16 +385,16 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1):
-        return self._ufunc_inplace("add_", np.add, other if alpha == 1 else other * alpha)
+        return self._ufunc_inplace("add_", np.add, _arith.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1):
-        return self._ufunc_inplace("sub_", np.subtract, other if alpha == 1 else other * alpha)
+        return self._ufunc_inplace("sub_", np.subtract, _arith.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other):
-        return self._ufunc_inplace("mul_", np.multiply, other)
+        return self._ufunc_inplace("mul_", np.multiply, _arith.mul, other)
 
     def div_(self, other):
-        return self._ufunc_inplace("div_", np.true_divide, other)
+        return self._ufunc_inplace("div_", np.true_divide, _arith.div, other)
 
     __iadd__ = add_
     __isub__ = sub_
@@ -378,27 +402,29 @@ class Tensor:
     __itruediv__ = div_
 
     def pow_(self, exponent):
-        return self._inplace("pow_", self.pow(exponent))
+        return self._inplace("pow_", lambda t: t.pow(exponent))
 
     def zero_(self):
-        return self._inplace("zero_", 0)
+        return self._inplace("zero_", lambda t: _constant_like(t, 0))
 
     def fill_(self, value):
-        return self._inplace("fill_", value._data if isinstance(value, Tensor) else value)
+        return self._inplace("fill_", lambda t: _constant_like(t, value))
 
     def copy_(self, src):
-        return self._inplace("copy_", src)
+        return self._inplace("copy_", lambda t: _constant_like(t, src))
 
     def clamp_(self, min=None, max=None):
-        return self._inplace("clamp_", self.clamp(min, max))
+        return self._inplace("clamp_", lambda t: t.clamp(min, max))
 
     clip_ = clamp_
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        return self._inplace("uniform_", nz_random._gen(generator).uniform(a, b, self._data.shape))
+        draw = nz_random._gen(generator).uniform(a, b, self._data.shape)
+        return self._inplace("uniform_", lambda t: _constant_like(t, draw))
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        return self._inplace("normal_", nz_random._gen(generator).normal(mean, std, self._data.shape))
+        draw = nz_random._gen(generator).normal(mean, std, self._data.shape)
+        return self._inplace("normal_", lambda t: _constant_like(t, draw))
 
     def bernoulli(self, p=None, *, generator=None):
         return nz_random.bernoulli(self, p, generator=generator)
@@ -407,22 +433,23 @@ class Tensor:
         return nz_random.multinomial(self, num_samples, replacement, generator=generator)
 
     def bernoulli_(self, p=0.5, generator=None):
-        return self._inplace("bernoulli_", nz_random._gen(generator).random(self._data.shape) < p)
+        draw = nz_random._gen(generator).random(self._data.shape) < p
+        return self._inplace("bernoulli_", lambda t: _constant_like(t, draw))
 
     def masked_fill_(self, mask, value):
-        return self._inplace("masked_fill_", self.masked_fill(mask, value))
+        return self._inplace("masked_fill_", lambda t: t.masked_fill(mask, value))
 
     def exp_(self):
-        return self._inplace("exp_", self.exp())
+        return self._inplace("exp_", lambda t: t.exp())
 
     def relu_(self):
-        return self._inplace("relu_", self.relu())
+        return self._inplace("relu_", lambda t: t.relu())
 
     def sigmoid_(self):
-        return self._inplace("sigmoid_", self.sigmoid())
+        return self._inplace("sigmoid_", lambda t: t.sigmoid())
 
     def tanh_(self):
-        return self._inplace("tanh_", self.tanh())
+        return self._inplace("tanh_", lambda t: t.tanh())
 
     def __setitem__(self, key, value):
         _index.setitem(self, key, value)
@@ -914,6 +941,16 @@ class Size(tuple):
         for s in self:
             n *= s
         return n
+
+
+def _constant_like(t, value):
+    """``value`` (a number, array or Tensor) as the new content of ``t``: the gradient to t's old
+    values is zero, a Tensor value gets the gradient (fill_/copy_/zero_ inside the graph)."""
+    if state.enabled and (t.requires_grad or isinstance(value, Tensor) and value.requires_grad):
+        if not isinstance(value, Tensor):
+            value = Tensor._make(np.asarray(value, dtype=t._data.dtype))
+        return _arith.where(Tensor._make(np.ones(t.shape, dtype=bool)), value, t)
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _format_array(arr):
