@@ -84,3 +84,38 @@ def test_leaf_requiring_grad_cannot_change_in_place():
     with nnzoo.no_grad():
         w.zero_()
     assert w.is_leaf and w.requires_grad and not w.detach().numpy().any()
+
+
+SETITEM_KEYS = {
+    "int": lambda m: 1,
+    "slice": lambda m: slice(1, 3),
+    "tuple": lambda m: (slice(None), 0),
+    "index_tensor": lambda m: m.tensor([0, 2]),
+    "mask": lambda m: m.tensor([True, False, True, False]),
+}
+
+
+@pytest.mark.parametrize("key", sorted(SETITEM_KEYS))
+@pytest.mark.parametrize("value_kind", ["number", "tensor"])
+def test_setitem_in_graph_matches_torch(key, value_kind):
+    rng = np.random.default_rng(3)
+    xv, gv = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    res = []
+    for m in (nnzoo, torch):
+        x = m.tensor(xv, requires_grad=True)
+        y = x * 2
+        k = SETITEM_KEYS[key](m)
+        sel_shape = tuple(y[k].shape)
+        v = m.tensor(np.linspace(-1, 1, int(np.prod(sel_shape))).reshape(sel_shape), requires_grad=True) \
+            if value_kind == "tensor" else 0.5
+        y[k] = v
+        (y * m.tensor(gv)).sum().backward()
+        res.append([y.detach().numpy(), x.grad.numpy()] + ([v.grad.numpy()] if value_kind == "tensor" else []))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_setitem_on_leaf_requiring_grad_raises():
+    w = nnzoo.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w[0] = 2.0

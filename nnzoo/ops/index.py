@@ -424,18 +424,43 @@ def getitem(input, key):
 def setitem(input, key, value):
     """``input[key] = value`` in place (value: a number, array or tensor, broadcast to the selection).
 
-    Only outside the graph: under grad mode neither ``input`` nor ``value`` may require grad. Bumps
-    the version counter, so a backward that saved ``input`` (or a view of it) raises.
+    Outside the graph the values are written directly. Inside it (``input`` or ``value`` requires
+    grad, grad mode on) the assignment is recorded like PyTorch's: ``input`` takes an ``IndexPut``
+    node as its new history (gradient zero at the overwritten places; ``value`` gets the gradient of
+    the selection). Bumps the version counter, so a backward that saved ``input`` raises.
     """
     is_tensor = isinstance(value, Tensor)
     if state.enabled and (input.requires_grad or (is_tensor and value.requires_grad)):
-        what = "the tensor requires grad" if input.requires_grad else "the value requires grad"
-        raise RuntimeError(
-            f"setitem: in-place operations on tensors that are part of the graph are not supported "
-            f"({what}): wrap the assignment in nnzoo.no_grad(), or build the result out of place "
-            "(e.g. with where, masked_fill or scatter)")
-    val = value._data if is_tensor else value
-    data = input._data
+        if is_tensor and value._data.dtype != input._data.dtype:
+            value = value.to(input.dtype)
+        input._inplace("setitem", lambda t: IndexPut.apply(t, key, value))
+        return
+    _assign(input._data, input.dtype, key, value._data if is_tensor else value, is_tensor)
+    input._vc[0] += 1
+
+
+class IndexPut(Op):
+    """out = x with out[key] = v.  dx = grad with zeros at key;  dv = grad[key], summed to v's shape."""
+
+    @staticmethod
+    def forward(ctx, x, key, v):
+        ctx.key, ctx.vshape = key, np.shape(v)
+        out = x.copy()
+        _assign(out, dtypes.from_numpy(x.dtype), key, v, False)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = IndexPut.apply(grad, ctx.key, 0.0) if ctx.needs_input_grad[0] else None
+        gv = None
+        if ctx.needs_input_grad[2]:
+            from .reduce import sum_to
+            gv = sum_to(getitem(grad, ctx.key), ctx.vshape)
+        return gx, None, gv
+
+
+def _assign(data, dtype, key, val, from_tensor):
+    """``data[key] = val`` with PyTorch's indexing rules and error messages."""
     if _is_basic(key):
         _check_steps(key)
         target, k = data, key
@@ -444,9 +469,10 @@ def setitem(input, key, value):
         if type(plan) is tuple:
             target, k = data, plan
         else:
-            if is_tensor and val.dtype != data.dtype:
+            if from_tensor and val.dtype != data.dtype:
                 raise RuntimeError(f"setitem: index put requires the source and destination dtypes match, got "
-                                   f"{input.dtype} for the destination and {value.dtype} for the source")
+                                   f"{dtype} for the destination and {dtypes.from_numpy(val.dtype)} for the "
+                                   "source")
             target, k = (data if plan.identity else data[plan.basic]), plan.adv
     try:
         target[k] = val
@@ -461,7 +487,6 @@ def setitem(input, key, value):
         raise RuntimeError(f"setitem: value of shape {tuple(np.shape(val))} can't be assigned to the "
                            f"selection {target[k].shape} of a tensor of shape {tuple(data.shape)}: {e}") \
             from None
-    input._vc[0] += 1
 
 
 # ================================================================================================
