@@ -119,3 +119,21 @@ def test_setitem_on_leaf_requiring_grad_raises():
     w = nnzoo.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
         w[0] = 2.0
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "hardtanh", "relu6", "silu"])
+def test_functional_inplace_flag_changes_the_input_like_torch(name):
+    import torch.nn.functional as TF
+
+    import nnzoo.nn.functional as F
+    xv = np.array([-1.5, -0.2, 0.3, 2.0])
+    res = []
+    for m, fn in ((nnzoo, getattr(F, name)), (torch, getattr(TF, name))):
+        x = m.tensor(xv, requires_grad=True)
+        y = x * 1.5
+        out = fn(y, inplace=True)
+        assert out is y
+        (y * y).sum().backward()
+        res.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)

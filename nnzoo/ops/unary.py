@@ -8,9 +8,8 @@ silu, softplus, hardtanh) are exported here too; ``nnzoo.nn.functional`` re-expo
 
 Every forward works on arrays and allocates as few temporaries as it can (``out=`` on a temporary
 it already owns); every backward is written with Tensor ops so that double backward works. The
-``inplace`` flag of the activations is accepted for PyTorch compatibility, but the result is always
-a new tensor: code that uses the returned tensor (``x = F.relu(x, inplace=True)``, the usual form)
-works unchanged; code that relies on the input itself changing does not.
+activations' ``inplace=True`` writes the result into the input, with PyTorch's in-place semantics
+(see ``Tensor._inplace``).
 """
 import math
 
@@ -438,8 +437,9 @@ class Silu(Op):
 
 
 def silu(input, inplace=False):
-    """x * sigmoid(x) (also called swish). ``inplace`` is accepted for PyTorch compatibility; the
-    result is always a new tensor."""
+    """x * sigmoid(x) (also called swish)."""
+    if inplace:
+        return input._inplace("silu_", silu)
     return Silu.apply(_float_only(input, "silu"))
 
 
@@ -508,6 +508,8 @@ class LeakyRelu(Op):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """max(0, x) + negative_slope * min(0, x)."""
+    if inplace:
+        return input._inplace("leaky_relu_", lambda t: leaky_relu(t, negative_slope))
     return LeakyRelu.apply(_float_only(input, "leaky_relu"), negative_slope)
 
 
@@ -538,6 +540,8 @@ class Elu(Op):
 
 def elu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha * (e^x - 1) otherwise."""
+    if inplace:
+        return input._inplace("elu_", lambda t: elu(t, alpha))
     return Elu.apply(_float_only(input, "elu"), alpha)
 
 
@@ -867,6 +871,8 @@ class Relu(Op):
 
 def relu(input, inplace=False):
     """max(input, 0); integer dtypes are kept."""
+    if inplace:
+        return input._inplace("relu_", relu)
     _tensor(input, "relu")
     if input._data.dtype == np.bool_:
         raise RuntimeError("relu: bool tensors are not supported")
@@ -894,6 +900,8 @@ class Hardtanh(Op):
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(input, min_val, max_val), with zero gradient at the bounds; integer dtypes are kept."""
+    if inplace:
+        return input._inplace("hardtanh_", lambda t: hardtanh(t, min_val, max_val))
     _no_bool(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got {min_val} > {max_val}")
@@ -908,7 +916,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 def relu6(input, inplace=False):
     """min(max(input, 0), 6): hardtanh(input, 0, 6)."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 class Clamp(Op):
