@@ -2,6 +2,7 @@
 that made it). Operators and methods forward to the op functions in ``nnzoo.ops``; the math lives
 there, one op family per file."""
 import numbers
+import weakref
 
 import numpy as np
 
@@ -995,8 +996,6 @@ def _check_device(device):
 _new = object.__new__
 
 # The op modules import Tensor from here, so they are imported after the class exists.
-import weakref  # noqa: E402
-
 from . import creation  # noqa: E402
 from . import random as nz_random  # noqa: E402
 from .autograd import engine  # noqa: E402

@@ -890,7 +890,6 @@ class PadFold(Op):
 
 def _fold(g, d, lo, hi, mode):
     """One dim of PadFold (see its docstring); returns a new array, ``g`` is left alone."""
-    nd = g.ndim
     n = g.shape[d] - lo - hi
     core = g[_at(d, slice(lo, lo + n))].copy()
     left, right = g[_at(d, slice(0, lo))], g[_at(d, slice(lo + n, None))]
