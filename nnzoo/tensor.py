@@ -1,6 +1,7 @@
 """``Tensor``: an n-dimensional array plus what autograd needs (``requires_grad``, ``grad``, the node
 that made it). Operators and methods forward to the op functions in ``nnzoo.ops``; the math lives
 there, one op family per file."""
+import math
 import numbers
 import weakref
 
@@ -938,10 +939,7 @@ class Size(tuple):
         return f"nnzoo.Size({list(self)})"
 
     def numel(self):
-        n = 1
-        for s in self:
-            n *= s
-        return n
+        return math.prod(self)
 
 
 def _constant_like(t, value):

@@ -14,6 +14,7 @@ and ``np.add.at`` is slow, so the scatter is a segment sum (:func:`_segment_sum`
 on flat positions for narrow rows, a sort by target plus one vectorised add per duplicate rank for
 wide rows. A boolean mask selects every position once, so its backward is a plain assignment.
 """
+import math
 import numbers
 
 import numpy as np
@@ -205,13 +206,13 @@ class _Key:
             lin = self.arrays[0].ravel()
         else:
             lin = xp.ravel_multi_index(xp.broadcast_arrays(*self.arrays), dims).ravel()
-        n, m = _prod(dims), lin.size
+        n, m = math.prod(dims), lin.size
         in_place = axes == list(range(axes[0], axes[0] + k))
         if in_place:  # the index dims replaced the indexed axes: grad is (pre, index dims, post)
             pre, post = vshape[:axes[0]], vshape[axes[-1] + 1:]
         else:  # the index dims came first: grad is (index dims, the other axes)
             pre, post = (), tuple(s for i, s in enumerate(vshape) if i not in axes)
-        p, q = _prod(pre), _prod(post)
+        p, q = math.prod(pre), math.prod(post)
         if p > 1:  # one segment sum over (pre, indexed) rows: row i of block b goes to b * n + lin[i]
             lin = (xp.arange(p)[:, None] * n + lin).ravel()
         gv = _segment_sum(grad.reshape(p * m, q), lin, p * n)
@@ -224,13 +225,6 @@ class _Key:
         out = xp.zeros(shape, dtype=grad.dtype)
         out[self.basic] = gv
         return out
-
-
-def _prod(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def _parse(shape, key):
@@ -585,7 +579,7 @@ class GatherBackward(Op):
             xp.put_along_axis(out[_fibres(idx.shape, dim)], idx, grad, axis=dim)
             return out
         lin = _scatter_positions(idx, dim, shape)
-        return _segment_sum(xp.broadcast_to(grad, idx.shape).reshape(-1, 1), lin, _prod(shape)).reshape(shape)
+        return _segment_sum(xp.broadcast_to(grad, idx.shape).reshape(-1, 1), lin, math.prod(shape)).reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
