@@ -866,7 +866,8 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * _make(~(y._data <= 0))  # a constant bool mask: NumPy multiplies float * bool fast
+        # y >= 0 or nan, so "y != 0" is PyTorch's "not (y <= 0)" in one pass; a constant bool mask
+        return grad * _make(y._data != 0)
 
 
 def relu(input, inplace=False):
