@@ -169,8 +169,9 @@ class Mean(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        g = _expand(_unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim), ctx.shape)
-        return g / ctx.n if ctx.n else g * float("nan"), None, None
+        g = _unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim)
+        g = g / ctx.n if ctx.n else g * float("nan")  # on the small reduced gradient, then broadcast
+        return _expand(g, ctx.shape), None, None
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
@@ -815,7 +816,30 @@ class Softmax(Op):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return y * (grad - sum(grad * y, ctx.d, keepdim=True)), None
+        return SoftmaxBackward.apply(grad, y, ctx.d), None
+
+
+class SoftmaxBackward(Op):
+    """out = y * (g - sum(g * y)) along ``d`` (softmax's backward as one op: ~3 fewer op calls).
+
+    Its own backward (for second derivatives), with S(.) the keepdim sum along d:
+    d/dg = y * (h - S(h * y));  d/dy = h * (g - S(g * y)) - g * S(h * y)."""
+
+    @staticmethod
+    def forward(ctx, g, y, d):
+        ctx.d = d
+        ctx.save_for_backward(g, y)
+        gy = g * y
+        return gy - y * gy.sum(axis=d if y.ndim else None, keepdims=True)
+
+    @staticmethod
+    def backward(ctx, h):
+        g, y = ctx.saved_tensors
+        d = ctx.d
+        hy = sum(h * y, d, keepdim=True)
+        gg = y * (h - hy) if ctx.needs_input_grad[0] else None
+        gy = h * (g - sum(g * y, d, keepdim=True)) - g * hy if ctx.needs_input_grad[1] else None
+        return gg, gy, None
 
 
 class LogSoftmax(Op):
@@ -835,7 +859,31 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad - y.exp() * sum(grad, ctx.d, keepdim=True), None
+        return LogSoftmaxBackward.apply(grad, y, ctx.d), None
+
+
+class LogSoftmaxBackward(Op):
+    """out = g - exp(y) * sum(g) along ``d`` (log_softmax's backward as one op).
+
+    Its own backward, with p = exp(y) and S(.) the keepdim sum along d:
+    d/dg = h - S(h * p);  d/dy = -h * p * S(g)."""
+
+    @staticmethod
+    def forward(ctx, g, y, d):
+        ctx.d = d
+        ctx.save_for_backward(g, y)
+        p = xp.exp(y)
+        p *= g.sum(axis=d if y.ndim else None, keepdims=True)
+        return g - p
+
+    @staticmethod
+    def backward(ctx, h):
+        g, y = ctx.saved_tensors
+        d = ctx.d
+        p = y.exp()
+        gg = h - sum(h * p, d, keepdim=True) if ctx.needs_input_grad[0] else None
+        gy = -h * p * sum(g, d, keepdim=True) if ctx.needs_input_grad[1] else None
+        return gg, gy, None
 
 
 def _softmax_input(input, dim, dtype, name):
