@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import quiet, xp
 from ..tensor import Tensor
 from .reduce import sum_to
 
@@ -90,6 +90,7 @@ class Mul(Op):
 
 class Div(Op):
     @staticmethod
+    @quiet
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         return a / b
@@ -105,6 +106,7 @@ class Div(Op):
 
 class Pow(Op):
     @staticmethod
+    @quiet
     def forward(ctx, a, b):
         out = a ** b
         ctx.save_for_backward(a, b, out)
@@ -127,6 +129,7 @@ class Pow(Op):
 
 class Remainder(Op):
     @staticmethod
+    @quiet
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         return xp.mod(a, b)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import quiet, xp
 from ..tensor import Tensor
 from . import arith as _arith
 from .reduce import sum_to
@@ -149,6 +149,7 @@ class Log(Op):
     """y = ln x;  dy/dx = 1 / x (nan below 0, -inf at 0, as in PyTorch)."""
 
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return xp.log(x)
@@ -171,6 +172,7 @@ class Log1P(Op):
     x when forming 1 + x."""
 
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return xp.log1p(x)
@@ -190,6 +192,7 @@ class Log2(Op):
     """y = log2 x;  dy/dx = 1 / (x ln 2)."""
 
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return xp.log2(x)
@@ -208,6 +211,7 @@ class Log10(Op):
     """y = log10 x;  dy/dx = 1 / (x ln 10)."""
 
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return xp.log10(x)
@@ -227,6 +231,7 @@ class Sqrt(Op):
     """y = sqrt(x);  dy/dx = 1 / (2 y) (inf at 0, as in PyTorch)."""
 
     @staticmethod
+    @quiet
     def forward(ctx, x):
         y = _arr(xp.sqrt(x))
         ctx.save_for_backward(y)
@@ -246,6 +251,7 @@ class Rsqrt(Op):
     """y = 1 / sqrt(x);  dy/dx = -y^3 / 2."""
 
     @staticmethod
+    @quiet
     def forward(ctx, x):
         y = _arr(xp.sqrt(x))
         xp.divide(1, y, out=y)
@@ -267,6 +273,7 @@ class Reciprocal(Op):
     """y = 1 / x;  dy/dx = -y^2."""
 
     @staticmethod
+    @quiet
     def forward(ctx, x):
         y = _arr(xp.divide(1, x))
         ctx.save_for_backward(y)

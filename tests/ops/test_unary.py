@@ -493,3 +493,19 @@ def test_all_names_exported():
     from nnzoo.ops import unary
     for name in unary.__all__:
         assert getattr(nnzoo, name) is getattr(unary, name)
+
+
+def test_domain_edges_are_silent_like_torch():
+    # PyTorch returns -inf / inf / nan without a warning; so does nnzoo (NumPy alone would warn)
+    import warnings
+    zero = nnzoo.tensor([0.0, -1.0])
+    cases = [lambda m, t: m.log(t), lambda m, t: m.log2(t), lambda m, t: m.log10(t),
+             lambda m, t: m.log1p(t - 1), lambda m, t: m.sqrt(t), lambda m, t: m.rsqrt(t),
+             lambda m, t: m.reciprocal(t), lambda m, t: 1.0 / t, lambda m, t: t ** -1.0,
+             lambda m, t: m.remainder(t, t)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for fn in cases:
+            got = fn(nnzoo, zero).numpy()
+            want = fn(torch, torch.tensor([0.0, -1.0])).numpy()
+            np.testing.assert_array_equal(got, want)
