@@ -1,0 +1,287 @@
+"""The functional losses against torch.nn.functional through the table-driven harness: every loss x every
+reduction x its options, forward, backward and float64 finite differences; then the fused
+cross-entropy against the composed form, and the error messages."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import nnzoo
+from helpers import OpCase, S, V, cases_params, check_op
+from nnzoo.ops import loss as L
+
+REDUCTIONS = ("none", "mean", "sum")
+PROB = dict(low=0.05, high=0.95)  # probabilities away from 0 and 1
+POS = dict(low=0.5, high=2.0)  # positive weights
+rng = np.random.default_rng(1234)
+
+
+def loss_case(label, name, inputs, kw=None, tensor_kw=(), **opts):
+    """An OpCase calling ``F.<name>`` in both libraries; the last ``len(tensor_kw)`` inputs are passed
+    as those keyword tensors (weight=, pos_weight=), ``kw`` as the other keywords."""
+    kw = kw or {}
+    k = len(tensor_kw)
+
+    def make(module):
+        def fn(m, *ts):
+            pos, named = ts[:len(ts) - k], dict(zip(tensor_kw, ts[len(ts) - k:]))
+            return getattr(module, name)(*pos, **named, **kw)
+        return fn
+
+    return OpCase(label, make(L), inputs, torch_fn=make(TF), **opts)
+
+
+def W(*shape):
+    """A positive weight tensor that does not require grad."""
+    return S(*shape, grad=False, **POS)
+
+
+def targets(c, shape, ignore=None):
+    t = rng.integers(0, c, size=shape)
+    if ignore is not None:
+        t.flat[::3] = ignore
+    return V(t)
+
+
+CASES = []
+for r in REDUCTIONS:
+    R = dict(reduction=r)
+    CASES += [
+        loss_case(f"mse_{r}", "mse_loss", [S(3, 4), S(3, 4)], R),
+        loss_case(f"mse_weight_{r}", "mse_loss", [S(3, 4), S(3, 4), W(3, 4)], R, ("weight",)),
+        loss_case(f"l1_{r}", "l1_loss", [S(3, 4), S(3, 4)], R),
+        loss_case(f"l1_weight_{r}", "l1_loss", [S(3, 4), S(3, 4), W(3, 4)], R, ("weight",)),
+        loss_case(f"smooth_l1_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], R),
+        loss_case(f"smooth_l1_beta_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], dict(R, beta=0.5)),
+        loss_case(f"smooth_l1_beta0_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], dict(R, beta=0.0)),
+        loss_case(f"huber_{r}", "huber_loss", [S(4, 5), S(4, 5)], R),
+        loss_case(f"huber_delta_{r}", "huber_loss", [S(4, 5), S(4, 5)], dict(R, delta=0.7)),
+        loss_case(f"huber_weight_{r}", "huber_loss", [S(4, 5), S(4, 5), W(4, 5)], R, ("weight",)),
+        loss_case(f"bce_{r}", "binary_cross_entropy", [S(3, 4, **PROB), S(3, 4, low=0, high=1)], R),
+        loss_case(f"bce_weight_{r}", "binary_cross_entropy",
+                  [S(3, 4, **PROB), S(3, 4, low=0, high=1), W(4)], R, ("weight",)),
+        loss_case(f"bce_logits_{r}", "binary_cross_entropy_with_logits", [S(3, 4), S(3, 4, low=0, high=1)], R),
+        loss_case(f"bce_logits_weight_pos_weight_{r}", "binary_cross_entropy_with_logits",
+                  [S(3, 4), S(3, 4, low=0, high=1), W(3, 1), W(4)], R, ("weight", "pos_weight")),
+        loss_case(f"bce_logits_pos_weight_{r}", "binary_cross_entropy_with_logits",
+                  [S(2, 3, 4), S(2, 3, 4, low=0, high=1), W(4)], R, ("pos_weight",)),
+        # large logits: no overflow, no log(0)
+        loss_case(f"bce_logits_extreme_{r}", "binary_cross_entropy_with_logits",
+                  [V(np.array([[-200.0, 50.0, 0.3], [30.0, -1.0, -40.0]]), grad=True),
+                   V(np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 1.0]]))], R),
+        # cross-entropy, class indices: (N, C) (fused), (C,), (N, C, d1, d2) (composed)
+        loss_case(f"ce_{r}", "cross_entropy", [S(5, 4), targets(4, 5)], R),
+        loss_case(f"ce_weight_{r}", "cross_entropy", [S(5, 4), targets(4, 5), W(4)], R, ("weight",)),
+        loss_case(f"ce_ignore_{r}", "cross_entropy", [S(6, 4), targets(4, 6, ignore=-100)], R),
+        loss_case(f"ce_weight_ignore_{r}", "cross_entropy", [S(6, 4), targets(4, 6, ignore=2), W(4)],
+                  dict(R, ignore_index=2), ("weight",)),
+        loss_case(f"ce_smoothing_{r}", "cross_entropy", [S(5, 4), targets(4, 5)], dict(R, label_smoothing=0.1)),
+        loss_case(f"ce_smoothing_weight_ignore_{r}", "cross_entropy",
+                  [S(6, 4), targets(4, 6, ignore=-100), W(4)], dict(R, label_smoothing=0.25), ("weight",)),
+        loss_case(f"ce_vector_{r}", "cross_entropy", [S(4), V(np.int64(2))], R),
+        loss_case(f"ce_vector_weight_smoothing_{r}", "cross_entropy", [S(4), V(np.int64(1)), W(4)],
+                  dict(R, label_smoothing=0.2), ("weight",)),
+        loss_case(f"ce_kdim_{r}", "cross_entropy", [S(2, 4, 3, 2), targets(4, (2, 3, 2))], R),
+        loss_case(f"ce_kdim_weight_ignore_smoothing_{r}", "cross_entropy",
+                  [S(2, 4, 3), targets(4, (2, 3), ignore=-100), W(4)], dict(R, label_smoothing=0.1),
+                  ("weight",)),
+        # cross-entropy, class probabilities (the target gets a gradient too)
+        loss_case(f"ce_probs_{r}", "cross_entropy", [S(5, 4), S(5, 4, low=0, high=1)], R),
+        loss_case(f"ce_probs_weight_smoothing_{r}", "cross_entropy",
+                  [S(5, 4), S(5, 4, low=0, high=1), W(4)], dict(R, label_smoothing=0.3), ("weight",)),
+        loss_case(f"ce_probs_vector_{r}", "cross_entropy", [S(4), S(4, low=0, high=1)], R),
+        loss_case(f"ce_probs_kdim_{r}", "cross_entropy", [S(2, 3, 4), S(2, 3, 4, low=0, high=1), W(3)], R,
+                  ("weight",)),
+        # nll_loss on log-probabilities
+        loss_case(f"nll_{r}", "nll_loss", [S(5, 4), targets(4, 5)], R),
+        loss_case(f"nll_weight_ignore_{r}", "nll_loss", [S(6, 4), targets(4, 6, ignore=-100), W(4)], R,
+                  ("weight",)),
+        loss_case(f"nll_ignore_index_{r}", "nll_loss", [S(6, 3), targets(3, 6, ignore=0)],
+                  dict(R, ignore_index=0)),
+        loss_case(f"nll_vector_{r}", "nll_loss", [S(4), V(np.int64(3))], R),
+        loss_case(f"nll_kdim_{r}", "nll_loss", [S(2, 3, 2, 2), targets(3, (2, 2, 2), ignore=-100), W(3)], R,
+                  ("weight",)),
+        # kl_div
+        loss_case(f"kl_div_{r}", "kl_div", [S(3, 4), S(3, 4, low=0.1, high=1)], R),
+        loss_case(f"kl_div_log_target_{r}", "kl_div", [S(3, 4), S(3, 4)], dict(R, log_target=True)),
+        loss_case(f"kl_div_zero_target_{r}", "kl_div",
+                  [S(2, 3), V(np.array([[0.0, 0.5, 0.5], [0.2, 0.0, 0.8]]))], R),
+        # embeddings and rankings
+        loss_case(f"cosine_embedding_{r}", "cosine_embedding_loss", [S(4, 5), S(4, 5), V([1, -1, 1, -1])], R),
+        loss_case(f"cosine_embedding_margin_{r}", "cosine_embedding_loss",
+                  [S(6, 3), S(6, 3), V([-1, -1, 1, -1, -1, -1])], dict(R, margin=-0.2)),
+        loss_case(f"cosine_embedding_vector_{r}", "cosine_embedding_loss", [S(5), S(5), V(np.int64(-1))],
+                  dict(R, margin=-0.5)),
+        loss_case(f"margin_ranking_{r}", "margin_ranking_loss",
+                  [S(6), S(6), V(np.array([1.0, -1, 1, 1, -1, -1]))], R),
+        loss_case(f"margin_ranking_margin_{r}", "margin_ranking_loss",
+                  [S(3, 2), S(3, 2), V(np.array([[1.0, -1], [1, 1], [-1, -1]]))], dict(R, margin=0.5)),
+    ]
+
+CASES += [
+    loss_case("kl_div_batchmean", "kl_div", [S(3, 4), S(3, 4, low=0.1, high=1)], dict(reduction="batchmean")),
+    loss_case("kl_div_batchmean_log_target", "kl_div", [S(2, 3, 4), S(2, 3, 4)],
+              dict(reduction="batchmean", log_target=True)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:.*reduction.*'mean'.*:UserWarning")  # kl_div's 'mean', in both
+@cases_params(CASES)
+def test_loss(case):
+    check_op(case)
+
+
+def test_bce_clamps_log_at_minus_100():
+    # NOTE (see binary_cross_entropy): forward only, PyTorch's backward at exactly 0/1 is its 1e-12 clamp
+    check_op(loss_case("bce_saturated", "binary_cross_entropy",
+                       [V(np.array([0.0, 1.0, 0.5, 1e-60, 1.0])), V(np.array([1.0, 0.0, 1.0, 1.0, 1.0]))],
+                       dict(reduction="none"), grad=False, dtypes=(np.float64,)))
+    x = nnzoo.tensor([0.0, 1.0, 0.5], requires_grad=True)
+    L.binary_cross_entropy(x, nnzoo.tensor([1.0, 0.0, 1.0])).backward()
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+# ---- the fused cross-entropy against the composed form ----------------------------------------------
+def _composed_ce(x, t, weight=None, ignore_index=-100, reduction="mean"):
+    return L._nll_composed("cross_entropy", x.log_softmax(1), t, weight, ignore_index, reduction)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ignore", [False, True])
+def test_fused_cross_entropy_matches_composed(reduction, weighted, ignore):
+    g = np.random.default_rng(7)
+    x_np = g.standard_normal((8, 5))
+    t_np = g.integers(0, 5, 8)
+    if ignore:
+        t_np[::3] = -100
+    w = nnzoo.from_numpy(g.uniform(0.5, 2, 5)) if weighted else None
+    t = nnzoo.from_numpy(t_np)
+    outs, grads, hess = [], [], []
+    for fn in (L.cross_entropy, _composed_ce):
+        x = nnzoo.from_numpy(x_np.copy()).requires_grad_()
+        out = fn(x, t, weight=w, reduction=reduction)
+        u = nnzoo.from_numpy(np.linspace(0.5, 1.5, out.numel()).reshape(out.shape)).requires_grad_()
+        gx, = nnzoo.autograd.grad((out * u).sum(), [x], create_graph=True)
+        # second derivatives through the backward, with respect to x and to the incoming gradient u
+        hx, hu = nnzoo.autograd.grad((gx * gx).sum(), [x, u])
+        outs.append(out.detach().numpy())
+        grads.append(gx.detach().numpy())
+        hess.append(np.concatenate([hx.numpy().ravel(), hu.numpy().ravel()]))
+    assert "CrossEntropyIndices" in type(L.cross_entropy(
+        nnzoo.from_numpy(x_np).requires_grad_(), t, weight=w, reduction=reduction).grad_fn).__name__
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hess[0], hess[1], rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_second_derivative_matches_torch():
+    g = np.random.default_rng(3)
+    x_np, t_np = g.standard_normal((4, 3)), g.integers(0, 3, 4)
+    x = nnzoo.from_numpy(x_np.copy()).requires_grad_()
+    gx, = nnzoo.autograd.grad(L.cross_entropy(x, nnzoo.from_numpy(t_np)), [x], create_graph=True)
+    (gx ** 2).sum().backward()
+    xt = torch.from_numpy(x_np.copy()).requires_grad_()
+    gt, = torch.autograd.grad(TF.cross_entropy(xt, torch.from_numpy(t_np)), [xt], create_graph=True)
+    (gt ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_all_ignored_is_nan_like_torch():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    t = np.full(3, -100)
+    ours = L.cross_entropy(nnzoo.from_numpy(x), nnzoo.from_numpy(t)).item()
+    theirs = TF.cross_entropy(torch.from_numpy(x), torch.from_numpy(t)).item()
+    assert np.isnan(ours) and np.isnan(theirs)
+
+
+def test_cross_entropy_large_logits_are_stable():
+    x = np.array([[1000.0, 0.0, -1000.0], [-1e4, 1e4, 0.0]], dtype=np.float32)
+    t = np.array([2, 0])
+    ours = L.cross_entropy(nnzoo.from_numpy(x), nnzoo.from_numpy(t), reduction="none").numpy()
+    theirs = TF.cross_entropy(torch.from_numpy(x), torch.from_numpy(t), reduction="none").numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert np.isfinite(ours).all()
+
+
+def test_kl_div_mean_warns_like_torch():
+    with pytest.warns(UserWarning, match="kl_div: reduction='mean'"):
+        L.kl_div(X, X + 0.5)
+
+
+def test_legacy_size_average_reduce():
+    a, b = np.random.default_rng(0).standard_normal((2, 3, 4))
+    for size_average, reduce in [(False, None), (None, False), (True, True)]:
+        with pytest.warns(UserWarning):
+            ours = L.mse_loss(nnzoo.from_numpy(a), nnzoo.from_numpy(b), size_average, reduce).numpy()
+        with pytest.warns(UserWarning):
+            theirs = TF.mse_loss(torch.from_numpy(a), torch.from_numpy(b), size_average, reduce).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+# ---- errors name the loss and the shapes ------------------------------------------------------------
+def _t(x):
+    return nnzoo.tensor(x)
+
+
+X = nnzoo.zeros(4, 3)
+
+
+@pytest.mark.parametrize("fn, exc, match", [
+    (lambda: L.mse_loss(X, X, reduction="avg"), ValueError, r"mse_loss: 'avg' is not a valid value"),
+    (lambda: L.kl_div(X, X, reduction="batch"), ValueError, r"kl_div: 'batch' is not a valid value"),
+    (lambda: L.cross_entropy(X, _t([0, 1, 2]), reduction="avg"), ValueError, r"cross_entropy: 'avg'"),
+    (lambda: L.cross_entropy(X, _t([0, 1, 2])), ValueError,
+     r"cross_entropy: expected input batch_size \(4\) to match target batch_size \(3\)"),
+    (lambda: L.cross_entropy(X, _t([0, 1, 2, 3])), IndexError,
+     r"cross_entropy: target 3 is out of bounds: class indices must be in \[0, 3\)"),
+    (lambda: L.cross_entropy(X, _t([0, -1, 2, 1])), IndexError, r"cross_entropy: target -1 is out of bounds"),
+    (lambda: L.cross_entropy(nnzoo.zeros(2, 3, 4), nnzoo.zeros(2, 3, dtype=nnzoo.int64)), RuntimeError,
+     r"cross_entropy: expected target of shape \(2, 4\) for input of shape \(2, 3, 4\), got \(2, 3\)"),
+    (lambda: L.cross_entropy(X, nnzoo.zeros(4)), RuntimeError, r"cross_entropy: expected target dtype"),
+    (lambda: L.cross_entropy(X, _t([0, 1, 2, 1]), weight=nnzoo.ones(4)), RuntimeError,
+     r"cross_entropy: weight tensor should be defined either for all 3 classes .* shape: \(4,\)"),
+    (lambda: L.cross_entropy(X, _t([0, 1, 2, 1]), label_smoothing=1.5), RuntimeError,
+     r"label_smoothing must be between 0.0 and 1.0"),
+    (lambda: L.cross_entropy(nnzoo.tensor(1.0), _t(0)), RuntimeError, r"cross_entropy: input must have"),
+    (lambda: L.nll_loss(nnzoo.zeros(2, 3, 4, 5), nnzoo.zeros(2, 4, 4, dtype=nnzoo.int64)), RuntimeError,
+     r"nll_loss: expected target of shape \(2, 4, 5\)"),
+    (lambda: L.nll_loss(X, _t([0, 1, 5, 1])), IndexError, r"nll_loss: target 5 is out of bounds"),
+    (lambda: L.binary_cross_entropy(X, nnzoo.zeros(3)), ValueError,
+     r"binary_cross_entropy: target size \(3,\) must be the same as input size \(4, 3\)"),
+    (lambda: L.binary_cross_entropy(X + 2, X), RuntimeError,
+     r"binary_cross_entropy: all elements of input should be between 0 and 1"),
+    (lambda: L.binary_cross_entropy_with_logits(X, nnzoo.zeros(3)), ValueError,
+     r"binary_cross_entropy_with_logits: target size \(3,\) must be the same as input size \(4, 3\)"),
+    (lambda: L.mse_loss(X, X, weight=nnzoo.ones(3)), ValueError, r"mse_loss: weight of shape \(3,\)"),
+    (lambda: L.margin_ranking_loss(X, X, nnzoo.zeros(3)), RuntimeError,
+     r"margin_ranking_loss: .* input1 \(4, 3\), input2 \(4, 3\), target \(3,\)"),
+    (lambda: L.cosine_embedding_loss(X, nnzoo.zeros(3, 3), nnzoo.zeros(4)), RuntimeError,
+     r"cosine_embedding_loss: .* input1 \(4, 3\), input2 \(3, 3\), target \(4,\)"),
+    (lambda: L.smooth_l1_loss(X, X, beta=-1.0), RuntimeError, r"smooth_l1_loss: beta must be non-negative"),
+])
+def test_errors(fn, exc, match):
+    with pytest.raises(exc, match=match):
+        fn()
+
+
+@pytest.mark.parametrize("name, make", [
+    ("cross_entropy", lambda m: (m.zeros(4, 3), m.tensor([0, 1, 2]))),
+    ("cross_entropy", lambda m: (m.zeros(4, 3), m.tensor([0, 1, 2, 3]))),
+    ("binary_cross_entropy", lambda m: (m.zeros(4, 3), m.zeros(3))),
+    ("mse_loss", lambda m: (m.zeros(2), m.zeros(2))),
+])
+def test_error_types_match_torch(name, make):
+    """Where torch raises, we raise the same exception type (and where it does not, neither do we)."""
+    def outcome(fn, args):
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            return type(e)
+        return None
+    assert outcome(getattr(L, name), make(nnzoo)) is outcome(getattr(TF, name), make(torch))
+
+
+def test_pointwise_target_broadcast_warns():
+    with pytest.warns(UserWarning, match=r"mse_loss: using a target size \(3,\) that is different"):
+        L.mse_loss(X, nnzoo.zeros(3))
