@@ -38,3 +38,6 @@ def result_type(tensor1, tensor2):
 
 
 from . import nn  # noqa: E402  (after the ops it re-exports)
+from . import optim  # noqa: E402
+from . import io  # noqa: E402
+from .io import load, save  # noqa: E402

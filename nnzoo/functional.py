@@ -1,11 +1,15 @@
 """``F.*``: the stateless math that layers call, re-exported as ``nnzoo.nn.functional``:
-activations, the softmax family, ``one_hot``, ``pad`` and the losses."""
+linear layers, dropout, embedding, normalisation, activations, the softmax family, ``one_hot``, ``pad``
+and the losses."""
 from .ops import loss as _loss
 from .ops.index import one_hot
 from .ops.loss import *  # noqa: F401,F403
+from .ops.nn import alpha_dropout, bilinear, dropout, dropout1d, dropout2d, embedding, linear
+from .ops.norm import batch_norm, group_norm, layer_norm
 from .ops.reduce import log_softmax, softmax
 from .ops.shape import pad
 from .ops.unary import elu, gelu, hardtanh, leaky_relu, relu, relu6, sigmoid, silu, softplus, tanh
 
-__all__ = ["elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "one_hot", "pad", "relu", "relu6",
+__all__ = ["alpha_dropout", "batch_norm", "bilinear", "dropout", "dropout1d", "dropout2d", "embedding",
+           "group_norm", "layer_norm", "linear", "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "one_hot", "pad", "relu", "relu6",
            "sigmoid", "silu", "softmax", "softplus", "tanh"] + _loss.__all__

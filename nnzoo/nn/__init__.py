@@ -1,4 +1,24 @@
-"""Neural-network building blocks (``nnzoo.nn``); for now the functional interface ``nn.functional``."""
+"""Neural-network building blocks (``nnzoo.nn``): ``Module`` and ``Parameter``, the layers, ``init``,
+and the functional interface ``nn.functional``."""
 from . import functional
+from . import init
+from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
+                         Softplus, Tanh)
+from .container import ModuleDict, ModuleList, Sequential
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
+from .embedding import Embedding
+from .flatten import Flatten, Unflatten
+from .linear import Bilinear, Identity, Linear
+from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                   MarginRankingLoss, MSELoss, NLLLoss, SmoothL1Loss)
+from .module import Module
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .parameter import Parameter
+from . import utils  # noqa: E402  (needs the modules above)
 
-__all__ = ["functional"]
+__all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity",
+           "Flatten", "Unflatten", "Linear", "Bilinear", "Embedding", "Dropout", "Dropout1d", "Dropout2d",
+           "AlphaDropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "ReLU", "ReLU6", "LeakyReLU",
+           "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softplus", "Hardtanh",
+           "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+           "NLLLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "utils"]

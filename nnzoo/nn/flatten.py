@@ -1,0 +1,54 @@
+"""``Flatten`` and ``Unflatten``."""
+from ..ops.shape import flatten, unflatten
+from .module import Module
+
+__all__ = ["Flatten", "Unflatten"]
+
+
+class Flatten(Module):
+    """Flatten dims start_dim..end_dim into one (default: all but the batch dim).
+
+    Example::
+
+        >>> from nnzoo import nn
+        >>> nn.Flatten()(nnzoo.zeros(32, 1, 5, 5)).shape
+        nnzoo.Size([32, 25])
+    """
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input):
+        return flatten(input, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Expand dim ``dim`` into the shape ``unflattened_size``.
+
+    Example::
+
+        >>> from nnzoo import nn
+        >>> nn.Unflatten(1, (2, 5))(nnzoo.zeros(2, 10)).shape
+        nnzoo.Size([2, 2, 5])
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, str):
+            raise TypeError("Unflatten: named dimensions are not supported")
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"unflattened_size must be tuple of ints, but found type "
+                            f"{type(unflattened_size).__name__}")
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, input):
+        return unflatten(input, self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,0 +1,306 @@
+"""The stateless math of the basic layers: ``linear``, ``bilinear``, the dropout family and ``embedding``.
+
+The layers in ``nnzoo.nn`` own the parameters and call these; ``nnzoo.nn.functional`` re-exports them.
+Forwards work on arrays, backwards are written with Tensor ops (so double backward works).
+"""
+import math
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..autograd.grad_mode import no_grad
+from ..backend import xp
+from ..random import _gen
+from ..tensor import Tensor
+from . import shape as _shape
+from .index import _segment_sum
+from .linalg import matmul
+
+_make = Tensor._make
+
+__all__ = ["linear", "bilinear", "dropout", "dropout1d", "dropout2d", "alpha_dropout", "embedding"]
+
+
+def _check_tensor(x, op, name="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+
+
+# ---- linear ----------------------------------------------------------------------------------------
+class Linear(Op):
+    """y = x W^T + b, x (*, in), W (out, in), b (out,).
+
+    dx = g W;  dW = g^T x (leading dims flattened);  db = sum of g over the leading dims.
+    NOTE: one op instead of transpose + matmul + add: three graph nodes fewer per layer call.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        out = xp.matmul(x, w.T)
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        n_out, n_in = w._data.shape
+        gx = gw = gb = None
+        if need[0]:
+            gx = matmul(grad, w)
+        if need[1]:
+            g2 = _shape.reshape(grad, -1, n_out)
+            gw = matmul(_shape.t(g2), _shape.reshape(x, -1, n_in))
+        if len(need) > 2 and need[2]:
+            gb = grad.sum(tuple(range(grad.ndim - 1))) if grad.ndim > 1 else grad
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight^T + bias.
+
+    Args:
+        input: (*, in_features); weight: (out_features, in_features); bias: (out_features,) or None.
+
+    Shape: output (*, out_features).
+
+    Example::
+
+        >>> from nnzoo.ops.nn import linear
+        >>> linear(nnzoo.ones(2, 3), nnzoo.ones(4, 3)).shape
+        nnzoo.Size([2, 4])
+    """
+    _check_tensor(input, "linear")
+    _check_tensor(weight, "linear", "weight")
+    if weight.ndim != 2 or input.ndim < 1 or input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"linear: input of shape {tuple(input.shape)} and weight of shape "
+                           f"{tuple(weight.shape)}: the last dim of input must equal weight's dim 1 "
+                           "(in_features)")
+    if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), ()):
+        raise RuntimeError(f"linear: bias of shape {tuple(bias.shape)} does not match out_features "
+                           f"{weight.shape[0]}")
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(f"linear: input dtype {input.dtype} and weight dtype {weight.dtype} differ "
+                           f"(shapes {tuple(input.shape)} and {tuple(weight.shape)})")
+    return Linear.apply(input, weight, bias)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_k = x1^T A_k x2 + b_k, x1 (*, in1), x2 (*, in2), A (out, in1, in2), b (out,).
+
+    Composed from einsum (whose backward gives every gradient).
+
+    Example::
+
+        >>> from nnzoo.ops.nn import bilinear
+        >>> bilinear(nnzoo.ones(2, 3), nnzoo.ones(2, 4), nnzoo.ones(5, 3, 4)).shape
+        nnzoo.Size([2, 5])
+    """
+    from .linalg import einsum
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        _check_tensor(t, "bilinear", name)
+    if weight.ndim != 3 or input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2] \
+            or input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear: input1 {tuple(input1.shape)}, input2 {tuple(input2.shape)} and weight "
+                           f"{tuple(weight.shape)} do not fit: expected (*, in1), (*, in2), (out, in1, in2)")
+    lead = input1.shape[:-1]
+    x1 = _shape.reshape(input1, -1, input1.shape[-1])
+    x2 = _shape.reshape(input2, -1, input2.shape[-1])
+    out = einsum("bi,kij,bj->bk", x1, weight, x2)
+    if bias is not None:
+        out = out + bias
+    return _shape.reshape(out, *lead, weight.shape[0])
+
+
+# ---- dropout family ---------------------------------------------------------------------------------
+def _check_p(p, op):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _apply_mask(input, keep, scale, inplace, op):
+    """input * keep * scale, keep a bool array broadcastable to the input."""
+    m = (keep * input._data.dtype.type(scale)).astype(input._data.dtype, copy=False)
+    mask = _make(m)
+    if inplace:
+        return input._inplace(op + "_", lambda t: t * mask)
+    return input * mask
+
+
+def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) (identity when not training).
+
+    Example::
+
+        >>> from nnzoo.ops.nn import dropout
+        >>> dropout(nnzoo.ones(4), p=0.0)
+        tensor([1., 1., 1., 1.])
+    """
+    _check_tensor(input, "dropout")
+    _check_p(p, "dropout")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        keep = np.zeros(input.shape, dtype=bool)
+        return _apply_mask(input, keep, 0.0, inplace, "dropout")
+    keep = _gen(generator).random(input.shape) >= p
+    return _apply_mask(input, keep, 1.0 / (1.0 - p), inplace, "dropout")
+
+
+def _channel_dropout(input, p, training, inplace, op, ndims, generator):
+    _check_tensor(input, op)
+    _check_p(p, op)
+    if input.ndim not in ndims:
+        raise RuntimeError(f"{op}: expected a {ndims[0]}-D (unbatched) or {ndims[1]}-D (batched) input, "
+                           f"got shape {tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    batched = input.ndim == ndims[1]
+    mshape = (input.shape[:2] if batched else input.shape[:1]) + (1,) * (input.ndim - (2 if batched else 1))
+    if p == 1.0:
+        return _apply_mask(input, np.zeros(mshape, dtype=bool), 0.0, inplace, op)
+    keep = _gen(generator).random(mshape) >= p
+    return _apply_mask(input, keep, 1.0 / (1.0 - p), inplace, op)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False, *, generator=None):
+    """Zero whole channels of (N, C, L) or (C, L) inputs with probability p; scale by 1 / (1 - p)."""
+    return _channel_dropout(input, p, training, inplace, "dropout1d", (2, 3), generator)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False, *, generator=None):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs with probability p; scale by 1 / (1 - p).
+
+    NOTE: a 3-D input is taken as unbatched (C, H, W); PyTorch warns and, for historical reasons,
+    treats it as (N, C, L) instead."""
+    return _channel_dropout(input, p, training, inplace, "dropout2d", (3, 4), generator)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False, *, generator=None):
+    """Dropout for SELU networks: dropped elements take the value alpha' = -scale * alpha, then an affine
+    map a * x + b restores zero mean and unit variance:
+
+        a = ((1 - p) (1 + p alpha'^2))^(-1/2),  b = -a alpha' p.
+    """
+    _check_tensor(input, "alpha_dropout")
+    _check_p(p, "alpha_dropout")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0 if not inplace else input.mul_(0.0)
+    alpha = -_SELU_SCALE * _SELU_ALPHA
+    a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
+    b = -a * alpha * p
+    keep = _gen(generator).random(input.shape) >= p
+    dt = input._data.dtype.type
+    mult = _make((keep * dt(a)).astype(input._data.dtype, copy=False))
+    add = _make(((~keep) * dt(a * alpha) + dt(b)).astype(input._data.dtype, copy=False))
+    if inplace:
+        return input._inplace("alpha_dropout_", lambda t: t * mult + add)
+    return input * mult + add
+
+
+# ---- embedding ----------------------------------------------------------------------------------------
+class Embedding(Op):
+    """out = weight[idx];  dweight = segment sums of the rows of grad by index (np.bincount), with
+    rows of ``padding_idx`` left at zero and, with ``scale_grad_by_freq``, each row divided by its
+    index's count in the batch."""
+
+    @staticmethod
+    def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq):
+        ctx.idx, ctx.padding_idx, ctx.scale = idx, padding_idx, scale_grad_by_freq
+        ctx.n = weight.shape[0]
+        return xp.take(weight, idx, axis=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return EmbeddingBackward.apply(grad, ctx.idx, ctx.n, ctx.padding_idx, ctx.scale), None, None, None
+
+
+class EmbeddingBackward(Op):
+    """The weight gradient of embedding as an op, so that its own gradient (a gather) exists."""
+
+    @staticmethod
+    def forward(ctx, grad, idx, n, padding_idx, scale):
+        d = grad.shape[-1]
+        lin = idx.reshape(-1)
+        rows = grad.reshape(-1, d)
+        factor = None
+        if scale:
+            counts = xp.bincount(lin, minlength=n)
+            factor = (1.0 / counts[lin]).astype(grad.dtype)
+        if padding_idx is not None or factor is not None:
+            w = np.ones(lin.shape, dtype=grad.dtype) if factor is None else factor
+            if padding_idx is not None:
+                w = w * (lin != padding_idx)
+            rows = rows * w[:, None]
+        ctx.idx, ctx.w = idx, (None if padding_idx is None and factor is None else w)
+        return _segment_sum(rows, lin, n)
+
+    @staticmethod
+    def backward(ctx, gw):
+        g = _make(xp.take(gw._data, ctx.idx, axis=0)) if not gw.requires_grad else gw[_make(ctx.idx)]
+        if ctx.w is not None:
+            g = g * _make(ctx.w.reshape(ctx.idx.shape + (1,)))
+        return g, None, None, None, None
+
+
+def _renorm_rows(weight, idx, max_norm, norm_type):
+    """Rows of ``weight`` used by ``idx`` with a norm above max_norm are scaled in place to max_norm
+    (factor max_norm / (norm + 1e-7), as PyTorch), outside the graph."""
+    rows = np.unique(idx)
+    with no_grad():
+        w = weight._data
+        sub = w[rows]
+        if norm_type == math.inf:
+            norms = np.abs(sub).max(axis=1)
+        else:
+            norms = (np.abs(sub) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+        big = norms > max_norm
+        if big.any():
+            w[rows[big]] = sub[big] * (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+            weight._vc[0] += 1
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Rows of ``weight`` picked by the integer ``input``: out[..., :] = weight[input[...], :].
+
+    Args:
+        input: integer tensor of any shape; weight: (num_embeddings, embedding_dim).
+        padding_idx: this row gets no gradient. max_norm: rows looked up whose norm exceeds it are
+        renormalised in place (NOTE: this modifies ``weight``, as in PyTorch).
+
+    Shape: output (*input.shape, embedding_dim).
+
+    Example::
+
+        >>> from nnzoo.ops.nn import embedding
+        >>> embedding(nnzoo.tensor([[0, 2]]), nnzoo.eye(3)).shape
+        nnzoo.Size([1, 2, 3])
+    """
+    _check_tensor(input, "embedding")
+    _check_tensor(weight, "embedding", "weight")
+    if input._data.dtype.kind not in "iu":
+        raise RuntimeError(f"embedding: expected an integer index tensor (Long or Int), got {input.dtype}")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape "
+                           f"{tuple(weight.shape)}")
+    n = weight.shape[0]
+    idx = input._data.astype(np.intp, copy=False)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise IndexError(f"embedding: index {bad} is out of range for a weight with {n} rows")
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings {n}")
+        padding_idx = padding_idx % n
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    return Embedding.apply(weight, idx, padding_idx, scale_grad_by_freq)

@@ -1,0 +1,85 @@
+"""Adagrad: per-coordinate step sizes shrinking with the sum of all past squared gradients."""
+import numpy as np
+
+from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _new_step, _scalar_step, _zeros_like
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi et al., 2011).
+
+    The algorithm, for each parameter ``p`` with gradient ``g`` at step ``t``
+    (``s = initial_accumulator_value`` at the start)::
+
+        if maximize:      g = -g
+        if weight_decay:  g = g + weight_decay * p
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g * g
+        p = p - clr * g / (sqrt(s) + eps)
+
+    Args:
+        params: an iterable of Tensors or of dicts (param groups).
+        lr (float): learning rate. Default: 1e-2.
+        lr_decay (float): learning-rate decay. Default: 0.
+        weight_decay (float): L2 penalty. Default: 0.
+        initial_accumulator_value (float): starting value of the sum ``s``. Default: 0.
+        eps (float): added to the denominator. Default: 1e-10.
+        maximize (bool): maximize the objective. Default: False.
+        foreach, differentiable, fused: accepted for PyTorch compatibility.
+
+    State per parameter (created at construction, as in PyTorch): ``step`` and ``sum`` (s).
+
+    Example::
+
+        >>> w = nnzoo.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = nnzoo.optim.Adagrad([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()           # s = g^2: the first step moves each coordinate by lr
+        >>> w
+        tensor([ 0.9000, -1.9000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check_lr(lr)
+        _check_nonneg("lr_decay", lr_decay)
+        _check_nonneg("weight_decay", weight_decay)
+        _check_nonneg("initial_accumulator_value", initial_accumulator_value)
+        _check_nonneg("epsilon", eps)
+        _check_flags("Adagrad", differentiable)
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        # NOTE: as in PyTorch, the sums made here start at the constructor's initial_accumulator_value
+        # even for a group that sets its own (that value only applies to groups added later).
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["step"] = _new_step()
+                state["sum"] = _zeros_like(p, initial_accumulator_value)
+
+    def step(self, closure=None):
+        """One Adagrad step; ``closure`` (optional) re-evaluates the loss, which is returned."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, lr_decay, eps, weight_decay = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                g = self._grad_array(p, group["maximize"])
+                if g is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:  # a group added after construction
+                    state["step"] = _new_step()
+                    state["sum"] = _zeros_like(p, group["initial_accumulator_value"])
+                t = _scalar_step(state)
+
+                if weight_decay != 0:
+                    g = g + weight_decay * p._data
+                clr = lr / (1 + (t - 1) * lr_decay)
+                s = state["sum"]._data
+                s += g * g
+                std = np.sqrt(s)
+                std += eps
+                p._data -= clr * (g / std)
+                self._bump(p)
+        return loss

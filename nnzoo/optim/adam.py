@@ -1,0 +1,135 @@
+"""Adam and AdamW: momentum on the gradient plus a per-coordinate step size from its running square."""
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _new_step, _scalar_step, _zeros_like
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2014), optionally AMSGrad and decoupled weight decay.
+
+    The algorithm, for each parameter ``p`` with gradient ``g`` at step ``t`` (``m = v = v_max = 0``
+    at the start)::
+
+        if maximize:      g = -g
+        if weight_decay:
+            if decoupled_weight_decay:  p = p * (1 - lr * weight_decay)      # AdamW
+            else:                       g = g + weight_decay * p             # L2 penalty
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        if amsgrad:  v_max = max(v_max, v);  v_hat = v_max
+        else:        v_hat = v
+        denom = sqrt(v_hat) / sqrt(1 - beta2 ** t) + eps
+        p = p - lr / (1 - beta1 ** t) * m / denom
+
+    Args:
+        params: an iterable of Tensors or of dicts (param groups).
+        lr (float): learning rate. Default: 1e-3.
+        betas (Tuple[float, float]): decay rates of the first and second moment. Default: (0.9, 0.999).
+        eps (float): added to the denominator. Default: 1e-8.
+        weight_decay (float): weight decay (L2 penalty, or decoupled). Default: 0.
+        amsgrad (bool): use the running maximum of ``v`` (AMSGrad). Default: False.
+        maximize (bool): maximize the objective. Default: False.
+        decoupled_weight_decay (bool): shrink the weights directly (AdamW). Default: False.
+        foreach, capturable, differentiable, fused: accepted for PyTorch compatibility.
+
+    State per parameter: ``step`` (a 0-d tensor), ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with
+    amsgrad, ``max_exp_avg_sq``.
+
+    Example::
+
+        >>> w = nnzoo.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = nnzoo.optim.Adam([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()           # the first Adam step moves each coordinate by about lr
+        >>> w
+        tensor([ 0.9000, -1.9000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        _check_lr(lr)
+        _check_nonneg("epsilon", eps)
+        for i in range(2):
+            if not 0.0 <= betas[i] < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+        _check_nonneg("weight_decay", weight_decay)
+        _check_flags(type(self).__name__, differentiable)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One Adam step; ``closure`` (optional) re-evaluates the loss, which is returned."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+            for p in group["params"]:
+                g = self._grad_array(p, group["maximize"])
+                if g is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_avg_sq"] = _zeros_like(p)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = _zeros_like(p)
+                t = _scalar_step(state)
+                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+
+                if weight_decay != 0:
+                    if group["decoupled_weight_decay"]:
+                        p._data *= 1 - lr * weight_decay
+                    else:
+                        g = g + weight_decay * p._data
+                m += (1 - beta1) * (g - m)          # m = beta1 m + (1 - beta1) g  (a lerp)
+                v *= beta2
+                v += (1 - beta2) * (g * g)
+                if amsgrad:
+                    v_hat = state["max_exp_avg_sq"]._data
+                    np.maximum(v_hat, v, out=v_hat)
+                else:
+                    v_hat = v
+                step_size = lr / (1 - beta1 ** t)
+                denom = np.sqrt(v_hat) / math.sqrt(1 - beta2 ** t)
+                denom += eps
+                p._data -= step_size * (m / denom)
+                self._bump(p)
+        return loss
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019): ``Adam(...,
+    decoupled_weight_decay=True)``, with ``weight_decay`` 1e-2 by default.
+
+    The algorithm, for each parameter ``p`` with gradient ``g`` at step ``t``::
+
+        p = p * (1 - lr * weight_decay)          # the decay does not pass through m and v
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_hat = max(v_max, v) if amsgrad else v
+        p = p - lr / (1 - beta1 ** t) * m / (sqrt(v_hat) / sqrt(1 - beta2 ** t) + eps)
+
+    Args: as :class:`Adam` (``weight_decay`` default 1e-2).
+
+    Example::
+
+        >>> w = nnzoo.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = nnzoo.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+        >>> (w * w).sum().backward()
+        >>> opt.step()           # first shrink by 1 - 0.05, then the Adam step
+        >>> w
+        tensor([ 0.8500, -1.8000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         foreach=foreach, maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused, decoupled_weight_decay=True)

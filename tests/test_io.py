@@ -1,0 +1,445 @@
+"""Checkpoints: nnzoo.io.save / nnzoo.io.load (safetensors, never pickle).
+
+Round trips of flat and nested objects, interop both ways with ``safetensors.torch`` and real torch
+tensors, atomic writes (an injected failure and a real SIGKILL in the middle of a save), clear errors on
+damaged files, and torch-style ``map_location``. Expected values come from the saved objects themselves
+or from torch / safetensors reading the same file.
+"""
+import io as pyio
+import math
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import safetensors
+import safetensors.numpy
+import safetensors.torch
+import torch
+
+import nnzoo
+import nnzoo.io
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+ALL_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
+
+
+def _rand(shape, dtype, seed=0):
+    """A NumPy array of ``dtype`` with varied values (incl. negatives, nan/inf for floats)."""
+    rng = np.random.default_rng(seed)
+    if dtype == "bool":
+        return rng.random(shape) < 0.5
+    if dtype.startswith("float"):
+        a = rng.standard_normal(shape).astype(dtype)
+        if a.size >= 3:
+            a.flat[:3] = [np.nan, np.inf, -np.inf]
+        return a
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+
+
+def assert_same_obj(got, want, path="obj"):
+    """``got`` equals ``want`` exactly: same container types, same dict key types and order, tensors with
+    the same dtype/shape/values (nan == nan), floats bit-for-bit (sign of zero, nan)."""
+    if isinstance(want, nnzoo.Tensor):
+        assert type(got) is nnzoo.Tensor, f"{path}: {type(got)}"
+        assert got.dtype is want.dtype, f"{path}: dtype {got.dtype} != {want.dtype}"
+        assert tuple(got.shape) == tuple(want.shape), f"{path}: shape {tuple(got.shape)} != {tuple(want.shape)}"
+        np.testing.assert_array_equal(got.numpy(), want.detach().numpy(), err_msg=path)
+        assert not got.requires_grad and got.is_leaf
+        return
+    assert type(got) is type(want), f"{path}: type {type(got)} != {type(want)}"
+    if isinstance(want, dict):
+        assert [(type(k), k) for k in got] == [(type(k), k) for k in want], f"{path}: keys differ"
+        for k in want:
+            assert_same_obj(got[k], want[k], f"{path}[{k!r}]")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), f"{path}: length {len(got)} != {len(want)}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same_obj(g, w, f"{path}[{i}]")
+    elif isinstance(want, float):
+        same_sign = math.copysign(1, got) == math.copysign(1, want)
+        assert (math.isnan(got) and math.isnan(want)) or (got == want and same_sign), f"{path}: {got!r} != {want!r}"
+    else:
+        assert got == want, f"{path}: {got!r} != {want!r}"
+
+
+def _optimizer_like():
+    """The shape of an Adam state_dict: int keys, tensors and ints in the state, lists/tuples/None/floats
+    /strings/bools in the param groups."""
+    return {
+        "state": {
+            0: {"step": nnzoo.tensor(3.0), "exp_avg": nnzoo.randn(4, 3), "exp_avg_sq": nnzoo.rand(4, 3)},
+            1: {"step": nnzoo.tensor(3.0), "exp_avg": nnzoo.randn(3), "exp_avg_sq": nnzoo.rand(3)},
+            5: {"momentum_buffer": None, "step": 7},
+        },
+        "param_groups": [
+            {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
+             "maximize": False, "foreach": None, "params": [0, 1]},
+            {"lr": 0.1, "betas": (0.5, 0.75), "eps": 1e-6, "weight_decay": -0.0, "amsgrad": True,
+             "maximize": False, "foreach": None, "params": [5], "name": "head", "nan": float("nan"),
+             "inf": float("inf"), "ninf": -float("inf"), "big": 2 ** 70},
+        ],
+    }
+
+
+# ---- round trips --------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_flat_roundtrip_every_dtype(tmp_path, dtype):
+    sd = {"w": nnzoo.tensor(_rand((5, 4), dtype)), "scalar": nnzoo.tensor(_rand((), dtype)),
+          "empty": nnzoo.tensor(_rand((0, 3), dtype)), "v": nnzoo.tensor(_rand((7,), dtype, seed=1))}
+    nnzoo.io.save(sd, tmp_path / "sd.safetensors")
+    got = nnzoo.io.load(tmp_path / "sd.safetensors")
+    assert_same_obj(got, sd)
+    got["w"].add_(1) if dtype != "bool" else got["w"].fill_(True)  # loaded tensors own writable memory
+    np.testing.assert_array_equal(sd["w"].numpy(), _rand((5, 4), dtype))
+
+
+def test_flat_state_dict_keeps_key_order_and_str_paths(tmp_path):
+    sd = {"layers.1.weight": nnzoo.randn(2, 2), "layers.0.weight": nnzoo.randn(2, 2),
+          "bn.num_batches_tracked": nnzoo.tensor(4), "a": nnzoo.ones(1)}
+    for path in (str(tmp_path / "a.safetensors"), tmp_path / "b.safetensors"):  # str and PathLike
+        nnzoo.io.save(sd, path)
+        assert_same_obj(nnzoo.io.load(path), sd)
+
+
+def test_nested_optimizer_like_roundtrip(tmp_path):
+    osd = _optimizer_like()
+    obj = {"model": {"fc.weight": nnzoo.randn(3, 4), "fc.bias": nnzoo.zeros(3)}, "optimizer": osd,
+           "epoch": 3, "best": 0.25, "tag": "run-1", "done": False, "nothing": None,
+           "history": [1.5, 2, (3, "x"), [], {}, ()], (1, "tuple-key"): "tk", 2.5: "float-key", None: 0,
+           True: "bool-key", "np": {"f": np.float64(0.5), "i": np.int32(7), "b": np.bool_(True)}}
+    nnzoo.io.save(obj, tmp_path / "ckpt.safetensors")
+    got = nnzoo.io.load(tmp_path / "ckpt.safetensors")
+    want = dict(obj, np={"f": 0.5, "i": 7, "b": True})  # NumPy scalars come back as Python scalars
+    assert_same_obj(got, want)
+    assert isinstance(got["optimizer"]["state"][0]["step"], nnzoo.Tensor)
+    assert list(got["optimizer"]["state"]) == [0, 1, 5]
+
+
+def test_top_level_tensor_list_and_numpy_arrays(tmp_path):
+    t = nnzoo.arange(6).reshape(2, 3)
+    nnzoo.io.save(t, tmp_path / "t.st")
+    assert_same_obj(nnzoo.io.load(tmp_path / "t.st"), t)
+    objs = [t, (t, 1), nnzoo.tensor(2.0)]
+    nnzoo.io.save(objs, tmp_path / "l.st")
+    assert_same_obj(nnzoo.io.load(tmp_path / "l.st"), objs)
+    arr = np.arange(4, dtype=np.int16)
+    nnzoo.io.save({"a": arr}, tmp_path / "n.st")  # NumPy arrays are saved like tensors
+    assert_same_obj(nnzoo.io.load(tmp_path / "n.st"), {"a": nnzoo.tensor(arr)})
+
+
+def test_file_objects(tmp_path):
+    obj = {"model": {"w": nnzoo.randn(2, 3)}, "step": 4}
+    buf = pyio.BytesIO()
+    nnzoo.io.save(obj, buf)
+    buf.seek(0)
+    assert_same_obj(nnzoo.io.load(buf), obj)
+    with open(tmp_path / "f.st", "wb") as fh:
+        nnzoo.io.save(obj, fh)
+    with open(tmp_path / "f.st", "rb") as fh:
+        assert_same_obj(nnzoo.io.load(fh), obj)
+
+
+def test_non_contiguous_tensors_saved_by_value(tmp_path):
+    base = nnzoo.arange(24, dtype=nnzoo.float64).reshape(4, 6)
+    views = {"t": base.t(), "step": base[:, ::2], "block": base[1:3, 2:5],
+             "expanded": base[1:2].expand(3, 6),
+             "col": base[:, 1]}
+    assert not any(v.is_contiguous() for v in views.values())
+    nnzoo.io.save(views, tmp_path / "v.st")
+    got = nnzoo.io.load(tmp_path / "v.st")
+    assert_same_obj(got, views)
+    assert all(g.is_contiguous() for g in got.values())
+
+
+def test_shared_tensors_are_saved_as_copies(tmp_path):
+    # Documented: aliasing is not preserved (safetensors has no views); each occurrence is a copy.
+    w = nnzoo.randn(3, 3)
+    obj = {"a": w, "b": w, "view": w[0], "nested": {"again": w}}
+    nnzoo.io.save(obj, tmp_path / "s.st")
+    got = nnzoo.io.load(tmp_path / "s.st")
+    assert_same_obj(got, obj)
+    got["a"].zero_()
+    np.testing.assert_array_equal(got["b"].numpy(), w.numpy())
+    np.testing.assert_array_equal(got["view"].numpy(), w.numpy()[0])
+
+
+def test_parameters_and_grad_tensors_saved_as_plain_data(tmp_path):
+    w = nnzoo.randn(2, 2, requires_grad=True)
+    y = w * 2
+    nnzoo.io.save({"w": w, "y": y}, tmp_path / "g.st")
+    got = nnzoo.io.load(tmp_path / "g.st")
+    np.testing.assert_array_equal(got["w"].numpy(), w.detach().numpy())
+    np.testing.assert_array_equal(got["y"].numpy(), y.detach().numpy())
+    assert not got["w"].requires_grad and got["y"].grad_fn is None
+
+
+def test_path_name_collisions_get_unique_tensor_names(tmp_path):
+    obj = {"a.b": nnzoo.ones(1), "a": {"b": nnzoo.zeros(1)}, "__metadata__": nnzoo.full((1,), 2.0)}
+    nnzoo.io.save(obj, tmp_path / "c.st")
+    assert_same_obj(nnzoo.io.load(tmp_path / "c.st"), obj)
+
+
+# ---- interop with PyTorch -----------------------------------------------------------------------
+def _torch_model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(),
+                               torch.nn.Linear(5, 3))
+
+
+def test_torch_safetensors_file_loads_into_nnzoo(tmp_path):
+    model = _torch_model()
+    model.train()(torch.randn(8, 4))  # move the BatchNorm running stats away from their init
+    sd = model.state_dict()
+    extra = {"u8": torch.arange(5, dtype=torch.uint8), "i8": torch.tensor([-3, 4], dtype=torch.int8),
+             "i16": torch.tensor([-300], dtype=torch.int16), "i32": torch.tensor(7, dtype=torch.int32),
+             "f16": torch.randn(3).half(), "f64": torch.randn(2, 2).double(), "b": torch.tensor([True, False])}
+    safetensors.torch.save_file({**{k: v.contiguous() for k, v in sd.items()}, **extra},
+                                tmp_path / "torch.safetensors")
+    got = nnzoo.io.load(tmp_path / "torch.safetensors")
+    want = {**sd, **extra}
+    assert sorted(got) == sorted(want)
+    for k, v in want.items():
+        assert type(got[k]) is nnzoo.Tensor
+        assert str(got[k].dtype).split(".")[-1] == str(v.dtype).split(".")[-1], k
+        assert tuple(got[k].shape) == tuple(v.shape), k
+        np.testing.assert_array_equal(got[k].numpy(), v.numpy(), err_msg=k)
+    # the loaded weights give the torch model's outputs (Linear -> eval BatchNorm -> ReLU -> Linear)
+    model.eval()
+    x = torch.randn(6, 4)
+    want_out = model(x).detach().numpy()
+    h = nnzoo.tensor(x.numpy()) @ got["0.weight"].t() + got["0.bias"]
+    h = (h - got["1.running_mean"]) / (got["1.running_var"] + 1e-5).sqrt() * got["1.weight"] + got["1.bias"]
+    h = h.relu()
+    out = h @ got["3.weight"].t() + got["3.bias"]
+    np.testing.assert_allclose(out.numpy(), want_out, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_nnzoo_file_reads_in_torch(tmp_path, dtype):
+    sd = {"layer.weight": nnzoo.tensor(_rand((3, 2), dtype)), "layer.bias": nnzoo.tensor(_rand((2,), dtype)),
+          "count": nnzoo.tensor(_rand((), dtype)), "tr": nnzoo.tensor(_rand((2, 3), dtype)).t()}
+    nnzoo.io.save(sd, tmp_path / "n.safetensors")
+    got = safetensors.torch.load_file(tmp_path / "n.safetensors")
+    assert sorted(got) == sorted(sd)
+    for k, v in sd.items():
+        assert str(got[k].dtype).split(".")[-1] == dtype
+        np.testing.assert_array_equal(got[k].numpy(), v.numpy(), err_msg=k)
+
+
+def test_nnzoo_state_dict_loads_into_torch_model(tmp_path):
+    model = _torch_model()
+    ours = {k: nnzoo.tensor(np.random.default_rng(1).standard_normal(tuple(v.shape)).astype(v.numpy().dtype))
+            if v.is_floating_point() else nnzoo.tensor(v.numpy() + 3) for k, v in model.state_dict().items()}
+    nnzoo.io.save(ours, tmp_path / "m.safetensors")
+    ours["1.running_var"] = ours["1.running_var"].abs()
+    nnzoo.io.save(ours, tmp_path / "m.safetensors")  # overwrite: the second save replaces the first
+    model.load_state_dict(safetensors.torch.load_file(tmp_path / "m.safetensors"), strict=True)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), ours[k].numpy(), err_msg=k)
+    # metadata is what safetensors.torch writes, plus our structure
+    with safetensors.safe_open(tmp_path / "m.safetensors", framework="pt") as f:
+        assert f.metadata()["format"] == "pt" and "nnzoo" in f.metadata()
+
+
+def test_nested_checkpoint_tensor_names_readable_by_torch(tmp_path):
+    obj = {"model": {"fc.weight": nnzoo.randn(2, 2)}, "optimizer": _optimizer_like(), "epoch": 1}
+    nnzoo.io.save(obj, tmp_path / "ckpt.st")
+    got = safetensors.torch.load_file(tmp_path / "ckpt.st")
+    np.testing.assert_array_equal(got["model.fc.weight"].numpy(), obj["model"]["fc.weight"].numpy())
+    np.testing.assert_array_equal(got["optimizer.state.0.exp_avg"].numpy(),
+                                  obj["optimizer"]["state"][0]["exp_avg"].numpy())
+
+
+# ---- atomic writes ------------------------------------------------------------------------------
+def _only(tmp_path, *names):
+    assert sorted(os.listdir(tmp_path)) == sorted(names), f"stray files: {os.listdir(tmp_path)}"
+
+
+@pytest.mark.parametrize("exc", [OSError("disk full"), KeyboardInterrupt()])
+def test_failure_mid_write_keeps_old_file_and_removes_temp(tmp_path, monkeypatch, exc):
+    old = {"w": nnzoo.zeros(3), "epoch": 1}
+    nnzoo.io.save(old, tmp_path / "ckpt.st")
+    real = safetensors.numpy.save_file
+
+    def half_then_fail(tensors, filename, metadata=None):
+        real(tensors, filename, metadata=metadata)  # the temp file is written ...
+        with open(filename, "r+b") as fh:  # ... partly (as if cut off) ...
+            fh.truncate(os.path.getsize(filename) // 2)
+        assert os.path.dirname(os.path.abspath(filename)) == str(tmp_path)  # ... next to the target
+        raise exc  # ... and the write dies
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", half_then_fail)
+    with pytest.raises(type(exc)):
+        nnzoo.io.save({"w": nnzoo.ones(1000), "epoch": 2}, tmp_path / "ckpt.st")
+    assert_same_obj(nnzoo.io.load(tmp_path / "ckpt.st"), old)
+    _only(tmp_path, "ckpt.st")
+
+
+def test_failure_in_fsync_or_replace_keeps_old_file(tmp_path, monkeypatch):
+    old = {"w": nnzoo.zeros(3)}
+    nnzoo.io.save(old, tmp_path / "ckpt.st")
+    for name in ("fsync", "replace"):
+        with monkeypatch.context() as m:
+            def boom(*a, **k):
+                raise OSError(f"injected {name} failure")
+            m.setattr(nnzoo.io.os, name, boom)
+            with pytest.raises(OSError, match="injected"):
+                nnzoo.io.save({"w": nnzoo.ones(3)}, tmp_path / "ckpt.st")
+        assert_same_obj(nnzoo.io.load(tmp_path / "ckpt.st"), old)
+        _only(tmp_path, "ckpt.st")
+
+
+def test_unsaveable_object_fails_before_touching_files(tmp_path):
+    nnzoo.io.save({"w": nnzoo.zeros(3)}, tmp_path / "ckpt.st")
+    before = (tmp_path / "ckpt.st").read_bytes()
+    with pytest.raises(TypeError, match=r"nnzoo.save: cannot save an object of type object .*obj\['opt'\]\[0\]"):
+        nnzoo.io.save({"w": nnzoo.ones(3), "opt": [object()]}, tmp_path / "ckpt.st")
+    with pytest.raises(TypeError, match="type set"):
+        nnzoo.io.save({"s": {1, 2}}, tmp_path / "ckpt.st")
+    with pytest.raises(TypeError, match="dict key"):
+        nnzoo.io.save({(nnzoo.ones(1),): 1}, tmp_path / "ckpt.st")
+    cyc = {"a": []}
+    cyc["a"].append(cyc)
+    with pytest.raises(ValueError, match="cycle"):
+        nnzoo.io.save(cyc, tmp_path / "ckpt.st")
+    assert (tmp_path / "ckpt.st").read_bytes() == before
+    _only(tmp_path, "ckpt.st")
+
+
+def test_saved_file_has_normal_permissions(tmp_path):
+    nnzoo.io.save({"w": nnzoo.zeros(1)}, tmp_path / "p.st")
+    with open(tmp_path / "ref", "w"):
+        pass
+    assert os.stat(tmp_path / "p.st").st_mode & 0o777 == os.stat(tmp_path / "ref").st_mode & 0o777
+
+
+_CHILD = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import nnzoo, nnzoo.io
+    big = {f"layer{i}.weight": nnzoo.tensor(np.full((1000, 5000), i, dtype=np.float32)) for i in range(10)}
+    big["epoch"] = 2  # 10 x 20 MB = 200 MB
+    print("ready", flush=True)
+    nnzoo.io.save(big, sys.argv[1])
+    print("done", flush=True)
+""")
+
+
+def _size(entry):
+    try:
+        return entry.stat().st_size
+    except FileNotFoundError:  # renamed in the meantime
+        return 0
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_save_kill_load(tmp_path):
+    """A process SIGKILLed in the middle of saving a 200 MB checkpoint leaves the old one loadable."""
+    target = tmp_path / "ckpt.safetensors"
+    old = {"layer0.weight": nnzoo.randn(4, 4), "epoch": 1}
+    nnzoo.io.save(old, target)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    killed_mid_write = 0
+    for attempt in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(target)], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and proc.poll() is None:
+                if any(e.name.endswith(".tmp") and _size(e) > 0 for e in os.scandir(tmp_path)):
+                    proc.send_signal(signal.SIGKILL)  # as soon as bytes reach the temporary file
+                    break
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+        got = nnzoo.io.load(target)  # never damaged, whatever the moment of the kill
+        stray = [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+        if proc.returncode == -signal.SIGKILL and stray:
+            killed_mid_write += 1
+            assert_same_obj(got, old)  # the rename had not happened: the old checkpoint, intact
+            assert stray[0].startswith(".ckpt.safetensors.")
+            for n in stray:
+                os.unlink(tmp_path / n)
+            break
+        assert got["epoch"] == 2  # the save completed before the kill: the new checkpoint, complete
+        np.testing.assert_array_equal(got["layer9.weight"].numpy(), np.full((1000, 5000), 9, np.float32))
+        nnzoo.io.save(old, target)
+    assert killed_mid_write, "could not interrupt a 200 MB save in 3 attempts"
+    _only(tmp_path, "ckpt.safetensors")
+
+
+# ---- damaged files and errors -------------------------------------------------------------------
+def _good_bytes():
+    buf = pyio.BytesIO()
+    nnzoo.io.save({"model": {"w": nnzoo.randn(8, 8)}, "epoch": 3}, buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("cut", [0, 3, 8, 20, "header-1", "end-1", "half"])
+def test_truncated_file_raises_clear_error(tmp_path, cut):
+    data = _good_bytes()
+    n = int.from_bytes(data[:8], "little")
+    cut = {"header-1": 8 + n - 1, "end-1": len(data) - 1, "half": len(data) // 2}.get(cut, cut)
+    (tmp_path / "ckpt.safetensors").write_bytes(data[:cut])
+    with pytest.raises(RuntimeError, match=r"nnzoo.load: '.*ckpt.safetensors' is not a valid nnzoo/safetensors "
+                                           r"checkpoint \(.+\)"):
+        nnzoo.io.load(tmp_path / "ckpt.safetensors")
+    with pytest.raises(RuntimeError, match="not a valid nnzoo/safetensors checkpoint"):
+        nnzoo.io.load(pyio.BytesIO(data[:cut]))
+
+
+@pytest.mark.parametrize("content", [b"hello, this is not a checkpoint" * 10, b"\x00" * 64,
+                                     b"\x10\x00\x00\x00\x00\x00\x00\x00{not json!!!!!!}",
+                                     b"\x08\x00\x00\x00\x00\x00\x00\x00[1,2,3] ",
+                                     b"PK\x03\x04" + b"\x00" * 100])  # the start of a torch.save zip
+def test_garbage_file_raises_clear_error(tmp_path, content):
+    (tmp_path / "junk.pt").write_bytes(content)
+    with pytest.raises(RuntimeError, match=r"nnzoo.load: '.*junk.pt' is not a valid nnzoo/safetensors checkpoint"):
+        nnzoo.io.load(tmp_path / "junk.pt")
+
+
+def test_torch_pickle_file_is_rejected_not_unpickled(tmp_path):
+    torch.save({"w": torch.ones(2)}, tmp_path / "legacy.pt")
+    with pytest.raises(RuntimeError, match="not a valid nnzoo/safetensors checkpoint"):
+        nnzoo.io.load(tmp_path / "legacy.pt")
+
+
+def test_damaged_nnzoo_metadata(tmp_path):
+    arrays = {"w": np.ones(2, np.float32)}
+    for bad in ["{", '{"version": 99, "obj": null}', '{"version": 1, "obj": {"T": "missing"}}',
+                '{"version": 1, "obj": {"Q": 1}}', '{"version": 1}', "[1]"]:
+        safetensors.numpy.save_file(arrays, tmp_path / "m.st", metadata={"nnzoo": bad})
+        with pytest.raises(RuntimeError, match=r"nnzoo.load: '.*m.st' has damaged nnzoo metadata"):
+            nnzoo.io.load(tmp_path / "m.st")
+
+
+def test_unsupported_dtype_and_missing_file(tmp_path):
+    safetensors.torch.save_file({"w": torch.ones(2, dtype=torch.bfloat16)}, tmp_path / "bf16.st")
+    with pytest.raises(TypeError, match="nnzoo.load: tensor 'w' has the safetensors dtype 'BF16'"):
+        nnzoo.io.load(tmp_path / "bf16.st")
+    with pytest.raises(FileNotFoundError):
+        nnzoo.io.load(tmp_path / "nope.st")
+
+
+def test_map_location_and_weights_only(tmp_path):
+    sd = {"w": nnzoo.randn(2)}
+    nnzoo.io.save(sd, tmp_path / "w.st")
+    for ok in (None, "cpu", torch.device("cpu")):
+        assert_same_obj(nnzoo.io.load(tmp_path / "w.st", map_location=ok), sd)
+    assert_same_obj(nnzoo.io.load(tmp_path / "w.st", "cpu", weights_only=False), sd)
+    assert_same_obj(nnzoo.io.load(tmp_path / "w.st", weights_only=True, mmap=True), sd)
+    for bad in ("cuda", "cuda:0", torch.device("cuda:1"), {"cuda:0": "cpu"}, lambda s, loc: s):
+        with pytest.raises(RuntimeError, match="nnzoo.load: map_location=.* is not supported"):
+            nnzoo.io.load(tmp_path / "w.st", map_location=bad)
