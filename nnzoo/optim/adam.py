@@ -88,18 +88,27 @@ class Adam(Optimizer):
                         p._data *= 1 - lr * weight_decay
                     else:
                         g = g + weight_decay * p._data
-                m += (1 - beta1) * (g - m)          # m = beta1 m + (1 - beta1) g  (a lerp)
+                # NOTE: one scratch array, every step in place: the same arithmetic, in the same order,
+                # as the plain expressions in the docstring, without ~7 temporaries per parameter
+                tmp = np.subtract(g, m)
+                tmp *= 1 - beta1
+                m += tmp                            # m = beta1 m + (1 - beta1) g  (a lerp)
+                np.multiply(g, g, out=tmp)
+                tmp *= 1 - beta2
                 v *= beta2
-                v += (1 - beta2) * (g * g)
+                v += tmp                            # v = beta2 v + (1 - beta2) g^2
                 if amsgrad:
                     v_hat = state["max_exp_avg_sq"]._data
                     np.maximum(v_hat, v, out=v_hat)
                 else:
                     v_hat = v
                 step_size = lr / (1 - beta1 ** t)
-                denom = np.sqrt(v_hat) / math.sqrt(1 - beta2 ** t)
-                denom += eps
-                p._data -= step_size * (m / denom)
+                np.sqrt(v_hat, out=tmp)
+                tmp /= math.sqrt(1 - beta2 ** t)
+                tmp += eps                          # denom
+                np.divide(m, tmp, out=tmp)
+                tmp *= step_size
+                p._data -= tmp
                 self._bump(p)
         return loss
 
