@@ -530,6 +530,15 @@ def _region(shape):
     return tuple(slice(0, s) for s in shape)
 
 
+def _row_pick(shape, dim, idx):
+    """A 2-D gather along dim 1 whose index covers every row: x[i, idx[i, j]]."""
+    return len(shape) == 2 and dim == 1 and idx.ndim == 2 and idx.shape[0] == shape[0]
+
+
+def _rows(n):
+    return xp.arange(n)[:, None]
+
+
 def _fibres(idx_shape, dim):
     """The block of the input that an index of ``idx_shape`` addresses: all of ``dim``, the leading
     ``idx_shape[d]`` entries of every other dim."""
@@ -561,6 +570,8 @@ class Gather(Op):
     @staticmethod
     def forward(ctx, x, dim, idx):
         ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
+        if _row_pick(x.shape, dim, idx):  # NOTE: the cross-entropy pattern, as one fancy index (~3x faster)
+            return x[_rows(idx.shape[0]), idx]
         return xp.take_along_axis(x[_fibres(idx.shape, dim)], idx, axis=dim)
 
     @staticmethod
@@ -574,6 +585,10 @@ class GatherBackward(Op):
     @staticmethod
     def forward(ctx, grad, dim, idx, shape):
         ctx.dim, ctx.idx = dim, idx
+        if idx.shape[dim] == 1 and _row_pick(shape, dim, idx):
+            out = xp.zeros(shape, dtype=grad.dtype)
+            out[_rows(idx.shape[0]), idx] = grad
+            return out
         if idx.shape[dim] == 1:  # one entry per fibre: targets are distinct, assignment is exact
             out = xp.zeros(shape, dtype=grad.dtype)
             xp.put_along_axis(out[_fibres(idx.shape, dim)], idx, grad, axis=dim)
