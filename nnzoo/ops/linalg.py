@@ -2,6 +2,7 @@
 import string
 
 from ..autograd.function import Op
+from ..autograd.grad_mode import state
 from ..backend import xp
 from ..tensor import Tensor
 from .reduce import sum_to
@@ -45,14 +46,16 @@ class MatMul(Op):
         ga = gb = None
         # shapes are known to agree here: apply the ops directly, without matmul()'s checks
         if ctx.needs_input_grad[0]:
-            ga = sum_to(MatMul.apply(grad, _mT(b)), a._data.shape)
+            ga = sum_to(MatMul.apply2(grad, _mT(b)), a._data.shape)
         if ctx.needs_input_grad[1]:
-            gb = sum_to(MatMul.apply(_mT(a), grad), b._data.shape)
+            gb = sum_to(MatMul.apply2(_mT(a), grad), b._data.shape)
         return ga, gb
 
 
 def _mT(t):
-    """The last two dims swapped (a view)."""
+    """The last two dims swapped (a view); a recorded op only when a graph is being built."""
+    if not state.enabled:
+        return _make(t._data.swapaxes(-1, -2))
     nd = t._data.ndim
     return _shape.Permute.apply(t, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
@@ -104,7 +107,7 @@ def matmul(input, other):
     if isinstance(input, Tensor) and isinstance(other, Tensor):  # fast path: two matrices
         sa, sb = input._data.shape, other._data.shape
         if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and input._data.dtype == other._data.dtype:
-            return MatMul.apply(input, other)
+            return MatMul.apply2(input, other)
     _check_tensors("matmul", input, other)
     _check_matmul(input, other, "matmul")
     _check_same_dtype("matmul", input, other)
