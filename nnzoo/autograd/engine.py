@@ -99,17 +99,19 @@ def _roots(tensors, grad_tensors, fname):
 def _dependencies(roots):
     """How many edges lead into each node reachable from ``roots`` (iterative DFS)."""
     deps = {}
-    seen = set(roots)
-    stack = list(seen)
+    root_set = set(roots)
+    stack = list(root_set)
     while stack:
         node = stack.pop()
         for e in node.next_functions:
             if e is not None:
                 m = e[0]
-                deps[m] = deps.get(m, 0) + 1
-                if m not in seen:
-                    seen.add(m)
-                    stack.append(m)
+                if m in deps:
+                    deps[m] += 1
+                else:  # first visit
+                    deps[m] = 1
+                    if m not in root_set:
+                        stack.append(m)
     return deps
 
 
@@ -185,8 +187,12 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate):
                 for e, g in zip(edges, in_grads):
                     if e is not None:
                         m = e[0]
-                        if g is not None:
-                            _add(buffers, m, e[1], g)
+                        if g is not None:  # _add, inlined: this loop runs once per edge
+                            mbuf = buffers.get(m)
+                            if mbuf is None:
+                                mbuf = buffers[m] = [None] * m._n_out
+                            old = mbuf[e[1]]
+                            mbuf[e[1]] = g if old is None else old + g
                         d = deps[m] - 1
                         deps[m] = d
                         if d == 0:
