@@ -253,20 +253,8 @@ class Tensor:
     # ---- dtype conversion and copies ---------------------------------------------------------------
     def to(self, *args, dtype=None, **kwargs):
         """``to(dtype)``, ``to('cpu')``, ``to(other)``: a cast is differentiable; same dtype returns self."""
-        for a in args:
-            if isinstance(a, dtypes.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) or a is None:
-                _check_device(a)
-            else:
-                raise TypeError(f"to(): unexpected argument {a!r}")
-        _check_device(kwargs.pop("device", None))
-        kwargs.pop("non_blocking", None)
         copy = kwargs.pop("copy", False)
-        if kwargs:
-            raise TypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+        dtype = _to_args(args, dtype, kwargs)
         if dtype is None or dtype.np == self._data.dtype:
             return self.clone() if copy else self
         return _arith.cast(self, dtype)
@@ -984,6 +972,26 @@ def _wrap_dim(dim, ndim, op):
         raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {dim})")
     return dim % n
+
+
+def _to_args(args, dtype, kwargs):
+    """The dtype asked for by PyTorch-style ``to(...)`` arguments (a dtype, a tensor to match, a device
+    string, ``device=``/``non_blocking=``), with clear errors for anything else; shared by Tensor.to and
+    nn.Module.to."""
+    for a in args:
+        if isinstance(a, dtypes.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) or a is None:
+            _check_device(a)
+        else:
+            raise TypeError(f"to(): unexpected argument {a!r}")
+    _check_device(kwargs.pop("device", None))
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+    return dtype
 
 
 def _check_device(device):

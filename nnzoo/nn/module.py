@@ -6,7 +6,6 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..tensor import Size, Tensor
 from .parameter import Parameter
@@ -372,21 +371,8 @@ class Module:
     def to(self, *args, **kwargs):
         """``to(dtype)``, ``to('cpu')``, ``to(tensor)``: floating parameters and buffers are cast in place
         (the Parameter objects stay the same, so an optimizer built before still holds them)."""
-        from ..tensor import _check_device
-        dtype = kwargs.pop("dtype", None)
-        _check_device(kwargs.pop("device", None))
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, dtypes.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) or a is None:
-                _check_device(a)
-            else:
-                raise TypeError(f"to(): unexpected argument {a!r}")
+        from ..tensor import _to_args
+        dtype = _to_args(args, kwargs.pop("dtype", None), kwargs)
         if dtype is not None:
             if dtype.np.kind != "f":
                 raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
