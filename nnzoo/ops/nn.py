@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import no_grad, state
 from ..backend import xp
 from ..random import _gen
 from ..tensor import Tensor
@@ -46,6 +46,8 @@ class Linear(Op):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if not state.enabled:  # first-order backward: plain arrays, no graph to build
+            return _linear_backward_arrays(x._data, w._data, grad._data, need)
         n_out, n_in = w._data.shape
         gx = gw = gb = None
         if need[0]:
@@ -56,6 +58,19 @@ class Linear(Op):
         if len(need) > 2 and need[2]:
             gb = grad.sum(tuple(range(grad.ndim - 1))) if grad.ndim > 1 else grad
         return gx, gw, gb
+
+
+def _linear_backward_arrays(x, w, g, need):
+    """Linear's gradients computed on arrays (the same formulas), for a backward that records nothing."""
+    gx = gw = gb = None
+    if need[0]:
+        gx = _make(xp.matmul(g, w))
+    if need[1]:
+        n_out, n_in = w.shape
+        gw = _make(xp.matmul(g.reshape(-1, n_out).T, x.reshape(-1, n_in)))
+    if len(need) > 2 and need[2]:
+        gb = _make(g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g)
+    return gx, gw, gb
 
 
 def linear(input, weight, bias=None):

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Op
+from ..autograd.grad_mode import state
 from ..backend import quiet, xp
 from ..tensor import Tensor
 from . import arith as _arith
@@ -874,6 +875,8 @@ class Relu(Op):
     def backward(ctx, grad):
         y, = ctx.saved_tensors
         # y >= 0 or nan, so "y != 0" is PyTorch's "not (y <= 0)" in one pass; a constant bool mask
+        if not state.enabled:  # first-order backward: the product on arrays
+            return _make(grad._data * (y._data != 0))
         return grad * _make(y._data != 0)
 
 
