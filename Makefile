@@ -17,7 +17,7 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
 	touch $@
 
 $(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/activate
-	$(PIP) install --quiet -e ".[test]"
+	$(PIP) install --quiet -e ".[all]"
 	touch $@
 
 demo: $(VENV)/.installed-demo

@@ -1,0 +1,438 @@
+"""The DataLoader: a dataset plus a sampler, batched by a collate function (``torch.utils.data``'s).
+
+``default_collate`` turns a list of samples into a batch (tensors stacked along a new first dim,
+numbers into tensors, containers collated per field); ``default_convert`` converts NumPy data in one
+unbatched sample to tensors. Both follow PyTorch's rules type by type, including the registry
+``default_collate_fn_map`` that ``collate`` dispatches on.
+"""
+import collections.abc
+import copy
+import math
+import re
+import warnings
+
+import numpy as np
+
+from .. import dtypes
+from ..creation import as_tensor, tensor
+from ..ops.shape import stack
+from ..tensor import Tensor
+from .dataset import IterableDataset, Subset, TensorDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+
+__all__ = ["DataLoader", "default_collate", "default_convert", "collate", "default_collate_fn_map",
+           "get_worker_info"]
+
+_NP_STR_OBJ = re.compile(r"[SaUO]")  # NumPy dtype codes of bytes, str and object arrays
+
+
+def get_worker_info():
+    """Information about the current DataLoader worker: always None, as nnzoo loads in the main process."""
+    return None
+
+
+# ---- default_convert: an unbatched sample's NumPy data -> tensors -----------------------------------------
+def default_convert(data):
+    """Convert the NumPy arrays and scalars in ``data`` (also inside dicts, lists, tuples) to tensors.
+
+    The DataLoader's collate function when batching is off (``batch_size=None``). Tensors, Python
+    numbers and strings are returned unchanged; tuples become lists and namedtuples stay namedtuples,
+    as in PyTorch.
+
+    Example::
+
+        >>> default_convert({"x": np.array([1, 2]), "name": "a"})
+        {'x': tensor([1, 2]), 'name': 'a'}
+    """
+    elem_type = type(data)
+    if isinstance(data, Tensor):
+        return data
+    if elem_type.__module__ == "numpy" and elem_type.__name__ not in ("str_", "bytes_", "string_"):
+        if isinstance(data, np.ndarray) and _NP_STR_OBJ.search(data.dtype.str) is not None:
+            return data  # arrays of strings or objects have no tensor form
+        return as_tensor(data)
+    if isinstance(data, collections.abc.Mapping):
+        return _rebuild_mapping(data, {key: default_convert(data[key]) for key in data})
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
+        return elem_type(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]  # a list, as PyTorch (backwards compatibility there)
+    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
+        return _rebuild_sequence(data, [default_convert(d) for d in data])
+    return data
+
+
+def _rebuild_mapping(elem, values):
+    """A mapping like ``elem`` (same type, extra attributes kept) holding ``values``; a dict if impossible."""
+    try:
+        if isinstance(elem, collections.abc.MutableMapping):
+            clone = copy.copy(elem)
+            clone.update(values)
+            return clone
+        return type(elem)(values)
+    except TypeError:
+        return values
+
+
+def _rebuild_sequence(elem, items):
+    """A sequence like ``elem`` holding ``items``; a list if its type cannot be rebuilt."""
+    try:
+        if isinstance(elem, collections.abc.MutableSequence):
+            clone = copy.copy(elem)
+            for i, item in enumerate(items):
+                clone[i] = item
+            return clone
+        return type(elem)(items)
+    except TypeError:
+        return items
+
+
+# ---- collate: a list of samples -> one batch ------------------------------------------------------------
+_COLLATE_TYPES = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+
+
+def collate(batch, *, collate_fn_map=None):
+    """Collate ``batch`` (a list of samples) by the type of its first element.
+
+    ``collate_fn_map`` maps element types (or tuples of types) to functions
+    ``fn(batch, *, collate_fn_map)``: the exact type is looked up first, then the keys in order with
+    ``isinstance``. Mappings, namedtuples and sequences are collated field by field, recursively.
+    """
+    elem = batch[0]
+    elem_type = type(elem)
+    if collate_fn_map is not None:
+        if elem_type in collate_fn_map:
+            return collate_fn_map[elem_type](batch, collate_fn_map=collate_fn_map)
+        for collate_type in collate_fn_map:
+            if isinstance(elem, collate_type):
+                return collate_fn_map[collate_type](batch, collate_fn_map=collate_fn_map)
+    if isinstance(elem, collections.abc.Mapping):
+        return _rebuild_mapping(elem, {key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map)
+                                       for key in elem})
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
+        return elem_type(*(collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        size = len(elem)
+        for i, e in enumerate(batch):
+            if len(e) != size:
+                raise RuntimeError(f"default_collate: each element in list of batch should be of equal size, but "
+                                   f"element 0 has length {size} and element {i} has length {len(e)}")
+        transposed = list(zip(*batch))  # tuples: a batch of strings comes back as a tuple, as in PyTorch
+        items = [collate(samples, collate_fn_map=collate_fn_map) for samples in transposed]
+        if isinstance(elem, tuple):
+            return items  # a list, as PyTorch
+        return _rebuild_sequence(elem, items)
+    raise TypeError(_COLLATE_TYPES.format(elem_type))
+
+
+def collate_tensor_fn(batch, *, collate_fn_map=None):
+    """Stack equal-shape tensors along a new dim 0."""
+    shape = batch[0].shape
+    for i, t in enumerate(batch):
+        if t.shape != shape:
+            hint = ""
+            if t.ndim == len(shape) and t.ndim >= 1 and t.shape[1:] == shape[1:]:
+                hint = (" (sequences of different lengths: pad them in a collate_fn, e.g. with "
+                        "nnzoo.nn.utils.rnn.pad_sequence, or batch similar lengths with BucketBatchSampler)")
+            raise RuntimeError(f"default_collate: cannot stack tensors of shapes {tuple(shape)} and "
+                               f"{tuple(t.shape)} at batch position {i}{hint}")
+    return stack(batch, 0)
+
+
+def collate_numpy_array_fn(batch, *, collate_fn_map=None):
+    """NumPy arrays -> tensors (sharing memory), then stacked."""
+    elem = batch[0]
+    if _NP_STR_OBJ.search(elem.dtype.str) is not None:
+        raise TypeError(_COLLATE_TYPES.format(elem.dtype))
+    return collate([as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
+
+
+def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
+    """NumPy scalars -> a 1-d tensor of their dtype (np.float32 stays float32)."""
+    return as_tensor(list(batch))
+
+
+def collate_float_fn(batch, *, collate_fn_map=None):
+    """Python floats -> a float64 tensor (PyTorch's choice: a Python float is a double)."""
+    return tensor(list(batch), dtype=dtypes.float64)
+
+
+def collate_int_fn(batch, *, collate_fn_map=None):
+    """Python ints (and bools) -> ``tensor(batch)``: int64 (bool for bools)."""
+    # NOTE: as PyTorch, the first element picks this function: [1, 2.5] gives float32 (tensor's inference)
+    return tensor(list(batch))
+
+
+def collate_str_fn(batch, *, collate_fn_map=None):
+    """Strings and bytes stay as they are: the batch itself."""
+    return batch
+
+
+default_collate_fn_map = {
+    Tensor: collate_tensor_fn,
+    np.ndarray: collate_numpy_array_fn,
+    (np.bool_, np.number, np.object_): collate_numpy_scalar_fn,
+    float: collate_float_fn,
+    int: collate_int_fn,
+    str: collate_str_fn,
+    bytes: collate_str_fn,
+}
+
+
+def default_collate(batch):
+    """Merge a list of samples into a batch with a new first dim of size ``len(batch)``.
+
+    By the type of the samples (as in PyTorch):
+
+    * Tensor -> the tensors stacked (all must have the same shape);
+    * NumPy array -> a stacked tensor; NumPy scalar -> a 1-d tensor of its dtype;
+    * float -> a float64 tensor; int -> an int64 tensor; bool -> a bool tensor;
+    * str, bytes -> unchanged (the list of them);
+    * Mapping -> the same mapping, each key collated; namedtuple -> the same namedtuple, per field;
+    * tuple or list -> a list (a list subclass keeps its type), collated position by position
+      (the samples are transposed), so ``[(x0, y0), (x1, y1)]`` becomes ``[stack(x), stack(y)]``.
+
+    Raises RuntimeError naming the shapes and the batch position when tensors do not stack, and the
+    lengths when sequences differ; TypeError for other types.
+
+    Example::
+
+        >>> default_collate([(nnzoo.zeros(2), 0), (nnzoo.ones(2), 1)])
+        [tensor([[0., 0.],
+                [1., 1.]]), tensor([0, 1])]
+        >>> default_collate([{"a": 1.5, "b": "x"}, {"a": 2.0, "b": "y"}])
+        {'a': tensor([1.5000, 2.0000], dtype=nnzoo.float64), 'b': ['x', 'y']}
+    """
+    return collate(batch, collate_fn_map=default_collate_fn_map)
+
+
+def _tensor_rows(dataset, indices):
+    """``default_collate([dataset[i] for i in indices])`` for a TensorDataset (or Subsets of one) by one
+    fancy index per tensor; None for any other dataset."""
+    # NOTE: exact types only: a subclass may override __getitem__. The result equals the stacked rows.
+    while type(dataset) is Subset and isinstance(dataset.indices, (list, tuple, range, np.ndarray)):
+        indices = [dataset.indices[i] for i in indices]
+        dataset = dataset.dataset
+    if type(dataset) is not TensorDataset:
+        return None
+    idx = np.asarray(indices, dtype=np.int64)
+    return [t[idx] for t in dataset.tensors]
+
+
+class _InfiniteConstantSampler(Sampler):
+    """Yields None forever: the index 'sampler' of an IterableDataset."""
+
+    def __iter__(self):
+        while True:
+            yield None
+
+
+class DataLoader:
+    """Iterate over a dataset in batches: a sampler picks indices, ``collate_fn`` merges the samples.
+
+    Args:
+        dataset: a map-style Dataset (anything with ``__getitem__`` and ``__len__``) or an
+            IterableDataset.
+        batch_size: samples per batch; None turns batching off (each item is one sample, passed
+            through ``default_convert``). Default: 1.
+        shuffle: reshuffle the indices every epoch (a ``RandomSampler``). Default: False.
+        sampler: the order of the indices (a Sampler or any iterable with ``__len__``); not with shuffle.
+        batch_sampler: yields whole lists of indices; not with batch_size, shuffle, sampler, drop_last.
+        num_workers: accepted, but loading always happens in the main process (see the NOTE).
+        collate_fn: merges a list of samples into a batch. Default: ``default_collate`` (or
+            ``default_convert`` when batching is off).
+        pin_memory: accepted and ignored (CPU only).
+        drop_last: drop the last batch if it is smaller than ``batch_size``. Default: False.
+        timeout, worker_init_fn, multiprocessing_context, prefetch_factor, persistent_workers,
+            pin_memory_device, in_order: accepted for PyTorch compatibility (they concern workers);
+            their combinations are checked as in PyTorch, and ``worker_init_fn`` is never called.
+        generator: the Generator the RandomSampler of ``shuffle=True`` draws from. Default: None
+            (a fresh seed from nnzoo's default generator every epoch, so ``nnzoo.manual_seed`` fixes
+            the shuffles).
+
+    NOTE: ``num_workers > 0`` does not start worker processes: they would need pickle, which nnzoo never
+    uses, and NumPy already runs the batch math in C. The loader accepts the setting and loads in the
+    main process, so the same script runs unchanged; ``get_worker_info()`` is always None.
+
+    ``len(loader)`` is the number of batches (for an IterableDataset, an estimate from
+    ``len(dataset)``). For a plain TensorDataset (or Subsets of one, e.g. from ``random_split``) with
+    the default collate function, a batch is taken by one fancy index per tensor instead of stacking
+    single rows: the same tensors, much faster.
+
+    Example::
+
+        >>> ds = TensorDataset(nnzoo.arange(10.0).reshape(5, 2), nnzoo.arange(5))
+        >>> [y.tolist() for x, y in DataLoader(ds, batch_size=2)]
+        [[0, 1], [2, 3], [4]]
+        >>> loader = DataLoader(ds, batch_size=2, shuffle=True, drop_last=True)
+        >>> len(loader), [x.shape for x, y in loader]
+        (2, [nnzoo.Size([2, 2]), nnzoo.Size([2, 2])])
+    """
+
+    _initialized = False
+
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", in_order=True):
+        if num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be non-negative, got {num_workers}; use "
+                             "num_workers=0 to disable multiprocessing")
+        if timeout < 0:
+            raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing; let "
+                             "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError(f"DataLoader: prefetch_factor option should be non-negative, got {prefetch_factor}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        if multiprocessing_context is not None and num_workers == 0:
+            raise ValueError("DataLoader: multiprocessing_context can only be used with multi-process loading "
+                             f"(num_workers > 0), but got num_workers={num_workers}")
+
+        self.dataset = dataset
+        self.num_workers = num_workers
+        self.prefetch_factor = prefetch_factor
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.in_order = in_order
+        self._iterable = isinstance(dataset, IterableDataset)
+
+        if self._iterable:
+            if shuffle not in (False, None):
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
+                                 f"shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler option, but got "
+                                 f"sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError("DataLoader with IterableDataset: expected unspecified batch_sampler option, but "
+                                 f"got batch_sampler={batch_sampler}")
+        else:
+            shuffle = bool(shuffle)
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                                 "sampler, and drop_last")
+            batch_size = None
+            drop_last = False
+        elif batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually exclusive "
+                             "with drop_last")
+
+        if sampler is None:
+            if self._iterable:
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=generator)
+            else:
+                sampler = SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.generator = generator
+        if collate_fn is None:
+            collate_fn = default_collate if self._auto_collation else default_convert
+        self.collate_fn = collate_fn
+        self.persistent_workers = persistent_workers
+        self._IterableDataset_len_called = None
+        self._initialized = True
+
+    def __setattr__(self, attr, val):
+        if self._initialized and attr in ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
+                                          "persistent_workers"):
+            raise ValueError(f"DataLoader: {attr} attribute should not be set after {type(self).__name__} is "
+                             "initialized")
+        super().__setattr__(attr, val)
+
+    @property
+    def _auto_collation(self):
+        return self.batch_sampler is not None
+
+    @property
+    def _index_sampler(self):
+        return self.batch_sampler if self._auto_collation else self.sampler
+
+    def __iter__(self):
+        return _DataLoaderIter(self)
+
+    def __len__(self):
+        if self._iterable:
+            length = self._IterableDataset_len_called = len(self.dataset)
+            if self.batch_size is not None:
+                length = length // self.batch_size if self.drop_last else math.ceil(length / self.batch_size)
+            return length
+        return len(self._index_sampler)
+
+
+class _DataLoaderIter:
+    """One pass over a DataLoader: what ``iter(loader)`` returns."""
+
+    def __init__(self, loader):
+        self._dataset = loader.dataset
+        self._iterable = loader._iterable
+        self._auto_collation = loader._auto_collation
+        self._collate_fn = loader.collate_fn
+        self._drop_last = loader.drop_last
+        self._index_sampler = loader._index_sampler
+        self._sampler_iter = iter(self._index_sampler)
+        self._len_called = loader._IterableDataset_len_called
+        self._num_yielded = 0
+        if self._iterable:
+            self._dataset_iter = iter(self._dataset)
+            self._ended = False
+
+    def __iter__(self):
+        return self
+
+    def __len__(self):
+        return len(self._index_sampler)
+
+    def __next__(self):
+        index = next(self._sampler_iter)
+        data = self._fetch_iterable(index) if self._iterable else self._fetch_map(index)
+        self._num_yielded += 1
+        if self._iterable and self._len_called is not None and self._num_yielded > self._len_called:
+            warnings.warn(f"DataLoader: length of IterableDataset {self._dataset} was reported to be "
+                          f"{self._len_called} (when accessing len(dataloader)), but {self._num_yielded} samples "
+                          "have been fetched", stacklevel=2)
+        return data
+
+    def _fetch_map(self, index):
+        if not self._auto_collation:
+            return self._collate_fn(self._dataset[index])
+        if self._collate_fn is default_collate:
+            batch = _tensor_rows(self._dataset, index)
+            if batch is not None:
+                return batch
+        getitems = getattr(self._dataset, "__getitems__", None)
+        data = getitems(index) if callable(getitems) else [self._dataset[i] for i in index]
+        return self._collate_fn(data)
+
+    def _fetch_iterable(self, index):
+        if self._ended:
+            raise StopIteration
+        if not self._auto_collation:
+            return self._collate_fn(next(self._dataset_iter))
+        data = []
+        for _ in index:
+            try:
+                data.append(next(self._dataset_iter))
+            except StopIteration:
+                self._ended = True
+                break
+        if not data or (self._drop_last and len(data) < len(index)):
+            raise StopIteration
+        return self._collate_fn(data)

@@ -1,0 +1,285 @@
+"""Samplers: the order (and batching) of dataset indices a DataLoader loads, as in ``torch.utils.data``.
+
+Randomness comes from nnzoo's generators. A sampler given ``generator=None`` follows PyTorch: at the
+start of every epoch (each ``iter()``) it draws a fresh seed from nnzoo's default generator, so
+``nnzoo.manual_seed(s)`` makes a whole run's shuffles reproducible, and restoring the default
+generator's state (``nnzoo.set_rng_state``) restores them. The streams are nnzoo's, not PyTorch's: the
+same seed gives a different permutation than in PyTorch.
+"""
+import itertools
+
+import numpy as np
+
+from ..random import Generator, default_generator, multinomial, randint, randperm
+from ..tensor import Tensor
+
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler", "BucketBatchSampler"]
+
+
+def _epoch_generator(generator):
+    """``generator``, or a new Generator seeded by one draw from the default generator (as PyTorch)."""
+    if generator is not None:
+        return generator
+    # NOTE: PyTorch draws the seed with int64 random_(): uniform in [0, 2**63)
+    seed = int(default_generator._rng.integers(0, 2 ** 63, dtype=np.int64))
+    return Generator().manual_seed(seed)
+
+
+def _positive_int(value, name, op):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{op}: {name} should be a positive integer value, but got {name}={value!r}")
+
+
+def _flag(value, name, op, error=ValueError):
+    if not isinstance(value, bool):
+        raise error(f"{op}: {name} should be a boolean value, but got {name}={value!r}")
+
+
+class Sampler:
+    """Base class of samplers: ``__iter__`` yields dataset indices (or lists of them, for a batch
+    sampler); ``__len__``, if given, is how many.
+
+    Example::
+
+        >>> class Backwards(Sampler):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         return iter(range(self.n - 1, -1, -1))
+        ...     def __len__(self):
+        ...         return self.n
+        >>> list(Backwards(3))
+        [2, 1, 0]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+
+class SequentialSampler(Sampler):
+    """Indices ``0, 1, ..., len(data_source) - 1`` in order.
+
+    Example::
+
+        >>> list(SequentialSampler(range(3)))
+        [0, 1, 2]
+    """
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """Random indices: a fresh permutation per epoch, or ``num_samples`` independent draws with
+    replacement.
+
+    Args:
+        data_source: the dataset (only its length is used).
+        replacement: draw with replacement. Default: False.
+        num_samples: how many indices per epoch. Default: ``len(data_source)``; without replacement
+            a larger number concatenates whole permutations, then part of one more.
+        generator: the Generator to draw from; None draws a fresh seed from the default generator at
+            each ``iter()`` (see the module docstring).
+
+    Example::
+
+        >>> g = nnzoo.Generator().manual_seed(0)
+        >>> sorted(RandomSampler(range(5), generator=g))
+        [0, 1, 2, 3, 4]
+    """
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
+        self.generator = generator
+        _flag(replacement, "replacement", "RandomSampler", TypeError)
+        _positive_int(self.num_samples, "num_samples", "RandomSampler")
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self):
+        n = len(self.data_source)
+        g = _epoch_generator(self.generator)
+        if self.replacement:
+            yield from randint(0, n, (self.num_samples,), generator=g).tolist()
+        else:
+            for _ in range(self.num_samples // n):
+                yield from randperm(n, generator=g).tolist()
+            if self.num_samples % n:
+                yield from randperm(n, generator=g).tolist()[:self.num_samples % n]
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a random order (a new one each epoch).
+
+    Args:
+        indices: a sequence of dataset indices.
+        generator: the Generator to draw from (default: nnzoo's default generator, drawn directly,
+            as PyTorch does for this sampler).
+
+    Example::
+
+        >>> sorted(SubsetRandomSampler([7, 3, 5]))
+        [3, 5, 7]
+    """
+
+    def __init__(self, indices, generator=None):
+        self.indices = indices
+        self.generator = generator
+
+    def __iter__(self):
+        for i in randperm(len(self.indices), generator=self.generator).tolist():
+            yield self.indices[i]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """Indices ``0 .. len(weights) - 1`` drawn with probabilities proportional to ``weights``.
+
+    Args:
+        weights: a 1-d sequence of non-negative weights (need not sum to one).
+        num_samples: how many indices per epoch.
+        replacement: draw with replacement (Default: True); without it an index is drawn at most once.
+        generator: the Generator to draw from (default: nnzoo's default generator).
+
+    Example::
+
+        >>> g = nnzoo.Generator().manual_seed(0)
+        >>> list(WeightedRandomSampler([0.0, 1.0, 0.0], 3, generator=g))
+        [1, 1, 1]
+    """
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        _positive_int(num_samples, "num_samples", "WeightedRandomSampler")
+        _flag(replacement, "replacement", "WeightedRandomSampler")
+        w = weights.numpy(force=True) if isinstance(weights, Tensor) else weights
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but given weights have "
+                             f"shape {w.shape}")
+        self.weights = Tensor._make(w)
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self):
+        yield from multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator).tolist()
+
+    def __len__(self):
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Groups the indices of ``sampler`` into lists of ``batch_size``.
+
+    Args:
+        sampler: a Sampler or any iterable of indices.
+        batch_size: indices per batch.
+        drop_last: drop the last batch if it is smaller than ``batch_size``.
+
+    Example::
+
+        >>> list(BatchSampler(SequentialSampler(range(5)), batch_size=2, drop_last=False))
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, sampler, batch_size, drop_last):
+        _positive_int(batch_size, "batch_size", "BatchSampler")
+        _flag(drop_last, "drop_last", "BatchSampler")
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+
+    def __iter__(self):
+        it = iter(self.sampler)
+        batch = list(itertools.islice(it, self.batch_size))
+        while batch:
+            if len(batch) < self.batch_size and self.drop_last:
+                return
+            yield batch
+            batch = list(itertools.islice(it, self.batch_size))
+
+    def __len__(self):
+        if self.drop_last:
+            return len(self.sampler) // self.batch_size
+        return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+
+
+class BucketBatchSampler(Sampler):
+    """Batches of indices whose sequences have similar lengths, so that padding them wastes little.
+
+    Each epoch: shuffle all indices, cut them into pools of ``bucket_size * batch_size``, sort every
+    pool by length (ties keep the random order), cut the pools into batches and shuffle the order of
+    the batches. Every index appears exactly once per epoch (``drop_last`` drops the one short batch).
+    With ``shuffle=False`` the pools are consecutive indices and the batches come in order.
+
+    Args:
+        lengths: the length of every sample (a sequence of ints, 1-d Tensor or array).
+        batch_size: indices per batch.
+        drop_last: drop the short batch (there is at most one). Default: False.
+        shuffle: shuffle the indices and the batch order each epoch. Default: True.
+        bucket_size: batches per pool (larger: batches more uniform in length, less random). Default: 100.
+        generator: the Generator to draw from; None draws a fresh seed from the default generator at
+            each ``iter()``, as RandomSampler.
+
+    Example::
+
+        >>> lengths = [5, 1, 4, 2, 3, 1]
+        >>> batches = list(BucketBatchSampler(lengths, batch_size=2, shuffle=False))
+        >>> [[lengths[i] for i in b] for b in batches]
+        [[1, 1], [2, 3], [4, 5]]
+    """
+
+    def __init__(self, lengths, batch_size, drop_last=False, shuffle=True, bucket_size=100, generator=None):
+        _positive_int(batch_size, "batch_size", "BucketBatchSampler")
+        _positive_int(bucket_size, "bucket_size", "BucketBatchSampler")
+        _flag(drop_last, "drop_last", "BucketBatchSampler")
+        _flag(shuffle, "shuffle", "BucketBatchSampler")
+        arr = lengths.numpy(force=True) if isinstance(lengths, Tensor) else lengths
+        arr = np.asarray(arr)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+            raise ValueError(f"BucketBatchSampler: lengths must be a 1-d sequence of ints, got shape {arr.shape} "
+                             f"and dtype {arr.dtype}")
+        self.lengths = arr.astype(np.int64)
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.shuffle = shuffle
+        self.bucket_size = bucket_size
+        self.generator = generator
+
+    def __iter__(self):
+        n, bs = len(self.lengths), self.batch_size
+        g = _epoch_generator(self.generator) if self.shuffle else None
+        order = randperm(n, generator=g).numpy() if self.shuffle else np.arange(n)
+        pool = self.bucket_size * bs
+        batches = []
+        for start in range(0, n, pool):
+            chunk = order[start:start + pool]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]  # stable: ties stay shuffled
+            batches.extend(chunk[i:i + bs] for i in range(0, len(chunk), bs))
+        # NOTE: pools hold whole batches, so only the very last batch can be short
+        if self.drop_last and batches and len(batches[-1]) < bs:
+            batches.pop()
+        if self.shuffle:
+            batches = [batches[k] for k in randperm(len(batches), generator=g).tolist()]
+        for b in batches:
+            yield b.tolist()
+
+    def __len__(self):
+        n = len(self.lengths)
+        return n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
