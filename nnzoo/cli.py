@@ -1,7 +1,18 @@
-"""The ``nnzoo`` command. ``nnzoo tour`` walks through autograd with the lecture notes' examples."""
+"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``. ``nnzoo --help`` lists them."""
 import argparse
+import json
 import os
 import sys
+
+_DESCRIPTION = """\
+nnzoo: deep learning from first principles, on NumPy, with PyTorch's surface.
+
+commands:
+  nnzoo tour                  the guided tour: autograd, the feature-map lesson, models trained on
+                              bundled data; writes runs/tour/report.html (what `make demo` runs)
+  nnzoo datasets [NAME]       list the datasets (bundled and downloadable), or describe one
+  nnzoo train MODEL           train a zoo model on its task; `nnzoo train --list` shows the models
+"""
 
 
 def _has_avx512():
@@ -15,7 +26,7 @@ def _has_avx512():
 def ensure_fast_blas(argv):
     """Re-run this command with ``OPENBLAS_CORETYPE=SkylakeX`` when the CPU has AVX-512.
 
-    NumPy's OpenBLAS picks its AVX2 kernels on some AVX-512 CPUs; its AVX-512 kernels roughly double
+    NumPy's OpenBLAS picks its AVX2 kernels on some AVX-512 CPUs; its AVX-512 kernels are faster for
     float32 GEMM there. The variable must be set before NumPy loads, hence the re-exec. A value the user
     set (any value, e.g. ``OPENBLAS_CORETYPE=Haswell``) is respected, and ``NNZOO_NO_CORETYPE=1`` skips it.
     """
@@ -25,13 +36,102 @@ def ensure_fast_blas(argv):
     os.execve(sys.executable, [sys.executable, "-m", "nnzoo", *argv], env)
 
 
+def _parse_set(items):
+    """``key=value`` pairs; values parsed as JSON when they parse (numbers, lists, true/false)."""
+    out = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"nnzoo train: --set expects key=value, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="nnzoo", description=_DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    tour = sub.add_parser("tour", help="the guided tour; writes runs/tour/report.html",
+                          description="Autograd on the notes' examples, the feature-map lesson, and the zoo's "
+                                      "models trained on bundled data, with a one-page HTML report.")
+    tour.add_argument("--out", default="runs/tour", help="folder for the report and plots (default: runs/tour)")
+    tour.add_argument("--quick", action="store_true", help="a reduced tour (few epochs; for tests)")
+    tour.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    ds = sub.add_parser("datasets", help="list the datasets, or describe one",
+                        description="Bundled datasets work offline; the others download once into "
+                                    "$NNZOO_HOME (default ~/.cache/nnzoo) with checksums.")
+    ds.add_argument("name", nargs="?", help="a dataset to describe")
+
+    tr = sub.add_parser("train", help="train a zoo model on its task",
+                        description="Train a model from the zoo with its recipe's data, loss and defaults; "
+                                    "checkpoints, history.json and plots go to the output folder.")
+    tr.add_argument("model", nargs="?", help="the model's name (see --list)")
+    tr.add_argument("--list", action="store_true", help="list the models and their defaults")
+    tr.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's)")
+    tr.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
+    tr.add_argument("--batch-size", type=int, help="mini-batch size (default: the recipe's)")
+    tr.add_argument("--out", help="output folder (default: runs/MODEL)")
+    tr.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")
+    tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tr.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override any other hyper-parameter of the recipe, e.g. --set dropout=0.1")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def _cmd_datasets(args):
+    from .data.datasets import catalog
+    entries = catalog()
+    if args.name:
+        if args.name not in entries:
+            print(f"nnzoo datasets: no dataset called {args.name!r}; known: {', '.join(entries)}", file=sys.stderr)
+            return 2
+        print(entries[args.name].describe())
+        return 0
+    width = max(map(len, entries))
+    for kind in ("bundled", "download"):
+        print("bundled (offline):" if kind == "bundled" else "\ndownloaded on first use (cached in $NNZOO_HOME):")
+        for name, e in entries.items():
+            if e.kind == kind:
+                print(f"  {name:<{width}}  {e.summary}")
+    print("\n`nnzoo datasets NAME` describes one (source, license, size, split).")
+    return 0
+
+
+def _cmd_train(args):
+    from . import zoo
+    if args.list or not args.model:
+        width = max(map(len, zoo.recipes()))
+        for name, r in zoo.recipes().items():
+            d = ", ".join(f"{k}={v}" for k, v in r.defaults.items())
+            print(f"  {name:<{width}}  {r.description}\n  {'':<{width}}  defaults: {d}")
+        return 0
+    from .train.recipes import run_recipe
+    overrides = _parse_set(args.set)
+    for key in ("epochs", "lr", "batch_size"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    try:
+        zoo.recipe(args.model)
+    except KeyError as e:
+        print(f"nnzoo train: {e.args[0]}", file=sys.stderr)
+        return 2
+    result = run_recipe(args.model, out_dir=args.out, overrides=overrides, resume=args.resume,
+                        seed=args.seed, progress=not args.no_progress)
+    print(json.dumps(result["test"], indent=2))
+    print(f"written to {result['out_dir']}")
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog="nnzoo", description="nnzoo: deep learning from first principles")
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command")
-    tour = sub.add_parser("tour", help="a guided tour of tensors and autograd (the notes' examples)")
-    tour.add_argument("--steps", type=int, default=2000, help="training steps in the last part")
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.version:
         from . import __version__
@@ -40,11 +140,15 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    ensure_fast_blas(argv)
+    if args.command in ("tour", "train"):
+        ensure_fast_blas(argv)
     if args.command == "tour":
         from .tour import run
-        run(steps=args.steps)
-    return 0
+        run(out_dir=args.out, quick=args.quick, progress=not args.no_progress)
+        return 0
+    if args.command == "datasets":
+        return _cmd_datasets(args)
+    return _cmd_train(args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,12 @@
-"""A guided tour of nnzoo's autograd, built on the lecture notes' worked examples (``nnzoo tour``)."""
+"""The guided tour (``nnzoo tour``, what ``make demo`` runs).
+
+Part 1 walks through autograd with the lecture notes' worked examples; part 2 is the notes' feature-map
+lesson (linear predictors on chosen features φ(x), the validation loss choosing among them); part 3 trains
+the zoo's models on bundled data with the full workflow (train/validation/test split, best checkpoint on
+the validation metric, the test set looked at once). Everything lands in one HTML page,
+``runs/tour/report.html``, with the plots and a metrics table.
+"""
+import pathlib
 import time
 
 import numpy as np
@@ -7,47 +15,61 @@ import nnzoo
 from nnzoo.viz import graph_text
 
 
-def _section(title):
-    print("\n" + title)
-    print("-" * len(title))
+class _Log:
+    """Prints the tour's lines and keeps them for the report."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, text=""):
+        print(text)
+        self.lines.extend(str(text).split("\n"))
+
+    def section(self, title):
+        self("\n" + title)
+        self("-" * len(title))
 
 
-def run(steps=2000, seed=0):
-    print(f"nnzoo {nnzoo.__version__} — a tour of tensors and reverse-mode autograd")
+def autograd_tour(steps=2000, seed=0, log=None):
+    """Part 1: the notes' autograd examples, a gradcheck, and a small network learning two spirals.
 
-    _section("1. A computation graph: f = (x + y) z at x = -2, y = 5, z = -4")
+    Prints as it goes; returns the spiral network's final loss and accuracy and the gradcheck's verdict."""
+    say = log or _Log()
+    say(f"nnzoo {nnzoo.__version__} — 1. tensors and reverse-mode autograd")
+
+    say.section("1.1 A computation graph: f = (x + y) z at x = -2, y = 5, z = -4")
     x, y, z = (nnzoo.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
     f = (x + y) * z
-    print(graph_text(f, {x: "x", y: "y", z: "z"}))
+    say(graph_text(f, {x: "x", y: "y", z: "z"}))
     f.backward()
-    print(f"f = {f.item():g};  df/dx = {x.grad.item():g}, df/dy = {y.grad.item():g}, "
+    say(f"f = {f.item():g};  df/dx = {x.grad.item():g}, df/dy = {y.grad.item():g}, "
           f"df/dz = {z.grad.item():g}   (local gradient x upstream gradient)")
 
-    _section("2. The sigmoid neuron f(w, x) = 1 / (1 + e^-(w0 x0 + w1 x1 + w2)), w = (2, -3, -3), x = (-1, -2)")
+    say.section("1.2 The sigmoid neuron f(w, x) = 1 / (1 + e^-(w0 x0 + w1 x1 + w2)), w = (2, -3, -3), x = (-1, -2)")
     w = nnzoo.tensor([2.0, -3.0, -3.0], requires_grad=True)
     xs = nnzoo.tensor([-1.0, -2.0], requires_grad=True)
     out = (w[0] * xs[0] + w[1] * xs[1] + w[2]).sigmoid()
     out.backward()
-    print(f"f = {out.item():.3f}; dL/dw = {np.round(w.grad.numpy(), 2).tolist()}, "
+    say(f"f = {out.item():.3f}; dL/dw = {np.round(w.grad.numpy(), 2).tolist()}, "
           f"dL/dx = {np.round(xs.grad.numpy(), 2).tolist()}")
-    print("the sigmoid gate's local gradient (1 - s) s = 0.2 flows back to every input, as in the notes")
+    say("the sigmoid gate's local gradient (1 - s) s = 0.2 flows back to every input, as in the notes")
 
-    _section("3. Chain rule through reuse: z = (x^2)^2 gives dz/dx = 4x^3")
+    say.section("1.3 Chain rule through reuse: z = (x^2)^2 gives dz/dx = 4x^3")
     t = nnzoo.tensor([1.0, 2.0, 3.0], requires_grad=True)
     ((t ** 2) ** 2).sum().backward()
-    print(f"x = {t.detach().tolist()}  ->  dz/dx = {t.grad.tolist()}  (4x^3 = {[4 * v ** 3 for v in (1, 2, 3)]})")
+    say(f"x = {t.detach().tolist()}  ->  dz/dx = {t.grad.tolist()}  (4x^3 = {[4 * v ** 3 for v in (1, 2, 3)]})")
 
-    _section("4. Trust, but verify: finite differences agree with backprop")
+    say.section("1.4 Trust, but verify: finite differences agree with backprop")
     a = nnzoo.randn(3, 4, dtype=nnzoo.float64, requires_grad=True)
     b = nnzoo.randn(4, 2, dtype=nnzoo.float64, requires_grad=True)
     ok = nnzoo.autograd.gradcheck(lambda p, q: (p @ q).tanh(), (a, b))
-    print(f"gradcheck of tanh(A @ B), full Jacobian vs central differences: {'passed' if ok else 'FAILED'}")
+    say(f"gradcheck of tanh(A @ B), full Jacobian vs central differences: {'passed' if ok else 'FAILED'}")
     s = nnzoo.tensor(1.5, requires_grad=True)
     g1, = nnzoo.autograd.grad(s ** 3, s, create_graph=True)
     g2, = nnzoo.autograd.grad(g1, s)
-    print(f"higher order: d/dx x^3 = {g1.item():g}, d2/dx2 x^3 = {g2.item():g} at x = 1.5 (3x^2, 6x)")
+    say(f"higher order: d/dx x^3 = {g1.item():g}, d2/dx2 x^3 = {g2.item():g} at x = 1.5 (3x^2, 6x)")
 
-    _section(f"5. Learning: a 2-16-16-1 sigmoid network on two interleaved spirals, {steps} steps of SGD")
+    say.section(f"1.5 Learning: a 2-16-16-1 sigmoid network on two interleaved spirals, {steps} steps of SGD")
     rng = np.random.default_rng(seed)
     n = 200
     theta = np.sqrt(rng.random(n)) * 3 * np.pi
@@ -77,6 +99,69 @@ def run(steps=2000, seed=0):
                 q.grad = None
         acc = ((p > 0.5).float() == Y).float().mean().item()
         if step % max(1, steps // 6) == 0 or step == steps:
-            print(f"  step {step:4d}   loss {loss.item():.4f}   training accuracy {acc:.1%}")
-    print(f"trained in {time.perf_counter() - start:.2f} s on the CPU with nnzoo's own autograd")
+            say(f"  step {step:4d}   loss {loss.item():.4f}   training accuracy {acc:.1%}")
+    say(f"trained in {time.perf_counter() - start:.2f} s on the CPU with nnzoo's own autograd")
     return {"loss": loss.item(), "accuracy": acc, "gradcheck": ok}
+
+
+def run(out_dir="runs/tour", quick=False, progress=True, seed=0):
+    """The whole tour; writes ``out_dir/report.html`` and returns a dict of every part's results.
+
+    ``quick=True`` is the reduced tour the tests run: fewer steps and epochs, same parts."""
+    from .train.recipes import run_recipe
+    from .viz.report import Report
+    from .zoo import feature_maps, recipe
+
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    report = Report("nnzoo tour", subtitle=f"nnzoo {nnzoo.__version__}" + (" · quick mode" if quick else ""))
+    results = {}
+
+    log = _Log()
+    results["autograd"] = autograd_tour(steps=300 if quick else 2000, seed=seed, log=log)
+    report.section("1. Autograd on the notes' examples",
+                   "Every number below is computed by nnzoo's reverse-mode autograd and checked against the "
+                   "lecture notes' hand-derived values or against finite differences.", code="\n".join(log.lines))
+
+    print("\n2. Features: a linear predictor f(x) = w·φ(x) is only as good as its φ")
+    print("-" * 66)
+    fm = feature_maps.run(out / "feature_maps", seed=seed, quick=quick)
+    results["feature_maps"] = fm
+    _report_feature_maps(report, fm)
+
+    print("\n3. The digits: a linear classifier and an MLP, trained, validated, then tested once")
+    print("-" * 81)
+    rows, figures = [], []
+    overrides = {"epochs": 3} if quick else {}
+    for name in ("logreg", "mlp"):
+        r = run_recipe(name, out_dir=out / name, overrides=overrides, seed=seed, progress=progress)
+        results[name] = r
+        rows.append({"model": name, "what it is": recipe(name).description,
+                     "epochs": r["epochs"], "best epoch": r["best_epoch"],
+                     "val accuracy": r["val"].get("accuracy"), "test accuracy": r["test"].get("accuracy"),
+                     "test loss": r["test"].get("loss"), "train time (s)": round(r["seconds"], 1)})
+        figures += [(p, f"{name}: {caption}") for p, caption in r["figures"]]
+        print(f"{name}: test accuracy {r['test']['accuracy']:.2%} (best validation epoch {r['best_epoch']})")
+    report.section("3. Handwritten digits (8x8, scikit-learn's copy of the UCI set)",
+                   "A stratified split: 70% training, 10% validation (picks the best epoch), 20% test (looked "
+                   "at once, at the end). Logistic regression is the linear predictor of the notes; the MLP "
+                   "adds two hidden ReLU layers.", table=rows, figures=figures)
+
+    seconds = time.perf_counter() - start
+    results["seconds"] = seconds
+    path = report.write(out / "report.html")
+    results["report"] = str(path)
+    print(f"\nthe tour took {seconds:.0f} s; report: {path}")
+    return results
+
+
+def _report_feature_maps(report, fm):
+    rows = [{"features φ(x)": name, "train loss": v["train_loss"], "validation loss": v["val_loss"]}
+            for name, v in fm["fits"].items()]
+    report.section("2. Feature maps φ(x): choosing features with the validation set",
+                   f"Three linear predictors f(x) = w·φ(x) fitted to the same 1-D data; the validation loss "
+                   f"chooses {fm['chosen']}, and only that one meets the test set (test loss "
+                   f"{fm['test_loss']:.4g}). Below, a linear classifier on quadratic features draws a curved "
+                   f"decision boundary φ(x)·w = 0 (accuracy {fm['classifier_accuracy']:.1%}).",
+                   table=rows, figures=fm["figures"])

@@ -5,8 +5,6 @@ import re
 
 import numpy as np
 
-from ...random import Generator, _gen
-
 __all__ = ["dates", "DATE_LOCALES", "DATE_FORMATS"]
 
 DATE_LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "pt_PT", "nl_NL")
@@ -25,6 +23,18 @@ def _babel():
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("nnzoo.data.datasets.dates needs the 'babel' package: pip install babel") from None
     return Locale, format_date
+
+
+def _faker(seed):
+    """A Faker instance whose random stream starts from ``seed`` (Faker draws the days and the choices)."""
+    try:
+        from faker import Faker
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("nnzoo.data.datasets.dates needs the 'faker' package: pip install faker "
+                          "(or pip install nnzoo[data])") from None
+    fake = Faker()
+    fake.seed_instance(seed)
+    return fake
 
 
 def _date(value, name):
@@ -53,10 +63,11 @@ def _check_pattern(fmt):
 def dates(n, seed=0, locales=DATE_LOCALES, formats=None, start="1950-01-01", end="2049-12-31"):
     """``n`` pairs (human-readable date, ISO date), e.g. ``("mercredi 9 mai 2018", "2018-05-09")``.
 
-    Each pair draws, independently and uniformly, a day in [start, end], a locale and a format, and
-    writes the day with Babel's ``format_date`` in that locale and format, lower-cased (commas, dots,
-    slashes and dashes stay as the format gives them). The draws come from an nnzoo ``Generator``
-    seeded with ``seed``: the same seed (and Babel version) gives the same pairs.
+    Each pair draws, independently and uniformly, a day in [start, end] (Faker's ``date_between_dates``),
+    a locale and a format (Faker's random stream), and writes the day with Babel's ``format_date`` in
+    that locale and format, lower-cased (commas, dots, slashes and dashes stay as the format gives
+    them). Faker is seeded with ``seed``: the same seed (and Faker and Babel versions) gives the same
+    pairs.
 
     Ambiguity: with the default range, a two-digit year names one year (50-99: 1950s-1990s, 00-49:
     2000s-2040s). Numeric formats are day first except en_US 'short' (M/d/yy), so about 0.25% of the
@@ -103,12 +114,12 @@ def dates(n, seed=0, locales=DATE_LOCALES, formats=None, start="1950-01-01", end
     first, last = _date(start, "start").toordinal(), _date(end, "end").toordinal()
     if last < first:
         raise ValueError(f"dates: end {end} is before start {start}")
-    rng = _gen(Generator().manual_seed(seed))
-    days = rng.integers(first, last + 1, n)  # one vectorised draw per column
-    which_locale = rng.integers(0, len(parsed), n)
-    which_format = rng.integers(0, len(formats), n)
+    fake = _faker(seed)
+    first, last = datetime.date.fromordinal(first), datetime.date.fromordinal(last)
     pairs = []
-    for day, loc, fmt in zip(days.tolist(), which_locale.tolist(), which_format.tolist()):
-        d = datetime.date.fromordinal(day)
-        pairs.append((format_date(d, formats[fmt], locale=parsed[loc]).lower(), d.isoformat()))
+    for _ in range(n):
+        d = fake.date_between_dates(first, last)
+        loc = parsed[fake.random.randrange(len(parsed))]
+        fmt = formats[fake.random.randrange(len(formats))]
+        pairs.append((format_date(d, fmt, locale=loc).lower(), d.isoformat()))
     return pairs
