@@ -1,0 +1,55 @@
+"""Datasets: bundled ones that work offline, and download loaders with checksums and a cache.
+
+Bundled: ``digits``, ``shakespeare``, ``dates`` and the toy sets of the notes' linear and nonlinear
+predictors. Downloaded once into ``$NNZOO_HOME`` (default ``~/.cache/nnzoo``): ``MNIST``,
+``FashionMNIST``, ``CIFAR10``, ``tiny_shakespeare``. ``catalog()`` lists them all (``nnzoo datasets``).
+"""
+import inspect
+from dataclasses import dataclass
+
+# NOTE: eager imports (each module is light: scikit-learn, Faker, Babel and tqdm load when a loader
+# runs). A function named like its module (``digits`` in ``digits.py``) must be bound after the module's
+# import, or the package attribute would be the module.
+from .cifar import CIFAR10
+from .dates import DATE_FORMATS, DATE_LOCALES, dates
+from .digits import digits
+from .download import DownloadError, check_integrity, download, nnzoo_home
+from .mnist import MNIST, FashionMNIST
+from .shakespeare import shakespeare, shakespeare_works
+from .tiny_shakespeare import tiny_shakespeare
+from .toy import blobs, circles, gaussian_ring, regression_1d, spirals, two_moons, xor
+
+__all__ = ["catalog", "digits", "shakespeare", "shakespeare_works", "dates", "DATE_LOCALES", "DATE_FORMATS",
+           "two_moons", "circles", "spirals", "xor", "blobs", "gaussian_ring", "regression_1d",
+           "MNIST", "FashionMNIST", "CIFAR10", "tiny_shakespeare",
+           "nnzoo_home", "download", "check_integrity", "DownloadError"]
+
+_BUNDLED = (digits, shakespeare, dates, two_moons, circles, spirals, xor, blobs, gaussian_ring, regression_1d)
+_DOWNLOADED = (MNIST, FashionMNIST, CIFAR10, tiny_shakespeare)
+
+
+@dataclass
+class CatalogEntry:
+    """One dataset: its loader (a function or class), whether it is bundled or downloaded, and its doc."""
+    name: str
+    kind: str
+    loader: object
+
+    @property
+    def summary(self):
+        doc = inspect.getdoc(self.loader) or ""
+        return doc.split("\n", 1)[0].replace("``", "")
+
+    def describe(self):
+        """The loader's signature and its whole docstring (source, license, size, split)."""
+        try:
+            sig = str(inspect.signature(self.loader))
+        except (TypeError, ValueError):
+            sig = "(...)"
+        return f"{self.name}{sig}  [{self.kind}]\n\n{inspect.getdoc(self.loader) or ''}"
+
+
+def catalog():
+    """``{name: CatalogEntry}`` for every dataset nnzoo knows, bundled first (``nnzoo datasets``)."""
+    entries = [(f, "bundled") for f in _BUNDLED] + [(f, "download") for f in _DOWNLOADED]
+    return {f.__name__: CatalogEntry(f.__name__, kind, f) for f, kind in entries}
