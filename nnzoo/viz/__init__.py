@@ -1,4 +1,10 @@
-"""Seeing what nnzoo computes: the computation graph as text (more plots arrive with training)."""
-from .graph import graph_text
+"""Seeing what nnzoo computes: the computation graph as text, training plots, the HTML report.
 
-__all__ = ["graph_text"]
+matplotlib is imported only when a plot is drawn (the ``viz`` extra).
+"""
+from .graph import graph_text
+from .plots import decision_boundary_figure, history_figure, plot_decision_boundary, plot_history, save_figure
+from .report import Report
+
+__all__ = ["graph_text", "plot_history", "history_figure", "plot_decision_boundary", "decision_boundary_figure",
+           "save_figure", "Report"]

@@ -1,0 +1,520 @@
+"""The training loop: ``Trainer.fit`` / ``evaluate`` / ``predict``, with checkpoints that resume exactly.
+
+One epoch of ``fit``::
+
+    model.train()
+    for batch in train_loader:
+        inputs, target = batch[:-1], batch[-1]          # or batch_fn(batch)
+        loss = loss_fn(model(*inputs), target)
+        optimizer.zero_grad(); loss.backward()
+        clip_grad_norm_(model.parameters(), clip_grad_norm)   # if asked
+        optimizer.step(); scheduler.step()                     # the scheduler here if it is per batch
+    with no_grad(): model.eval(); ...the same on val_loader, without the update...
+    scheduler.step()  or  scheduler.step(logs[monitor])      # per-epoch schedulers / ReduceLROnPlateau
+    callbacks (history, early stopping, best checkpoint, ...); out_dir/last.safetensors; history.json
+
+A checkpoint written after epoch ``e`` holds everything the next epoch depends on: the model, optimizer
+and scheduler states, the history, every callback's state, and the random streams (nnzoo's default
+generator, which dropout and unseeded shuffling draw from, and the train loader's generator). So
+training 2 epochs, stopping, and resuming for 2 more in a new process gives bit-identical weights to 4
+epochs in one go.
+"""
+import copy
+import json
+import os
+import time
+import warnings
+from typing import Any, NamedTuple
+
+from ..autograd.grad_mode import no_grad
+from ..io import load, save
+from ..nn.utils import clip_grad_norm_
+from ..ops.shape import cat
+from ..optim.lr_scheduler import OneCycleLR
+from ..random import Generator, default_generator, manual_seed
+from ..tensor import Tensor
+from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ProgressBar, TensorBoard, step_scheduler
+from .metrics import Mean, get_metric
+
+__all__ = ["Trainer", "StepOutput", "fit"]
+
+_CHECKPOINT_VERSION = 1
+
+
+class StepOutput(NamedTuple):
+    """What one train or eval step reports: the batch's mean ``loss`` (a float), the model ``output``
+    (detached) and ``target`` for the metrics, and ``size``, the weight of the loss in the epoch's mean."""
+
+    loss: float
+    output: Any
+    target: Any
+    size: int
+
+
+def _batch_size(target):
+    """Samples in a batch: the first dimension of the target (1 for a scalar target)."""
+    if isinstance(target, Tensor):
+        return target.shape[0] if target.ndim else 1
+    try:
+        return len(target)
+    except TypeError:
+        return 1
+
+
+def _plain(value):
+    """A metric value as plain Python (floats for JSON and checkpoints; matrices as nested lists)."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return float(value)
+
+
+def _loader_generators(loader):
+    """The distinct nnzoo Generators a loader shuffles or samples with (loader, sampler, batch sampler)."""
+    if loader is None:
+        return []
+    batch_sampler = getattr(loader, "batch_sampler", None)
+    owners = (loader, getattr(loader, "sampler", None), batch_sampler, getattr(batch_sampler, "sampler", None))
+    gens = []
+    for owner in owners:
+        g = getattr(owner, "generator", None)
+        if isinstance(g, Generator) and all(g is not h for h in gens):
+            gens.append(g)
+    return gens
+
+
+def _to_device(obj, device):
+    if isinstance(obj, Tensor):
+        return obj.to(device)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_to_device(o, device) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _to_device(v, device) for k, v in obj.items()}
+    return obj
+
+
+class Trainer:
+    """Fit a model with a loss and an optimizer: epochs, validation, metrics, callbacks, checkpoints.
+
+    Args:
+        model (nn.Module): the model; ``model(*inputs)`` gives the output the loss compares to the target.
+        loss_fn (callable): ``loss_fn(output, target)`` -> a scalar Tensor (e.g. ``nn.CrossEntropyLoss()``).
+        optimizer (optim.Optimizer): the optimizer over ``model.parameters()``.
+        scheduler (optional): an ``optim.lr_scheduler`` scheduler, stepped once per epoch after validation
+            (``ReduceLROnPlateau`` gets the monitored value) or after every optimizer step (see
+            ``scheduler_interval``).
+        metrics (optional): what to compute besides the loss, on the training batches (logged
+            ``train_<name>``) and the validation set (``val_<name>``): a name (``'accuracy'``,
+            ``'top5_accuracy'``, ``'perplexity'``, ``'bpc'``), a :class:`~nnzoo.train.metrics.Metric`, a
+            function ``fn(output, target) -> float`` (averaged weighted by batch size), a list of those,
+            or a dict ``{name: metric}``.
+        callbacks (list of Callback, optional): called at the hooks of :mod:`nnzoo.train.callbacks`.
+        clip_grad_norm (float, optional): clip the gradients' total 2-norm to this before each step.
+        device: where batches and the model go (``'cpu'``; accepted for PyTorch-style code).
+        out_dir (str or Path, optional): where ``history.json``, ``best.safetensors`` (the best model's
+            state dict, by the monitored metric) and ``last.safetensors`` (the resumable checkpoint)
+            are written after every epoch. Default: None (nothing written).
+        progress (bool): show a progress bar per epoch (see :class:`~nnzoo.train.callbacks.ProgressBar`).
+        seed (int, optional): ``nnzoo.manual_seed(seed)`` now, for reproducible dropout and shuffling.
+        scheduler_interval (str, optional): ``'epoch'`` or ``'batch'``. Default: ``'batch'`` for
+            ``OneCycleLR`` (which PyTorch steps after every batch), ``'epoch'`` for the others.
+        monitor (str, optional): the logged value that decides the best checkpoint, early stopping and
+            ``ReduceLROnPlateau``. Default: ``'val_loss'`` with a validation set, else ``'train_loss'``.
+        mode (str): ``'min'``, ``'max'`` or ``'auto'`` (``'max'`` when the monitor contains ``acc``).
+        patience (int, optional): stop after this many epochs without improvement of the monitor
+            (adds an :class:`~nnzoo.train.callbacks.EarlyStopping`). Default: None (never stop early).
+        min_delta (float): for early stopping, the smallest change of the monitor that counts as an
+            improvement. Default: 0.
+        batch_fn (callable, optional): ``batch_fn(batch) -> (inputs, target)`` with ``inputs`` a tuple of
+            model arguments. Default: a batch is a tuple ``(inputs..., target)``: ``batch[:-1]`` are the
+            model's arguments and ``batch[-1]`` the target.
+        tensorboard (bool): also log every epoch to TensorBoard under ``out_dir/tb`` (needs tensorboardX).
+
+    Attributes:
+        history (dict of lists): one entry per epoch for ``epoch``, ``train_loss``, ``train_<metric>``,
+            ``val_loss``, ``val_<metric>``, ``lr`` (param group 0's lr at the start of the epoch) and
+            ``time`` (seconds).
+        epoch (int): epochs completed. global_step (int): optimizer steps taken.
+        stop_training (bool): set by a callback to end ``fit`` after the current epoch.
+
+    Customising: subclass and override :meth:`train_step` / :meth:`eval_step` (e.g. truncated
+    backpropagation through time splits a batch into chunks and calls :meth:`optimizer_step` per chunk),
+    or :meth:`split_batch`.
+
+    Example::
+
+        >>> x = nnzoo.randn(64, 3); y = x @ nnzoo.tensor([[1.0], [-2.0], [0.5]])
+        >>> batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]  # any iterable of batches
+        >>> model = nnzoo.nn.Linear(3, 1)
+        >>> trainer = Trainer(model, nnzoo.nn.MSELoss(), nnzoo.optim.SGD(model.parameters(), lr=0.1),
+        ...                   progress=False)
+        >>> history = trainer.fit(batches, epochs=20)
+        >>> history["train_loss"][-1] < 1e-3 * history["train_loss"][0]
+        True
+    """
+
+    def __init__(self, model, loss_fn, optimizer, scheduler=None, metrics=None, callbacks=None,
+                 clip_grad_norm=None, device="cpu", out_dir=None, progress=True, seed=None, *,
+                 scheduler_interval=None, monitor=None, mode="auto", patience=None, min_delta=0.0,
+                 batch_fn=None, tensorboard=False):
+        if seed is not None:
+            manual_seed(seed)
+        self.device = device
+        self.model = model.to(device) if device is not None else model
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        if scheduler_interval is None:
+            scheduler_interval = "batch" if isinstance(scheduler, OneCycleLR) else "epoch"
+        if scheduler_interval not in ("epoch", "batch"):
+            raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
+        self.scheduler_interval = scheduler_interval
+        self.metrics = self._build_metrics(metrics)
+        self.clip_grad_norm = clip_grad_norm
+        self.out_dir = os.fspath(out_dir) if out_dir is not None else None
+        self.batch_fn = batch_fn
+        self._monitor = monitor
+        self.monitor = monitor or "val_loss"  # fixed in fit() once it knows about a validation set
+        self.mode = mode
+
+        self._history = History()
+        user = list(callbacks or [])
+        for cb in user:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"Trainer: callbacks must be Callback objects, got {type(cb).__name__}")
+        auto = []
+        if patience is not None:
+            auto.append(EarlyStopping(patience=patience, min_delta=min_delta))
+        if self.out_dir is not None and not any(isinstance(cb, ModelCheckpoint) for cb in user):
+            auto.append(ModelCheckpoint())
+        if tensorboard:
+            auto.append(TensorBoard())
+        if progress:
+            auto.append(ProgressBar())
+        self.callbacks = [self._history] + user + auto
+
+        self.epoch = 0
+        self.global_step = 0
+        self.epochs = None
+        self.stop_training = False
+        self.train_loader = self.val_loader = None
+        self._running = None
+
+    # ---- set-up helpers --------------------------------------------------------------------------
+    @staticmethod
+    def _build_metrics(metrics):
+        if metrics is None:
+            return []
+        if isinstance(metrics, dict):
+            built = []
+            for name, spec in metrics.items():
+                metric = copy.deepcopy(get_metric(spec))
+                metric.name = name
+                built.append(metric)
+        else:
+            if isinstance(metrics, str) or callable(metrics):
+                metrics = [metrics]
+            built = [get_metric(spec) for spec in metrics]
+        names = [m.name for m in built]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"Trainer: metric names must be unique and not 'loss', got {names}")
+        return built
+
+    def _fresh_metrics(self):
+        metrics = [copy.deepcopy(m) for m in self.metrics]
+        for m in metrics:
+            m.reset()
+        return metrics
+
+    def _call(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    @property
+    def history(self):
+        return self._history.history
+
+    # ---- one batch -------------------------------------------------------------------------------
+    def split_batch(self, batch):
+        """``(inputs, target)`` of a batch: ``batch_fn(batch)`` if given, else ``(batch[:-1], batch[-1])``."""
+        if self.batch_fn is not None:
+            inputs, target = self.batch_fn(batch)
+            return (tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)), target
+        if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+            return tuple(batch[:-1]), batch[-1]
+        raise TypeError(f"Trainer: a batch must be a tuple (inputs..., target) of at least 2 items, got "
+                        f"{type(batch).__name__}"
+                        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+                        + "; pass batch_fn=lambda batch: (inputs, target) to split it otherwise")
+
+    def optimizer_step(self):
+        """Clip the gradients (if asked), step the optimizer, and a per-batch scheduler."""
+        if self.clip_grad_norm is not None:
+            clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+        self.optimizer.step()
+        self.global_step += 1
+        if self.scheduler is not None and self.scheduler_interval == "batch":
+            step_scheduler(self.scheduler)
+
+    def train_step(self, batch, batch_idx):
+        """Forward, loss, backward and one optimizer step on a batch (the override point for truncated
+        BPTT and other custom updates). Returns a :class:`StepOutput`."""
+        inputs, target = self.split_batch(batch)
+        output = self.model(*inputs)
+        loss = self.loss_fn(output, target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer_step()
+        if isinstance(output, Tensor):
+            output = output.detach()  # the metrics read it; nothing keeps the graph alive
+        return StepOutput(loss.item(), output, target, _batch_size(target))
+
+    def eval_step(self, batch, batch_idx):
+        """Forward and loss on a batch, without gradients (``evaluate`` runs it under ``no_grad``)."""
+        inputs, target = self.split_batch(batch)
+        output = self.model(*inputs)
+        return StepOutput(self.loss_fn(output, target).item(), output, target, _batch_size(target))
+
+    # ---- epochs ----------------------------------------------------------------------------------
+    def running_logs(self):
+        """The current epoch's running training loss and metrics (what the progress bar shows)."""
+        if self._running is None:
+            return {}
+        loss, metrics = self._running
+        logs = {"loss": loss.compute()}
+        for m in metrics:
+            value = _plain(m.compute())
+            if isinstance(value, float):  # scalars only (not a confusion matrix)
+                logs[m.name] = value
+        return logs
+
+    def _train_epoch(self, loader):
+        self.model.train()
+        loss, metrics = Mean("loss"), self._fresh_metrics()
+        self._running = (loss, metrics)
+        for batch_idx, batch in enumerate(loader):
+            step = self.train_step(_to_device(batch, self.device), batch_idx)
+            loss.update(step.loss, step.size)
+            for m in metrics:
+                m.update(step.output, step.target)
+            self._call("on_batch_end", batch_idx, {"loss": step.loss, "size": step.size})
+        self._running = None
+        if loss.weight == 0:
+            raise ValueError("Trainer.fit: the train loader gave no batches")
+        return {"train_loss": loss.compute(), **{"train_" + m.name: _plain(m.compute()) for m in metrics}}
+
+    def evaluate(self, loader, prefix=""):
+        """The mean loss and the metrics over ``loader``, in eval mode and without gradients.
+
+        The model's training/eval mode is restored afterwards.
+
+        Returns:
+            dict: ``{prefix + 'loss': ..., prefix + name: ...}`` (``fit`` uses ``prefix='val_'``).
+        """
+        was_training = self.model.training
+        self.model.eval()
+        loss, metrics = Mean("loss"), self._fresh_metrics()
+        try:
+            with no_grad():
+                for batch_idx, batch in enumerate(loader):
+                    step = self.eval_step(_to_device(batch, self.device), batch_idx)
+                    loss.update(step.loss, step.size)
+                    for m in metrics:
+                        m.update(step.output, step.target)
+        finally:
+            self.model.train(was_training)
+        return {prefix + "loss": loss.compute(), **{prefix + m.name: _plain(m.compute()) for m in metrics}}
+
+    def predict(self, loader):
+        """The model's outputs over ``loader``, concatenated along dim 0 (eval mode, no gradients).
+
+        A batch that is a Tensor or a 1-tuple is the model's input; longer batches are split as in
+        training and the target is dropped.
+        """
+        was_training = self.model.training
+        self.model.eval()
+        outputs = []
+        try:
+            with no_grad():
+                for batch in loader:
+                    batch = _to_device(batch, self.device)
+                    if isinstance(batch, Tensor):
+                        inputs = (batch,)
+                    elif isinstance(batch, (tuple, list)) and len(batch) == 1 and self.batch_fn is None:
+                        inputs = tuple(batch)
+                    else:
+                        inputs, _ = self.split_batch(batch)
+                    outputs.append(self.model(*inputs))
+        finally:
+            self.model.train(was_training)
+        if not outputs:
+            raise ValueError("Trainer.predict: the loader gave no batches")
+        return cat(outputs, 0)
+
+    def fit(self, train_loader, val_loader=None, epochs=1, resume=None):
+        """Train until ``epochs`` epochs are done in all (or a callback stops training).
+
+        Args:
+            train_loader: an iterable of batches, re-iterated every epoch (a ``DataLoader``).
+            val_loader (optional): batches evaluated after every epoch (``val_*`` in the history).
+            epochs (int): the total number of epochs: training continues from ``self.epoch`` (0 for a
+                new Trainer, the checkpoint's epoch after ``resume``).
+            resume (optional): ``True`` to resume from ``out_dir/last.safetensors``, or a checkpoint path.
+                Restores the model, optimizer, scheduler, history, callbacks and random streams
+                (:meth:`load_checkpoint`).
+
+        Returns:
+            dict: ``self.history``.
+        """
+        self.train_loader, self.val_loader, self.epochs = train_loader, val_loader, epochs
+        self.monitor = self._monitor or ("val_loss" if val_loader is not None else "train_loss")
+        if resume is not None and resume is not False:
+            if resume is True:
+                if self.out_dir is None:
+                    raise ValueError("Trainer.fit: resume=True resumes from out_dir/last.safetensors; "
+                                     "give the Trainer an out_dir, or pass the checkpoint's path")
+                resume = os.path.join(self.out_dir, "last.safetensors")
+            self.load_checkpoint(resume, train_loader)
+        self.stop_training = False
+        self._call("on_fit_start")
+        try:
+            while self.epoch < epochs and not self.stop_training:
+                epoch = self.epoch
+                start = time.perf_counter()
+                self._call("on_epoch_start", epoch)
+                lr = self.optimizer.param_groups[0]["lr"]
+                logs = {"epoch": epoch + 1, **self._train_epoch(train_loader)}
+                if val_loader is not None:
+                    logs.update(self.evaluate(val_loader, prefix="val_"))
+                logs["lr"] = float(lr)
+                if self.scheduler is not None and self.scheduler_interval == "epoch":
+                    step_scheduler(self.scheduler, logs.get(self.monitor))
+                logs["time"] = time.perf_counter() - start
+                self.epoch = epoch + 1
+                self._call("on_epoch_end", epoch, logs)
+                if self.out_dir is not None:
+                    # NOTE: written after every callback, so the checkpoint holds their states after
+                    # this epoch, and after all random draws of the epoch (the next one starts from here)
+                    self.save_checkpoint(os.path.join(self.out_dir, "last.safetensors"))
+                    self._write_history()
+        finally:
+            self._call("on_fit_end")
+        return self.history
+
+    # ---- checkpoints -----------------------------------------------------------------------------
+    def _keyed_callbacks(self):
+        """Callbacks other than the history, keyed ``ClassName`` (``ClassName#1``, ... for repeats)."""
+        counts, keyed = {}, []
+        for cb in self.callbacks:
+            if cb is self._history:
+                continue
+            name = type(cb).__name__
+            n = counts.get(name, 0)
+            counts[name] = n + 1
+            keyed.append((name if n == 0 else f"{name}#{n}", cb))
+        return keyed
+
+    def state_dict(self, train_loader=None):
+        """Everything a resumed run needs (see the module docstring), as an ``nnzoo.save``-able dict."""
+        loader = train_loader if train_loader is not None else self.train_loader
+        return {
+            "version": _CHECKPOINT_VERSION,
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "history": self.history,
+            "callbacks": {key: cb.state_dict() for key, cb in self._keyed_callbacks()},
+            "rng": {"default": default_generator.get_state(),
+                    "loader": [g.get_state() for g in _loader_generators(loader)]},
+        }
+
+    def load_state_dict(self, state, train_loader=None):
+        """Restore a :meth:`state_dict` into this Trainer's model, optimizer, scheduler, callbacks and the
+        random streams (``train_loader``'s generators too, when given)."""
+        if state.get("version") != _CHECKPOINT_VERSION:
+            raise RuntimeError(f"Trainer.load_state_dict: unknown checkpoint version {state.get('version')!r}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            if state["scheduler"] is None:
+                raise RuntimeError("Trainer.load_state_dict: this Trainer has a scheduler but the checkpoint "
+                                   "holds no scheduler state")
+            self.scheduler.load_state_dict(state["scheduler"])
+        elif state["scheduler"] is not None:
+            warnings.warn("Trainer.load_state_dict: the checkpoint holds a scheduler state but this Trainer "
+                          "has no scheduler; it is ignored")
+        self._history.load_state_dict({"history": state["history"]})
+        saved = state["callbacks"]
+        for key, cb in self._keyed_callbacks():
+            if key in saved:
+                cb.load_state_dict(saved[key])
+            elif cb.state_dict():
+                warnings.warn(f"Trainer.load_state_dict: no state for callback {key} in the checkpoint")
+        default_generator.set_state(state["rng"]["default"])
+        gens, states = _loader_generators(train_loader), state["rng"]["loader"]
+        if train_loader is not None and len(gens) != len(states):
+            warnings.warn(f"Trainer.load_state_dict: the checkpoint holds {len(states)} loader generator "
+                          f"state(s) but the train loader has {len(gens)} generator(s); its shuffling will "
+                          "not continue the saved stream")
+        else:
+            for g, s in zip(gens, states):
+                g.set_state(s)
+        self.epoch = state["epoch"]
+        self.global_step = state["global_step"]
+
+    def save_checkpoint(self, path, train_loader=None):
+        """Write :meth:`state_dict` to ``path`` with ``nnzoo.save`` (safetensors; atomic)."""
+        os.makedirs(os.path.dirname(os.path.abspath(os.fspath(path))), exist_ok=True)
+        save(self.state_dict(train_loader), path)
+
+    def load_checkpoint(self, path, train_loader=None):
+        """Read a checkpoint written by :meth:`save_checkpoint` and :meth:`load_state_dict` it."""
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Trainer: no checkpoint to resume from at {os.fspath(path)!r}")
+        self.load_state_dict(load(path), train_loader)
+
+    def load_best(self):
+        """Load the best model saved by the ModelCheckpoint callback into ``self.model``."""
+        paths = [cb.best_path for cb in self.callbacks if isinstance(cb, ModelCheckpoint) and cb.best_path]
+        if not paths:
+            raise RuntimeError("Trainer.load_best: no best checkpoint has been written (give an out_dir)")
+        self.model.load_state_dict(load(paths[0]))
+        return self.model
+
+    def _write_history(self):
+        path = os.path.join(self.out_dir, "history.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.history, f, indent=1)
+        os.replace(tmp, path)
+
+
+def fit(model, train_loader, val_loader=None, epochs=1, *, loss_fn, optimizer=None, lr=1e-3, resume=None,
+        **trainer_kwargs):
+    """Train ``model`` in one call: ``Trainer(model, loss_fn, optimizer, **trainer_kwargs).fit(...)``.
+
+    Args:
+        optimizer (optional): default ``optim.Adam(model.parameters(), lr=lr)``.
+        **trainer_kwargs: any other :class:`Trainer` argument (``metrics``, ``scheduler``, ``out_dir``, ...).
+
+    Returns:
+        Trainer: the trainer, with its ``history``, ready for ``evaluate`` / ``predict``.
+
+    Example::
+
+        >>> x = nnzoo.randn(32, 2); y = (x[:, 0] > 0).long()
+        >>> model = nnzoo.nn.Linear(2, 2)
+        >>> trainer = fit(model, [(x, y)], epochs=50, loss_fn=nnzoo.nn.CrossEntropyLoss(), lr=0.1,
+        ...               metrics="accuracy", progress=False)
+        >>> trainer.history["train_accuracy"][-1] > 0.9
+        True
+    """
+    if optimizer is None:
+        from ..optim import Adam
+        optimizer = Adam(model.parameters(), lr=lr)
+    trainer = Trainer(model, loss_fn, optimizer, **trainer_kwargs)
+    trainer.fit(train_loader, val_loader, epochs=epochs, resume=resume)
+    return trainer

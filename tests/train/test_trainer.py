@@ -1,0 +1,346 @@
+"""The Trainer: the same updates as a hand-written PyTorch loop, exact epoch means, schedulers stepped
+as PyTorch steps them, early stopping, checkpoints, and the required property: 2 epochs + stop + resume
+for 2 more gives bit-identical weights to 4 epochs in one go."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import nnzoo
+from nnzoo import nn, optim
+from nnzoo.data import TensorDataset
+from nnzoo.data.loader import DataLoader
+from nnzoo.train import Callback, ModelCheckpoint, Trainer, fit
+
+
+def _classification(n=64, d=4, c=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    y = (x @ rng.standard_normal((d, c))).argmax(1)
+    return nnzoo.tensor(x), nnzoo.tensor(y)
+
+
+def _regression(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32) + 0.1).astype(np.float32)
+    return nnzoo.tensor(x), nnzoo.tensor(y)
+
+
+def _weights(model):
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+# ---- against PyTorch ----------------------------------------------------------------------------
+def test_fit_matches_a_pytorch_loop_with_momentum_clipping_and_steplr():
+    x, y = _classification()
+    batches = [(x[i:i + 20], y[i:i + 20]) for i in range(0, 64, 20)]  # 20, 20, 20, 4
+    model = nn.Linear(4, 3)
+    tmodel = torch.nn.Linear(4, 3)
+    tmodel.load_state_dict({k: torch.from_numpy(v) for k, v in _weights(model).items()})
+
+    opt = optim.SGD(model.parameters(), lr=0.5, momentum=0.9, weight_decay=1e-3)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), opt, sched, clip_grad_norm=0.3, progress=False)
+    history = trainer.fit(batches, epochs=3)
+
+    topt = torch.optim.SGD(tmodel.parameters(), lr=0.5, momentum=0.9, weight_decay=1e-3)
+    tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=1, gamma=0.5)
+    tlosses, tlrs = [], []
+    for _ in range(3):
+        tlrs.append(topt.param_groups[0]["lr"])
+        total = 0.0
+        for xb, yb in batches:
+            loss = torch.nn.functional.cross_entropy(tmodel(torch.from_numpy(xb.numpy())),
+                                                     torch.from_numpy(yb.numpy()))
+            topt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 0.3)
+            topt.step()
+            total += loss.item() * len(yb)
+        tlosses.append(total / 64)
+        tsched.step()
+
+    for k, v in tmodel.state_dict().items():
+        np.testing.assert_allclose(_weights(model)[k], v.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(history["train_loss"], tlosses, rtol=1e-5)
+    assert history["lr"] == pytest.approx(tlrs)
+    assert history["epoch"] == [1, 2, 3]
+    assert trainer.global_step == 3 * 4
+
+
+def test_onecycle_steps_per_batch_as_pytorch():
+    x, y = _classification()
+    loader = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    model = nn.Linear(4, 3)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, epochs=3, steps_per_epoch=4)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), opt, sched, progress=False)
+    assert trainer.scheduler_interval == "batch"  # OneCycleLR is stepped after every batch
+    history = trainer.fit(loader, epochs=3)
+
+    topt = torch.optim.SGD(torch.nn.Linear(4, 3).parameters(), lr=0.1, momentum=0.9)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=1.0, epochs=3, steps_per_epoch=4)
+    lrs = []
+    for step in range(12):
+        if step % 4 == 0:
+            lrs.append(topt.param_groups[0]["lr"])
+        topt.step()
+        tsched.step()
+    assert history["lr"] == pytest.approx(lrs, rel=1e-12)
+    assert opt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+
+
+def test_reduce_lr_on_plateau_steps_on_the_monitored_validation_loss():
+    x, y = _regression()
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=1e-9)  # a tiny lr: the validation loss stays put -> a plateau
+    sched = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5, threshold=0.1, eps=1e-12)
+    trainer = Trainer(model, nn.MSELoss(), opt, sched, progress=False)
+    history = trainer.fit([(x, y)], val_loader=[(x, y)], epochs=6)
+
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-9)
+    tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, patience=1, factor=0.5, threshold=0.1, eps=1e-12)
+    lrs = []
+    for val_loss in history["val_loss"]:
+        lrs.append(topt.param_groups[0]["lr"])
+        tsched.step(val_loss)
+    assert history["lr"] == pytest.approx(lrs, rel=1e-12)
+    assert history["lr"][-1] < history["lr"][0]  # it did reduce
+
+
+# ---- epoch bookkeeping ---------------------------------------------------------------------------
+def test_epoch_loss_is_the_exact_mean_over_samples_with_a_short_last_batch():
+    x, y = _regression(n=50)
+    model = nn.Linear(3, 1)
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.0), progress=False)
+    history = trainer.fit(DataLoader(TensorDataset(x, y), batch_size=16), epochs=1)  # 16, 16, 16, 2
+    pred = x.numpy() @ model.weight.detach().numpy().T + model.bias.detach().numpy()
+    assert history["train_loss"][0] == pytest.approx(np.mean((pred - y.numpy()) ** 2), rel=1e-6)
+
+
+def test_validation_metrics_are_those_of_the_final_weights():
+    x, y = _classification()
+    xv, yv = _classification(n=30, seed=1)
+    model = nn.Linear(4, 3)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05),
+                      metrics=["accuracy", "top2_accuracy"], progress=False)
+    history = trainer.fit(DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True),
+                          val_loader=DataLoader(TensorDataset(xv, yv), batch_size=7), epochs=5)
+    logits = torch.from_numpy(xv.numpy()) @ torch.from_numpy(model.weight.detach().numpy()).T \
+        + torch.from_numpy(model.bias.detach().numpy())
+    target = torch.from_numpy(yv.numpy())
+    assert history["val_loss"][-1] == pytest.approx(torch.nn.functional.cross_entropy(logits, target).item(),
+                                                    rel=1e-5)
+    assert history["val_accuracy"][-1] == pytest.approx((logits.argmax(1) == target).float().mean().item())
+    top2 = torch.topk(logits, 2, dim=1).indices
+    assert history["val_top2_accuracy"][-1] == pytest.approx((top2 == target[:, None]).any(1).float().mean().item())
+    assert set(history) == {"epoch", "train_loss", "train_accuracy", "train_top2_accuracy", "val_loss",
+                            "val_accuracy", "val_top2_accuracy", "lr", "time"}
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert trainer.evaluate(DataLoader(TensorDataset(xv, yv), batch_size=30)) == \
+        pytest.approx({"loss": history["val_loss"][-1], "accuracy": history["val_accuracy"][-1],
+                       "top2_accuracy": history["val_top2_accuracy"][-1]}, rel=1e-6)
+
+
+def test_train_and_eval_modes_and_predict():
+    x, y = _classification()
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 3))
+    modes = []
+
+    class Modes(Callback):
+        def on_batch_end(self, trainer, batch_idx, logs):
+            modes.append(trainer.model.training)
+
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), callbacks=[Modes()],
+                      progress=False)
+    trainer.fit([(x, y)], val_loader=[(x, y)], epochs=2)
+    assert modes == [True, True]
+    model.train()
+    out = trainer.predict(DataLoader(TensorDataset(x), batch_size=10))
+    assert model.training  # predict restores the mode
+    model.eval()
+    np.testing.assert_array_equal(out.numpy(), model(x).detach().numpy())  # dropout off in predict
+    np.testing.assert_array_equal(trainer.predict([(x, y)]).numpy(), out.numpy())  # the target is dropped
+
+
+def test_multiple_inputs_and_batch_fn():
+    class Add(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(2, 1), nn.Linear(2, 1)
+
+        def forward(self, u, v):
+            return self.a(u) + self.b(v)
+
+    rng = np.random.default_rng(0)
+    u, v = nnzoo.tensor(rng.standard_normal((32, 2)), dtype=nnzoo.float32), \
+        nnzoo.tensor(rng.standard_normal((32, 2)), dtype=nnzoo.float32)
+    y = (u[:, :1] - v[:, 1:]) * 2
+    model = Add()
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), progress=False)
+    history = trainer.fit(DataLoader(TensorDataset(u, v, y), batch_size=8), epochs=30)  # batch[:-1] = (u, v)
+    assert history["train_loss"][-1] < 1e-3 * history["train_loss"][0]
+
+    dicts = [{"u": u, "v": v, "y": y}]
+    trainer2 = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.0), progress=False,
+                       batch_fn=lambda b: ((b["u"], b["v"]), b["y"]))
+    expected = float(((model(u, v) - y) ** 2).mean().item())
+    assert trainer2.fit(dicts, epochs=1)["train_loss"][0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_batch_without_target_is_a_clear_error():
+    model = nn.Linear(3, 1)
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), progress=False)
+    with pytest.raises(TypeError, match="batch must be a tuple .* got Tensor.*batch_fn"):
+        trainer.fit([nnzoo.randn(4, 3)], epochs=1)
+
+
+def test_metrics_as_functions_and_dict():
+    x, y = _classification()
+    model = nn.Linear(4, 3)
+
+    def zero_one(out, t):
+        return float(np.mean(np.asarray(out).argmax(1) != np.asarray(t)))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                      metrics={"acc": "accuracy", "err": zero_one}, progress=False)
+    h = trainer.fit([(x[:40], y[:40]), (x[40:], y[40:])], epochs=2)
+    np.testing.assert_allclose(np.add(h["train_acc"], h["train_err"]), 1.0)
+    with pytest.raises(ValueError, match="unique"):
+        Trainer(model, nn.CrossEntropyLoss(), None, metrics=["accuracy", "acc"])
+
+
+# ---- early stopping and checkpoints ----------------------------------------------------------------
+def test_early_stopping_by_patience():
+    x, y = _regression()
+    model = nn.Linear(3, 1)
+    # lr 0: the validation loss never improves after epoch 1, so training stops after 1 + patience epochs
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.0), patience=2, progress=False)
+    history = trainer.fit([(x, y)], val_loader=[(x, y)], epochs=10)
+    assert history["epoch"] == [1, 2, 3]
+    assert trainer.stop_training
+
+
+def test_out_dir_files_best_checkpoint_and_history_json(tmp_path):
+    x, y = _classification()
+    xv, yv = _classification(n=40, seed=3)
+    model = nn.Linear(4, 3)
+    snapshots = []
+
+    class Snap(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            snapshots.append(_weights(trainer.model))
+
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=2.0), metrics="accuracy",
+                      callbacks=[Snap()], out_dir=tmp_path, monitor="val_accuracy", progress=False)
+    history = trainer.fit([(x, y)], val_loader=[(xv, yv)], epochs=6)
+    with open(tmp_path / "history.json") as f:
+        assert json.load(f) == history
+    best_epoch = int(np.argmax(history["val_accuracy"]))  # the first maximum ('auto' mode is max for acc)
+    best = nnzoo.load(tmp_path / "best.safetensors")
+    for k, v in snapshots[best_epoch].items():
+        np.testing.assert_array_equal(best[k].numpy(), v)
+    assert trainer.load_best() is model
+    np.testing.assert_array_equal(model.weight.detach().numpy(), snapshots[best_epoch]["weight"])
+    assert os.path.exists(tmp_path / "last.safetensors")
+
+
+class _CountBatches(Callback):
+    """A callback with state: the number of batches seen over all stages."""
+
+    def __init__(self):
+        self.batches = 0
+
+    def on_batch_end(self, trainer, batch_idx, logs):
+        self.batches += 1
+
+    def state_dict(self):
+        return {"batches": self.batches}
+
+    def load_state_dict(self, state_dict):
+        self.batches = state_dict["batches"]
+
+
+def _resume_run(out_dir, epochs_plan, loader_seed):
+    """Train in stages: each stage builds everything afresh (model, optimizer, scheduler, loader,
+    callbacks, Trainer) and resumes from out_dir/last.safetensors when it is not the first."""
+    x, y = _classification(n=60)
+    xv, yv = _classification(n=20, seed=5)
+    for stage, epochs in enumerate(epochs_plan):
+        nnzoo.manual_seed(100 + stage)  # fresh objects start from a different state each time
+        model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+        opt = optim.Adam(model.parameters(), lr=0.02)
+        sched = optim.lr_scheduler.MultiStepLR(opt, milestones=[3], gamma=0.1)  # needs its last_epoch
+        gen = nnzoo.Generator().manual_seed(loader_seed) if loader_seed is not None else None
+        loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, generator=gen)
+        trainer = Trainer(model, nn.CrossEntropyLoss(), opt, sched, metrics="accuracy", out_dir=out_dir,
+                          seed=0, patience=10, clip_grad_norm=1.0, progress=False, callbacks=[_CountBatches()])
+        trainer.fit(loader, val_loader=DataLoader(TensorDataset(xv, yv), batch_size=8), epochs=epochs,
+                    resume=stage > 0 or None)
+    trainer.rng_after = nnzoo.random.default_generator.get_state()
+    return trainer
+
+
+@pytest.mark.parametrize("loader_seed", [None, 7], ids=["default-generator", "loader-generator"])
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, loader_seed):
+    straight = _resume_run(tmp_path / "straight", [4], loader_seed)
+    resumed = _resume_run(tmp_path / "resumed", [2, 4], loader_seed)
+    a, b = _weights(straight.model), _weights(resumed.model)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+    for k in straight.history:
+        if k != "time":
+            assert straight.history[k] == resumed.history[k], k
+    assert len(resumed.history["epoch"]) == 4 and resumed.epoch == 4
+    best_a = nnzoo.load(tmp_path / "straight" / "best.safetensors")
+    best_b = nnzoo.load(tmp_path / "resumed" / "best.safetensors")
+    assert all(np.array_equal(best_a[k].numpy(), best_b[k].numpy()) for k in best_a)
+    sa, sb = straight.optimizer.state_dict(), resumed.optimizer.state_dict()
+    for i in sa["state"]:
+        assert np.array_equal(sa["state"][i]["exp_avg_sq"].numpy(), sb["state"][i]["exp_avg_sq"].numpy())
+    assert straight.scheduler.get_last_lr() == resumed.scheduler.get_last_lr()
+    assert resumed.callbacks[1].batches == straight.callbacks[1].batches == 4 * 8  # 60 samples in 8 batches
+    for cb_a, cb_b in zip(straight.callbacks[2:], resumed.callbacks[2:]):  # EarlyStopping, ModelCheckpoint
+        assert {k: v for k, v in cb_a.state_dict().items() if k != "best_path"} == \
+            {k: v for k, v in cb_b.state_dict().items() if k != "best_path"}
+    # the default stream (dropout, and the shuffling without a loader generator) ended in the same state
+    assert np.array_equal(straight.rng_after.numpy(), resumed.rng_after.numpy())
+
+
+def test_resume_errors(tmp_path):
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="out_dir"):
+        Trainer(model, nn.MSELoss(), opt, progress=False).fit([], epochs=1, resume=True)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        Trainer(model, nn.MSELoss(), opt, out_dir=tmp_path, progress=False).fit([], epochs=1, resume=True)
+    x, y = _regression()
+    Trainer(model, nn.MSELoss(), opt, out_dir=tmp_path, progress=False).fit([(x, y)], epochs=1)
+    sched = optim.lr_scheduler.StepLR(opt, 1)
+    with pytest.raises(RuntimeError, match="holds no scheduler state"):
+        Trainer(model, nn.MSELoss(), opt, sched, out_dir=tmp_path, progress=False).fit([(x, y)], epochs=2,
+                                                                                     resume=True)
+
+
+def test_user_model_checkpoint_replaces_the_default(tmp_path):
+    x, y = _regression()
+    model = nn.Linear(3, 1)
+    ckpt = ModelCheckpoint(dirpath=tmp_path / "ck", filename="m.safetensors", monitor="train_loss")
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), callbacks=[ckpt],
+                      out_dir=tmp_path, progress=False)
+    trainer.fit([(x, y)], epochs=3)
+    assert sum(isinstance(cb, ModelCheckpoint) for cb in trainer.callbacks) == 1
+    assert ckpt.best_epoch == 2 and not (tmp_path / "best.safetensors").exists()
+    np.testing.assert_array_equal(nnzoo.load(ckpt.best_path)["weight"].numpy(), model.weight.detach().numpy())
+
+
+def test_functional_fit_and_progress_line(capsys):
+    x, y = _classification()
+    model = nn.Linear(4, 3)
+    trainer = fit(model, [(x, y)], epochs=3, loss_fn=nn.CrossEntropyLoss(), lr=0.1, metrics="accuracy")
+    assert isinstance(trainer, Trainer) and isinstance(trainer.optimizer, optim.Adam)
+    out = capsys.readouterr().out  # not a terminal: one summary line per epoch
+    assert out.count("epoch ") == 3 and "train_loss=" in out and "train_accuracy=" in out
