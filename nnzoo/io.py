@@ -169,18 +169,46 @@ def save(obj, f):
     if hasattr(f, "write"):
         f.write(st.numpy.save(enc.tensors, metadata=metadata))
         return
-    path = os.fspath(f)
+    atomic_write(f, lambda tmp: st.numpy.save_file(enc.tensors, tmp, metadata=metadata))
+
+
+def atomic_write(path, content):
+    """Write a file so that a crash at any moment leaves either the old file or the new one, whole.
+
+    The bytes go to a temporary file in the same directory (``.<name>.<random>.tmp``), are flushed to
+    disk (``fsync``), and the temporary file is renamed over ``path`` with ``os.replace``; the directory
+    is then synced (best effort) so the rename survives a power cut. An exception removes the
+    temporary file. The new file gets the permissions ``open()`` would give it (the umask applies).
+
+    Args:
+        path (str or os.PathLike): the file to (re)write.
+        content: ``bytes``, ``str`` (written as UTF-8), or a function ``writer(tmp_path)`` that writes the
+            file itself (e.g. a library's ``save_file``).
+
+    Example::
+
+        >>> from nnzoo.io import atomic_write
+        >>> atomic_write("notes.txt", "first")
+        >>> atomic_write("notes.txt", "second"); open("notes.txt").read()
+        'second'
+    """
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
     try:
         mode = os.fstat(fd).st_mode & 0o777
-        os.close(fd)
-        st.numpy.save_file(enc.tensors, tmp, metadata=metadata)
-        os.chmod(tmp, mode)  # safetensors recreates the file as 0o600; keep open()'s permissions
-        fd = os.open(tmp, os.O_WRONLY)
+        if callable(content):
+            os.close(fd)
+            content(tmp)
+            os.chmod(tmp, mode)  # a writer may recreate the file (safetensors makes it 0o600)
+            fd = os.open(tmp, os.O_WRONLY)
+        else:
+            view = memoryview(content.encode("utf-8") if isinstance(content, str) else content)
+            while view:  # os.write may write less than asked
+                view = view[os.write(fd, view):]
         try:
-            os.fsync(fd)  # the data is on disk before the rename makes it the checkpoint
+            os.fsync(fd)  # the data is on disk before the rename makes it the file
         finally:
             os.close(fd)
         os.replace(tmp, path)

@@ -7,12 +7,12 @@ as a small JSON file (never pickle).
 import json
 import os
 import re
-import secrets
 from collections import Counter
 
 import numpy as np
 
 from ..creation import tensor as _tensor
+from ..io import atomic_write
 from ..tensor import Tensor
 
 __all__ = ["Vocab", "word_tokenize"]
@@ -264,22 +264,7 @@ class Vocab:
     def save(self, path):
         """Write the vocabulary to ``path`` as UTF-8 JSON, atomically (temporary file + ``os.replace``:
         a crash leaves any previous file intact, as ``nnzoo.save`` does)."""
-        data = json.dumps(self._config(), ensure_ascii=False, indent=1).encode("utf-8")
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-        try:
-            with open(tmp, "xb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, json.dumps(self._config(), ensure_ascii=False, indent=1))
 
     @classmethod
     def load(cls, path):

@@ -12,6 +12,7 @@ import pathlib
 import time
 
 from .. import optim
+from ..io import atomic_write
 from ..data import DataLoader
 from ..random import Generator, manual_seed
 from ..zoo import recipe
@@ -103,7 +104,5 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     result = {"name": name, "out_dir": str(out), "config": config, "seed": seed, "epochs": trainer.epoch,
               "best_epoch": _best_epoch(trainer.history, monitor, mode), "monitor": monitor,
               "val": val, "test": test, "seconds": seconds, "figures": [(str(figure), "training history")]}
-    tmp = out / ".result.json.tmp"
-    tmp.write_text(json.dumps(result, indent=1, default=str))
-    os.replace(tmp, out / "result.json")
+    atomic_write(out / "result.json", json.dumps(result, indent=1, default=str))
     return {**result, "history": trainer.history}

@@ -27,7 +27,7 @@ import warnings
 from typing import Any, NamedTuple
 
 from ..autograd.grad_mode import no_grad
-from ..io import load, save
+from ..io import atomic_write, load, save
 from ..nn.utils import clip_grad_norm_
 from ..ops.shape import cat
 from ..optim.lr_scheduler import OneCycleLR
@@ -485,11 +485,7 @@ class Trainer:
         return self.model
 
     def _write_history(self):
-        path = os.path.join(self.out_dir, "history.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.history, f, indent=1)
-        os.replace(tmp, path)
+        atomic_write(os.path.join(self.out_dir, "history.json"), json.dumps(self.history, indent=1))
 
 
 def fit(model, train_loader, val_loader=None, epochs=1, *, loss_fn, optimizer=None, lr=1e-3, resume=None,

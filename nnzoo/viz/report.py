@@ -98,9 +98,8 @@ class Report:
 
     def write(self, path):
         """Write the page to ``path`` (atomically: temporary file, then rename); returns the path."""
+        from ..io import atomic_write
         path = pathlib.Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.html(), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, self.html())
         return path

@@ -21,8 +21,8 @@ import tempfile
 import numpy as np
 
 from ...creation import from_numpy
-from ..dataset import Dataset
 from .download import download, nnzoo_home
+from .vision import VisionDataset
 
 __all__ = ["CIFAR10"]
 
@@ -42,7 +42,7 @@ def _read_batch(path):
     return images, labels
 
 
-class CIFAR10(Dataset):
+class CIFAR10(VisionDataset):
     """CIFAR-10: 50,000 training and 10,000 test colour images, 32x32, in 10 classes.
 
     Args:
@@ -166,22 +166,9 @@ class CIFAR10(Dataset):
     def __len__(self):
         return len(self.data)
 
-    def __getitem__(self, index):
+    def _sample(self, index):
         # NOTE: HWC uint8 -> CHW float32 in [0, 1], as torchvision's ToTensor
         image = from_numpy(np.ascontiguousarray(self.data[index].transpose(2, 0, 1), dtype=np.float32)
                            / np.float32(255))
         target = self.targets[index]
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
         return image, target
-
-    def __repr__(self):
-        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}", f"    Split: {'Train' if self.train else 'Test'}"]
-        if self.transform is not None:
-            lines.append(f"    Transform: {self.transform!r}")
-        if self.target_transform is not None:
-            lines.append(f"    Target transform: {self.target_transform!r}")
-        return "\n".join(lines)

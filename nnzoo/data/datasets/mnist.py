@@ -26,8 +26,8 @@ import zlib
 import numpy as np
 
 from ...creation import from_numpy
-from ..dataset import Dataset
 from .download import download, nnzoo_home
+from .vision import VisionDataset
 
 __all__ = ["MNIST", "FashionMNIST", "read_idx", "write_idx"]
 
@@ -114,7 +114,7 @@ def write_idx(path, array):
     path.write_bytes(gzip.compress(body, mtime=0) if path.name.endswith(".gz") else body)
 
 
-class MNIST(Dataset):
+class MNIST(VisionDataset):
     """The MNIST hand-written digits: 60,000 training and 10,000 test images, 28x28 grey, 10 classes.
 
     Args:
@@ -218,24 +218,11 @@ class MNIST(Dataset):
     def __len__(self):
         return self.data.shape[0]
 
-    def __getitem__(self, index):
+    def _sample(self, index):
         # NOTE: the uint8 image becomes float32 in [0, 1] (ToTensor), with a channel dimension: (1, 28, 28)
         image = from_numpy(self.data.numpy()[index].astype(np.float32)[None] / np.float32(255))
         target = int(self.targets.numpy()[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
         return image, target
-
-    def __repr__(self):
-        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}", f"    Split: {'Train' if self.train else 'Test'}"]
-        if self.transform is not None:
-            lines.append(f"    Transform: {self.transform!r}")
-        if self.target_transform is not None:
-            lines.append(f"    Target transform: {self.target_transform!r}")
-        return "\n".join(lines)
 
 
 class FashionMNIST(MNIST):
