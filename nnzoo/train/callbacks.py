@@ -277,6 +277,11 @@ def _format(logs, keys=None):
     return " ".join(parts)
 
 
+def _short(text):
+    """Shorter names for a progress bar's line: ``train_loss`` -> ``loss``, ``accuracy`` -> ``acc``."""
+    return " ".join(part.removeprefix("train_").replace("accuracy", "acc") for part in text.split())
+
+
 class ProgressBar(Callback):
     """A tqdm bar per epoch with the running loss and metrics; one summary line per epoch otherwise.
 
@@ -301,17 +306,19 @@ class ProgressBar(Callback):
             total = len(trainer.train_loader)
         except TypeError:
             total = None
+        # a short bar and no rate, so the live loss and metrics fit on the line
         self._bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{trainer.epochs}", file=file, leave=True,
-                         dynamic_ncols=True)
+                         dynamic_ncols=True, bar_format="{desc} {percentage:3.0f}%|{bar:16}| {n_fmt}/{total_fmt} "
+                                                        "[{elapsed}]{postfix}")
 
     def on_batch_end(self, trainer, batch_idx, logs):
         if self._bar is not None:
             self._bar.update(1)
-            self._bar.set_postfix_str(_format(trainer.running_logs()), refresh=False)
+            self._bar.set_postfix_str(_short(_format(trainer.running_logs())), refresh=False)
 
     def on_epoch_end(self, trainer, epoch, logs):
         if self._bar is not None:
-            self._bar.set_postfix_str(_format(logs), refresh=True)
+            self._bar.set_postfix_str(_short(_format(logs)), refresh=True)
             self._bar.close()
             self._bar = None
         else:

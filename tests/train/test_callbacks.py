@@ -174,7 +174,7 @@ def test_progress_bar_on_a_terminal_and_summary_lines_otherwise():
     _train_with(ProgressBar(file=term))
     text = term.getvalue()
     assert "epoch 1/2" in text and "epoch 2/2" in text and "2/2" in text  # two bars of 2 batches
-    assert "val_loss=" in text and "train_accuracy=" in text
+    assert "val_loss=" in text and " acc=" in text and "val_acc=" in text  # short names on the bar
 
     plain = io.StringIO()
     trainer = _train_with(ProgressBar(file=plain))
