@@ -127,3 +127,30 @@ def test_runner_end_to_end(tmp_path):
     assert report["processes"]["nnzoo"]["numpy"] == np.__version__
     assert report["processes"]["torch"]["torch"].startswith("2.")
     assert report["machine"]["cpu_model"]
+
+
+def test_paired_summary_is_the_median_of_round_ratios():
+    from benchmarks import paired
+    pairs = [{"ms": {"nnzoo": [1.0, 2.0, 4.0], "torch": [2.0, 2.0, 2.0]}},
+             {"ms": {"nnzoo": [1.0], "torch": [0.5]}}]
+    s = paired.summarize(pairs)
+    ratios = sorted([2.0, 1.0, 0.5, 0.5])  # torch / nnzoo round by round
+    assert s["ratio_median"] == np.median(ratios) and s["rounds"] == 4
+    assert s["ratio_min"] == 0.5 and s["ratio_max"] == 2.0 and s["share_of_rounds_nnzoo_faster"] == 0.25
+    assert s["nnzoo_median_ms"] == np.median([1.0, 2.0, 4.0, 1.0])
+
+
+def test_paired_end_to_end(tmp_path):
+    """Two serving processes, one per library, alternate; the waiting one uses no CPU meanwhile."""
+    out = tmp_path / "p.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.paired", "add_small", "--pairs", "1", "--rounds",
+                           "2", "--gap", "0.05", "--warmup", "1", "--min-time", "0.002", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "| add_small" in proc.stdout
+    report = json.loads(out.read_text())
+    (pair,) = report["workloads"]["add_small"]["pairs"]
+    assert len(pair["ms"]["nnzoo"]) == len(pair["ms"]["torch"]) == 2
+    assert pair["facts"]["torch"]["facts"]["torch"].startswith("2.")
+    assert "torch" not in pair["facts"]["nnzoo"]["facts"]
+    assert report["workloads"]["add_small"]["summary"]["ratio_median"] > 0
