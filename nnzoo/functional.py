@@ -2,10 +2,13 @@
 linear layers, dropout, embedding, normalisation, activations, the softmax family, ``one_hot``, ``pad``
 and the losses."""
 from .ops import loss as _loss
+from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from .ops.index import one_hot
 from .ops.loss import *  # noqa: F401,F403
 from .ops.nn import alpha_dropout, bilinear, dropout, dropout1d, dropout2d, embedding, linear
 from .ops.norm import batch_norm, group_norm, layer_norm
+from .ops.pool import *  # noqa: F401,F403  (pooling, interpolate, local_response_norm, pixel_shuffle)
+from .ops import pool as _pool
 from .ops.reduce import log_softmax, softmax
 from .ops.shape import pad
 from .ops.unary import elu, gelu, hardtanh, leaky_relu, relu, relu6, sigmoid, silu, softplus, tanh
@@ -13,3 +16,5 @@ from .ops.unary import elu, gelu, hardtanh, leaky_relu, relu, relu6, sigmoid, si
 __all__ = ["alpha_dropout", "batch_norm", "bilinear", "dropout", "dropout1d", "dropout2d", "embedding",
            "group_norm", "layer_norm", "linear", "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "one_hot", "pad", "relu", "relu6",
            "sigmoid", "silu", "softmax", "softplus", "tanh"] + _loss.__all__
+__all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+__all__ += _pool.__all__

@@ -134,11 +134,11 @@ def run(out_dir="runs/tour", quick=False, progress=True, seed=0):
           f"circles with {fm['accuracy']:.1%} test accuracy (linear φ: {fm['linear_accuracy']:.1%})")
     _report_feature_maps(report, fm)
 
-    print("\n3. The digits: a linear classifier and an MLP, trained, validated, then tested once")
-    print("-" * 81)
+    print("\n3. The digits: a linear classifier, an MLP and a CNN, trained, validated, then tested once")
+    print("-" * 88)
     rows, figures = [], []
     overrides = {"epochs": 3} if quick else {}
-    for name in ("logreg", "mlp"):
+    for name in ("logreg", "mlp", "cnn"):
         r = run_recipe(name, out_dir=out / name, overrides=overrides, seed=seed, progress=progress)
         results[name] = r
         rows.append({"model": name, "what it is": recipe(name).description,
@@ -150,7 +150,9 @@ def run(out_dir="runs/tour", quick=False, progress=True, seed=0):
     report.section("3. Handwritten digits (8x8, scikit-learn's copy of the UCI set)",
                    "A stratified split: 70% training, 10% validation (picks the best epoch), 20% test (looked "
                    "at once, at the end). Logistic regression is the linear predictor of the notes; the MLP "
-                   "adds two hidden ReLU layers.", table=rows, figures=figures)
+                   "adds two hidden ReLU layers; the CNN shares its weights across the image (convolution) "
+                   "and pools.", table=rows, figures=figures)
+    results["cnn_pictures"] = _cnn_pictures(report, results["cnn"], out / "cnn")
 
     print("\n4. Hyper-parameter search: Optuna's TPE on the validation accuracy, then the test set once")
     print("-" * 86)
@@ -162,6 +164,24 @@ def run(out_dir="runs/tour", quick=False, progress=True, seed=0):
     results["report"] = str(path)
     print(f"\nthe tour took {seconds:.0f} s; report: {path}")
     return results
+
+
+def _cnn_pictures(report, result, out):
+    """What the trained CNN sees: its first-layer filters and every layer's maps for one test digit."""
+    from .viz import plot_activations, plot_filters
+    model, test_set = result["model"], result["test_set"]
+    image, label = test_set[0]
+    filters = plot_filters(model.features[0].weight, out / "filters.png",
+                           title="first-layer filters (3x3, one input channel)")
+    maps = plot_activations(model, image, out / "activations.png",
+                            title=f"activation maps for one test digit (a {int(label)})")
+    report.section("What the CNN sees",
+                   "Each 3x3 filter of the first layer slides over the 8x8 image; stacking the 32 responses "
+                   "gives a new 32-channel image, which the next layers filter and pool again (8x8 -> 4x4 -> "
+                   "2x2), until the fully connected layers read the class off the last maps.",
+                   figures=[(filters, "first-layer filters"), (maps, "activation maps, layer by layer")])
+    print(f"the CNN's filters and activation maps: {filters}, {maps}")
+    return {"filters": str(filters), "activations": str(maps)}
 
 
 SEARCH_SPACE = {"lr": ("float", 1e-4, 1e-2, True), "hidden": ("categorical", [64, 128, 256]),

@@ -19,13 +19,14 @@ def test_quick_tour_writes_one_page_report(tmp_path, capsys):
     results = tour.run(out_dir=tmp_path, quick=True, progress=False)
     capsys.readouterr()
     page = (tmp_path / "report.html").read_text()
-    for title in ("1. Autograd", "2. Feature maps", "3. Handwritten digits", "4. Hyper-parameter search"):
+    for title in ("1. Autograd", "2. Feature maps", "3. Handwritten digits", "What the CNN sees",
+                  "4. Hyper-parameter search"):
         assert title in page
     # every figure is embedded, and each part's numbers are in the page
     images = re.findall(r'src="data:image/png;base64,', page)
-    assert len(images) >= 5
+    assert len(images) >= 8  # fits, boundaries, 3 histories, filters, activation maps, the search's history
     assert results["feature_maps"]["chosen"] in page
-    for name in ("logreg", "mlp"):
+    for name in ("logreg", "mlp", "cnn"):
         acc = results[name]["test"]["accuracy"]
         assert f"{acc:.4g}" in page and (tmp_path / name / "best.safetensors").exists()
         assert acc > 0.5  # three epochs already beat chance (10%) by far

@@ -71,8 +71,9 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
 
     Returns:
         dict with ``out_dir``, ``config``, ``epochs``, ``best_epoch``, ``val`` and ``test`` (the best
-        checkpoint's loss and metrics; ``test`` is None when ``test=False``), ``seconds`` (training time), ``figures`` ([(path, caption)]) and
-        ``history``. The same dict, less the history, is written to ``out_dir/result.json``.
+        checkpoint's loss and metrics; ``test`` is None when ``test=False``), ``seconds`` (training time),
+        ``figures`` ([(path, caption)]), ``history``, ``model`` (with the best weights, in eval mode) and
+        ``test_set``. The same dict, less the last three, is written to ``out_dir/result.json``.
     """
     r = recipe(name)
     config = _config(r, overrides or {})
@@ -97,6 +98,7 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     trainer.fit(train_loader, val_loader, epochs=config["epochs"], resume=True if resume else None)
     seconds = time.perf_counter() - start
     trainer.load_best()
+    model.eval()
     val = trainer.evaluate(val_loader)
     test = trainer.evaluate(test_loader) if test else None
     from ..viz.plots import plot_history
@@ -105,4 +107,4 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
               "best_epoch": _best_epoch(trainer.history, monitor, mode), "monitor": monitor,
               "val": val, "test": test, "seconds": seconds, "figures": [(str(figure), "training history")]}
     atomic_write(out / "result.json", json.dumps(result, indent=1, default=str))
-    return {**result, "history": trainer.history}
+    return {**result, "history": trainer.history, "model": model, "test_set": test_set}

@@ -7,7 +7,13 @@ and the tour run a recipe through :mod:`nnzoo.train`; ``nnzoo.zoo.recipes()`` li
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["Recipe", "register", "recipe", "recipes", "MLP", "LogisticRegression"]
+__all__ = ["Recipe", "register", "recipe", "recipes", "digits_splits",
+           "MLP", "LogisticRegression", "Net", "LeNet5", "DigitsCNN", "DigitsCNNConfig",
+           "AlexNet", "TorchvisionAlexNet", "alexnet", "VGG", "SmallVGG", "make_layers", "vgg11", "vgg11_bn",
+           "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "BasicBlock", "Bottleneck", "ResNet",
+           "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "CifarResNet", "ZeroPadShortcut",
+           "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "CausalConv1d", "TemporalBlock",
+           "TemporalConvNet", "TCN"]
 
 _RECIPES = {}
 
@@ -50,6 +56,15 @@ def recipes():
     return dict(_RECIPES)
 
 
+def digits_splits(config):
+    """The 8x8 digits in a stratified 70/10/20 train/validation/test split (seed ``config['split_seed']``,
+    default 0): the data of the digits recipes."""
+    from ..data import train_val_test_split
+    from ..data.datasets import digits
+    ds = digits()
+    return train_val_test_split(ds, val=0.1, test=0.2, stratify=ds.tensors[1], seed=config.get("split_seed", 0))
+
+
 def recipe(name):
     """The recipe called ``name``; the error lists the known ones."""
     try:
@@ -58,4 +73,12 @@ def recipe(name):
         raise KeyError(f"zoo: no model called {name!r}; known: {', '.join(_RECIPES) or 'none'}") from None
 
 
-from .mlp import LogisticRegression, MLP  # noqa: E402  (registers its recipes)
+# the families (each registers its recipes on import)
+from .mlp import LogisticRegression, MLP  # noqa: E402
+from .lenet import DigitsCNN, DigitsCNNConfig, LeNet5, Net  # noqa: E402
+from .alexnet import AlexNet, TorchvisionAlexNet, alexnet  # noqa: E402
+from .vgg import (VGG, SmallVGG, make_layers, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn,  # noqa: E402
+                  vgg19, vgg19_bn)
+from .resnet import (BasicBlock, Bottleneck, CifarResNet, ResNet, ZeroPadShortcut, resnet18,  # noqa: E402
+                     resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, resnet101, resnet110, resnet152)
+from .tcn import TCN, CausalConv1d, TemporalBlock, TemporalConvNet  # noqa: E402

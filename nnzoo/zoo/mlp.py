@@ -8,7 +8,7 @@ Recipes (``nnzoo train mlp``, ``nnzoo train logreg``): the 1,797 8x8 handwritten
 scikit-learn, a stratified 70/10/20 train/validation/test split with a fixed seed.
 """
 from .. import nn
-from . import Recipe, register
+from . import Recipe, digits_splits, register
 
 __all__ = ["MLP", "LogisticRegression"]
 
@@ -65,19 +65,11 @@ class LogisticRegression(nn.Module):
 
 
 # ---- recipes: the digits ---------------------------------------------------------------------------
-def _digits_splits(config):
-    from ..data import train_val_test_split
-    from ..data.datasets import digits
-    ds = digits()
-    labels = ds.tensors[1]
-    return train_val_test_split(ds, val=0.1, test=0.2, stratify=labels, seed=config.get("split_seed", 0))
-
-
 register(Recipe(
     name="mlp",
     description="MLP 64-256-256-10 (ReLU, dropout 0.2) on the 8x8 digits, Adam",
     build_model=lambda c: MLP(64, c["hidden"], 10, dropout=c["dropout"]),
-    load_data=_digits_splits,
+    load_data=digits_splits,
     loss=nn.CrossEntropyLoss,
     defaults=dict(epochs=30, lr=1e-3, batch_size=32, optimizer="adam", weight_decay=0.0,
                   hidden=(256, 256), dropout=0.2),
@@ -89,7 +81,7 @@ register(Recipe(
     name="logreg",
     description="logistic regression (a linear classifier) on the 8x8 digits, SGD with momentum",
     build_model=lambda c: LogisticRegression(64, 10),
-    load_data=_digits_splits,
+    load_data=digits_splits,
     loss=nn.CrossEntropyLoss,
     defaults=dict(epochs=30, lr=0.1, batch_size=32, optimizer="sgd", momentum=0.9, weight_decay=1e-4),
     metrics=("accuracy",),
