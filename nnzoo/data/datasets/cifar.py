@@ -14,14 +14,14 @@ these seven named files are taken out of the archive, each as a regular file und
 crafted archive cannot write elsewhere.
 """
 import os
-import pathlib
+import pathlib  # noqa: F401  (the docstring example uses it)
 import tarfile
 import tempfile
 
 import numpy as np
 
 from ...creation import from_numpy
-from .download import download, nnzoo_home
+from .download import download
 from .vision import VisionDataset
 
 __all__ = ["CIFAR10"]
@@ -87,10 +87,7 @@ class CIFAR10(VisionDataset):
     meta_file = "batches.meta.txt"
 
     def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
-        self.root = pathlib.Path(root).expanduser() if root is not None else nnzoo_home()
-        self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
+        super().__init__(root, train, transform, target_transform)
         if download:
             self.download()
         if not self._check_exists():

@@ -26,7 +26,7 @@ import zlib
 import numpy as np
 
 from ...creation import from_numpy
-from .download import download, nnzoo_home
+from .download import download
 from .vision import VisionDataset
 
 __all__ = ["MNIST", "FashionMNIST", "read_idx", "write_idx"]
@@ -166,10 +166,7 @@ class MNIST(VisionDataset):
                "7 - seven", "8 - eight", "9 - nine"]
 
     def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
-        self.root = pathlib.Path(root).expanduser() if root is not None else nnzoo_home()
-        self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
+        super().__init__(root, train, transform, target_transform)
         if download:
             self.download()
         prefix = "train" if train else "t10k"

@@ -1,5 +1,8 @@
 """``VisionDataset``: what the image datasets share (torchvision's base class of the same name)."""
+import pathlib
+
 from ..dataset import Dataset
+from .download import nnzoo_home
 
 __all__ = ["VisionDataset"]
 
@@ -7,10 +10,16 @@ __all__ = ["VisionDataset"]
 class VisionDataset(Dataset):
     """An image dataset held in memory: ``ds[i]`` is ``(transform(image), target_transform(target))``.
 
-    Subclasses set ``root``, ``train``, ``transform``, ``target_transform`` and implement
-    ``_sample(index) -> (image Tensor, target)``; this class applies the transforms and prints the
-    dataset as torchvision does.
+    Subclasses call ``super().__init__(root, train, transform, target_transform)`` (``root`` None means
+    ``nnzoo_home()``) and implement ``_sample(index) -> (image Tensor, target)``; this class applies the
+    transforms and prints the dataset as torchvision does.
     """
+
+    def __init__(self, root=None, train=True, transform=None, target_transform=None):
+        self.root = pathlib.Path(root).expanduser() if root is not None else nnzoo_home()
+        self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
 
     def __getitem__(self, index):
         image, target = self._sample(index)
