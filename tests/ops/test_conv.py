@@ -139,8 +139,8 @@ def test_chunks_with_a_ragged_last_chunk(monkeypatch):
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((5, 8, 6, 7)), rng.standard_normal((4, 8, 3, 3))
     per_image = max(8 * 3, 3 * 4) * 8 * 7  # row-shift layout: the windows of one image
-    monkeypatch.setattr(conv_ops, "_CHUNK_ELEMS", 2 * per_image)
-    assert conv_ops._chunk(5, per_image) == 2
+    monkeypatch.setattr(conv_ops, "_CHUNK_ELEMS", per_image)  # doubled for a GEMM inner dim 8 * 3 < 64
+    assert conv_ops._chunk(5, per_image, 8 * 3) == 2
     xn, wn = nnzoo.tensor(x, requires_grad=True), nnzoo.tensor(w, requires_grad=True)
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     yn, yt = F.conv2d(xn, wn, padding=1), TF.conv2d(xt, wt, padding=1)
