@@ -6,6 +6,7 @@ the zoo's models on bundled data with the full workflow (train/validation/test s
 the validation metric, the test set looked at once). Everything lands in one HTML page,
 ``runs/tour/report.html``, with the plots and a metrics table.
 """
+import itertools
 import pathlib
 import time
 
@@ -197,10 +198,11 @@ def _search(report, out, quick, seed):
     def config(params):
         return {**params, "hidden": (params["hidden"],) * 2, "epochs": epochs}
 
+    trial_number = itertools.count()
+
     def objective(params):
-        n = len(list(out.glob("trial_*")))
-        return run_recipe("mlp", out_dir=out / f"trial_{n}", overrides=config(params), seed=seed,
-                          progress=False, test=False)["history"]
+        return run_recipe("mlp", out_dir=out / f"trial_{next(trial_number)}", overrides=config(params),
+                          seed=seed, progress=False, test=False)["history"]
 
     result = search(objective, SEARCH_SPACE, n_trials=trials, sampler="tpe", seed=seed, direction="maximize",
                     metric="val_accuracy")

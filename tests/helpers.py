@@ -210,3 +210,47 @@ def cases_params(cases):
     """pytest.mark.parametrize arguments for a list of OpCases, with readable ids."""
     import pytest
     return pytest.mark.parametrize("case", cases, ids=[c.name for c in cases])
+
+
+# ---- whole models: nnzoo against a torch implementation with the same weights -----------------------
+def state_shapes(state_dict):
+    """``{key: shape}`` of a state dict (either library's)."""
+    return {k: tuple(v.shape) for k, v in state_dict.items()}
+
+
+def as_f64(t):
+    """A tensor of either library (detached) as a float64 NumPy array."""
+    return np.asarray(t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach(), dtype=np.float64)
+
+
+def assert_scaled_close(got, want, what, tol=1e-9):
+    """max |got - want| <= tol * max |want|: judged against each array's scale rather than element by
+    element (float64 through a deep stack, where batch norm over a few values amplifies rounding)."""
+    got, want = as_f64(got), as_f64(want)
+    assert got.shape == want.shape, what
+    err, scale = np.abs(got - want).max(), np.abs(want).max()
+    # NOTE: the 1e-12 floor: a conv bias followed by batch norm has a gradient of exactly 0 in exact
+    # arithmetic, rounding noise (1e-17) in each library
+    assert err <= tol * scale + 1e-12, f"{what}: max difference {err:.3g}, scale {scale:.3g}"
+
+
+def check_model_parity(nz, th, x, train):
+    """Copy ``th``'s weights into ``nz``, run both in float64 on input ``x`` (train or eval mode), and
+    compare the outputs, the input and every parameter gradient, and the buffers (BatchNorm's running
+    statistics move the same way)."""
+    nz.load_state_dict(th.state_dict())
+    nz.double().train(train)
+    th.double().train(train)
+    xt, xn = torch.tensor(x, requires_grad=True), nnzoo.tensor(x, requires_grad=True)
+    yt, yn = th(xt), nz(xn)
+    assert_scaled_close(yn, yt, "output")
+    u = np.random.default_rng(1).standard_normal(tuple(yt.shape))
+    (yt * torch.tensor(u)).sum().backward()
+    (yn * nnzoo.tensor(u)).sum().backward()
+    assert_scaled_close(xn.grad, xt.grad, "input grad")
+    params_t = dict(th.named_parameters())
+    for name, p in nz.named_parameters():
+        assert_scaled_close(p.grad, params_t[name].grad, f"{name}.grad")
+    buffers_t = dict(th.named_buffers())
+    for name, b in nz.named_buffers():
+        assert_scaled_close(b, buffers_t[name], name)

@@ -6,6 +6,7 @@ import torch
 from torch import nn as tnn
 
 import nnzoo
+from helpers import state_shapes
 from nnzoo.zoo.alexnet import AlexNet, TorchvisionAlexNet, alexnet
 
 
@@ -52,14 +53,6 @@ def torchvision_alexnet(num_classes=1000):
     return m
 
 
-def _shapes(sd):
-    return {k: tuple(v.shape) for k, v in sd.items()}
-
-
-def _np(t):
-    return np.asarray(t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach(), dtype=np.float64)
-
-
 def _close(got, want, what, rtol):
     """max |got - want| <= rtol * max |want| (in the arrays' own dtype: the classifier has 55M weights)."""
     got = got.detach() if isinstance(got, nnzoo.Tensor) else got
@@ -97,7 +90,7 @@ def test_notes_alexnet_matches_torch_at_a_small_input(groups):
     nz = AlexNet(num_classes=5, input_size=67, groups=groups)
     th = torch_alexnet_notes(5, 1, groups)
     assert list(nz.state_dict()) == list(th.state_dict())
-    assert _shapes(nz.state_dict()) == _shapes(th.state_dict())
+    assert state_shapes(nz.state_dict()) == state_shapes(th.state_dict())
     _check_parity(nz, th, np.random.default_rng(0).standard_normal((2, 3, 67, 67)))
 
 
@@ -119,7 +112,7 @@ def test_notes_alexnet_parameter_count_at_227():
     with torch.device("meta"):
         th = torch_alexnet_notes(1000, 6)
         th2 = torch_alexnet_notes(1000, 6, groups=2)
-    assert _shapes(nz.state_dict()) == _shapes(th.state_dict())
+    assert state_shapes(nz.state_dict()) == state_shapes(th.state_dict())
     assert sum(p.numel() for p in nz.parameters()) == sum(p.numel() for p in th.parameters())
     # the paper's two-GPU network has "60 million parameters"
     assert 60e6 < sum(p.numel() for p in th2.parameters()) < 61e6
@@ -130,7 +123,7 @@ def test_torchvision_alexnet_keys_count_and_parity():
     assert isinstance(nz, TorchvisionAlexNet)
     th = torchvision_alexnet()
     assert list(nz.state_dict()) == list(th.state_dict())
-    assert _shapes(nz.state_dict()) == _shapes(th.state_dict())
+    assert state_shapes(nz.state_dict()) == state_shapes(th.state_dict())
     # torchvision's documented count for alexnet (AlexNet_Weights.IMAGENET1K_V1.meta["num_params"])
     assert sum(p.numel() for p in nz.parameters()) == sum(p.numel() for p in th.parameters()) == 61_100_840
     _check_parity(nz, th, np.random.default_rng(2).standard_normal((1, 3, 63, 63)), double=False)

@@ -10,6 +10,7 @@ from torch import nn as tnn
 from torch.nn import functional as TF
 
 import nnzoo
+from helpers import as_f64, check_model_parity, state_shapes
 from nnzoo.zoo import resnet as R
 
 
@@ -94,47 +95,8 @@ TORCHVISION = {"resnet18": (TBasic, [2, 2, 2, 2]), "resnet34": (TBasic, [3, 4, 6
 ISSUE_COUNTS = {"resnet18": 11_689_512, "resnet50": 25_557_032}  # the issue's (torchvision's) counts
 
 
-def _shapes(sd):
-    return {k: tuple(v.shape) for k, v in sd.items()}
-
-
-def _np(t):
-    return np.asarray(t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach(), dtype=np.float64)
-
-
 def _count(m):
     return sum(p.numel() for p in m.parameters())
-
-
-def _close(got, want, what, tol=1e-9):
-    """max |got - want| <= tol * max |want|: float64 through a deep stack (batch norm over a few values
-    amplifies rounding), judged against each array's scale rather than element by element."""
-    got, want = _np(got), _np(want)
-    assert got.shape == want.shape, what
-    err, scale = np.abs(got - want).max(), np.abs(want).max()
-    # NOTE: the 1e-12 floor: a conv bias followed by batch norm has a gradient of exactly 0 in exact
-    # arithmetic, rounding noise (1e-17) in each library
-    assert err <= tol * scale + 1e-12, f"{what}: max difference {err:.3g}, scale {scale:.3g}"
-
-
-def _check_parity(nz, th, x, train):
-    """Copied weights, float64: the same outputs, input and weight gradients, and running statistics."""
-    nz.load_state_dict(th.state_dict())
-    nz.double().train(train)
-    th.double().train(train)
-    xt, xn = torch.tensor(x, requires_grad=True), nnzoo.tensor(x, requires_grad=True)
-    yt, yn = th(xt), nz(xn)
-    _close(yn, yt, "output")
-    u = np.random.default_rng(1).standard_normal(tuple(yt.shape))
-    (yt * torch.tensor(u)).sum().backward()
-    (yn * nnzoo.tensor(u)).sum().backward()
-    _close(xn.grad, xt.grad, "input grad")
-    params_t = dict(th.named_parameters())
-    for name, p in nz.named_parameters():
-        _close(p.grad, params_t[name].grad, f"{name}.grad")
-    buffers_t = dict(th.named_buffers())
-    for name, b in nz.named_buffers():
-        _close(b, buffers_t[name], name)
 
 
 @pytest.mark.parametrize("name", list(TORCHVISION))
@@ -143,7 +105,7 @@ def test_torchvision_keys_shapes_and_parameter_counts(name):
     with torch.device("meta"):
         th = TResNet(*TORCHVISION[name])
     assert list(nz.state_dict()) == list(th.state_dict())  # incl. running_mean/var, num_batches_tracked
-    assert _shapes(nz.state_dict()) == _shapes(th.state_dict())
+    assert state_shapes(nz.state_dict()) == state_shapes(th.state_dict())
     assert _count(nz) == _count(th)
     if name in ISSUE_COUNTS:
         assert _count(nz) == ISSUE_COUNTS[name]
@@ -160,13 +122,13 @@ def test_resnet18_matches_torch_on_a_64x64_image(train):
                 m.running_var.uniform_(0.5, 2.0)
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
-    _check_parity(R.resnet18(num_classes=7), th, np.random.default_rng(0).standard_normal((2, 3, 64, 64)), train)
+    check_model_parity(R.resnet18(num_classes=7), th, np.random.default_rng(0).standard_normal((2, 3, 64, 64)), train)
 
 
 def test_bottleneck_resnet_matches_torch():
     # a one-block-per-stage bottleneck ResNet: every bottleneck path (downsample in all four stages)
     th = TResNet(TBottleneck, [1, 1, 1, 1], num_classes=3)
-    _check_parity(R.ResNet(R.Bottleneck, [1, 1, 1, 1], num_classes=3), th,
+    check_model_parity(R.ResNet(R.Bottleneck, [1, 1, 1, 1], num_classes=3), th,
                   np.random.default_rng(2).standard_normal((2, 3, 32, 32)), train=True)
 
 
@@ -187,7 +149,7 @@ def test_torchvision_init_and_zero_init_residual():
     # a zero-initialised block is the identity followed by relu
     block = z.layer1[0].eval()
     x = nnzoo.randn(1, 64, 5, 5)
-    np.testing.assert_allclose(_np(block(x)), np.maximum(_np(x), 0), atol=1e-6)
+    np.testing.assert_allclose(as_f64(block(x)), np.maximum(as_f64(x), 0), atol=1e-6)
 
 
 def test_resnet_options():
@@ -239,7 +201,7 @@ def test_cifar_resnet_parameter_counts(depth, paper_millions):
 
 def test_option_a_shortcut_is_subsampling_plus_zero_channels():
     x = np.random.default_rng(3).standard_normal((2, 16, 8, 8)).astype(np.float32)
-    out = _np(R.ZeroPadShortcut(16, 32, 2)(nnzoo.tensor(x)))
+    out = as_f64(R.ZeroPadShortcut(16, 32, 2)(nnzoo.tensor(x)))
     want = np.zeros((2, 32, 4, 4))
     want[:, 8:24] = x[:, :, ::2, ::2]
     np.testing.assert_array_equal(out, want)
@@ -286,7 +248,7 @@ def test_cifar_resnet20_matches_torch():
     th = TCifarResNet(3, num_classes=10)
     nz = R.resnet20()
     assert list(nz.state_dict()) == list(th.state_dict())
-    _check_parity(nz, th, np.random.default_rng(4).standard_normal((2, 3, 16, 16)), train=True)
+    check_model_parity(nz, th, np.random.default_rng(4).standard_normal((2, 3, 16, 16)), train=True)
 
 
 def test_cifar_resnet_shapes_and_errors():

@@ -8,6 +8,7 @@ import torch
 from torch import nn as tnn
 
 import nnzoo
+from helpers import as_f64, check_model_parity, state_shapes
 from nnzoo.zoo import vgg as V
 
 
@@ -54,24 +55,6 @@ MODELS = {"vgg11": ("A", False), "vgg11_bn": ("A", True), "vgg13": ("B", False),
           "vgg16": ("D", False), "vgg16_bn": ("D", True), "vgg19": ("E", False), "vgg19_bn": ("E", True)}
 
 
-def _shapes(sd):
-    return {k: tuple(v.shape) for k, v in sd.items()}
-
-
-def _np(t):
-    return np.asarray(t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach(), dtype=np.float64)
-
-
-def _close(got, want, what, tol=1e-9):
-    """max |got - want| <= tol * max |want| (float64; judged against each array's scale)."""
-    got, want = _np(got), _np(want)
-    assert got.shape == want.shape, what
-    err, scale = np.abs(got - want).max(), np.abs(want).max()
-    # NOTE: the 1e-12 floor: a conv bias followed by batch norm has a gradient of exactly 0 in exact
-    # arithmetic, rounding noise (1e-17) in each library
-    assert err <= tol * scale + 1e-12, f"{what}: max difference {err:.3g}, scale {scale:.3g}"
-
-
 def test_configurations_are_torchvisions():
     assert V.cfgs == TORCHVISION_CFGS
     # the paper's depths: weight layers = convs + 3 fully connected
@@ -83,7 +66,7 @@ def test_vgg16_has_torchvisions_keys_and_138357544_parameters():
     with torch.device("meta"):
         th = TorchVGG(torch_make_layers(TORCHVISION_CFGS["D"]))
     assert list(nz.state_dict()) == list(th.state_dict())
-    assert _shapes(nz.state_dict()) == _shapes(th.state_dict())
+    assert state_shapes(nz.state_dict()) == state_shapes(th.state_dict())
     n = sum(p.numel() for p in nz.parameters())
     assert n == sum(p.numel() for p in th.parameters()) == 138_357_544  # the issue's (torchvision's) count
     # torchvision's init: linear weights N(0, 0.01), conv weights kaiming normal with fan_out
@@ -102,7 +85,7 @@ def test_every_configuration_has_torchvisions_feature_keys(name):
     nz = V.make_layers(V.cfgs[cfg], batch_norm=bn)
     with torch.device("meta"):
         th = torch_make_layers(TORCHVISION_CFGS[cfg], bn)
-    assert _shapes(nz.state_dict()) == _shapes(th.state_dict())
+    assert state_shapes(nz.state_dict()) == state_shapes(th.state_dict())
     assert list(nz.state_dict()) == list(th.state_dict())
     assert getattr(V, name).__doc__
 
@@ -115,23 +98,7 @@ def test_small_vgg_matches_torch(bn, train):
     nz = V.VGG(V.make_layers(cfg, batch_norm=bn), num_classes=5, dropout=0.0, hidden=32, pool_size=3).double()
     th = TorchVGG(torch_make_layers(cfg, bn), num_classes=5, dropout=0.0, hidden=32, pool_size=3, width=16).double()
     assert list(nz.state_dict()) == list(th.state_dict())
-    nz.load_state_dict(th.state_dict())
-    nz.train(train)
-    th.train(train)
-    x = np.random.default_rng(0).standard_normal((3, 3, 8, 8))
-    xt, xn = torch.tensor(x, requires_grad=True), nnzoo.tensor(x, requires_grad=True)
-    yt, yn = th(xt), nz(xn)
-    _close(yn, yt, "output")
-    u = np.random.default_rng(1).standard_normal(tuple(yt.shape))
-    (yt * torch.tensor(u)).sum().backward()
-    (yn * nnzoo.tensor(u)).sum().backward()
-    _close(xn.grad, xt.grad, "input grad")
-    params_t = dict(th.named_parameters())
-    for name, p in nz.named_parameters():
-        _close(p.grad, params_t[name].grad, f"{name}.grad")
-    buffers_t = dict(th.named_buffers())
-    for name, b in nz.named_buffers():  # BatchNorm's running statistics move the same way
-        _close(b, buffers_t[name], name)
+    check_model_parity(nz, th, np.random.default_rng(0).standard_normal((3, 3, 8, 8)), train)
 
 
 def test_small_vgg_is_the_issues_benchmark_network():
@@ -141,11 +108,11 @@ def test_small_vgg_is_the_issues_benchmark_network():
         tnn.Conv2d(3, 32, 3, padding=1), tnn.ReLU(), tnn.Conv2d(32, 32, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
         tnn.Conv2d(32, 64, 3, padding=1), tnn.ReLU(), tnn.Conv2d(64, 64, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2))
     th.classifier = tnn.Sequential(tnn.Linear(4096, 256), tnn.ReLU(), tnn.Linear(256, 10))
-    assert _shapes(m.state_dict()) == _shapes(th.state_dict())
+    assert state_shapes(m.state_dict()) == state_shapes(th.state_dict())
     m.load_state_dict(th.state_dict())
     x = np.random.default_rng(2).standard_normal((2, 3, 32, 32)).astype(np.float32)
     want = th.classifier(torch.flatten(th.features(torch.tensor(x)), 1))
-    np.testing.assert_allclose(_np(m(nnzoo.tensor(x))), _np(want), atol=1e-5)
+    np.testing.assert_allclose(as_f64(m(nnzoo.tensor(x))), as_f64(want), atol=1e-5)
 
 
 def test_classifier_width_comes_from_the_last_conv():
