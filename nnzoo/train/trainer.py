@@ -36,7 +36,7 @@ from ..tensor import Tensor
 from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ProgressBar, TensorBoard, step_scheduler
 from .metrics import Mean, get_metric
 
-__all__ = ["Trainer", "StepOutput", "fit"]
+__all__ = ["Trainer", "StepOutput", "fit", "detach_state"]
 
 _CHECKPOINT_VERSION = 1
 
@@ -82,6 +82,26 @@ def _loader_generators(loader):
         if isinstance(g, Generator) and all(g is not h for h in gens):
             gens.append(g)
     return gens
+
+
+def detach_state(state):
+    """``state`` with every Tensor in it detached (nested tuples, lists and dicts keep their structure):
+    the cut between two chunks of truncated backpropagation through time.
+
+    Example::
+
+        >>> h = nnzoo.ones(2, requires_grad=True) * 2
+        >>> detach_state((h, [h])).__class__, detach_state((h, [h]))[1][0].requires_grad
+        (<class 'tuple'>, False)
+    """
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, dict):
+        return {k: detach_state(v) for k, v in state.items()}
+    if isinstance(state, (tuple, list)):
+        items = [detach_state(v) for v in state]
+        return type(state)(*items) if hasattr(state, "_fields") else type(state)(items)
+    return state
 
 
 def _to_device(obj, device):
@@ -130,6 +150,11 @@ class Trainer:
             model arguments. Default: a batch is a tuple ``(inputs..., target)``: ``batch[:-1]`` are the
             model's arguments and ``batch[-1]`` the target.
         tensorboard (bool): also log every epoch to TensorBoard under ``out_dir/tb`` (needs tensorboardX).
+        carry_state (bool): truncated backpropagation through time. The model is called
+            ``model(*inputs, state)`` and returns ``(output, state)``; the state one batch ends with starts
+            the next batch, detached (:func:`detach_state`): hidden states are carried forward in time for
+            the whole epoch, gradients flow back only within a batch. The state starts as ``None`` at every
+            epoch and every evaluation. Feed batches that continue each other (``data.bptt_batches``).
 
     Attributes:
         history (dict of lists): one entry per epoch for ``epoch``, ``train_loss``, ``train_<metric>``,
@@ -157,7 +182,7 @@ class Trainer:
     def __init__(self, model, loss_fn, optimizer, scheduler=None, metrics=None, callbacks=None,
                  clip_grad_norm=None, device="cpu", out_dir=None, progress=True, seed=None, *,
                  scheduler_interval=None, monitor=None, mode="auto", patience=None, min_delta=0.0,
-                 batch_fn=None, tensorboard=False):
+                 batch_fn=None, tensorboard=False, carry_state=False):
         if seed is not None:
             manual_seed(seed)
         self.device = device
@@ -174,6 +199,8 @@ class Trainer:
         self.clip_grad_norm = clip_grad_norm
         self.out_dir = os.fspath(out_dir) if out_dir is not None else None
         self.batch_fn = batch_fn
+        self.carry_state = bool(carry_state)
+        self.state = None  # the recurrent state carried between batches (carry_state=True)
         self._monitor = monitor
         self.monitor = monitor or "val_loss"  # fixed in fit() once it knows about a validation set
         self.mode = mode
@@ -257,11 +284,24 @@ class Trainer:
         if self.scheduler is not None and self.scheduler_interval == "batch":
             step_scheduler(self.scheduler)
 
+    def forward(self, inputs):
+        """``model(*inputs)``; with ``carry_state``, ``model(*inputs, state)`` with the previous batch's state
+        detached, keeping the new state for the next batch."""
+        if not self.carry_state:
+            return self.model(*inputs)
+        result = self.model(*inputs, detach_state(self.state))
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise TypeError("Trainer(carry_state=True): the model must return (output, state), got "
+                            f"{type(result).__name__}" + (f" of length {len(result)}"
+                                                         if isinstance(result, (tuple, list)) else ""))
+        output, self.state = result
+        return output
+
     def train_step(self, batch, batch_idx):
-        """Forward, loss, backward and one optimizer step on a batch (the override point for truncated
-        BPTT and other custom updates). Returns a :class:`StepOutput`."""
+        """Forward, loss, backward and one optimizer step on a batch (the override point for other custom
+        updates). Returns a :class:`StepOutput`."""
         inputs, target = self.split_batch(batch)
-        output = self.model(*inputs)
+        output = self.forward(inputs)
         loss = self.loss_fn(output, target)
         self.optimizer.zero_grad()
         loss.backward()
@@ -273,7 +313,7 @@ class Trainer:
     def eval_step(self, batch, batch_idx):
         """Forward and loss on a batch, without gradients (``evaluate`` runs it under ``no_grad``)."""
         inputs, target = self.split_batch(batch)
-        output = self.model(*inputs)
+        output = self.forward(inputs)
         return StepOutput(self.loss_fn(output, target).item(), output, target, _batch_size(target))
 
     # ---- epochs ----------------------------------------------------------------------------------
@@ -291,6 +331,7 @@ class Trainer:
 
     def _train_epoch(self, loader):
         self.model.train()
+        self.state = None
         loss, metrics = Mean("loss"), self._fresh_metrics()
         self._running = (loss, metrics)
         for batch_idx, batch in enumerate(loader):
@@ -312,8 +353,9 @@ class Trainer:
         Returns:
             dict: ``{prefix + 'loss': ..., prefix + name: ...}`` (``fit`` uses ``prefix='val_'``).
         """
-        was_training = self.model.training
+        was_training, carried = self.model.training, self.state
         self.model.eval()
+        self.state = None
         loss, metrics = Mean("loss"), self._fresh_metrics()
         try:
             with no_grad():
@@ -324,6 +366,7 @@ class Trainer:
                         m.update(step.output, step.target)
         finally:
             self.model.train(was_training)
+            self.state = carried
         return {prefix + "loss": loss.compute(), **{prefix + m.name: _plain(m.compute()) for m in metrics}}
 
     def predict(self, loader):
@@ -332,8 +375,9 @@ class Trainer:
         A batch that is a Tensor or a 1-tuple is the model's input; longer batches are split as in
         training and the target is dropped.
         """
-        was_training = self.model.training
+        was_training, carried = self.model.training, self.state
         self.model.eval()
+        self.state = None
         outputs = []
         try:
             with no_grad():
@@ -345,9 +389,10 @@ class Trainer:
                         inputs = tuple(batch)
                     else:
                         inputs, _ = self.split_batch(batch)
-                    outputs.append(self.model(*inputs))
+                    outputs.append(self.forward(inputs))
         finally:
             self.model.train(was_training)
+            self.state = carried
         if not outputs:
             raise ValueError("Trainer.predict: the loader gave no batches")
         return cat(outputs, 0)

@@ -12,7 +12,7 @@ import nnzoo
 from nnzoo import nn, optim
 from nnzoo.data import TensorDataset
 from nnzoo.data.loader import DataLoader
-from nnzoo.train import Callback, ModelCheckpoint, Trainer, fit
+from nnzoo.train import Callback, ModelCheckpoint, Trainer, detach_state, fit
 
 
 def _classification(n=64, d=4, c=3, seed=0):
@@ -344,3 +344,88 @@ def test_functional_fit_and_progress_line(capsys):
     assert isinstance(trainer, Trainer) and isinstance(trainer.optimizer, optim.Adam)
     out = capsys.readouterr().out  # not a terminal: one summary line per epoch
     assert out.count("epoch ") == 3 and "train_loss=" in out and "train_accuracy=" in out
+
+
+# ---- truncated backpropagation through time (carry_state) ------------------------------------------------
+class _Leaky(nnzoo.nn.Module):
+    """h_t = a h_{t-1} + w x_t over x (T, B); returns (all h_t (T, B), h_T)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nnzoo.nn.Parameter(nnzoo.tensor([0.9]))
+        self.w = nnzoo.nn.Parameter(nnzoo.tensor([0.5]))
+        self.seen = []  # the states each call received
+
+    def forward(self, x, state=None):
+        self.seen.append(state)
+        h = nnzoo.zeros(x.shape[1]) if state is None else state
+        outs = []
+        for t in range(x.shape[0]):
+            h = self.a * h + self.w * x[t]
+            outs.append(h)
+        return nnzoo.stack(outs), h
+
+
+def _chunks(seed=0, T=12, B=3, bptt=4):
+    g = np.random.default_rng(seed)
+    x = g.standard_normal((T, B)).astype(np.float32)
+    y = np.cumsum(x, axis=0).astype(np.float32) * 0.3
+    return [(nnzoo.tensor(x[i:i + bptt]), nnzoo.tensor(y[i:i + bptt])) for i in range(0, T, bptt)]
+
+
+def test_carry_state_matches_a_hand_written_tbptt_loop():
+    batches = _chunks()
+    ref = _Leaky()
+    opt = nnzoo.optim.SGD(ref.parameters(), lr=0.05)
+    for _ in range(2):  # epochs: the state starts afresh each time
+        h = None
+        for x, y in batches:
+            out, h = ref(x, None if h is None else h.detach())
+            loss = nnzoo.nn.functional.mse_loss(out, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model = _Leaky()
+    trainer = Trainer(model, nnzoo.nn.MSELoss(), nnzoo.optim.SGD(model.parameters(), lr=0.05), progress=False,
+                      carry_state=True)
+    trainer.fit(batches, epochs=2)
+    np.testing.assert_allclose(model.a.detach().numpy(), ref.a.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(model.w.detach().numpy(), ref.w.detach().numpy(), rtol=1e-6)
+    # each epoch starts with no state, and every later chunk gets the previous one's state, detached
+    assert [s is None for s in model.seen] == [True, False, False] * 2
+    assert all(not s.requires_grad for s in model.seen if s is not None)
+
+
+def test_carry_state_is_fresh_for_evaluation_and_kept_for_training():
+    batches = _chunks()
+    model = _Leaky()
+    trainer = Trainer(model, nnzoo.nn.MSELoss(), nnzoo.optim.SGD(model.parameters(), lr=0.0), progress=False,
+                      carry_state=True)
+    trainer.fit(batches, epochs=1)
+    kept = trainer.state
+    model.seen.clear()
+    logs = trainer.evaluate(batches)
+    assert model.seen[0] is None and trainer.state is kept
+    # with lr 0 the evaluation loss equals the training loss of the same chunks with the same carried states
+    assert logs["loss"] == pytest.approx(trainer.history["train_loss"][0], rel=1e-6)
+
+
+def test_carry_state_needs_output_and_state():
+    class NoState(nnzoo.nn.Linear):
+        def forward(self, x, state=None):  # takes a state but returns only the output
+            return super().forward(x)
+
+    model = NoState(4, 1)
+    trainer = Trainer(model, nnzoo.nn.MSELoss(), nnzoo.optim.SGD(model.parameters(), lr=0.1), progress=False,
+                      carry_state=True)
+    with pytest.raises(TypeError, match=r"carry_state=True.*\(output, state\)"):
+        trainer.fit([(nnzoo.ones(2, 4), nnzoo.ones(2, 1))], epochs=1)
+
+
+def test_detach_state_keeps_structure():
+    from collections import namedtuple
+    Pair = namedtuple("Pair", "h c")
+    h = nnzoo.ones(2, requires_grad=True) * 3
+    out = detach_state({"a": Pair(h, [h, None])})
+    assert isinstance(out["a"], Pair) and isinstance(out["a"].c, list) and out["a"].c[1] is None
+    assert not out["a"].h.requires_grad and np.array_equal(out["a"].h.numpy(), h.detach().numpy())
