@@ -15,6 +15,8 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropy
 from .module import Module
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter
+from .recurrent_variants import (Bidirectional, ChoGRUCell, ConvLSTMCell, CoupledLSTMCell, MUT1Cell, MUT2Cell,
+                                 MUT3Cell, PeepholeLSTMCell, Recurrent)
 from .pool import *  # noqa: F401,F403  (pooling, upsampling, LocalResponseNorm, PixelShuffle)
 from . import pool as _pool
 from . import utils  # noqa: E402  (needs the modules above)
@@ -27,3 +29,5 @@ __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleLis
            "NLLLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "utils"]
 __all__ += _pool.__all__
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
+__all__ += ["PeepholeLSTMCell", "CoupledLSTMCell", "ConvLSTMCell", "ChoGRUCell", "MUT1Cell", "MUT2Cell", "MUT3Cell",
+            "Recurrent", "Bidirectional"]
