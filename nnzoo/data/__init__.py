@@ -10,7 +10,7 @@ from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Sta
 from .loader import DataLoader, default_collate, default_convert, get_worker_info
 from .sampler import (BatchSampler, BucketBatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
-from .sequence import batchify, bptt_batches, get_batch, sequence_mask, sort_by_length, windows
+from .sequence import BPTTLoader, batchify, bptt_batches, get_batch, sequence_mask, sort_by_length, windows
 from .vocab import Vocab, word_tokenize
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset",
@@ -19,4 +19,4 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subse
            "BatchSampler", "BucketBatchSampler",
            "DataLoader", "default_collate", "default_convert", "get_worker_info",
            "sequence", "transforms", "sequence_mask", "sort_by_length", "windows", "batchify", "get_batch",
-           "bptt_batches", "Vocab", "word_tokenize"]
+           "bptt_batches", "BPTTLoader", "Vocab", "word_tokenize"]

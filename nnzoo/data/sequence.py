@@ -18,7 +18,7 @@ from ..ops.index import one_hot as _one_hot
 from ..tensor import Tensor
 
 __all__ = ["lengths", "sequence_mask", "sort_by_length", "windows", "batchify", "get_batch", "bptt_batches",
-           "one_hot"]
+           "BPTTLoader", "one_hot"]
 
 _make = Tensor._make
 
@@ -239,6 +239,45 @@ def bptt_batches(source, bptt):
     bptt = _positive(bptt, "bptt", "bptt_batches")
     for i in range(0, source.shape[0] - 1, bptt):
         yield get_batch(source, i, bptt)
+
+
+class BPTTLoader:
+    """The truncated-BPTT batches of a token stream, re-iterable (one pass per epoch, as a ``DataLoader``):
+    ``bptt_batches(batchify(stream, batch_size), bptt)``, each batch ``(input, target)`` of shape (L, B).
+
+    Batch k+1 continues batch k column by column, so a model that carries its hidden state across
+    batches (``Trainer(carry_state=True)``) reads each column as one long text.
+
+    Args:
+        stream: the tokens (1-D tensor, array or list).
+        batch_size (int): B, the number of parallel columns.
+        bptt (int): L, the time steps of a batch (the last batch may be shorter).
+
+    Example::
+
+        >>> from nnzoo.data.sequence import BPTTLoader
+        >>> loader = BPTTLoader(nnzoo.arange(21), batch_size=2, bptt=4)
+        >>> len(loader), [tuple(x.shape) for x, y in loader]
+        (3, [(4, 2), (4, 2), (1, 2)])
+    """
+
+    def __init__(self, stream, batch_size, bptt):
+        self.source = batchify(stream, batch_size)
+        self.batch_size = batch_size
+        self.bptt = _positive(bptt, "bptt", "BPTTLoader")
+        if self.source.shape[0] < 2:
+            raise ValueError(f"BPTTLoader: {self.source.shape[0]} row of {batch_size} columns leaves no target; "
+                             "use a longer stream or a smaller batch_size")
+
+    def __len__(self):
+        return -(-(self.source.shape[0] - 1) // self.bptt)
+
+    def __iter__(self):
+        return bptt_batches(self.source, self.bptt)
+
+    def tokens(self):
+        """The number of target tokens in one pass."""
+        return (self.source.shape[0] - 1) * self.batch_size
 
 
 def one_hot(tokens, num_classes=-1, dtype=None):

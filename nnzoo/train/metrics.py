@@ -325,6 +325,7 @@ class Perplexity(Metric):
 
     Computes the cross-entropy itself (in float64, from the logits), so the mean is over tokens, whatever
     the loss function; targets equal to ``ignore_index`` (padding) are left out, as in ``F.cross_entropy``.
+    ``class_dim`` says where the classes are (``-1`` for a language model's ``(T, B, V)`` scores).
 
     Example::
 
@@ -336,8 +337,9 @@ class Perplexity(Metric):
 
     name = "perplexity"
 
-    def __init__(self, ignore_index=-100):
+    def __init__(self, ignore_index=-100, class_dim=1):
         self.ignore_index = ignore_index
+        self.class_dim = class_dim
         super().__init__()
 
     def reset(self):
@@ -345,6 +347,8 @@ class Perplexity(Metric):
         self.count = 0
 
     def update(self, output, target):
+        if self.class_dim != 1:  # e.g. a language model's (T, B, V) scores: classes last
+            output = np.moveaxis(_np(output), self.class_dim, 1)
         nats, count = _cross_entropy_sum(output, target, self.ignore_index)
         self.nats += nats
         self.count += count

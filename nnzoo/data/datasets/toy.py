@@ -29,7 +29,7 @@ from ...random import Generator, _gen, default_generator
 from ..dataset import TensorDataset
 
 __all__ = ["two_moons", "circles", "spirals", "xor", "blobs", "gaussian_ring", "regression_1d",
-           "REGRESSION_FUNCTIONS"]
+           "adding_problem", "REGRESSION_FUNCTIONS"]
 
 
 def _rng(seed):
@@ -304,3 +304,44 @@ def regression_1d(kind="cubic", n=100, noise=0.1, seed=0):
     x = rng.uniform(-2.0, 2.0, size=(n, 1))
     y = REGRESSION_FUNCTIONS[kind](x) + noise * rng.standard_normal((n, 1))
     return TensorDataset(from_numpy(x.astype(np.float32)), from_numpy(y.astype(np.float32)))
+
+
+def adding_problem(n=1000, T=100, seed=0):
+    """The adding problem (Hochreiter & Schmidhuber 1997; in the form of Le, Jaitly & Hinton 2015): a long-lag
+    task for recurrent networks. Each sequence has T steps of two features: a value drawn from U(0, 1) and a
+    marker that is 1 at exactly two steps (one in the first half, one in the second) and 0 elsewhere. The
+    target is the sum of the two marked values.
+
+    Predicting the constant 1 (the target's mean) gives a mean squared error of 1/6 (the variance of a sum of
+    two U(0, 1)); beating it needs the first marked value carried across up to T steps.
+
+    Args:
+        n (int): number of sequences. Default: 1000.
+        T (int): sequence length (>= 2). Default: 100.
+        seed (int, optional): the seed; None draws from nnzoo's default generator. Default: 0.
+
+    Returns:
+        TensorDataset: ``X`` float32 (n, T, 2) (batch first: value, marker), ``y`` float32 (n,).
+
+    Example::
+
+        >>> X, y = adding_problem(4, T=10).tensors
+        >>> tuple(X.shape), bool(((X[:, :, 0] * X[:, :, 1]).sum(1) == y).all())
+        ((4, 10, 2), True)
+    """
+    n = _check_n(n, "adding_problem")
+    T = operator.index(T)
+    if T < 2:
+        raise ValueError(f"adding_problem: T must be at least 2, got {T}")
+    rng = _rng(seed)
+    values = rng.random((n, T)).astype(np.float32)
+    half = T // 2
+    first = rng.integers(0, half, n)
+    second = rng.integers(half, T, n)
+    markers = np.zeros((n, T), dtype=np.float32)
+    markers[np.arange(n), first] = 1
+    markers[np.arange(n), second] = 1
+    X = np.stack([values, markers], axis=2)
+    y = (values * markers).sum(axis=1, dtype=np.float32)
+    return TensorDataset(from_numpy(X), from_numpy(y))
+

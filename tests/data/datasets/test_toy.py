@@ -9,7 +9,7 @@ import pytest
 
 import nnzoo
 from nnzoo.data import TensorDataset
-from nnzoo.data.datasets.toy import (REGRESSION_FUNCTIONS, blobs, circles, gaussian_ring, regression_1d, spirals,
+from nnzoo.data.datasets.toy import (REGRESSION_FUNCTIONS, adding_problem, blobs, circles, gaussian_ring, regression_1d, spirals,
                                      two_moons, xor)
 
 SETS = {  # name -> (factory, number of classes)
@@ -186,3 +186,24 @@ def test_argument_errors():
         gaussian_ring(modes=0)
     with pytest.raises(TypeError):
         xor(10.5)
+
+
+def test_adding_problem_markers_and_targets():
+    X, y = adding_problem(500, T=20, seed=3).tensors
+    x = X.numpy()
+    assert x.shape == (500, 20, 2) and x.dtype == np.float32 and y.dtype == nnzoo.float32
+    markers = x[:, :, 1]
+    assert np.all(markers.sum(1) == 2)
+    # one marker in each half
+    assert np.all(markers[:, :10].sum(1) == 1) and np.all(markers[:, 10:].sum(1) == 1)
+    np.testing.assert_allclose(y.numpy(), (x[:, :, 0] * markers).sum(1), rtol=1e-6)
+    assert np.all((x[:, :, 0] >= 0) & (x[:, :, 0] < 1))
+    # the constant predictor 1 scores about the variance of a sum of two U(0, 1), 1/6
+    assert abs(float(((y.numpy() - 1) ** 2).mean()) - 1 / 6) < 0.03
+    again = adding_problem(500, T=20, seed=3).tensors[0].numpy()
+    assert np.array_equal(x, again)
+
+
+def test_adding_problem_rejects_short_sequences():
+    with pytest.raises(ValueError, match="adding_problem: T must be at least 2"):
+        adding_problem(3, T=1)
