@@ -1,7 +1,8 @@
 """``F.*``: the stateless math that layers call, re-exported as ``nnzoo.nn.functional``:
-linear layers, dropout, embedding, normalisation, activations, the softmax family, ``one_hot``, ``pad``
-and the losses."""
+linear layers, dropout, embedding, normalisation, activations, the softmax family, ``one_hot``, ``pad``,
+attention and the losses."""
 from .ops import loss as _loss
+from .ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from .ops.index import one_hot
 from .ops.loss import *  # noqa: F401,F403
@@ -18,3 +19,4 @@ __all__ = ["alpha_dropout", "batch_norm", "bilinear", "dropout", "dropout1d", "d
            "sigmoid", "silu", "softmax", "softplus", "tanh"] + _loss.__all__
 __all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 __all__ += _pool.__all__
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]

@@ -15,6 +15,9 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropy
 from .module import Module
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter
+from .attention import BahdanauAttention, LuongAttention, MultiheadAttention
+from .transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer, TransformerDecoder,
+                          TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
 from .recurrent_variants import (Bidirectional, ChoGRUCell, ConvLSTMCell, CoupledLSTMCell, MUT1Cell, MUT2Cell,
                                  MUT3Cell, PeepholeLSTMCell, Recurrent)
 from .pool import *  # noqa: F401,F403  (pooling, upsampling, LocalResponseNorm, PixelShuffle)
@@ -31,3 +34,6 @@ __all__ += _pool.__all__
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
 __all__ += ["PeepholeLSTMCell", "CoupledLSTMCell", "ConvLSTMCell", "ChoGRUCell", "MUT1Cell", "MUT2Cell", "MUT3Cell",
             "Recurrent", "Bidirectional"]
+__all__ += ["MultiheadAttention", "BahdanauAttention", "LuongAttention", "Transformer", "TransformerEncoder",
+            "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer", "SinusoidalPositionalEncoding",
+            "LearnedPositionalEncoding"]
