@@ -18,6 +18,7 @@ from .parameter import Parameter
 from .attention import BahdanauAttention, LuongAttention, MultiheadAttention
 from .transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer, TransformerDecoder,
                           TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .recurrent_variants import (Bidirectional, ChoGRUCell, ConvLSTMCell, CoupledLSTMCell, MUT1Cell, MUT2Cell,
                                  MUT3Cell, PeepholeLSTMCell, Recurrent)
 from .pool import *  # noqa: F401,F403  (pooling, upsampling, LocalResponseNorm, PixelShuffle)
@@ -37,3 +38,4 @@ __all__ += ["PeepholeLSTMCell", "CoupledLSTMCell", "ConvLSTMCell", "ChoGRUCell",
 __all__ += ["MultiheadAttention", "BahdanauAttention", "LuongAttention", "Transformer", "TransformerEncoder",
             "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer", "SinusoidalPositionalEncoding",
             "LearnedPositionalEncoding"]
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]

@@ -5,9 +5,13 @@
 ``unpad_sequence`` cuts them back out. The two are each other's backward, so gradients flow through
 both, to any order.
 
-Packed sequences (``PackedSequence``, ``pack_padded_sequence``, ``pad_packed_sequence``,
-``pack_sequence``, ``unpack_sequence``) will live here too.
+A packed sequence keeps only the valid steps, time-major: with the B sequences sorted by decreasing
+length, ``data`` holds step 0 of every sequence, then step 1 of those still running, ...;
+``batch_sizes[t]`` is how many sequences have a step t. ``pack_padded_sequence`` and
+``pad_packed_sequence`` are each other's backward (a row gather and a row scatter), so gradients flow
+through packing and unpacking.
 """
+from collections import namedtuple
 from collections.abc import Iterable
 
 import numpy as np
@@ -16,7 +20,8 @@ from ...autograd.function import Op
 from ...backend import xp
 from ...tensor import Tensor
 
-__all__ = ["pad_sequence", "unpad_sequence"]
+__all__ = ["pad_sequence", "unpad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence",
+           "pack_sequence", "unpack_sequence", "invert_permutation"]
 
 
 def _slot(batch_first, b, start, length):
@@ -181,5 +186,253 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False, *, padding_side
     return list(UnpadSequence.apply(padded_sequences, bool(batch_first), left, tuple(int(n) for n in lens)))
 
 
-# Packed sequences (PackedSequence, pack_padded_sequence, pad_packed_sequence, pack_sequence,
-# unpack_sequence) come here: they reuse _slot, and PadSequence's total_length is pad_packed_sequence's.
+
+# ---- packed sequences ------------------------------------------------------------------------------------
+def invert_permutation(permutation):
+    """The inverse of a permutation (a 1-D int64 tensor), or None for None."""
+    if permutation is None:
+        return None
+    p = np.asarray(permutation._data if isinstance(permutation, Tensor) else permutation)
+    inv = np.empty_like(p)
+    inv[p] = np.arange(len(p), dtype=p.dtype)
+    return Tensor._make(inv)
+
+
+class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
+    """A batch of variable-length sequences without padding (what ``pack_padded_sequence`` returns).
+
+    Fields: ``data`` (N, *) the valid steps, time-major; ``batch_sizes`` (T,) int64, how many sequences
+    have step t; ``sorted_indices`` (B,) int64 or None, the batch order by decreasing length (None when
+    the input was already sorted); ``unsorted_indices``, its inverse. Recurrent modules take and return
+    it. ``PackedSequence(data, batch_sizes, sorted_indices)`` computes ``unsorted_indices`` itself.
+
+    Example::
+
+        >>> from nnzoo.nn.utils.rnn import pack_sequence
+        >>> p = pack_sequence([nnzoo.tensor([1, 2, 3]), nnzoo.tensor([4, 5]), nnzoo.tensor([6])])
+        >>> p.data, p.batch_sizes
+        (tensor([1, 4, 6, 2, 5, 3]), tensor([3, 2, 1]))
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+        if unsorted_indices is None:
+            unsorted_indices = invert_permutation(sorted_indices)
+        if batch_sizes is None:  # PackedSequence((data, batch_sizes), ...)
+            if not (isinstance(data, (list, tuple)) and len(data) == 2):
+                raise AssertionError("Expected data to be a list or tuple of length 2")
+            data, batch_sizes = data
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    def to(self, *args, **kwargs):
+        """``data.to(...)``; the index tensors stay as they are. Returns self if nothing changed."""
+        data = self.data.to(*args, **kwargs)
+        if data is self.data:
+            return self
+        return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+
+    def cpu(self, *args, **kwargs):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        return self.to("cuda")
+
+    def double(self):
+        return self.to(dtype=_dtypes().float64)
+
+    def float(self):
+        return self.to(dtype=_dtypes().float32)
+
+    def half(self):
+        return self.to(dtype=_dtypes().float16)
+
+    def long(self):
+        return self.to(dtype=_dtypes().int64)
+
+    def int(self):
+        return self.to(dtype=_dtypes().int32)
+
+    @property
+    def is_cuda(self):
+        return False
+
+    def is_pinned(self):
+        return False
+
+
+def _dtypes():
+    from ... import dtypes
+    return dtypes
+
+
+def _packed_rows(batch_sizes, B):
+    """Row indices of the packed steps inside the padded (T*B, *) tensor: t*B + b for b < batch_sizes[t]."""
+    bs = np.asarray(batch_sizes)
+    return np.concatenate([t * B + np.arange(n) for t, n in enumerate(bs)]) if len(bs) else np.zeros(0, np.intp)
+
+
+class GatherRows(Op):
+    """out = x[rows] along dim 0 (packing); the backward scatters the gradient into zeros."""
+
+    @staticmethod
+    def forward(ctx, x, rows):
+        ctx.rows, ctx.n = rows, x.shape[0]
+        return xp.take(x, rows, axis=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ScatterRows.apply(grad, ctx.rows, ctx.n, 0.0), None
+
+
+class ScatterRows(Op):
+    """out = full((n, *), fill); out[rows] = x (unpacking; rows are distinct); the backward gathers."""
+
+    @staticmethod
+    def forward(ctx, x, rows, n, fill):
+        ctx.rows = rows
+        out = xp.full((n,) + x.shape[1:], fill, dtype=x.dtype)
+        out[rows] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GatherRows.apply(grad, ctx.rows), None, None, None
+
+
+def _lengths_array(lengths, op):
+    lens = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
+    if lens.ndim != 1 or (lens.size and lens.dtype.kind not in "iu"):
+        raise ValueError(f"{op}: lengths must be a 1-D sequence of ints, got shape {lens.shape} and dtype "
+                         f"{lens.dtype}")
+    return lens.astype(np.int64)
+
+
+def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    """Pack a padded batch of variable-length sequences: keep step t of sequence b only if t < lengths[b].
+
+    Differentiable: ``data``'s gradient flows back to the valid positions of ``input``.
+
+    Args:
+        input (Tensor): (T, B, *), or (B, T, *) with ``batch_first=True``.
+        lengths: the B lengths (list or 1-D tensor), each in [1, T].
+        batch_first (bool): the layout of ``input``. Default: False.
+        enforce_sorted (bool): if True the lengths must be decreasing (``sorted_indices`` is then None);
+            if False the batch is sorted here (stably) and the permutation recorded. Default: True.
+
+    Shape: ``data`` (sum of lengths, *); ``batch_sizes`` (max length,).
+
+    Example::
+
+        >>> from nnzoo.nn.utils.rnn import pack_padded_sequence
+        >>> x = nnzoo.tensor([[1, 2, 0], [3, 0, 0], [4, 5, 6]])
+        >>> p = pack_padded_sequence(x, [2, 1, 3], batch_first=True, enforce_sorted=False)
+        >>> p.data, p.batch_sizes, p.sorted_indices
+        (tensor([4, 1, 3, 5, 2, 6]), tensor([3, 2, 1]), tensor([2, 0, 1]))
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pack_padded_sequence: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim < 2:
+        raise RuntimeError(f"pack_padded_sequence: input must have at least 2 dims (T, B, *), got shape "
+                           f"{tuple(input.shape)}")
+    lens = _lengths_array(lengths, "pack_padded_sequence")
+    batch_dim = 0 if batch_first else 1
+    T, B = input.shape[1 - batch_dim], input.shape[batch_dim]
+    if len(lens) != B:
+        raise RuntimeError(f"pack_padded_sequence: expected {B} lengths for input of shape "
+                           f"{tuple(input.shape)} (batch_first={batch_first}), got {len(lens)}")
+    sorted_indices = None
+    if enforce_sorted:
+        if np.any(lens[:-1] < lens[1:]):
+            raise RuntimeError("`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
+                               "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
+                               "pack_sequence to sidestep this requirement if you do not need ONNX "
+                               "exportability.")
+    else:
+        order = np.argsort(-lens, kind="stable")
+        lens = lens[order]
+        sorted_indices = Tensor._make(order.astype(np.int64))
+        input = input.index_select(batch_dim, sorted_indices)
+    if B and lens[-1] <= 0:
+        raise RuntimeError("Length of all samples has to be greater than 0, but found an element in "
+                           "'lengths' that is <= 0")
+    if B and lens[0] > T:
+        raise RuntimeError(f"pack_padded_sequence: a length of {int(lens[0])} exceeds the {T} steps of input "
+                           f"of shape {tuple(input.shape)} (batch_first={batch_first})")
+    if batch_first:
+        input = input.transpose(0, 1)
+    n_steps = int(lens[0]) if B else 0
+    batch_sizes = (lens[None, :] > np.arange(n_steps)[:, None]).sum(1).astype(np.int64)
+    flat = input.reshape(T * B, *input.shape[2:])
+    data = GatherRows.apply(flat, _packed_rows(batch_sizes, B))
+    return PackedSequence(data, Tensor._make(batch_sizes), sorted_indices, None)
+
+
+def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+    """Unpack a :class:`PackedSequence` into a padded tensor; the inverse of :func:`pack_padded_sequence`.
+
+    Args:
+        sequence (PackedSequence): the packed batch.
+        batch_first (bool): return (B, T, *) instead of (T, B, *). Default: False.
+        padding_value (float): the value of the padded positions. Default: 0.
+        total_length (int): pad to this many steps (at least the longest sequence). Default: the longest.
+
+    Returns:
+        (padded, lengths): the padded tensor in the original batch order, and the int64 lengths.
+
+    Example::
+
+        >>> from nnzoo.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        >>> x = nnzoo.tensor([[1, 2, 0], [3, 0, 0], [4, 5, 6]])
+        >>> p = pack_padded_sequence(x, [2, 1, 3], batch_first=True, enforce_sorted=False)
+        >>> pad_packed_sequence(p, batch_first=True)
+        (tensor([[1, 2, 0],
+                [3, 0, 0],
+                [4, 5, 6]]), tensor([2, 1, 3]))
+    """
+    data, batch_sizes, _, unsorted_indices = sequence
+    bs = np.asarray(batch_sizes._data if isinstance(batch_sizes, Tensor) else batch_sizes).astype(np.int64)
+    T = len(bs)
+    if total_length is not None:
+        if total_length < T:
+            raise ValueError("Expected total_length to be at least the length of the longest sequence in input, "
+                             f"but got total_length={total_length} and max sequence length being {T}")
+        T = total_length
+    B = int(bs[0]) if len(bs) else 0
+    rows = _packed_rows(bs, B)
+    padded = ScatterRows.apply(data, rows, T * B, padding_value).reshape(T, B, *data.shape[1:])
+    lengths = (bs[None, :] > np.arange(B)[:, None]).sum(1).astype(np.int64)
+    if batch_first:
+        padded = padded.transpose(0, 1)
+    if unsorted_indices is not None:
+        padded = padded.index_select(0 if batch_first else 1, unsorted_indices)
+        lengths = lengths[np.asarray(unsorted_indices._data)]
+    return padded, Tensor._make(lengths)
+
+
+def pack_sequence(sequences, enforce_sorted=True):
+    """Pack a list of variable-length tensors (each (L_b, *)): ``pad_sequence`` then
+    ``pack_padded_sequence``.
+
+    Example::
+
+        >>> from nnzoo.nn.utils.rnn import pack_sequence
+        >>> pack_sequence([nnzoo.tensor([1, 2]), nnzoo.tensor([3, 4, 5])], enforce_sorted=False).data
+        tensor([3, 1, 4, 2, 5])
+    """
+    seqs = list(sequences)
+    lengths = [s.shape[0] for s in seqs]
+    return pack_padded_sequence(pad_sequence(seqs), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpack_sequence(packed_sequences):
+    """The list of sequences (each (L_b, *)) held by a :class:`PackedSequence`, in the original order.
+
+    Example::
+
+        >>> from nnzoo.nn.utils.rnn import pack_sequence, unpack_sequence
+        >>> unpack_sequence(pack_sequence([nnzoo.tensor([1, 2, 3]), nnzoo.tensor([4])]))
+        [tensor([1, 2, 3]), tensor([4])]
+    """
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)

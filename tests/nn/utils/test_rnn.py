@@ -1,4 +1,6 @@
-"""nn.utils.rnn against torch.nn.utils.rnn: pad_sequence / unpad_sequence forward and backward."""
+"""nn.utils.rnn against torch.nn.utils.rnn: pad_sequence / unpad_sequence and the packed sequences
+(PackedSequence, pack_padded_sequence, pad_packed_sequence, pack_sequence, unpack_sequence), forward
+and backward."""
 import numpy as np
 import pytest
 import torch
@@ -6,7 +8,8 @@ import torch.nn.utils.rnn as trnn
 
 import nnzoo
 from nnzoo.autograd import gradcheck, gradgradcheck
-from nnzoo.nn.utils.rnn import pad_sequence, unpad_sequence
+from nnzoo.nn.utils.rnn import (PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence,
+                                unpack_sequence, unpad_sequence)
 
 LENGTHS = [4, 1, 6, 0, 6]
 
@@ -161,3 +164,97 @@ def test_unpad_sequence_gradients_by_finite_differences():
 def test_unpad_sequence_errors(lengths, match):
     with pytest.raises(ValueError, match=match):
         unpad_sequence(nnzoo.zeros(4, 3), lengths)
+
+
+# ---- packed sequences ------------------------------------------------------------------------------------
+def _same_packed(ours, theirs):
+    np.testing.assert_array_equal(ours.data.detach().numpy(), theirs.data.detach().numpy())
+    np.testing.assert_array_equal(ours.batch_sizes.numpy(), theirs.batch_sizes.numpy())
+    assert ours.batch_sizes.numpy().dtype == np.int64
+    for a, b in ((ours.sorted_indices, theirs.sorted_indices), (ours.unsorted_indices, theirs.unsorted_indices)):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("lengths,enforce_sorted", [([5, 3, 3, 1], True), ([2, 5, 1, 4], False), ([5, 3, 3, 1], False)])
+@pytest.mark.parametrize("trailing", [(), (3,)])
+def test_pack_and_pad_packed_match_torch(dtype, batch_first, lengths, enforce_sorted, trailing):
+    rng = np.random.default_rng(7)
+    shape = ((4, 6) if batch_first else (6, 4)) + trailing
+    x = rng.standard_normal(shape).astype(dtype)
+    ours, theirs = nnzoo.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    p = pack_padded_sequence(ours, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    tp = trnn.pack_padded_sequence(theirs, torch.tensor(lengths), batch_first=batch_first,
+                                   enforce_sorted=enforce_sorted)
+    assert isinstance(p, PackedSequence)
+    _same_packed(p, tp)
+    padded, lens = pad_packed_sequence(p, batch_first=batch_first, padding_value=-1.5, total_length=7)
+    tpadded, tlens = trnn.pad_packed_sequence(tp, batch_first=batch_first, padding_value=-1.5, total_length=7)
+    np.testing.assert_array_equal(padded.detach().numpy(), tpadded.detach().numpy())
+    np.testing.assert_array_equal(lens.numpy(), tlens.numpy())
+    # gradients through packing and unpacking: only the valid positions of the input get one
+    u = rng.standard_normal(tuple(tpadded.shape)).astype(dtype)
+    w = rng.standard_normal(tuple(tp.data.shape)).astype(dtype)
+    ((padded * nnzoo.tensor(u)).sum() + (p.data * nnzoo.tensor(w)).sum()).backward()
+    ((tpadded * torch.tensor(u)).sum() + (tp.data * torch.tensor(w)).sum()).backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_pack_sequence_and_unpack_sequence_match_torch():
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal((n, 2)) for n in (3, 5, 1)]
+    ours = [nnzoo.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    p, tp = pack_sequence(ours, enforce_sorted=False), trnn.pack_sequence(theirs, enforce_sorted=False)
+    _same_packed(p, tp)
+    back, tback = unpack_sequence(p), trnn.unpack_sequence(tp)
+    for a, b, c in zip(back, tback, arrays):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), c)
+    sum((s * s).sum() for s in back).backward()
+    sum((s * s).sum() for s in tback).backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    sorted_ = [nnzoo.tensor(a) for a in sorted(arrays, key=len, reverse=True)]
+    _same_packed(pack_sequence(sorted_), trnn.pack_sequence([torch.tensor(a.numpy()) for a in sorted_]))
+
+
+def test_packing_gradients_by_finite_differences():
+    x = nnzoo.randn(4, 3, 2, dtype=nnzoo.float64, requires_grad=True)
+
+    def f(t):
+        p = pack_padded_sequence(t, [2, 4, 1], enforce_sorted=False)
+        return pad_packed_sequence(p, padding_value=0.5)[0] ** 2
+    assert gradcheck(f, (x,))
+    assert gradgradcheck(f, (x,))
+
+
+def test_packed_sequence_construction_and_conversion():
+    data, bs = nnzoo.tensor([1.0, 2.0, 3.0]), nnzoo.tensor([2, 1])
+    p = PackedSequence(data, bs, nnzoo.tensor([1, 0]))
+    tp = trnn.PackedSequence(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2, 1]), torch.tensor([1, 0]))
+    _same_packed(p, tp)
+    assert PackedSequence((data, bs)).batch_sizes is bs
+    d = p.double()
+    assert d.data.dtype == nnzoo.float64 and d.batch_sizes is bs and d.sorted_indices is p.sorted_indices
+    assert p.to(nnzoo.float32) is p and p.float() is p
+    data2, batch_sizes, sorted_indices, unsorted_indices = p  # a namedtuple
+    assert data2 is data
+
+
+def test_packing_errors_match_torch():
+    cases = [
+        lambda m, r: r.pack_padded_sequence(m.zeros(3, 2), [1, 2]),
+        lambda m, r: r.pack_padded_sequence(m.zeros(3, 2), [0, 2], enforce_sorted=False),
+        lambda m, r: r.pad_packed_sequence(r.pack_padded_sequence(m.zeros(3, 2), [3, 2]), total_length=2),
+    ]
+    from nnzoo.nn.utils import rnn as nrnn
+    for case in cases:
+        with pytest.raises(Exception) as ours:
+            case(nnzoo, nrnn)
+        with pytest.raises(Exception) as theirs:
+            case(torch, trnn)
+        assert ours.type is theirs.type and str(ours.value) == str(theirs.value)

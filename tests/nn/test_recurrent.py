@@ -1,0 +1,365 @@
+"""nn.RNN / LSTM / GRU and the cells against torch.nn: same state_dict in both, forward and backward.
+
+Expectations come from torch (the same weights loaded into both libraries) or from the cell modules
+stepped by hand; the grid is tiny (T=4, B=3, H=4) so that it runs in seconds.
+"""
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.utils.rnn as trnn
+
+import nnzoo
+from nnzoo.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from nnzoo.nn.utils import rnn as nrnn
+
+T, B, I, H, P = 4, 3, 3, 4, 2
+TOL = {np.float32: dict(atol=2e-5, rtol=1e-4), np.float64: dict(atol=1e-10, rtol=1e-9)}
+MODES = ["tanh", "relu", "lstm", "gru"]
+
+
+def _pair(mode, dtype, **kw):
+    """The same module in both libraries: torch's initial weights loaded into nnzoo's."""
+    torch.manual_seed(0)
+    if mode in ("tanh", "relu"):
+        t, n = torch.nn.RNN(I, H, nonlinearity=mode, **kw), RNN(I, H, nonlinearity=mode, **kw)
+    elif mode == "lstm":
+        t, n = torch.nn.LSTM(I, H, **kw), LSTM(I, H, **kw)
+    else:
+        t, n = torch.nn.GRU(I, H, **kw), GRU(I, H, **kw)
+    if dtype == np.float64:
+        t, n = t.double(), n.double()
+    assert list(n.state_dict()) == list(t.state_dict())
+    n.load_state_dict(t.state_dict())
+    return t, n
+
+
+def _grads_equal(tmod, nmod, tol):
+    for (name, tp), (name2, np_) in zip(tmod.named_parameters(), nmod.named_parameters()):
+        assert name == name2
+        np.testing.assert_allclose(np_.grad.numpy(), tp.grad.numpy(), **tol, err_msg=name)
+
+
+GRID = [(m, L, bi, bf, bias, proj, packed, h0, dt)
+        for m in MODES for L in (1, 2) for bi in (False, True) for bf in (False, True) for bias in (True, False)
+        for proj in ((0, P) if m == "lstm" else (0,)) for packed in (None, "sorted", "unsorted")
+        for h0 in (False, True) for dt in (np.float32, np.float64)]
+
+
+@pytest.mark.parametrize("mode,layers,bidir,batch_first,bias,proj,packed,with_h0,dtype", GRID)
+def test_module_matches_torch(mode, layers, bidir, batch_first, bias, proj, packed, with_h0, dtype):
+    kw = dict(num_layers=layers, bidirectional=bidir, batch_first=batch_first, bias=bias)
+    if proj:
+        kw["proj_size"] = proj
+    tmod, nmod = _pair(mode, dtype, **kw)
+    case = (mode, layers, bidir, batch_first, bias, proj, packed, with_h0)
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    D = 2 if bidir else 1
+    H_out = proj or H
+    x = rng.standard_normal((B, T, I) if batch_first else (T, B, I)).astype(dtype)
+    h = rng.standard_normal((layers * D, B, H_out)).astype(dtype)
+    c = rng.standard_normal((layers * D, B, H)).astype(dtype)
+    tx, nx = torch.tensor(x, requires_grad=True), nnzoo.tensor(x, requires_grad=True)
+    th, nh = torch.tensor(h, requires_grad=True), nnzoo.tensor(h, requires_grad=True)
+    tc, nc = torch.tensor(c, requires_grad=True), nnzoo.tensor(c, requires_grad=True)
+    t_in, n_in = tx, nx
+    if packed:
+        lengths = [4, 3, 2] if packed == "sorted" else [2, 4, 3]
+        t_in = trnn.pack_padded_sequence(tx, lengths, batch_first=batch_first, enforce_sorted=packed == "sorted")
+        n_in = nrnn.pack_padded_sequence(nx, lengths, batch_first=batch_first, enforce_sorted=packed == "sorted")
+    t_hx = n_hx = None
+    if with_h0:
+        t_hx, n_hx = ((th, tc), (nh, nc)) if mode == "lstm" else (th, nh)
+    t_out, t_hid = tmod(t_in, t_hx)
+    n_out, n_hid = nmod(n_in, n_hx)
+    if packed:
+        assert isinstance(n_out, nrnn.PackedSequence)
+        np.testing.assert_array_equal(n_out.batch_sizes.detach().numpy(), t_out.batch_sizes.detach().numpy())
+        for a, b in ((n_out.sorted_indices, t_out.sorted_indices), (n_out.unsorted_indices, t_out.unsorted_indices)):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        t_out, n_out = t_out.data, n_out.data
+    t_hid = t_hid if mode == "lstm" else (t_hid,)
+    n_hid = n_hid if mode == "lstm" else (n_hid,)
+    tol = TOL[dtype]
+    assert n_out.shape == tuple(t_out.shape) and n_out.dtype.np == dtype
+    np.testing.assert_allclose(n_out.detach().numpy(), t_out.detach().numpy(), **tol)
+    for a, b in zip(n_hid, t_hid):
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **tol)
+    # backward: the same random weights on every output
+    t_loss, n_loss = 0, 0
+    for a, b in zip((n_out,) + tuple(n_hid), (t_out,) + tuple(t_hid)):
+        u = rng.standard_normal(tuple(b.shape)).astype(dtype)
+        t_loss = t_loss + (b * torch.tensor(u)).sum()
+        n_loss = n_loss + (a * nnzoo.tensor(u)).sum()
+    t_loss.backward()
+    n_loss.backward()
+    np.testing.assert_allclose(nx.grad.numpy(), tx.grad.numpy(), **tol)
+    if with_h0:
+        np.testing.assert_allclose(nh.grad.numpy(), th.grad.numpy(), **tol)
+        if mode == "lstm":
+            np.testing.assert_allclose(nc.grad.numpy(), tc.grad.numpy(), **tol)
+    _grads_equal(tmod, nmod, tol)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_unbatched_input_matches_torch(mode, batch_first):
+    tmod, nmod = _pair(mode, np.float64, num_layers=2, bidirectional=True, batch_first=batch_first)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((T, I))
+    h = rng.standard_normal((4, H))
+    hx_t = (torch.tensor(h), torch.tensor(h)) if mode == "lstm" else torch.tensor(h)
+    hx_n = (nnzoo.tensor(h), nnzoo.tensor(h)) if mode == "lstm" else nnzoo.tensor(h)
+    for ht, hn in ((None, None), (hx_t, hx_n)):
+        t_out, t_hid = tmod(torch.tensor(x), ht)
+        n_out, n_hid = nmod(nnzoo.tensor(x), hn)
+        assert n_out.shape == tuple(t_out.shape)
+        np.testing.assert_allclose(n_out.detach().numpy(), t_out.detach().numpy(), atol=1e-12)
+        for a, b in zip(n_hid if mode == "lstm" else (n_hid,), t_hid if mode == "lstm" else (t_hid,)):
+            assert a.shape == tuple(b.shape)
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-12)
+
+
+def test_dropout_only_between_layers_and_only_in_training():
+    tmod, nmod = _pair("lstm", np.float64, num_layers=2)
+    _, ndrop = _pair("lstm", np.float64, num_layers=2, dropout=0.5)
+    ndrop.load_state_dict(tmod.state_dict())
+    x = nnzoo.randn(T, B, I, dtype=nnzoo.float64)
+    ndrop.eval()
+    np.testing.assert_array_equal(ndrop(x)[0].detach().numpy(), nmod(x)[0].detach().numpy())
+    ndrop.train()
+    nnzoo.manual_seed(1)
+    out, (h_n, c_n) = ndrop(x)
+    # layer 0 sees no dropout: its final state is the same as without dropout
+    ref_out, (ref_h, ref_c) = nmod(x)
+    np.testing.assert_array_equal(h_n[0].detach().numpy(), ref_h[0].detach().numpy())
+    np.testing.assert_array_equal(c_n[0].detach().numpy(), ref_c[0].detach().numpy())
+    assert not np.allclose(out.detach().numpy(), ref_out.detach().numpy())
+    # layer 1 equals a 1-layer LSTM fed with the dropped-out layer-0 output (same mask: same seed)
+    y0 = ref_out_layer0(nmod, x)
+    nnzoo.manual_seed(1)
+    y0 = nnzoo.nn.functional.dropout(y0, 0.5, True)
+    one = LSTM(H, H).double()
+    one.load_state_dict({k.replace("l1", "l0"): v for k, v in nmod.state_dict().items() if "l1" in k})
+    out1, (h1, _) = one(y0)
+    np.testing.assert_allclose(out.detach().numpy(), out1.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(h_n[1].detach().numpy(), h1[0].detach().numpy(), atol=1e-12)
+
+
+def ref_out_layer0(nmod, x):
+    zero = LSTM(I, H).double()
+    zero.load_state_dict({k: v for k, v in nmod.state_dict().items() if "l0" in k})
+    return zero(x)[0]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fused_layer_equals_cell_stepped_by_hand(mode):
+    """The fused time loop against the cell module applied step by step (forward and backward)."""
+    rng = np.random.default_rng(4)
+    kw = dict(nonlinearity=mode) if mode in ("tanh", "relu") else {}
+    layer = {"lstm": LSTM, "gru": GRU}.get(mode, RNN)(I, H, **kw).double()
+    cell = {"lstm": LSTMCell, "gru": GRUCell}.get(mode, RNNCell)(I, H, **kw).double()
+    cell.load_state_dict({k[:-3]: v for k, v in layer.state_dict().items()})
+    x = rng.standard_normal((6, B, I))
+    h0 = rng.standard_normal((B, H))
+    x1, x2 = nnzoo.tensor(x, requires_grad=True), nnzoo.tensor(x, requires_grad=True)
+    h1, h2 = nnzoo.tensor(h0[None], requires_grad=True), nnzoo.tensor(h0, requires_grad=True)
+    if mode == "lstm":
+        out, (hn, cn) = layer(x1, (h1, h1 * 0.5))
+        state, outs = (h2, h2 * 0.5), []
+        for t in range(6):
+            state = cell(x2[t], state)
+            outs.append(state[0])
+        ref_hn = state[0]
+    else:
+        out, hn = layer(x1, h1)
+        state, outs = h2, []
+        for t in range(6):
+            state = cell(x2[t], state)
+            outs.append(state)
+        ref_hn = state
+    ref = nnzoo.stack(outs)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(hn[0].detach().numpy(), ref_hn.detach().numpy(), atol=1e-12)
+    u = nnzoo.tensor(rng.standard_normal(ref.shape))
+    (out * u).sum().backward()
+    (ref * u).sum().backward()
+    np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(h1.grad.numpy()[0], h2.grad.numpy(), atol=1e-12)
+    for (n1, p1), (n2, p2) in zip(layer.named_parameters(), cell.named_parameters()):
+        np.testing.assert_allclose(p1.grad.numpy(), p2.grad.numpy(), atol=1e-12, err_msg=n1)
+
+
+# ---- cells ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batched,with_hx", [(True, True), (True, False), (False, True), (False, False)])
+def test_cells_match_torch(mode, bias, dtype, batched, with_hx):
+    torch.manual_seed(2)
+    if mode in ("tanh", "relu"):
+        t, n = torch.nn.RNNCell(I, H, bias, mode), RNNCell(I, H, bias, mode)
+    elif mode == "lstm":
+        t, n = torch.nn.LSTMCell(I, H, bias), LSTMCell(I, H, bias)
+    else:
+        t, n = torch.nn.GRUCell(I, H, bias), GRUCell(I, H, bias)
+    if dtype == np.float64:
+        t, n = t.double(), n.double()
+    assert list(n.state_dict()) == list(t.state_dict())
+    n.load_state_dict(t.state_dict())
+    rng = np.random.default_rng(5)
+    shape_x, shape_h = ((B, I), (B, H)) if batched else ((I,), (H,))
+    x = rng.standard_normal(shape_x).astype(dtype)
+    hs = [rng.standard_normal(shape_h).astype(dtype) for _ in range(2)]
+    tx, nx = torch.tensor(x, requires_grad=True), nnzoo.tensor(x, requires_grad=True)
+    th = [torch.tensor(a, requires_grad=True) for a in hs]
+    nh = [nnzoo.tensor(a, requires_grad=True) for a in hs]
+    t_hx = n_hx = None
+    if with_hx:
+        t_hx, n_hx = (tuple(th), tuple(nh)) if mode == "lstm" else (th[0], nh[0])
+    t_res, n_res = t(tx, t_hx), n(nx, n_hx)
+    t_res = t_res if mode == "lstm" else (t_res,)
+    n_res = n_res if mode == "lstm" else (n_res,)
+    tol = TOL[dtype]
+    t_loss = n_loss = 0
+    for a, b in zip(n_res, t_res):
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **tol)
+        u = rng.standard_normal(tuple(b.shape)).astype(dtype)
+        t_loss = t_loss + (b * torch.tensor(u)).sum()
+        n_loss = n_loss + (a * nnzoo.tensor(u)).sum()
+    t_loss.backward()
+    n_loss.backward()
+    np.testing.assert_allclose(nx.grad.numpy(), tx.grad.numpy(), **tol)
+    if with_hx:
+        for a, b in zip(nh[:2 if mode == "lstm" else 1], th):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **tol)
+    _grads_equal(t, n, tol)
+
+
+def test_cell_double_backward_by_finite_differences():
+    cell = LSTMCell(2, 3).double()
+    x = nnzoo.randn(2, 2, dtype=nnzoo.float64, requires_grad=True)
+    h = nnzoo.randn(2, 3, dtype=nnzoo.float64, requires_grad=True)
+    c = nnzoo.randn(2, 3, dtype=nnzoo.float64, requires_grad=True)
+    assert nnzoo.autograd.gradgradcheck(lambda a, b, d: cell(a, (b, d))[1], (x, h, c))
+
+
+# ---- the module's surface ---------------------------------------------------------------------------------
+def test_parameter_names_shapes_and_repr_match_torch():
+    for cls, tcls, kw in [(LSTM, torch.nn.LSTM, dict(num_layers=2, bidirectional=True, proj_size=2)),
+                          (GRU, torch.nn.GRU, dict(bias=False, batch_first=True, dropout=0.25, num_layers=2)),
+                          (RNN, torch.nn.RNN, dict(nonlinearity="relu"))]:
+        n, t = cls(I, H, **kw), tcls(I, H, **kw)
+        assert [(k, tuple(v.shape)) for k, v in n.state_dict().items()] == \
+               [(k, tuple(v.shape)) for k, v in t.state_dict().items()]
+        assert repr(n) == repr(t)
+        assert [[tuple(p.shape) for p in ws] for ws in n.all_weights] == \
+               [[tuple(p.shape) for p in ws] for ws in t.all_weights]
+        n.flatten_parameters()
+    for cls, tcls in [(RNNCell, torch.nn.RNNCell), (LSTMCell, torch.nn.LSTMCell), (GRUCell, torch.nn.GRUCell)]:
+        assert repr(cls(I, H, bias=False)) == repr(tcls(I, H, bias=False))
+    assert repr(RNNCell(I, H, nonlinearity="relu")) == repr(torch.nn.RNNCell(I, H, nonlinearity="relu"))
+
+
+def test_init_is_uniform_within_one_over_sqrt_hidden():
+    lstm = LSTM(8, 25, num_layers=2)
+    for p in lstm.parameters():
+        a = p.detach().numpy()
+        assert np.abs(a).max() <= 1 / 5 and a.std() > 0.05  # U(-0.2, 0.2) has std 0.115
+
+
+def _error(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the test compares the exception types and messages
+        return type(e), str(e)
+    return None
+
+
+def test_errors_match_torch():
+    cases = [
+        (lambda m: m.LSTM(3, 4, proj_size=4), None),
+        (lambda m: m.RNN(3, 4, nonlinearity="sigmoid"), None),
+        (lambda m: m.GRU(3, 4, proj_size=2), None),
+        (lambda m: m.LSTM(3, 4, dropout=1.5), None),
+        (lambda m: m.LSTM(3, 0), None),
+        (lambda m: m.LSTM(3, 4)(m.zeros(2, 3, 5)), None),
+        (lambda m: m.LSTM(3, 4)(m.zeros(2, 3, 3, 1)), None),
+        (lambda m: m.GRU(3, 4)(m.zeros(2, 3, 3), m.zeros(1, 2, 4)), None),
+        (lambda m: m.RNN(3, 4)(m.zeros(2, 3, 3), m.zeros(2, 4)), None),
+        (lambda m: m.LSTM(3, 4)(m.zeros(2, 3, 3), (m.zeros(1, 3, 4), m.zeros(1, 3, 5))), None),
+        (lambda m: m.LSTM(3, 4)(m.zeros(2, 3, 3, dtype=m.float64)), None),
+        (lambda m: m.RNNCell(3, 4)(m.zeros(2, 3, 3)), None),
+        (lambda m: m.LSTMCell(3, 4)(m.zeros(2, 3), (m.zeros(2, 4), m.zeros(2, 2, 4))), None),
+    ]
+
+    class N:  # nnzoo with the module classes under torch's names
+        LSTM, GRU, RNN, RNNCell, LSTMCell, GRUCell = LSTM, GRU, RNN, RNNCell, LSTMCell, GRUCell
+        zeros, float64 = staticmethod(nnzoo.zeros), nnzoo.float64
+
+    class Tm:
+        LSTM, GRU, RNN = torch.nn.LSTM, torch.nn.GRU, torch.nn.RNN
+        RNNCell, LSTMCell, GRUCell = torch.nn.RNNCell, torch.nn.LSTMCell, torch.nn.GRUCell
+        zeros, float64 = staticmethod(torch.zeros), torch.float64
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn, _ in cases:
+            ours, theirs = _error(lambda: fn(N)), _error(lambda: fn(Tm))
+            assert ours is not None and theirs is not None
+            assert ours[0] is theirs[0], (ours, theirs)
+            assert ours[1].replace("nnzoo.", "torch.") == theirs[1], (ours, theirs)
+
+
+def test_dropout_with_one_layer_warns_like_torch():
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
+        LSTM(3, 4, dropout=0.5)
+
+
+def test_long_sequence_backprops_without_recursion():
+    """10,000 steps forward and backward (the loop is one op; no recursion anywhere)."""
+    lstm = LSTM(2, 3)
+    x = nnzoo.randn(10_000, 1, 2, requires_grad=True)
+    out, (h, c) = lstm(x)
+    (out.sum() + c.sum()).backward()
+    assert np.isfinite(x.grad.numpy()).all() and np.isfinite(lstm.weight_hh_l0.grad.numpy()).all()
+    gru = GRU(2, 3, bidirectional=True)
+    out, h = gru(x)
+    out.sum().backward()
+    assert np.isfinite(gru.weight_hh_l0_reverse.grad.numpy()).all()
+
+
+def test_packed_output_round_trip_and_state_order():
+    """h_n of a packed unsorted batch is in the caller's order: it equals running each sequence alone."""
+    gru = GRU(I, H, bidirectional=True).double()
+    rng = np.random.default_rng(6)
+    lengths = [2, 4, 1]
+    seqs = [nnzoo.tensor(rng.standard_normal((n, I))) for n in lengths]
+    out, h_n = gru(nrnn.pack_sequence(seqs, enforce_sorted=False))
+    padded, lens = nrnn.pad_packed_sequence(out)
+    np.testing.assert_array_equal(lens.detach().numpy(), lengths)
+    for b, s in enumerate(seqs):
+        o, h = gru(s[:, None])
+        np.testing.assert_allclose(padded[:lengths[b], b].detach().numpy(), o[:, 0].detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(h_n[:, b].detach().numpy(), h[:, 0].detach().numpy(), atol=1e-12)
+        assert (padded[lengths[b]:, b].detach().numpy() == 0).all()
+
+
+def test_sampling_under_no_grad_carries_state():
+    lstm = LSTM(I, H, num_layers=2)
+    x = nnzoo.randn(5, 1, I)
+    full, _ = lstm(x)
+    state, outs = None, []
+    with nnzoo.no_grad():
+        for t in range(5):
+            o, state = lstm(x[t:t + 1], state)
+            outs.append(o)
+    assert not outs[0].requires_grad
+    np.testing.assert_allclose(nnzoo.cat(outs).detach().numpy(), full.detach().numpy(), atol=1e-6)
+
