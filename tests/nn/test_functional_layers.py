@@ -142,3 +142,24 @@ def test_errors_name_the_op_and_shapes():
         NN.batch_norm(nnzoo.ones(1, 3), None, None, training=True)
     with pytest.raises(ValueError, match="dropout probability"):
         NF.dropout(nnzoo.ones(2), p=1.5)
+
+
+def test_linear_on_3d_and_non_contiguous_inputs_matches_torch():
+    # the forward and the first-order backward merge the leading dims into one GEMM when they can
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 6)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    for xa in (x, x.transpose(1, 0, 2)):  # contiguous, then rows that do not merge without a copy
+        xn = nnzoo.tensor(np.ascontiguousarray(xa)).transpose(0, 1) if xa is not x else nnzoo.tensor(xa)
+        xn = xn.detach().requires_grad_()
+        xt = torch.tensor(xn.detach().numpy(), requires_grad=True)
+        wn, wt = nnzoo.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+        yn = nnzoo.nn.functional.linear(xn, wn, nnzoo.tensor(b))
+        yt = torch.nn.functional.linear(xt, wt, torch.tensor(b))
+        np.testing.assert_allclose(yn.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+        g = rng.standard_normal(yt.shape).astype(np.float32)
+        yn.backward(nnzoo.tensor(g))
+        yt.backward(torch.tensor(g))
+        np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(wn.grad.numpy(), wt.grad.numpy(), rtol=1e-5, atol=1e-5)
