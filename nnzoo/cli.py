@@ -1,4 +1,4 @@
-"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``. ``nnzoo --help`` lists them."""
+"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``. ``nnzoo --help`` lists them."""
 import argparse
 import json
 import os
@@ -12,6 +12,7 @@ commands:
                               bundled data; writes runs/tour/report.html (what `make demo` runs)
   nnzoo datasets [NAME]       list the datasets (bundled and downloadable), or describe one
   nnzoo train MODEL           train a zoo model on its task; `nnzoo train --list` shows the models
+  nnzoo sample --prompt TEXT  write text with a trained language model (default: runs/char-rnn)
 """
 
 
@@ -82,6 +83,17 @@ def _parser():
     tr.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override any other hyper-parameter of the recipe, e.g. --set dropout=0.1")
     tr.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    sa = sub.add_parser("sample", help="write text with a trained language model",
+                        description="Load a run of `nnzoo train` (its result.json and best.safetensors) and "
+                                    "continue a prompt one token at a time.")
+    sa.add_argument("--run", default="runs/char-rnn", help="the run's folder (default: runs/char-rnn)")
+    sa.add_argument("--prompt", default="\n", help="the text to continue (default: a newline)")
+    sa.add_argument("--length", type=int, default=500, help="tokens to write (default: 500)")
+    sa.add_argument("--temperature", type=float, default=0.8,
+                    help="softmax temperature: < 1 safer, > 1 wilder, 0 greedy (default: 0.8)")
+    sa.add_argument("--top-k", type=int, help="draw only among the k likeliest tokens")
+    sa.add_argument("--seed", type=int, help="random seed for reproducible samples")
     return parser
 
 
@@ -129,6 +141,25 @@ def _cmd_train(args):
     return 0
 
 
+def _cmd_sample(args):
+    from .random import Generator
+    from .train.recipes import load_run
+    try:
+        r, config, model = load_run(args.run)
+    except FileNotFoundError as e:
+        print(f"nnzoo sample: {e}", file=sys.stderr)
+        return 2
+    if r.sample is None:
+        print(f"nnzoo sample: {r.name!r} is not a model that writes text", file=sys.stderr)
+        return 2
+    if args.length < 0 or (args.temperature < 0) or (args.top_k is not None and args.top_k < 1):
+        print("nnzoo sample: --length must be >= 0, --temperature >= 0 and --top-k >= 1", file=sys.stderr)
+        return 2
+    generator = Generator().manual_seed(args.seed) if args.seed is not None else None
+    print(r.sample(model, config, args.prompt, args.length, args.temperature, args.top_k, generator))
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
@@ -140,7 +171,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command in ("tour", "train"):
+    if args.command in ("tour", "train", "sample"):
         ensure_fast_blas(argv)
     if args.command == "tour":
         from .tour import run
@@ -148,6 +179,8 @@ def main(argv=None):
         return 0
     if args.command == "datasets":
         return _cmd_datasets(args)
+    if args.command == "sample":
+        return _cmd_sample(args)
     return _cmd_train(args)
 
 

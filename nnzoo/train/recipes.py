@@ -18,10 +18,10 @@ from ..random import Generator, manual_seed
 from ..zoo import recipe
 from .trainer import Trainer
 
-__all__ = ["run_recipe", "make_optimizer"]
+__all__ = ["run_recipe", "make_optimizer", "load_run"]
 
 _COMMON = ("epochs", "lr", "batch_size", "optimizer", "weight_decay", "momentum", "plateau_patience",
-           "split_seed")
+           "split_seed", "clip_grad_norm")
 
 
 def make_optimizer(config, params):
@@ -72,7 +72,7 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     Returns:
         dict with ``out_dir``, ``config``, ``epochs``, ``best_epoch``, ``val`` and ``test`` (the best
         checkpoint's loss and metrics; ``test`` is None when ``test=False``), ``seconds`` (training time),
-        ``figures`` ([(path, caption)]), ``history``, ``model`` (with the best weights, in eval mode) and
+        ``figures`` ([(path, caption)]), what the recipe's ``finish`` adds, ``history``, ``model`` (with the best weights, in eval mode) and
         ``test_set``. The same dict, less the last three, is written to ``out_dir/result.json``.
     """
     r = recipe(name)
@@ -80,11 +80,15 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     out = pathlib.Path(out_dir or os.path.join("runs", name))
     out.mkdir(parents=True, exist_ok=True)
     manual_seed(seed)
-    train_set, val_set, test_set = r.load_data(config)
-    train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
-                              generator=Generator().manual_seed(seed))
-    val_loader = DataLoader(val_set, batch_size=512)
-    test_loader = DataLoader(test_set, batch_size=512)
+    data = r.load_data(config)
+    if r.loaders is not None:
+        train_loader, val_loader, test_loader = r.loaders(config, data, seed)
+    else:
+        train_set, val_set, test_set = data
+        train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
+                                  generator=Generator().manual_seed(seed))
+        val_loader = DataLoader(val_set, batch_size=512)
+        test_loader = DataLoader(test_set, batch_size=512)
     model = r.build_model(config)
     optimizer = make_optimizer(config, model.parameters())
     monitor, mode = r.monitor
@@ -92,8 +96,9 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     if config.get("plateau_patience"):
         scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=0.1,
                                                          patience=config["plateau_patience"])
+    options = {"clip_grad_norm": config.get("clip_grad_norm"), **r.trainer_options}
     trainer = Trainer(model, r.loss(), optimizer, scheduler=scheduler, metrics=list(r.metrics), out_dir=out,
-                      progress=progress, monitor=monitor, mode=mode)
+                      progress=progress, monitor=monitor, mode=mode, **options)
     start = time.perf_counter()
     trainer.fit(train_loader, val_loader, epochs=config["epochs"], resume=True if resume else None)
     seconds = time.perf_counter() - start
@@ -106,5 +111,35 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     result = {"name": name, "out_dir": str(out), "config": config, "seed": seed, "epochs": trainer.epoch,
               "best_epoch": _best_epoch(trainer.history, monitor, mode), "monitor": monitor,
               "val": val, "test": test, "seconds": seconds, "figures": [(str(figure), "training history")]}
+    if r.finish is not None:
+        extra = dict(r.finish(model, config, data, out))
+        result["figures"] += extra.pop("figures", [])
+        result.update(extra)
     atomic_write(out / "result.json", json.dumps(result, indent=1, default=str))
-    return {**result, "history": trainer.history, "model": model, "test_set": test_set}
+    return {**result, "history": trainer.history, "model": model, "test_set": data[2]}
+
+
+def load_run(out_dir, checkpoint="best.safetensors"):
+    """A trained model back from a :func:`run_recipe` folder: its ``result.json`` names the recipe and the
+    config, ``checkpoint`` holds the weights.
+
+    Returns:
+        (recipe, config, model): the model in eval mode.
+
+    Raises:
+        FileNotFoundError: with what to run first, when the folder holds no finished run.
+    """
+    from ..io import load
+    out = pathlib.Path(out_dir)
+    result_path, weights = out / "result.json", out / checkpoint
+    if not result_path.is_file() or not weights.is_file():
+        raise FileNotFoundError(f"load_run: {out} holds no finished run (need result.json and {checkpoint}); "
+                                f"train one first: `nnzoo train MODEL --out {out}` (`nnzoo train --list` names the models)")
+    result = json.loads(result_path.read_text())
+    r = recipe(result["name"])
+    config = result["config"]
+    model = r.build_model(config)
+    model.load_state_dict(load(weights))
+    model.eval()
+    return r, config, model
+

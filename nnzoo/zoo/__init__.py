@@ -13,7 +13,8 @@ __all__ = ["Recipe", "register", "recipe", "recipes", "digits_splits",
            "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "BasicBlock", "Bottleneck", "ResNet",
            "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "CifarResNet", "ZeroPadShortcut",
            "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "CausalConv1d", "TemporalBlock",
-           "TemporalConvNet", "TCN"]
+           "TemporalConvNet", "TCN", "CharRNN", "CharRNNConfig", "SequenceClassifier", "SequenceGenerator",
+           "gradient_flow"]
 
 _RECIPES = {}
 
@@ -31,6 +32,13 @@ class Recipe:
         defaults: hyper-parameters (``epochs``, ``lr``, ``batch_size``, ``optimizer``, ``weight_decay``, ...).
         metrics: metric names the Trainer reports (``"accuracy"``, ...).
         monitor: the validation quantity that picks the best checkpoint, and its mode.
+        loaders: ``(config, (train, val, test), seed) -> (train_loader, val_loader, test_loader)``; default:
+            ``DataLoader``s, the training one shuffled with ``batch_size``.
+        trainer_options: more :class:`~nnzoo.train.Trainer` arguments (``carry_state``, ``clip_grad_norm``).
+        finish: ``(model, config, (train, val, test), out_dir) -> dict`` run after testing, e.g. to write
+            samples; its items join the run's result (``figures`` are appended).
+        sample: ``(model, config, prompt, length, temperature, top_k, generator) -> str`` for the models that
+            write text (``nnzoo sample``).
     """
 
     name: str
@@ -41,6 +49,10 @@ class Recipe:
     defaults: dict = field(default_factory=dict)
     metrics: tuple = ("accuracy",)
     monitor: tuple = ("val_loss", "min")
+    loaders: Callable = None
+    trainer_options: dict = field(default_factory=dict)
+    finish: Callable = None
+    sample: Callable = None
 
 
 def register(r):
@@ -82,3 +94,6 @@ from .vgg import (VGG, SmallVGG, make_layers, vgg11, vgg11_bn, vgg13, vgg13_bn, 
 from .resnet import (BasicBlock, Bottleneck, CifarResNet, ResNet, ZeroPadShortcut, resnet18,  # noqa: E402
                      resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, resnet101, resnet110, resnet152)
 from .tcn import TCN, CausalConv1d, TemporalBlock, TemporalConvNet  # noqa: E402
+from .char_rnn import CharRNN, CharRNNConfig  # noqa: E402
+from .rnn_shapes import SequenceClassifier, SequenceGenerator  # noqa: E402
+from . import gradient_flow  # noqa: E402,F401
