@@ -1,5 +1,8 @@
 """The tour: its autograd part reproduces the notes' numbers, and the reduced tour writes the report."""
+import html
 import re
+
+import numpy as np
 
 from nnzoo import tour
 
@@ -20,7 +23,7 @@ def test_quick_tour_writes_one_page_report(tmp_path, capsys):
     capsys.readouterr()
     page = (tmp_path / "report.html").read_text()
     for title in ("1. Autograd", "2. Feature maps", "3. Handwritten digits", "What the CNN sees",
-                  "4. Hyper-parameter search"):
+                  "4. Hyper-parameter search", "5. The vanishing gradient", "5b. A character-level LSTM"):
         assert title in page
     # every figure is embedded, and each part's numbers are in the page
     images = re.findall(r'src="data:image/png;base64,', page)
@@ -31,3 +34,10 @@ def test_quick_tour_writes_one_page_report(tmp_path, capsys):
         assert f"{acc:.4g}" in page and (tmp_path / name / "best.safetensors").exists()
         assert acc > 0.5  # three epochs already beat chance (10%) by far
     assert results["search"]["trials"] == 3 and 0 < results["search"]["test_accuracy"] <= 1
+    flow = results["gradient_flow"]
+    assert set(flow) == {"RNN", "LSTM", "GRU", "LSTM, forget bias 2"}
+    # the forget gate started open carries far more gradient to the first step than PyTorch's default init
+    assert flow["LSTM, forget bias 2"]["norm_first_init"] > 100 * flow["LSTM"]["norm_first_init"]
+    char = results["char_rnn"]
+    assert char["sample"].startswith("ROMEO:") and html.escape(char["sample"]) in page
+    assert char["test_loss"] < np.log(88)  # below a uniform guess over the vocabulary after 20 steps
