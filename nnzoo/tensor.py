@@ -205,6 +205,25 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         raise TypeError("nnzoo tensors are not pickled: save them with nnzoo.save (safetensors)")
 
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy``: a new leaf with a copy of the data, ``requires_grad`` and ``.grad`` (copied), of the
+        same class (a Parameter stays a Parameter). As in PyTorch only leaves can be deep-copied, so
+        ``copy.deepcopy(model)`` works and a graph is never copied."""
+        if id(self) in memo:
+            return memo[id(self)]
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment; detach() it first")
+        new = Tensor._make(self._data.copy())
+        if type(self) is not Tensor:
+            new = type(self)(new, requires_grad=self.requires_grad)
+        else:
+            new.requires_grad = self.requires_grad
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        return new
+
     # ---- autograd --------------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; a non-scalar needs ``gradient``."""

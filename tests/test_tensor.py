@@ -146,3 +146,25 @@ def test_default_dtype_switch():
     finally:
         nnzoo.set_default_dtype(nnzoo.float32)
     assert nnzoo.tensor([1.0]).dtype == nnzoo.float32
+
+
+def test_deepcopy_copies_leaves_and_modules():
+    import copy
+    w = nnzoo.randn(3, requires_grad=True)
+    w.grad = nnzoo.ones(3)
+    c = copy.deepcopy(w)
+    assert c is not w and c.requires_grad and c.grad_fn is None and c.grad is not w.grad
+    np.testing.assert_array_equal(c.detach().numpy(), w.detach().numpy())
+    with nnzoo.no_grad():
+        c.add_(1)
+    assert not np.array_equal(c.detach().numpy(), w.detach().numpy())  # no shared memory
+    model = nnzoo.nn.Sequential(nnzoo.nn.Linear(3, 2), nnzoo.nn.BatchNorm1d(2))
+    twin = copy.deepcopy(model)
+    assert type(twin[0].weight) is nnzoo.nn.Parameter and list(twin.state_dict()) == list(model.state_dict())
+    for a, b in zip(twin.state_dict().values(), model.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    shared = nnzoo.nn.Linear(2, 2)
+    pair = copy.deepcopy(nnzoo.nn.Sequential(shared, shared))
+    assert pair[0].weight is pair[1].weight  # the memo keeps tied weights tied
+    with pytest.raises(RuntimeError, match="deepcopy protocol"):
+        copy.deepcopy(w * 2)

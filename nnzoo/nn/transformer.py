@@ -21,7 +21,6 @@ from .embedding import Embedding
 from .linear import Linear
 from .module import Module
 from .norm import LayerNorm
-from .parameter import Parameter
 
 __all__ = ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
            "TransformerDecoderLayer", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding"]
@@ -63,19 +62,8 @@ def _get_activation_fn(activation):
 
 
 def _get_clones(module, n):
-    """n independent deep copies of ``module`` (same initial values), as PyTorch's ``copy.deepcopy``.
-
-    NOTE: nnzoo Tensors refuse pickling (and so plain deepcopy); each parameter and buffer is copied here
-    first and handed to deepcopy through its memo, so the copies share no memory with the original."""
-    clones = []
-    for _ in range(n):
-        memo = {}
-        for p in module.parameters():
-            memo[id(p)] = Parameter(p.detach().clone(), requires_grad=p.requires_grad)
-        for b in module.buffers():
-            memo[id(b)] = b.detach().clone()
-        clones.append(copy.deepcopy(module, memo))
-    return ModuleList(clones)
+    """n independent deep copies of ``module`` (same initial values), as PyTorch's ``copy.deepcopy``."""
+    return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
 def _rows(x):

@@ -133,7 +133,7 @@ def _rnn_forward(relu, x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse):
 
 
 def _rnn_backward(S, gout, gh, need):
-    x, hs, w_ih, w_hh, ns, reverse = S["x"], S["hs"], S["w_ih"], S["w_hh"], S["ns"], S["reverse"]
+    x, hs, w_hh, ns, reverse = S["x"], S["hs"], S["w_hh"], S["ns"], S["reverse"]
     T, B, _ = x.shape
     H = hs.shape[2]
     p, q = _prev_next(reverse)
