@@ -14,7 +14,7 @@ __all__ = ["Recipe", "register", "recipe", "recipes", "digits_splits",
            "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "CifarResNet", "ZeroPadShortcut",
            "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "CausalConv1d", "TemporalBlock",
            "TemporalConvNet", "TCN", "CharRNN", "CharRNNConfig", "SequenceClassifier", "SequenceGenerator",
-           "gradient_flow"]
+           "gradient_flow", "GPT", "GPTConfig"]
 
 _RECIPES = {}
 
@@ -95,5 +95,6 @@ from .resnet import (BasicBlock, Bottleneck, CifarResNet, ResNet, ZeroPadShortcu
                      resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, resnet101, resnet110, resnet152)
 from .tcn import TCN, CausalConv1d, TemporalBlock, TemporalConvNet  # noqa: E402
 from .char_rnn import CharRNN, CharRNNConfig  # noqa: E402
+from .gpt import GPT, GPTConfig  # noqa: E402
 from .rnn_shapes import SequenceClassifier, SequenceGenerator  # noqa: E402
 from . import gradient_flow  # noqa: E402,F401
