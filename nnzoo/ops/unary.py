@@ -578,13 +578,23 @@ class Gelu(Op):
             u *= x
             u *= 0.5
             return u
-        y = _normal_cdf_array(x)
-        y *= x
-        return y
+        cdf = _normal_cdf_array(x)
+        ctx.cdf = cdf  # NOTE: kept for a first-order backward: Phi(x) costs as much as the rest of the layer
+        return cdf * x
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
+        if not state.enabled and ctx.approximate != "tanh":  # first order: reuse the forward's Phi(x)
+            xa = x._data
+            d = xp.square(xa, out=xp.empty_like(xa))  # an array even for a 0-d x
+            d *= -0.5
+            xp.exp(d, out=d)
+            d *= _INV_SQRT_2PI
+            d *= xa
+            d += ctx.cdf
+            d *= grad._data
+            return Tensor._make(d), None
         if ctx.approximate == "tanh":
             x2 = x * x
             t = tanh((x2 * _GELU_TANH_C + 1) * x * _SQRT_2_OVER_PI)
