@@ -332,3 +332,18 @@ def test_errors(fn, exc, match):
         fn(nnzoo)
     with pytest.raises(Exception):  # PyTorch refuses the same call
         fn(torch)
+
+
+def test_multinomial_single_row_fast_path_follows_the_weights():
+    # one row, one draw (a language model's sampling step): frequencies within 4 standard errors of the
+    # weights, a zero weight never drawn, and a seeded generator repeats its draws
+    w = np.array([0.1, 0.0, 0.6, 0.3, 0.0])
+    g = nnzoo.Generator().manual_seed(5)
+    n = 20000
+    draws = np.array([nnzoo.multinomial(nnzoo.tensor(w), 1, generator=g).item() for _ in range(n)])
+    freq = np.bincount(draws, minlength=5) / n
+    assert freq[1] == 0 and freq[4] == 0
+    assert np.all(np.abs(freq - w) <= 4 * np.sqrt(w * (1 - w) / n) + 1e-12)
+    a = nnzoo.multinomial(nnzoo.tensor([w]), 1, generator=nnzoo.Generator().manual_seed(1))
+    b = nnzoo.multinomial(nnzoo.tensor([w]), 1, generator=nnzoo.Generator().manual_seed(1))
+    assert a.shape == (1, 1) and a.dtype == nnzoo.int64 and a.item() == b.item()
