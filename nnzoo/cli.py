@@ -1,4 +1,5 @@
-"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``. ``nnzoo --help`` lists them."""
+"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``, ``translate``. ``nnzoo --help`` lists
+them."""
 import argparse
 import json
 import os
@@ -13,6 +14,8 @@ commands:
   nnzoo datasets [NAME]       list the datasets (bundled and downloadable), or describe one
   nnzoo train MODEL           train a zoo model on its task; `nnzoo train --list` shows the models
   nnzoo sample --prompt TEXT  write text with a trained language model (default: runs/char-rnn)
+  nnzoo translate TEXT        translate with a trained seq2seq model, e.g. "saturday 9 may 2018"
+                              (default: runs/date-translator)
 """
 
 
@@ -94,6 +97,12 @@ def _parser():
                     help="softmax temperature: < 1 safer, > 1 wilder, 0 greedy (default: 0.8)")
     sa.add_argument("--top-k", type=int, help="draw only among the k likeliest tokens")
     sa.add_argument("--seed", type=int, help="random seed for reproducible samples")
+
+    tl = sub.add_parser("translate", help="translate a text with a trained seq2seq model (e.g. a date)",
+                        description="Load a run of `nnzoo train date-translator` (or date-transformer) and "
+                                    "translate TEXT by greedy decoding.")
+    tl.add_argument("text", help='e.g. "saturday 9 may 2018"')
+    tl.add_argument("--run", default="runs/date-translator", help="the run's folder (default: runs/date-translator)")
     return parser
 
 
@@ -160,6 +169,21 @@ def _cmd_sample(args):
     return 0
 
 
+def _cmd_translate(args):
+    from .train.recipes import load_run
+    from .zoo.seq2seq import translate
+    try:
+        r, config, model = load_run(args.run)
+    except FileNotFoundError as e:
+        print(f"nnzoo translate: {e}", file=sys.stderr)
+        return 2
+    if r.name not in ("date-translator", "date-transformer"):
+        print(f"nnzoo translate: {r.name!r} is not a translation model", file=sys.stderr)
+        return 2
+    print(translate(model, config, args.text))
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
@@ -171,7 +195,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command in ("tour", "train", "sample"):
+    if args.command in ("tour", "train", "sample", "translate"):
         ensure_fast_blas(argv)
     if args.command == "tour":
         from .tour import run
@@ -181,6 +205,8 @@ def main(argv=None):
         return _cmd_datasets(args)
     if args.command == "sample":
         return _cmd_sample(args)
+    if args.command == "translate":
+        return _cmd_translate(args)
     return _cmd_train(args)
 
 

@@ -92,3 +92,18 @@ def test_graph_text_draws_shared_leaves_and_names():
     assert lines[0] == "MulBackward0"
     assert sum("x (leaf" in line for line in lines) == 2 and any("y (leaf" in line for line in lines)
     assert graph_text(x, {x: "x"}) == "x (leaf, shape ())"
+
+
+def test_translate_command(tmp_path, capsys, monkeypatch):
+    from nnzoo.train.recipes import run_recipe
+    from nnzoo.zoo.seq2seq import translate
+    monkeypatch.setenv("NNZOO_NO_CORETYPE", "1")
+    run = tmp_path / "dates"
+    r = run_recipe("date-translator", out_dir=run, progress=False, overrides={
+        "n_train": 128, "n_val": 32, "n_test": 32, "epochs": 1, "batch_size": 64, "locales": "en_GB",
+        "formats": "d MMMM y", "embed": 8, "enc_hidden": 8, "dec_hidden": 16, "attn_hidden": 8})
+    capsys.readouterr()
+    assert cli.main(["translate", "saturday 9 may 2018", "--run", str(run)]) == 0
+    assert capsys.readouterr().out.strip() == translate(r["model"], r["config"], "saturday 9 may 2018")
+    assert cli.main(["translate", "9 may 2018", "--run", str(tmp_path / "none")]) == 2
+    assert "holds no finished run" in capsys.readouterr().err

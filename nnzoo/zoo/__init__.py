@@ -14,7 +14,8 @@ __all__ = ["Recipe", "register", "recipe", "recipes", "digits_splits",
            "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "CifarResNet", "ZeroPadShortcut",
            "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "CausalConv1d", "TemporalBlock",
            "TemporalConvNet", "TCN", "CharRNN", "CharRNNConfig", "SequenceClassifier", "SequenceGenerator",
-           "gradient_flow", "GPT", "GPTConfig"]
+           "gradient_flow", "GPT", "GPTConfig", "Seq2Seq", "Seq2SeqConfig", "TransformerSeq2Seq",
+           "TransformerSeq2SeqConfig"]
 
 _RECIPES = {}
 
@@ -96,5 +97,6 @@ from .resnet import (BasicBlock, Bottleneck, CifarResNet, ResNet, ZeroPadShortcu
 from .tcn import TCN, CausalConv1d, TemporalBlock, TemporalConvNet  # noqa: E402
 from .char_rnn import CharRNN, CharRNNConfig  # noqa: E402
 from .gpt import GPT, GPTConfig  # noqa: E402
+from .seq2seq import Seq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TransformerSeq2SeqConfig  # noqa: E402
 from .rnn_shapes import SequenceClassifier, SequenceGenerator  # noqa: E402
 from . import gradient_flow  # noqa: E402,F401
