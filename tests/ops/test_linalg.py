@@ -230,3 +230,20 @@ def test_einsum_no_grad_and_requires_grad_flags():
         assert not nnzoo.einsum("ij,jk->ik", a, b).requires_grad
     out.sum().backward()
     assert a.grad.shape == a.shape and b.grad is None
+
+
+@pytest.mark.parametrize("sa,sb", [((64, 30, 1), (64, 1, 12)), ((19, 1), (1, 6)), ((2, 5, 1), (1, 3))])
+def test_matmul_with_inner_dimension_one_matches_torch(sa, sb):
+    # computed as a broadcast multiply (see linalg._matmul): same values, shapes and gradients as torch
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+    an, bn = nnzoo.tensor(a, requires_grad=True), nnzoo.tensor(b, requires_grad=True)
+    at, bt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    yn, yt = an @ bn, at @ bt
+    assert tuple(yn.shape) == tuple(yt.shape)
+    np.testing.assert_allclose(yn.detach().numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-7)
+    g = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
+    yn.backward(nnzoo.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(an.grad.numpy(), at.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bn.grad.numpy(), bt.grad.numpy(), rtol=1e-5, atol=1e-5)
