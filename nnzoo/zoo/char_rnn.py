@@ -173,7 +173,7 @@ register(Recipe(
     load_data=_load,
     loss=_SequenceLoss,
     defaults={"cell": "lstm", "embed": 64, "hidden": 256, "layers": 2, "dropout": 0.0, "bptt": 100,
-              "batch_size": 32, "lr": 2e-3, "optimizer": "adam", "epochs": 3, "clip_grad_norm": 5.0,
+              "batch_size": 32, "lr": 2e-3, "optimizer": "adam", "epochs": 2, "clip_grad_norm": 5.0,
               "works": "", "train_chars": 0, "eval_chars": 0},
     metrics=(BitsPerCharacter(class_dim=-1),),
     loaders=_loaders,
