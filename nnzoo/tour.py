@@ -287,7 +287,7 @@ def _char_rnn(report, out, quick, seed, progress):
     """Part 5b: the char-RNN recipe, small and short (about 30 s): validation bits per character, a sample."""
     from .train.recipes import run_recipe
     overrides = {"hidden": 128, "embed": 32, "bptt": 64, "batch_size": 32, "epochs": 1,
-                 "train_chars": 40_000 if quick else 1_500_000, "eval_chars": 20_000 if quick else 100_000}
+                 "train_chars": 40_000 if quick else 1_000_000, "eval_chars": 20_000 if quick else 100_000}
     r = run_recipe("char-rnn", out_dir=out, overrides=overrides, seed=seed, progress=progress)
     steps = -(-(overrides["train_chars"] // overrides["batch_size"] - 1) // overrides["bptt"])
     print(f"char-RNN (2-layer LSTM 128), {steps} steps in {r['seconds']:.0f} s: test loss {r['test']['loss']:.3f} "

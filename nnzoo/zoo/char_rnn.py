@@ -22,7 +22,7 @@ from ..train.metrics import BitsPerCharacter
 from . import Recipe, register
 from .generate import sample_next
 
-__all__ = ["CharRNN", "CharRNNConfig", "shakespeare_vocab", "sequence_cross_entropy"]
+__all__ = ["CharRNN", "CharRNNConfig", "shakespeare_vocab", "sequence_cross_entropy", "sample_text", "save_sample"]
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -152,11 +152,15 @@ def _build(config):
                    layers=config["layers"], cell=config["cell"], dropout=config["dropout"])
 
 
-def _sample(model, config, prompt, length, temperature, top_k, generator=None):
+def sample_text(model, config, prompt, length, temperature, top_k, generator=None):
+    """A Shakespeare model's ``sample`` with the corpus vocabulary of its config: the recipes' ``sample`` hook
+    (``nnzoo sample``), shared by the char-RNN and the char-GPT."""
     return model.sample(shakespeare_vocab(_works(config)), prompt, length, temperature, top_k, generator)
 
 
-def _finish(model, config, data, out_dir):
+def save_sample(model, config, data, out_dir):
+    """The recipes' ``finish`` hook: ``vocab.json`` and 500 characters after "ROMEO:" (temperature 0.8, seed 0)
+    in ``sample.txt``; returns ``{"sample": text}`` for the run's result."""
     from ..io import atomic_write
     from ..random import Generator
     vocab = shakespeare_vocab(_works(config))
@@ -178,6 +182,6 @@ register(Recipe(
     metrics=(BitsPerCharacter(class_dim=-1),),
     loaders=_loaders,
     trainer_options={"carry_state": True},
-    finish=_finish,
-    sample=_sample,
+    finish=save_sample,
+    sample=sample_text,
 ))

@@ -28,7 +28,7 @@ from ..train.callbacks import Callback
 from ..train.metrics import BitsPerCharacter
 from . import Recipe, register
 from .char_rnn import _load as _shakespeare_streams
-from .char_rnn import shakespeare_vocab
+from .char_rnn import sample_text, save_sample, shakespeare_vocab
 from .generate import sample_next
 
 __all__ = ["GPT", "GPTConfig", "CausalSelfAttention", "MLP", "Block", "RandomWindows", "random_windows",
@@ -322,17 +322,8 @@ class _BitsPerCharacter(BitsPerCharacter):
         super().update(output[0], target)
 
 
-def _sample(model, config, prompt, length, temperature, top_k, generator=None):
-    return model.sample(shakespeare_vocab(_works(config)), prompt, length, temperature, top_k, generator)
-
-
 def _finish(model, config, data, out_dir):
-    from ..io import atomic_write
-    vocab = shakespeare_vocab(_works(config))
-    vocab.save(out_dir / "vocab.json")
-    text = model.sample(vocab, "ROMEO:", length=500, temperature=0.8, generator=Generator().manual_seed(0))
-    atomic_write(out_dir / "sample.txt", text)
-    return {"sample": text, "iterations": config["epochs"] * config["eval_interval"]}
+    return {**save_sample(model, config, data, out_dir), "iterations": config["epochs"] * config["eval_interval"]}
 
 
 register(Recipe(
@@ -349,5 +340,5 @@ register(Recipe(
     loaders=_loaders,
     trainer_options={"batch_fn": _with_targets, "callbacks": [CosineDecay(min_lr_ratio=0.1)]},
     finish=_finish,
-    sample=_sample,
+    sample=sample_text,
 ))

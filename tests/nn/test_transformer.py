@@ -11,57 +11,9 @@ import nnzoo
 from nnzoo.nn.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
                                   TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                                   TransformerEncoderLayer, _detect_is_causal_mask)
-from helpers import TOL_BWD, TOL_FWD
+from helpers import check_module
 
 D, NHEAD, FF, T, S, B = 8, 2, 12, 4, 5, 3
-
-
-# NOTE: the same module-parity check as tests/nn/test_attention.py (test modules cannot import each other under
-# --import-mode=importlib; a candidate for tests/helpers.py)
-def _np(t):
-    return None if t is None else t.detach().numpy()
-
-
-def _close(got, want, tol, what):
-    assert got.shape == want.shape, f"{what}: shape {got.shape} != torch's {want.shape}"
-    np.testing.assert_allclose(got, want, err_msg=what, equal_nan=True, **tol)
-
-
-def check_module(th, nz, arrays, call, dtype, train=False):
-    """Copy th's state into nz, run both on the same inputs in ``dtype`` and compare every output, the
-    gradient of every float input and of every parameter (loss = sum of u_i * output_i, NaNs skipped)."""
-    nz.load_state_dict(th.state_dict())
-    to = torch.float64 if dtype == np.float64 else torch.float32
-    th.to(to).train(train)
-    nz.to(nnzoo.float64 if dtype == np.float64 else nnzoo.float32).train(train)
-    t_in, n_in = [], []
-    for a in arrays:
-        a = a.astype(dtype) if a.dtype.kind == "f" else a
-        grad = a.dtype.kind == "f"
-        t_in.append(torch.tensor(a, requires_grad=grad))
-        n_in.append(nnzoo.tensor(a, requires_grad=grad))
-    out_t, out_n = call(th, *t_in), call(nz, *n_in)
-    out_t = out_t if isinstance(out_t, tuple) else (out_t,)
-    out_n = out_n if isinstance(out_n, tuple) else (out_n,)
-    rng = np.random.default_rng(0)
-    loss_t = loss_n = 0
-    for i, (a, b) in enumerate(zip(out_t, out_n)):
-        if a is None:
-            assert b is None, f"output {i}: torch gives None"
-            continue
-        _close(_np(b), _np(a), TOL_FWD[dtype], f"output {i}")
-        u = np.where(np.isnan(_np(a)), 0.0, rng.standard_normal(tuple(a.shape))).astype(dtype)
-        loss_t = loss_t + (torch.nan_to_num(a) * torch.tensor(u)).sum()
-        loss_n = loss_n + (b * nnzoo.tensor(u)).sum() if not np.isnan(_np(b)).any() else loss_n
-    loss_t.backward()
-    loss_n.backward()
-    for i, (a, b) in enumerate(zip(t_in, n_in)):
-        if a.requires_grad and (a.grad is not None or b.grad is not None):  # None in both: input unused
-            assert a.grad is not None and b.grad is not None, f"input {i}: a gradient in one library only"
-            _close(_np(b.grad), _np(a.grad), TOL_BWD[dtype], f"grad of input {i}")
-    params_t = dict(th.named_parameters())
-    for name, p in nz.named_parameters():
-        _close(_np(p.grad), _np(params_t[name].grad), TOL_BWD[dtype], f"grad of {name}")
 
 
 def _layer_kwargs(opts):
