@@ -50,13 +50,13 @@ def tune_allocator(mmap_threshold=32 << 20, trim_threshold=1 << 30):
         True
     """
     import ctypes
-    import ctypes.util
     import sys
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        # the process's own symbols, libc's among them (ctypes.util.find_library would run ldconfig in a
+        # subprocess on every import: ~4 ms)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # musl and others have no mallopt
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)

@@ -73,8 +73,8 @@ def _matmul_rows(a, m):
         flat = a.view()
         flat.shape = (-1, a.shape[-1])  # raises instead of copying when the rows do not merge
     except AttributeError:
-        return xp.matmul(a, m)
-    return xp.matmul(flat, m).reshape(lead + (m.shape[1],))
+        return _matmul(a, m)
+    return _matmul(flat, m).reshape(lead + (m.shape[1],))
 
 
 def _linear_backward_arrays(x, w, g, need):

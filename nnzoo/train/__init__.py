@@ -10,7 +10,8 @@ from .metrics import (Accuracy, BatchAverage, BitsPerCharacter, ConfusionMatrix,
 from .search import SearchResult, evaluate_best, search
 from .trainer import StepOutput, Trainer, detach_state, fit
 
-__all__ = ["Trainer", "StepOutput", "fit", "detach_state", "callbacks", "metrics", "Callback", "History", "EarlyStopping",
+__all__ = ["Trainer", "StepOutput", "fit", "detach_state", "callbacks", "metrics", "Callback", "History",
+           "EarlyStopping",
            "ModelCheckpoint", "LRSchedulerCallback", "ProgressBar", "TensorBoard", "Metric", "Mean",
            "BatchAverage", "Accuracy", "TopKAccuracy", "ConfusionMatrix", "Perplexity", "BitsPerCharacter",
            "accuracy", "top_k_accuracy", "confusion_matrix", "perplexity", "bits_per_character", "search",

@@ -72,8 +72,9 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     Returns:
         dict with ``out_dir``, ``config``, ``epochs``, ``best_epoch``, ``val`` and ``test`` (the best
         checkpoint's loss and metrics; ``test`` is None when ``test=False``), ``seconds`` (training time),
-        ``figures`` ([(path, caption)]), what the recipe's ``finish`` adds, ``history``, ``model`` (with the best weights, in eval mode) and
-        ``test_set``. The same dict, less the last three, is written to ``out_dir/result.json``.
+        ``figures`` ([(path, caption)]), what the recipe's ``finish`` adds, ``history``, ``model`` (with the
+        best weights, in eval mode) and ``test_set``. The same dict, less the last three, is written to
+        ``out_dir/result.json``.
     """
     r = recipe(name)
     config = _config(r, overrides or {})
@@ -134,7 +135,8 @@ def load_run(out_dir, checkpoint="best.safetensors"):
     result_path, weights = out / "result.json", out / checkpoint
     if not result_path.is_file() or not weights.is_file():
         raise FileNotFoundError(f"load_run: {out} holds no finished run (need result.json and {checkpoint}); "
-                                f"train one first: `nnzoo train MODEL --out {out}` (`nnzoo train --list` names the models)")
+                                f"train one first: `nnzoo train MODEL --out {out}` (`nnzoo train --list` names "
+                                "the models)")
     result = json.loads(result_path.read_text())
     r = recipe(result["name"])
     config = result["config"]
@@ -142,4 +144,3 @@ def load_run(out_dir, checkpoint="best.safetensors"):
     model.load_state_dict(load(weights))
     model.eval()
     return r, config, model
-

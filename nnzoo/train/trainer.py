@@ -19,6 +19,7 @@ generator, which dropout and unseeded shuffling draw from, and the train loader'
 training 2 epochs, stopping, and resuming for 2 more in a new process gives bit-identical weights to 4
 epochs in one go.
 """
+import contextlib
 import copy
 import json
 import os
@@ -345,6 +346,20 @@ class Trainer:
             raise ValueError("Trainer.fit: the train loader gave no batches")
         return {"train_loss": loss.compute(), **{"train_" + m.name: _plain(m.compute()) for m in metrics}}
 
+    @contextlib.contextmanager
+    def _inference(self):
+        """Eval mode, no gradients and a fresh recurrent state; the model's mode and the training's carried
+        state are restored afterwards."""
+        was_training, carried = self.model.training, self.state
+        self.model.eval()
+        self.state = None
+        try:
+            with no_grad():
+                yield
+        finally:
+            self.model.train(was_training)
+            self.state = carried
+
     def evaluate(self, loader, prefix=""):
         """The mean loss and the metrics over ``loader``, in eval mode and without gradients.
 
@@ -353,20 +368,13 @@ class Trainer:
         Returns:
             dict: ``{prefix + 'loss': ..., prefix + name: ...}`` (``fit`` uses ``prefix='val_'``).
         """
-        was_training, carried = self.model.training, self.state
-        self.model.eval()
-        self.state = None
         loss, metrics = Mean("loss"), self._fresh_metrics()
-        try:
-            with no_grad():
-                for batch_idx, batch in enumerate(loader):
-                    step = self.eval_step(_to_device(batch, self.device), batch_idx)
-                    loss.update(step.loss, step.size)
-                    for m in metrics:
-                        m.update(step.output, step.target)
-        finally:
-            self.model.train(was_training)
-            self.state = carried
+        with self._inference():
+            for batch_idx, batch in enumerate(loader):
+                step = self.eval_step(_to_device(batch, self.device), batch_idx)
+                loss.update(step.loss, step.size)
+                for m in metrics:
+                    m.update(step.output, step.target)
         return {prefix + "loss": loss.compute(), **{prefix + m.name: _plain(m.compute()) for m in metrics}}
 
     def predict(self, loader):
@@ -375,24 +383,17 @@ class Trainer:
         A batch that is a Tensor or a 1-tuple is the model's input; longer batches are split as in
         training and the target is dropped.
         """
-        was_training, carried = self.model.training, self.state
-        self.model.eval()
-        self.state = None
         outputs = []
-        try:
-            with no_grad():
-                for batch in loader:
-                    batch = _to_device(batch, self.device)
-                    if isinstance(batch, Tensor):
-                        inputs = (batch,)
-                    elif isinstance(batch, (tuple, list)) and len(batch) == 1 and self.batch_fn is None:
-                        inputs = tuple(batch)
-                    else:
-                        inputs, _ = self.split_batch(batch)
-                    outputs.append(self.forward(inputs))
-        finally:
-            self.model.train(was_training)
-            self.state = carried
+        with self._inference():
+            for batch in loader:
+                batch = _to_device(batch, self.device)
+                if isinstance(batch, Tensor):
+                    inputs = (batch,)
+                elif isinstance(batch, (tuple, list)) and len(batch) == 1 and self.batch_fn is None:
+                    inputs = tuple(batch)
+                else:
+                    inputs, _ = self.split_batch(batch)
+                outputs.append(self.forward(inputs))
         if not outputs:
             raise ValueError("Trainer.predict: the loader gave no batches")
         return cat(outputs, 0)

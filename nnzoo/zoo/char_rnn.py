@@ -117,8 +117,12 @@ def shakespeare_vocab(works=None):
     42 works), deterministic: the same characters in the same order every time."""
     from ..data import Vocab
     from ..data.datasets.shakespeare import shakespeare
-    names = works.split(",") if works else None
-    return Vocab.chars(shakespeare("train", works=names))
+    return Vocab.chars(shakespeare("train", works=_work_names(works)))
+
+
+def _work_names(works):
+    """The ``works`` hyper-parameter ('' or comma-separated names) as shakespeare()'s argument."""
+    return works.split(",") if works else None
 
 
 def _works(config):
@@ -129,7 +133,7 @@ def _load(config):
     """Three 1-D int64 streams (train, valid, test), the training one cut to ``train_chars`` if > 0."""
     from ..data.datasets.shakespeare import shakespeare
     vocab = shakespeare_vocab(_works(config))
-    names = config["works"].split(",") if config.get("works") else None
+    names = _work_names(_works(config))
     streams = []
     for split, limit in (("train", config.get("train_chars", 0)), ("valid", config.get("eval_chars", 0)),
                          ("test", config.get("eval_chars", 0))):

@@ -60,8 +60,9 @@ def next_token_probs(logits, temperature=1.0, top_k=None, exclude=None):
 def sample_next(logits, temperature=1.0, top_k=None, generator=None, exclude=None):
     """Draw the next token of every row: (V,) logits give an int, (B, V) logits a list of B ints.
 
-    ``temperature=0`` returns the argmax (greedy); ids in ``exclude`` are never returned. ``generator`` (``nnzoo.Generator``) makes the draws
-    reproducible; by default they come from nnzoo's default generator (``nnzoo.manual_seed``).
+    ``temperature=0`` returns the argmax (greedy); ids in ``exclude`` are never returned. ``generator``
+    (``nnzoo.Generator``) makes the draws reproducible; by default they come from nnzoo's default generator
+    (``nnzoo.manual_seed``).
 
     Example::
 
