@@ -161,6 +161,49 @@ def test_layout_choice():
     assert not conv_ops._use_row_shift(32, 32, 1, 1, 1)
 
 
+# The weight gradient from the correlation's windows of g (stride 1, padding within the dilated kernel):
+# (x shape, w shape, conv kwargs, which layout the correlation over g uses)
+FUSED_WGRAD = [
+    ((3, 8, 7, 6), (4, 8, 3, 3), dict(padding=1), True),
+    ((3, 8, 6, 9), (6, 4, 3, 2), dict(padding="same", dilation=(2, 3), groups=2), True),
+    ((2, 6, 7, 7), (6, 6, 4, 2), dict(padding="same"), True),  # even kernel: padding (1, 2) and (0, 1)
+    ((3, 8, 6, 5), (2, 8, 3, 3), dict(padding=1), False),  # 2 output channels: im2col over g
+    ((2, 12, 5, 6), (3, 4, 3, 3), dict(padding=1, groups=3), False),
+    ((3, 3, 9), (4, 3, 3), dict(padding=2, dilation=2), False),  # conv1d: a kernel of height 1, im2col
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw,row_shift", FUSED_WGRAD, ids=[str(i) for i in range(len(FUSED_WGRAD))])
+@pytest.mark.parametrize("budget", [None, "ragged"])
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
+def test_weight_grad_from_the_correlation_windows(xs, ws, kw, row_shift, budget, monkeypatch):
+    """dL/dw computed from the windows of g that the input gradient's correlation copies (one pass
+    over x): equal to torch's in float64, with one chunk and with chunks of 2 images (a ragged last one),
+    in the window layout the case is meant to exercise."""
+    calls = []
+    seen = conv_ops._WeightGradFromWindows.__call__
+
+    def spy(self, s, m, win, rs):
+        calls.append((m, rs))
+        return seen(self, s, m, win, rs)
+    monkeypatch.setattr(conv_ops._WeightGradFromWindows, "__call__", spy)
+    if budget:  # two images a chunk: 3 images give chunks of 2 and 1
+        monkeypatch.setattr(conv_ops, "_chunk", lambda n, per_image, k: min(n, 2))
+    rng = np.random.default_rng(sum(xs))
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    fn = "conv2d" if len(xs) == 4 else "conv1d"
+    xn, wn = nnzoo.tensor(x, requires_grad=True), nnzoo.tensor(w, requires_grad=True)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    yn, yt = getattr(F, fn)(xn, wn, **kw), getattr(TF, fn)(xt, wt, **kw)
+    u = rng.standard_normal(tuple(yt.shape))
+    (yn * nnzoo.tensor(u)).sum().backward()
+    (yt * torch.tensor(u)).sum().backward()
+    np.testing.assert_allclose(wn.grad.numpy(), wt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    assert calls and all(rs == row_shift for _, rs in calls)
+    assert [m for m, _ in calls] == ([2] * (xs[0] // 2) + [1] * (xs[0] % 2) if budget else [xs[0]])
+
+
 def test_float32_stays_float32():
     x = nnzoo.randn(2, 3, 6, 6, requires_grad=True)
     w = nnzoo.randn(4, 3, 3, 3, requires_grad=True)
