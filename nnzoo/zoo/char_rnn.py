@@ -22,7 +22,8 @@ from ..train.metrics import BitsPerCharacter
 from . import Recipe, register
 from .generate import sample_next
 
-__all__ = ["CharRNN", "CharRNNConfig", "shakespeare_vocab", "sequence_cross_entropy", "sample_text", "save_sample"]
+__all__ = ["CharRNN", "CharRNNConfig", "shakespeare_vocab", "shakespeare_streams", "sequence_cross_entropy", "sample_text",
+           "save_sample"]
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -129,8 +130,10 @@ def _works(config):
     return config.get("works") or None
 
 
-def _load(config):
-    """Three 1-D int64 streams (train, valid, test), the training one cut to ``train_chars`` if > 0."""
+def shakespeare_streams(config):
+    """The char-level recipes' data (char-rnn, char-gpt): three 1-D int64 streams (train, valid, test) of
+    ``shakespeare_vocab`` codes for the config's ``works``, the training one cut to ``train_chars`` and the
+    other two to ``eval_chars`` when > 0."""
     from ..data.datasets.shakespeare import shakespeare
     vocab = shakespeare_vocab(_works(config))
     names = _work_names(_works(config))
@@ -178,7 +181,7 @@ register(Recipe(
     name="char-rnn",
     description="character-level LSTM language model on the Shakespeare corpus (truncated BPTT)",
     build_model=_build,
-    load_data=_load,
+    load_data=shakespeare_streams,
     loss=_SequenceLoss,
     defaults={"cell": "lstm", "embed": 64, "hidden": 256, "layers": 2, "dropout": 0.0, "bptt": 100,
               "batch_size": 32, "lr": 2e-3, "optimizer": "adam", "epochs": 2, "clip_grad_norm": 5.0,

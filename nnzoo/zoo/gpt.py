@@ -27,7 +27,7 @@ from ..random import Generator
 from ..train.callbacks import Callback
 from ..train.metrics import BitsPerCharacter
 from . import Recipe, register
-from .char_rnn import _load as _shakespeare_streams
+from .char_rnn import shakespeare_streams
 from .char_rnn import sample_text, save_sample, shakespeare_vocab
 from .generate import sample_next
 
@@ -330,7 +330,7 @@ register(Recipe(
     name="char-gpt",
     description="character-level GPT (decoder-only Transformer) on the Shakespeare corpus",
     build_model=_build,
-    load_data=_shakespeare_streams,
+    load_data=shakespeare_streams,
     loss=_ModelLoss,
     defaults={"block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.0, "bias": True,
               "batch_size": 12, "epochs": 10, "eval_interval": 200, "eval_batches": 50, "lr": 1e-3,
