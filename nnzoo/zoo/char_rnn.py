@@ -22,8 +22,8 @@ from ..train.metrics import BitsPerCharacter
 from . import Recipe, register
 from .generate import sample_next
 
-__all__ = ["CharRNN", "CharRNNConfig", "shakespeare_vocab", "shakespeare_streams", "sequence_cross_entropy", "sample_text",
-           "save_sample"]
+__all__ = ["CharRNN", "CharRNNConfig", "shakespeare_vocab", "shakespeare_streams", "sequence_cross_entropy",
+           "sample_text", "save_sample"]
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
