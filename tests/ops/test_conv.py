@@ -180,6 +180,7 @@ def test_weight_grad_from_the_correlation_windows(xs, ws, kw, row_shift, budget,
     """dL/dw computed from the windows of g that the input gradient's correlation copies (one pass
     over x): equal to torch's in float64, with one chunk and with chunks of 2 images (a ragged last one),
     in the window layout the case is meant to exercise."""
+    monkeypatch.setattr(conv_ops, "_FUSED_MIN_CHANNELS", 1)  # small test shapes take the path too
     calls = []
     seen = conv_ops._WeightGradFromWindows.__call__
 
@@ -202,6 +203,22 @@ def test_weight_grad_from_the_correlation_windows(xs, ws, kw, row_shift, budget,
     np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-10)
     assert calls and all(rs == row_shift for _, rs in calls)
     assert [m for m, _ in calls] == ([2] * (xs[0] // 2) + [1] * (xs[0] % 2) if budget else [xs[0]])
+
+
+def test_few_input_channels_keep_the_separate_weight_gradient(monkeypatch):
+    """Below _FUSED_MIN_CHANNELS input channels a group, the weight gradient is not taken from the
+    correlation's windows (a thin GEMM there); both paths give torch's gradients."""
+    calls = []
+    monkeypatch.setattr(conv_ops._WeightGradFromWindows, "__call__", lambda *a: calls.append(a))
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
+    xn, wn = nnzoo.tensor(x, requires_grad=True), nnzoo.tensor(w, requires_grad=True)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    F.conv2d(xn, wn, padding=1).square().sum().backward()
+    TF.conv2d(xt, wt, padding=1).square().sum().backward()
+    np.testing.assert_allclose(wn.grad.numpy(), wt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    assert not calls and 3 < conv_ops._FUSED_MIN_CHANNELS
 
 
 def test_float32_stays_float32():
