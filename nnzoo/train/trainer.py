@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from ..autograd.grad_mode import no_grad
 from ..io import atomic_write, load, save
-from ..nn.utils import clip_grad_norm_
+from ..nn.utils import clip_grad_norm_, evaluating
 from ..ops.shape import cat
 from ..optim.lr_scheduler import OneCycleLR
 from ..random import Generator, default_generator, manual_seed
@@ -350,14 +350,11 @@ class Trainer:
     def _inference(self):
         """Eval mode, no gradients and a fresh recurrent state; the model's mode and the training's carried
         state are restored afterwards."""
-        was_training, carried = self.model.training, self.state
-        self.model.eval()
-        self.state = None
+        carried, self.state = self.state, None
         try:
-            with no_grad():
+            with evaluating(self.model), no_grad():
                 yield
         finally:
-            self.model.train(was_training)
             self.state = carried
 
     def evaluate(self, loader, prefix=""):

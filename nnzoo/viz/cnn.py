@@ -149,6 +149,7 @@ def activation_maps(model, image, layers=None):
     """
     from .. import nn
     from ..autograd.grad_mode import no_grad
+    from ..nn.utils import evaluating
     from ..tensor import Tensor
     named = dict(model.named_modules())
     if layers is None:
@@ -174,15 +175,12 @@ def activation_maps(model, image, layers=None):
 
     x = _as_batch(image)
     handles = [m.register_forward_hook(recorder(name)) for name, m in chosen]
-    was_training = model.training
     try:
-        model.eval()
-        with no_grad():
+        with evaluating(model), no_grad():
             model(x)
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     return maps
 
 

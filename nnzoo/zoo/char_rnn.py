@@ -20,7 +20,8 @@ from ..data.sequence import BPTTLoader
 from ..ops.loss import cross_entropy
 from ..train.metrics import BitsPerCharacter
 from . import Recipe, register
-from .generate import sample_next
+from ..nn.utils import evaluating
+from .generate import encode_prompt, sample_next
 
 __all__ = ["CharRNN", "CharRNNConfig", "shakespeare_vocab", "shakespeare_streams", "sequence_cross_entropy",
            "sample_text", "save_sample"]
@@ -83,21 +84,16 @@ class CharRNN(nn.Module):
         Returns:
             str: the prompt followed by the sampled characters.
         """
-        was_training = self.training
-        self.eval()
-        try:
-            ids = vocab.encode(prompt) if prompt else [vocab[" "] if " " in vocab else 0]
+        ids, specials = encode_prompt(vocab, prompt)
+        with evaluating(self):
             logits, state = self(tensor(ids).reshape(-1, 1))    # (len(prompt), 1, V)
             last = logits[-1, 0]
-            specials = [vocab.stoi[t] for t in vocab.specials]
             out = []
             for _ in range(length):
                 nxt = sample_next(last, temperature, top_k, generator, exclude=specials)
                 out.append(nxt)
                 logits, state = self(tensor([[nxt]]), state)    # (1, 1, V)
                 last = logits[0, 0]
-        finally:
-            self.train(was_training)
         return prompt + vocab.decode(out)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..random import multinomial
 from ..tensor import Tensor
 
-__all__ = ["next_token_probs", "sample_next"]
+__all__ = ["next_token_probs", "sample_next", "encode_prompt"]
 
 
 def _excluded(z, exclude):
@@ -83,3 +83,10 @@ def sample_next(logits, temperature=1.0, top_k=None, generator=None, exclude=Non
     p = next_token_probs(z, temperature, top_k, exclude)
     drawn = multinomial(Tensor._make(p), 1, replacement=True, generator=generator)._data
     return int(drawn[0]) if p.ndim == 1 else drawn[:, 0].tolist()
+
+
+def encode_prompt(vocab, prompt):
+    """(ids, specials): the prompt's token ids (an empty prompt starts from a space, or id 0 when the
+    vocabulary has none) and the ids of the vocabulary's special tokens, which a sampler never draws."""
+    ids = vocab.encode(prompt) if prompt else [vocab[" "] if " " in vocab else 0]
+    return ids, [vocab.stoi[t] for t in vocab.specials]

@@ -29,7 +29,8 @@ from ..train.metrics import BitsPerCharacter
 from . import Recipe, register
 from .char_rnn import shakespeare_streams
 from .char_rnn import sample_text, save_sample, shakespeare_vocab
-from .generate import sample_next
+from ..nn.utils import evaluating
+from .generate import encode_prompt, sample_next
 
 __all__ = ["GPT", "GPTConfig", "CausalSelfAttention", "MLP", "Block", "RandomWindows", "random_windows",
            "window_starts", "CosineDecay"]
@@ -199,14 +200,9 @@ class GPT(nn.Module):
         Returns:
             str: the prompt followed by the sampled characters.
         """
-        was_training = self.training
-        self.eval()
-        try:
-            ids = vocab.encode(prompt) if prompt else [vocab[" "] if " " in vocab else 0]
-            specials = [vocab.stoi[t] for t in vocab.specials]
+        ids, specials = encode_prompt(vocab, prompt)
+        with evaluating(self):
             out = self.generate(tensor([ids]), length, temperature, top_k, generator, exclude=specials)
-        finally:
-            self.train(was_training)
         return prompt + vocab.decode(out[0, len(ids):].tolist())
 
 

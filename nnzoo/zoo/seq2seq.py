@@ -38,6 +38,7 @@ from ..creation import full, tensor, zeros_like
 from ..ops.shape import cat, stack
 from ..random import rand
 from ..tensor import Tensor
+from ..nn.utils import evaluating
 from . import Recipe, register
 
 __all__ = ["Seq2Seq", "Seq2SeqConfig", "TransformerSeq2Seq", "TransformerSeq2SeqConfig", "SequenceLoss",
@@ -543,12 +544,8 @@ def _decode_batch(model, texts, config):
     src_vocab, tgt_vocab = _vocabs(config)
     ds = _encode_pairs([(t.lower(), "") for t in texts], src_vocab, tgt_vocab)
     src, lengths = ds.tensors[0], ds.tensors[1]
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         out = model.greedy(src, lengths)
-    finally:
-        model.train(was_training)
     tokens, weights = out if isinstance(out, tuple) else (out, None)
     return tgt_vocab.decode(tokens, skip_specials=True, stop_at_eos=True), weights
 
