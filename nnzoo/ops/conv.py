@@ -254,8 +254,9 @@ def _conv_forward(x, w, b, spec, out_hw=None, on_windows=None):
 
 def _grad_input_by_correlation(g, w, spec, x_hw, x=None):
     """The input gradient of a stride-1 conv as a forward conv: gx = conv(g, w flipped and transposed)
-    with padding d*(k-1) - p (negative: crop g). Returns (gx, gw): with x given, and no padding larger than
-    the dilated kernel, also the weight gradient from the same windows of g (else gw is None).
+    with padding d*(k-1) - p (negative: crop g). Returns (gx, gw): with x given, no padding larger than the
+    dilated kernel and at least _FUSED_MIN_CHANNELS input channels a group, also the weight gradient from
+    the same windows of g (else gw is None).
 
     gx[c, h, q] = sum_{o, i, j} w[o, c, i, j] g[o, h + p - i*d, q + p - j*d] is a correlation of g with
     w[o, c, k-1-i, k-1-j]. NOTE: the col2im form adds the kernel's column offsets with runs of only OW
@@ -295,7 +296,8 @@ class _WeightGradFromWindows:
 
     def __init__(self, x, groups, og, kh, kw, dh, hp):
         self.x, self.G, self.Og, self.kh, self.kw, self.dh, self.hp = x, groups, og, kh, kw, dh, hp
-        self.acc = None
+        self.acc = None  # the gradient so far, laid out as the windows give it (see result)
+        self.rows = None  # row-shift: x on the windows' row grid, zero rows past each image
         self.scratch = _Scratch(x.dtype)
 
     def __call__(self, s, m, win, row_shift):
