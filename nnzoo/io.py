@@ -37,7 +37,7 @@ import numpy as np
 from . import dtypes
 from .tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "dumps_json", "CheckpointError"]
 
 _FORMAT_VERSION = 1
 _META_KEY = "nnzoo"
@@ -172,6 +172,56 @@ def save(obj, f):
     atomic_write(f, lambda tmp: st.numpy.save_file(enc.tensors, tmp, metadata=metadata))
 
 
+def dumps_json(obj, note_key="non_finite", **kwargs):
+    """``json.dumps`` that always writes strict JSON: NaN and infinite floats become ``null``.
+
+    Python's ``json`` writes ``NaN`` and ``Infinity``, which strict parsers (browsers, ``jq``, most
+    languages) reject. Here each non-finite float (Python or NumPy) is written as ``null``; when ``obj``
+    is a dict and something was replaced, ``obj[note_key]`` in the output lists where (``"test.loss"``,
+    ``"history.val_loss[3]"``) so a reader can tell a missing value from a diverged one. NumPy scalars
+    and arrays are written as numbers and lists; anything else JSON cannot hold is written with ``str``.
+
+    Args:
+        obj: what to write.
+        note_key (str or None): the key of the note in a dict ``obj``; None writes no note.
+        **kwargs: passed to ``json.dumps`` (``indent``, ``ensure_ascii``, ...).
+
+    Example::
+
+        >>> from nnzoo.io import dumps_json
+        >>> dumps_json({"loss": float("nan"), "acc": 0.5})
+        '{"loss": null, "acc": 0.5, "non_finite": "NaN or infinite, written as null: loss"}'
+    """
+    replaced = []
+
+    def clean(node, where):
+        if isinstance(node, (bool, np.bool_)):
+            return bool(node)
+        if isinstance(node, numbers.Integral):
+            return int(node)
+        if isinstance(node, numbers.Real):
+            value = float(node)
+            if math.isfinite(value):
+                return value
+            replaced.append(where or "(top)")
+            return None
+        if isinstance(node, np.ndarray):
+            return clean(node.tolist(), where)
+        if isinstance(node, dict):
+            return {k if isinstance(k, str) else str(k): clean(v, f"{where}.{k}" if where else str(k))
+                    for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return [clean(v, f"{where}[{i}]") for i, v in enumerate(node)]
+        if node is None or isinstance(node, str):
+            return node
+        return str(node)
+
+    out = clean(obj, "")
+    if replaced and note_key is not None and isinstance(out, dict):
+        out[note_key] = "NaN or infinite, written as null: " + ", ".join(replaced)
+    return json.dumps(out, allow_nan=False, **kwargs)
+
+
 def atomic_write(path, content):
     """Write a file so that a crash at any moment leaves either the old file or the new one, whole.
 
@@ -231,6 +281,11 @@ def atomic_write(path, content):
 
 
 # ---- load ---------------------------------------------------------------------------------------
+class CheckpointError(RuntimeError):
+    """A file that is not a valid nnzoo/safetensors checkpoint: truncated, damaged, or not safetensors.
+    The message names the file. A ``RuntimeError``, as PyTorch's ``torch.load`` raises for such files."""
+
+
 class _Corrupt(Exception):
     pass
 
@@ -282,7 +337,8 @@ def load(f, map_location=None, *, weights_only=True, mmap=None):
         weights_only, mmap: accepted for PyTorch compatibility and ignored (loading never runs code).
 
     Raises:
-        RuntimeError: the file is not a valid safetensors checkpoint (truncated, damaged, not safetensors).
+        CheckpointError: (a ``RuntimeError``) the file is not a valid safetensors checkpoint (truncated,
+            damaged, not safetensors).
         TypeError: the file holds a tensor of a dtype nnzoo does not have (e.g. bfloat16).
 
     Example::
@@ -301,7 +357,7 @@ def load(f, map_location=None, *, weights_only=True, mmap=None):
             _check_dtypes(header)
             tensors = st.numpy.load(data)
         except (_Corrupt, st.SafetensorError) as e:
-            raise RuntimeError(f"nnzoo.load: {label} is not a valid nnzoo/safetensors checkpoint ({e})") \
+            raise CheckpointError(f"nnzoo.load: {label} is not a valid nnzoo/safetensors checkpoint ({e})") \
                 from None
     else:
         path = os.fspath(f)
@@ -317,7 +373,7 @@ def load(f, map_location=None, *, weights_only=True, mmap=None):
             with st.safe_open(path, framework="np") as sf:
                 tensors = {k: sf.get_tensor(k) for k in sf.keys()}
         except (_Corrupt, st.SafetensorError) as e:
-            raise RuntimeError(f"nnzoo.load: {label} is not a valid nnzoo/safetensors checkpoint ({e})") \
+            raise CheckpointError(f"nnzoo.load: {label} is not a valid nnzoo/safetensors checkpoint ({e})") \
                 from None
     for k, arr in tensors.items():
         if not arr.flags.writeable:  # nnzoo tensors own writable memory (in-place ops, optimizers)
@@ -331,5 +387,5 @@ def load(f, map_location=None, *, weights_only=True, mmap=None):
             raise ValueError(f"unknown nnzoo checkpoint version {doc.get('version')!r}")
         return _decode(doc["obj"], tensors)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise RuntimeError(f"nnzoo.load: {label} has damaged nnzoo metadata ({type(e).__name__}: {e})") \
+        raise CheckpointError(f"nnzoo.load: {label} has damaged nnzoo metadata ({type(e).__name__}: {e})") \
             from None

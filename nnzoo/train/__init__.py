@@ -8,9 +8,9 @@ from .callbacks import (Callback, EarlyStopping, History, LRSchedulerCallback, M
 from .metrics import (Accuracy, BatchAverage, BitsPerCharacter, ConfusionMatrix, Mean, Metric, Perplexity,
                       TopKAccuracy, accuracy, bits_per_character, confusion_matrix, perplexity, top_k_accuracy)
 from .search import SearchResult, evaluate_best, search
-from .trainer import StepOutput, Trainer, detach_state, fit
+from .trainer import NonFiniteError, StepOutput, Trainer, detach_state, fit
 
-__all__ = ["Trainer", "StepOutput", "fit", "detach_state", "callbacks", "metrics", "Callback", "History",
+__all__ = ["Trainer", "StepOutput", "fit", "detach_state", "NonFiniteError", "callbacks", "metrics", "Callback", "History",
            "EarlyStopping",
            "ModelCheckpoint", "LRSchedulerCallback", "ProgressBar", "TensorBoard", "Metric", "Mean",
            "BatchAverage", "Accuracy", "TopKAccuracy", "ConfusionMatrix", "Perplexity", "BitsPerCharacter",

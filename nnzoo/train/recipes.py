@@ -12,7 +12,7 @@ import pathlib
 import time
 
 from .. import optim
-from ..io import atomic_write
+from ..io import atomic_write, dumps_json
 from ..data import DataLoader
 from ..random import Generator, manual_seed
 from ..zoo import recipe
@@ -116,7 +116,7 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
         extra = dict(r.finish(model, config, data, out))
         result["figures"] += extra.pop("figures", [])
         result.update(extra)
-    atomic_write(out / "result.json", json.dumps(result, indent=1, default=str))
+    atomic_write(out / "result.json", dumps_json(result, indent=1))
     return {**result, "history": trainer.history, "model": model, "test_set": data[2]}
 
 

@@ -21,14 +21,13 @@ epochs in one go.
 """
 import contextlib
 import copy
-import json
 import os
 import time
 import warnings
 from typing import Any, NamedTuple
 
 from ..autograd.grad_mode import no_grad
-from ..io import atomic_write, load, save
+from ..io import atomic_write, dumps_json, load, save
 from ..nn.utils import clip_grad_norm_, evaluating
 from ..ops.shape import cat
 from ..optim.lr_scheduler import OneCycleLR
@@ -37,9 +36,23 @@ from ..tensor import Tensor
 from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ProgressBar, TensorBoard, step_scheduler
 from .metrics import Mean, get_metric
 
-__all__ = ["Trainer", "StepOutput", "fit", "detach_state"]
+__all__ = ["Trainer", "StepOutput", "fit", "detach_state", "NonFiniteError"]
 
 _CHECKPOINT_VERSION = 1
+
+
+class NonFiniteError(RuntimeError):
+    """Training stopped at a non-finite loss or gradient (the run diverged).
+
+    Attributes:
+        epoch (int): the epoch (1-based) of the bad batch. step (int): the optimizer steps taken before it.
+        batch (int): the batch's index in its epoch. what (str): ``'loss'`` or the parameter's name whose
+            gradient was not finite. checkpoint (str or None): the last good checkpoint kept on disk.
+    """
+
+    def __init__(self, message, *, epoch=None, step=None, batch=None, what=None, checkpoint=None):
+        super().__init__(message)
+        self.epoch, self.step, self.batch, self.what, self.checkpoint = epoch, step, batch, what, checkpoint
 
 
 class StepOutput(NamedTuple):
@@ -528,7 +541,7 @@ class Trainer:
         return self.model
 
     def _write_history(self):
-        atomic_write(os.path.join(self.out_dir, "history.json"), json.dumps(self.history, indent=1))
+        atomic_write(os.path.join(self.out_dir, "history.json"), dumps_json(self.history, indent=1))
 
 
 def fit(model, train_loader, val_loader=None, epochs=1, *, loss_fn, optimizer=None, lr=1e-3, resume=None,
