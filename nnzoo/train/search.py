@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..random import manual_seed
+from .trainer import NonFiniteError
 
 __all__ = ["search", "evaluate_best", "SearchResult", "sample_config"]
 
@@ -144,6 +145,8 @@ def search(objective, space, n_trials=20, sampler="tpe", seed=None, direction="m
             each trial, so a trial's initialisation and shuffling do not depend on the trials before it.
         direction (str): ``'minimize'`` or ``'maximize'`` (``'min'``/``'max'`` too). Default: ``'minimize'``.
         metric (str): the history key scored when the objective returns a history. Default: ``'val_loss'``.
+            A trial whose training diverged (the objective raised :class:`~nnzoo.train.NonFiniteError`) or
+            whose score is NaN is a failed trial (Optuna logs a warning), and the search goes on.
         timeout (float, optional): stop starting trials after this many seconds.
         verbose (bool): let Optuna log every trial. Default: False.
 
@@ -169,7 +172,12 @@ def search(objective, space, n_trials=20, sampler="tpe", seed=None, direction="m
         config = sample_config(trial, space)
         if seed is not None:
             manual_seed(seed + trial.number)
-        return _score(objective(config), metric, direction)
+        try:
+            result = objective(config)
+        except NonFiniteError as error:  # a diverged configuration fails its trial, not the whole search
+            trial.set_user_attr("error", str(error))
+            return math.nan
+        return _score(result, metric, direction)
 
     optuna_logger = logging.getLogger("optuna")
     level = optuna_logger.level

@@ -6,9 +6,12 @@ One epoch of ``fit``::
     for batch in train_loader:
         inputs, target = batch[:-1], batch[-1]          # or batch_fn(batch)
         loss = loss_fn(model(*inputs), target)
+        check_loss(loss)                                       # the non-finite guard, before backward
         optimizer.zero_grad(); loss.backward()
+        check_grads()                                          # ...and before the weights change
         clip_grad_norm_(model.parameters(), clip_grad_norm)   # if asked
         optimizer.step(); scheduler.step()                     # the scheduler here if it is per batch
+    check that the weights (and buffers) are finite
     with no_grad(): model.eval(); ...the same on val_loader, without the update...
     scheduler.step()  or  scheduler.step(logs[monitor])      # per-epoch schedulers / ReduceLROnPlateau
     callbacks (history, early stopping, best checkpoint, ...); out_dir/last.safetensors; history.json
@@ -17,14 +20,28 @@ A checkpoint written after epoch ``e`` holds everything the next epoch depends o
 and scheduler states, the history, every callback's state, and the random streams (nnzoo's default
 generator, which dropout and unseeded shuffling draw from, and the train loader's generator). So
 training 2 epochs, stopping, and resuming for 2 more in a new process gives bit-identical weights to 4
-epochs in one go.
+epochs in one go, and so does a run killed at any moment (even while it writes a checkpoint: every file
+is written atomically) and resumed.
+
+The non-finite guard: a NaN or infinite loss (checked before ``backward``) or gradient (checked in
+:meth:`Trainer.optimizer_step`, before clipping and the optimizer's step, so the bad batch never changes
+the weights) stops training with :class:`NonFiniteError` (``on_nonfinite='raise'``, the default), naming
+the epoch, batch and parameter; the last checkpoint on disk is the last good epoch's, since checkpoints are
+only written at the end of an epoch that passed. ``on_nonfinite='skip'`` drops such a batch instead (with
+a warning; the count per epoch is logged as ``skipped_batches``). The check of all gradients is one BLAS
+dot product per parameter (sum of squares, which is finite exactly when every element is, unless it
+overflows, which a slower exact check then rules out): 7-11 us on the digits MLP's 850-880 us training
+step (batch 32, Adam; about 1%, below the run-to-run noise of the whole step).
 """
 import contextlib
 import copy
+import math
 import os
 import time
 import warnings
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..io import atomic_write, dumps_json, load, save
@@ -44,15 +61,23 @@ _CHECKPOINT_VERSION = 1
 class NonFiniteError(RuntimeError):
     """Training stopped at a non-finite loss or gradient (the run diverged).
 
+    Raised by :class:`Trainer` (see its ``on_nonfinite``) before the bad batch changes the weights.
+
     Attributes:
         epoch (int): the epoch (1-based) of the bad batch. step (int): the optimizer steps taken before it.
-        batch (int): the batch's index in its epoch. what (str): ``'loss'`` or the parameter's name whose
-            gradient was not finite. checkpoint (str or None): the last good checkpoint kept on disk.
+        batch (int or None): the batch's index (0-based) in its epoch; None for a check at the end of an
+            epoch (weights that an update made non-finite).
+        what (str): ``'loss'``, the name (``model.named_parameters()``) of the first parameter whose
+            gradient was not finite, or, at the end of an epoch, of the parameter or buffer that was not.
+        checkpoint (str or None): the last good checkpoint kept on disk (``out_dir/last.safetensors``,
+            written or resumed from by this Trainer), or None when there is none.
+        summary (str): the message's first part: what was not finite, and where.
     """
 
-    def __init__(self, message, *, epoch=None, step=None, batch=None, what=None, checkpoint=None):
+    def __init__(self, message, *, epoch=None, step=None, batch=None, what=None, checkpoint=None, summary=None):
         super().__init__(message)
         self.epoch, self.step, self.batch, self.what, self.checkpoint = epoch, step, batch, what, checkpoint
+        self.summary = summary if summary is not None else message
 
 
 class StepOutput(NamedTuple):
@@ -169,11 +194,22 @@ class Trainer:
             the next batch, detached (:func:`detach_state`): hidden states are carried forward in time for
             the whole epoch, gradients flow back only within a batch. The state starts as ``None`` at every
             epoch and every evaluation. Feed batches that continue each other (``data.bptt_batches``).
+        on_nonfinite (str): what a NaN or infinite training loss or gradient does. ``'raise'`` (default):
+            stop with :class:`NonFiniteError` before the weights change, naming the epoch, the batch and
+            ``'loss'`` or the parameter; ``out_dir`` keeps the last good epoch's checkpoint and history.
+            ``'skip'``: drop the batch (no update; no ``on_batch_end``; not in the epoch's loss and
+            metrics), warn, and log the epoch's count as ``skipped_batches``. ``'ignore'``: no check
+            (the behaviour before the guard). Unless ``'ignore'``, parameters or buffers that are not
+            finite at the end of an epoch (an update that overflowed) raise :class:`NonFiniteError` before
+            anything is evaluated or written, and so does a skipped batch whose forward pass made a buffer
+            (batch norm's running statistics) non-finite.
+        max_skipped_batches (int, optional): with ``'skip'``, raise once more batches than this have been
+            skipped in all. Default: None (no limit; an epoch whose every batch is skipped still raises).
 
     Attributes:
         history (dict of lists): one entry per epoch for ``epoch``, ``train_loss``, ``train_<metric>``,
             ``val_loss``, ``val_<metric>``, ``lr`` (param group 0's lr at the start of the epoch) and
-            ``time`` (seconds).
+            ``time`` (seconds); ``skipped_batches`` too with ``on_nonfinite='skip'``.
         epoch (int): epochs completed. global_step (int): optimizer steps taken.
         stop_training (bool): set by a callback to end ``fit`` after the current epoch.
 
@@ -196,7 +232,12 @@ class Trainer:
     def __init__(self, model, loss_fn, optimizer, scheduler=None, metrics=None, callbacks=None,
                  clip_grad_norm=None, device="cpu", out_dir=None, progress=True, seed=None, *,
                  scheduler_interval=None, monitor=None, mode="auto", patience=None, min_delta=0.0,
-                 batch_fn=None, tensorboard=False, carry_state=False):
+                 batch_fn=None, tensorboard=False, carry_state=False, on_nonfinite="raise",
+                 max_skipped_batches=None):
+        if on_nonfinite not in ("raise", "skip", "ignore"):
+            raise ValueError(f"Trainer: on_nonfinite must be 'raise', 'skip' or 'ignore', got {on_nonfinite!r}")
+        if max_skipped_batches is not None and max_skipped_batches < 0:
+            raise ValueError(f"Trainer: max_skipped_batches must be >= 0 or None, got {max_skipped_batches}")
         if seed is not None:
             manual_seed(seed)
         self.device = device
@@ -218,6 +259,8 @@ class Trainer:
         self._monitor = monitor
         self.monitor = monitor or "val_loss"  # fixed in fit() once it knows about a validation set
         self.mode = mode
+        self.on_nonfinite = on_nonfinite
+        self.max_skipped_batches = max_skipped_batches
 
         self._history = History()
         user = list(callbacks or [])
@@ -241,6 +284,9 @@ class Trainer:
         self.stop_training = False
         self.train_loader = self.val_loader = None
         self._running = None
+        self._batch_idx = None        # the training batch being processed (for the guard's messages)
+        self._skipped = 0             # batches skipped by the guard in the current epoch
+        self._good_checkpoint = None  # (path, epoch) of the last checkpoint this Trainer wrote or resumed
 
     # ---- set-up helpers --------------------------------------------------------------------------
     @staticmethod
@@ -276,6 +322,101 @@ class Trainer:
     def history(self):
         return self._history.history
 
+    # ---- the non-finite guard --------------------------------------------------------------------
+    def check_loss(self, loss):
+        """The loss as a float, after the guard's check that it is finite (see ``on_nonfinite``): call it
+        before ``backward`` in a custom :meth:`train_step`."""
+        value = loss.item() if isinstance(loss, Tensor) else float(loss)
+        if self.on_nonfinite != "ignore" and not math.isfinite(value):
+            raise self._nonfinite_error("loss", f"the loss is {value}")
+        return value
+
+    def check_grads(self):
+        """Raise :class:`NonFiniteError` if a gradient of the optimized parameters holds a NaN or an
+        infinity (``optimizer_step`` calls it first, unless ``on_nonfinite='ignore'``)."""
+        # NOTE: one BLAS dot product g.g per parameter, accumulated: the sum of squares is NaN or infinite
+        # whenever an element is (NaN or inf squared stay so, and squares never cancel), and otherwise finite
+        # unless it overflows (|g| around 1e19 in float32): then the exact check below decides. Faster than
+        # np.isfinite(g).all() (1.4-2x) or np.sum(g) (3-4x) on the digits MLP's gradients.
+        total = 0.0
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is not None:
+                    flat = g._data.reshape(-1)
+                    total = total + np.dot(flat, flat)
+        if math.isfinite(total):
+            return
+        names = {id(p): name for name, p in self.model.named_parameters()}
+        for i, group in enumerate(self.optimizer.param_groups):
+            for j, p in enumerate(group["params"]):
+                if p.grad is not None and not np.isfinite(p.grad._data).all():
+                    name = names.get(id(p), f"param_groups[{i}]['params'][{j}]")
+                    bad = p.grad._data[~np.isfinite(p.grad._data)]
+                    kinds = " and ".join(k for k, has in (("NaN", np.isnan(bad).any()),
+                                                          ("inf", np.isinf(bad).any())) if has)
+                    raise self._nonfinite_error(
+                        name, f"the gradient of {name!r} holds {bad.size} of {p.grad._data.size} non-finite "
+                              f"values ({kinds})")
+
+    def _nonfinite_error(self, what, detail, batch=True, after=""):
+        """A :class:`NonFiniteError` for the current epoch and batch, naming the last good checkpoint."""
+        epoch, step = self.epoch + 1, self.global_step
+        batch = self._batch_idx if batch else None
+        where = f"epoch {epoch}" + (f", batch {batch}" if batch is not None else "") + \
+                f" (after {step} optimizer steps)"
+        if self._good_checkpoint is not None:
+            path, good = self._good_checkpoint
+            kept = f"the last good checkpoint, {path} (epoch {good}), is kept"
+        elif self.out_dir is not None:
+            kept = "no checkpoint had been written yet (the run diverged in its first epoch)"
+        else:
+            kept = "no checkpoint is kept (give the Trainer an out_dir to keep one per epoch)"
+        summary = f"Trainer: non-finite {'loss' if what == 'loss' else 'values'} at {where}: {detail}"
+        text = (f"{summary}{after or '; the weights were not updated with this batch'}. The run diverged: try a "
+                f"lower learning rate or clip_grad_norm, or on_nonfinite='skip' to drop such batches; {kept}.")
+        return NonFiniteError(text, epoch=epoch, step=step, batch=batch, what=what,
+                              checkpoint=self._good_checkpoint[0] if self._good_checkpoint else None,
+                              summary=summary)
+
+    def _skip_batch(self, error):
+        """``on_nonfinite='skip'``: drop the batch of ``error``, or raise it when that is not safe."""
+        self.optimizer.zero_grad()
+        bad = self._nonfinite_tensor(self.model.named_buffers())
+        if bad is not None:  # the forward pass already wrote them (batch norm's running statistics)
+            raise self._nonfinite_error(bad, f"the buffer {bad!r} is not finite after the batch's forward "
+                                             "pass, which cannot be undone by skipping the batch") from error
+        self._skipped += 1
+        total = self._skipped + sum(self.history.get("skipped_batches", []))
+        if self.max_skipped_batches is not None and total > self.max_skipped_batches:
+            raise NonFiniteError(f"{error} (Skipped {total} batches in all, more than "
+                                 f"max_skipped_batches={self.max_skipped_batches}.)", epoch=error.epoch,
+                                 step=error.step, batch=error.batch, what=error.what,
+                                 checkpoint=error.checkpoint, summary=error.summary) from error
+        warnings.warn(f"{error.summary}; the batch is skipped (on_nonfinite='skip'; {total} skipped in all)",
+                      RuntimeWarning, stacklevel=2)
+
+    @staticmethod
+    def _nonfinite_tensor(named):
+        """The name of the first floating-point tensor of ``named`` that holds a NaN or an infinity."""
+        for name, t in named:
+            a = t._data
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                return name
+        return None
+
+    def _check_weights(self):
+        """After an epoch: the parameters and buffers must be finite before anything is evaluated or saved."""
+        bad = self._nonfinite_tensor(self.model.named_parameters())
+        kind = "parameter"
+        if bad is None:
+            bad, kind = self._nonfinite_tensor(self.model.named_buffers()), "buffer"
+        if bad is not None:
+            cause = ("an optimizer update with finite gradients overflowed" if kind == "parameter" else
+                     "the forward passes wrote it")
+            raise self._nonfinite_error(bad, f"the {kind} {bad!r} is not finite at the end of the epoch",
+                                        batch=False, after=f"; {cause}, and nothing of this epoch is saved")
+
     # ---- one batch -------------------------------------------------------------------------------
     def split_batch(self, batch):
         """``(inputs, target)`` of a batch: ``batch_fn(batch)`` if given, else ``(batch[:-1], batch[-1])``."""
@@ -290,7 +431,10 @@ class Trainer:
                         + "; pass batch_fn=lambda batch: (inputs, target) to split it otherwise")
 
     def optimizer_step(self):
-        """Clip the gradients (if asked), step the optimizer, and a per-batch scheduler."""
+        """Check the gradients are finite (the guard; see ``on_nonfinite``), clip them (if asked), step the
+        optimizer, and a per-batch scheduler."""
+        if self.on_nonfinite != "ignore":
+            self.check_grads()
         if self.clip_grad_norm is not None:
             clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         self.optimizer.step()
@@ -313,16 +457,18 @@ class Trainer:
 
     def train_step(self, batch, batch_idx):
         """Forward, loss, backward and one optimizer step on a batch (the override point for other custom
-        updates). Returns a :class:`StepOutput`."""
+        updates: call :meth:`check_loss` before ``backward`` and step with :meth:`optimizer_step`, which
+        checks the gradients). Returns a :class:`StepOutput`."""
         inputs, target = self.split_batch(batch)
         output = self.forward(inputs)
         loss = self.loss_fn(output, target)
+        value = self.check_loss(loss)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer_step()
         if isinstance(output, Tensor):
             output = output.detach()  # the metrics read it; nothing keeps the graph alive
-        return StepOutput(loss.item(), output, target, _batch_size(target))
+        return StepOutput(value, output, target, _batch_size(target))
 
     def eval_step(self, batch, batch_idx):
         """Forward and loss on a batch, without gradients (``evaluate`` runs it under ``no_grad``)."""
@@ -348,16 +494,35 @@ class Trainer:
         self.state = None
         loss, metrics = Mean("loss"), self._fresh_metrics()
         self._running = (loss, metrics)
+        self._skipped = 0
+        guard = self.on_nonfinite != "ignore"
         for batch_idx, batch in enumerate(loader):
-            step = self.train_step(_to_device(batch, self.device), batch_idx)
+            self._batch_idx = batch_idx
+            try:
+                step = self.train_step(_to_device(batch, self.device), batch_idx)
+                if guard and not math.isfinite(step.loss):  # a custom train_step that skipped check_loss
+                    raise self._nonfinite_error("loss", f"the loss is {step.loss}",
+                                                after="; the weights may have been updated with this batch")
+            except NonFiniteError as error:
+                if self.on_nonfinite != "skip":
+                    raise
+                self._skip_batch(error)
+                continue
             loss.update(step.loss, step.size)
             for m in metrics:
                 m.update(step.output, step.target)
             self._call("on_batch_end", batch_idx, {"loss": step.loss, "size": step.size})
         self._running = None
+        self._batch_idx = None
         if loss.weight == 0:
+            if self._skipped:
+                raise self._nonfinite_error("loss", f"all {self._skipped} batches of the epoch were skipped",
+                                            batch=False, after="; the weights were not updated this epoch")
             raise ValueError("Trainer.fit: the train loader gave no batches")
-        return {"train_loss": loss.compute(), **{"train_" + m.name: _plain(m.compute()) for m in metrics}}
+        logs = {"train_loss": loss.compute(), **{"train_" + m.name: _plain(m.compute()) for m in metrics}}
+        if self.on_nonfinite == "skip":
+            logs["skipped_batches"] = self._skipped
+        return logs
 
     @contextlib.contextmanager
     def _inference(self):
@@ -418,7 +583,12 @@ class Trainer:
                 new Trainer, the checkpoint's epoch after ``resume``).
             resume (optional): ``True`` to resume from ``out_dir/last.safetensors``, or a checkpoint path.
                 Restores the model, optimizer, scheduler, history, callbacks and random streams
-                (:meth:`load_checkpoint`).
+                (:meth:`load_checkpoint`). With ``True`` and no ``last.safetensors`` yet (a run stopped
+                before its first epoch ended), training starts from scratch with a ``UserWarning`` saying
+                so (shown on stderr); an explicit path that does not exist raises ``FileNotFoundError``.
+
+        Raises:
+            NonFiniteError: at a non-finite loss or gradient (see ``on_nonfinite``).
 
         Returns:
             dict: ``self.history``.
@@ -431,7 +601,15 @@ class Trainer:
                     raise ValueError("Trainer.fit: resume=True resumes from out_dir/last.safetensors; "
                                      "give the Trainer an out_dir, or pass the checkpoint's path")
                 resume = os.path.join(self.out_dir, "last.safetensors")
-            self.load_checkpoint(resume, train_loader)
+                if not os.path.exists(resume):
+                    warnings.warn(f"Trainer.fit: resume=True but there is no checkpoint at {resume!r} yet; "
+                                  "training starts from scratch", stacklevel=2)
+                    resume = None
+            if resume is not None:
+                self.load_checkpoint(resume, train_loader)
+                if self.out_dir is not None and self.epoch > 0:
+                    # a run killed between its last checkpoint and history.json: make them agree again
+                    self._write_history()
         self.stop_training = False
         self._call("on_fit_start")
         try:
@@ -441,6 +619,8 @@ class Trainer:
                 self._call("on_epoch_start", epoch)
                 lr = self.optimizer.param_groups[0]["lr"]
                 logs = {"epoch": epoch + 1, **self._train_epoch(train_loader)}
+                if self.on_nonfinite != "ignore":
+                    self._check_weights()
                 if val_loader is not None:
                     logs.update(self.evaluate(val_loader, prefix="val_"))
                 logs["lr"] = float(lr)
@@ -452,7 +632,9 @@ class Trainer:
                 if self.out_dir is not None:
                     # NOTE: written after every callback, so the checkpoint holds their states after
                     # this epoch, and after all random draws of the epoch (the next one starts from here)
-                    self.save_checkpoint(os.path.join(self.out_dir, "last.safetensors"))
+                    last = os.path.join(self.out_dir, "last.safetensors")
+                    self.save_checkpoint(last)
+                    self._good_checkpoint = (last, self.epoch)
                     self._write_history()
         finally:
             self._call("on_fit_end")
@@ -531,12 +713,25 @@ class Trainer:
         if not os.path.exists(path):
             raise FileNotFoundError(f"Trainer: no checkpoint to resume from at {os.fspath(path)!r}")
         self.load_state_dict(load(path), train_loader)
+        self._good_checkpoint = (os.fspath(path), self.epoch)
 
     def load_best(self):
         """Load the best model saved by the ModelCheckpoint callback into ``self.model``."""
-        paths = [cb.best_path for cb in self.callbacks if isinstance(cb, ModelCheckpoint) and cb.best_path]
+        checkpoints = [cb for cb in self.callbacks if isinstance(cb, ModelCheckpoint)]
+        if not checkpoints:
+            raise RuntimeError("Trainer.load_best: this Trainer keeps no best checkpoint; give it an out_dir "
+                               "(or a ModelCheckpoint callback)")
+        paths = [cb.best_path for cb in checkpoints if cb.best_path]
         if not paths:
-            raise RuntimeError("Trainer.load_best: no best checkpoint has been written (give an out_dir)")
+            monitor = checkpoints[0].monitor or self.monitor
+            values = self.history.get(monitor, [])
+            if self.epoch == 0:
+                why = "no epoch has been trained yet (fit ran 0 epochs)"
+            elif values and all(isinstance(v, float) and math.isnan(v) for v in values):
+                why = f"the monitored {monitor!r} was NaN in all {len(values)} epochs"
+            else:
+                why = f"none of the {self.epoch} epochs improved the monitored {monitor!r}"
+            raise RuntimeError(f"Trainer.load_best: no best checkpoint has been written: {why}")
         self.model.load_state_dict(load(paths[0]))
         return self.model
 

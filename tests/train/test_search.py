@@ -130,3 +130,20 @@ def test_history_scoring_and_errors():
         search(_quadratic, {"x": ("float", 0.0, 1.0)}, direction="lowest")
     with pytest.raises(ValueError, match="sampler must be"):
         search(_quadratic, {"x": ("float", 0.0, 1.0)}, sampler="grid")
+
+
+def test_a_diverged_trial_fails_and_the_search_goes_on():
+    from nnzoo.train import NonFiniteError
+
+    def objective(config):  # the Trainer's non-finite guard stops training at large learning rates
+        if config["lr"] > 1.0:
+            raise NonFiniteError("Trainer: non-finite loss at epoch 1, batch 0", epoch=1, step=0, batch=0,
+                                 what="loss")
+        return {"val_loss": [1.0 / config["lr"]]}
+
+    result = search(objective, {"lr": ("float", 1e-2, 1e2, True)}, n_trials=12, sampler="random", seed=0)
+    states = [t.state.name for t in result.study.trials]
+    assert len(states) == 12 and "FAIL" in states and "COMPLETE" in states
+    failed = [t for t in result.study.trials if t.state.name == "FAIL"]
+    assert all(t.params["lr"] > 1.0 and "non-finite" in t.user_attrs["error"] for t in failed)
+    assert result.best_params["lr"] <= 1.0

@@ -12,7 +12,7 @@ import nnzoo
 from nnzoo import nn, optim
 from nnzoo.data import TensorDataset
 from nnzoo.data.loader import DataLoader
-from nnzoo.train import Callback, ModelCheckpoint, Trainer, detach_state, fit
+from nnzoo.train import Callback, ModelCheckpoint, NonFiniteError, Trainer, detach_state, fit
 
 
 def _classification(n=64, d=4, c=3, seed=0):
@@ -315,8 +315,9 @@ def test_resume_errors(tmp_path):
     opt = optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="out_dir"):
         Trainer(model, nn.MSELoss(), opt, progress=False).fit([], epochs=1, resume=True)
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        Trainer(model, nn.MSELoss(), opt, out_dir=tmp_path, progress=False).fit([], epochs=1, resume=True)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):  # an explicit path must exist
+        Trainer(model, nn.MSELoss(), opt, out_dir=tmp_path, progress=False).fit(
+            [], epochs=1, resume=tmp_path / "nothing.safetensors")
     x, y = _regression()
     Trainer(model, nn.MSELoss(), opt, out_dir=tmp_path, progress=False).fit([(x, y)], epochs=1)
     sched = optim.lr_scheduler.StepLR(opt, 1)
@@ -429,3 +430,268 @@ def test_detach_state_keeps_structure():
     out = detach_state({"a": Pair(h, [h, None])})
     assert isinstance(out["a"], Pair) and isinstance(out["a"].c, list) and out["a"].c[1] is None
     assert not out["a"].h.requires_grad and np.array_equal(out["a"].h.numpy(), h.detach().numpy())
+
+
+# ---- the non-finite guard, resuming without a checkpoint, load_best -----------------------------
+class _Epochs:
+    """Batches that change with the epoch: ``batches(epoch)`` (1-based) is re-read at every ``iter``."""
+
+    def __init__(self, batches):
+        self.batches, self.epoch = batches, 0
+
+    def __iter__(self):
+        self.epoch += 1
+        return iter(self.batches(self.epoch))
+
+
+def _poisoned(x, y, bad_epoch, bad_batch, n_batches=4):
+    """``n_batches`` regression batches; in epoch ``bad_epoch`` batch ``bad_batch`` has a NaN input."""
+    size = len(x) // n_batches
+
+    def batches(epoch):
+        out = [(x[i * size:(i + 1) * size], y[i * size:(i + 1) * size]) for i in range(n_batches)]
+        if epoch == bad_epoch:
+            xb = x[bad_batch * size:(bad_batch + 1) * size].numpy().copy()
+            xb[0, 1] = np.nan
+            out[bad_batch] = (nnzoo.tensor(xb), out[bad_batch][1])
+        return out
+    return _Epochs(batches)
+
+
+class _Snapshots(Callback):
+    def __init__(self):
+        self.after_batch = None
+
+    def on_batch_end(self, trainer, batch_idx, logs):
+        self.after_batch = _weights(trainer.model)
+
+
+def test_a_nonfinite_loss_stops_before_the_update_and_names_the_last_good_checkpoint(tmp_path):
+    x, y = _regression()
+    nnzoo.manual_seed(0)
+    model = nn.Linear(3, 1)
+    snap = _Snapshots()
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), callbacks=[snap],
+                      out_dir=tmp_path, progress=False)
+    with pytest.raises(NonFiniteError) as info:
+        trainer.fit(_poisoned(x, y, bad_epoch=3, bad_batch=2), epochs=5)
+    e = info.value
+    assert (e.epoch, e.batch, e.step, e.what) == (3, 2, 2 * 4 + 2, "loss")
+    assert e.checkpoint == os.path.join(str(tmp_path), "last.safetensors")
+    assert "epoch 3, batch 2" in str(e) and "the loss is nan" in str(e) and e.checkpoint in str(e)
+    for k, v in _weights(model).items():  # the bad batch changed nothing
+        assert np.array_equal(v, snap.after_batch[k]), k
+    ckpt = nnzoo.load(tmp_path / "last.safetensors")
+    assert ckpt["epoch"] == 2 and ckpt["global_step"] == 8
+    with open(tmp_path / "history.json") as f:
+        assert json.load(f)["epoch"] == [1, 2]
+    assert all(np.isfinite(v.numpy()).all() for v in nnzoo.load(tmp_path / "best.safetensors").values())
+
+
+def test_a_nonfinite_gradient_names_the_parameter_and_leaves_the_weights_alone():
+    class SqrtOffset(nn.Module):  # d sqrt(c) / dc = inf at c = 0, where the loss itself is finite
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(3, 1)
+            self.offset = nn.Parameter(nnzoo.zeros(1))
+
+        def forward(self, x):
+            return self.linear(x) + self.offset.sqrt()
+
+    x, y = _regression()
+    model = SqrtOffset()
+    before = _weights(model)
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    trainer = Trainer(model, nn.MSELoss(), opt, clip_grad_norm=1.0, progress=False)
+    with pytest.raises(NonFiniteError) as info:
+        trainer.fit([(x, y)], epochs=2)
+    e = info.value
+    assert (e.epoch, e.batch, e.step, e.what, e.checkpoint) == (1, 0, 0, "offset", None)
+    assert "'offset'" in str(e) and "inf" in str(e) and "out_dir" in str(e)
+    assert all(np.array_equal(v, before[k]) for k, v in _weights(model).items())
+    assert opt.state_dict()["state"] == {} and trainer.global_step == 0
+
+
+def test_a_diverging_sgd_run_stops_at_the_first_nonfinite_value():
+    # what `nnzoo train mlp --lr 1e4 --set optimizer=sgd` did: train on with a NaN loss
+    x, y = _classification(n=128, d=8, c=4)
+    nnzoo.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1e4), progress=False)
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    with np.errstate(all="ignore"), pytest.raises(NonFiniteError) as info:
+        trainer.fit(loader, epochs=20)
+    assert info.value.epoch <= 20 and all(np.isfinite(v).all() for v in _weights(model).values())
+    # the old behaviour, asked for: no check at all
+    nnzoo.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1e4), progress=False,
+                      on_nonfinite="ignore")
+    with np.errstate(all="ignore"):
+        history = trainer.fit(loader, epochs=info.value.epoch + 1)
+    assert not np.isfinite(history["train_loss"][-1])
+
+
+def test_custom_train_steps_with_several_optimizer_steps_are_guarded():
+    class Chunked(Trainer):  # truncated BPTT's shape: one optimizer step per half batch, no check_loss
+        def train_step(self, batch, batch_idx):
+            x, y = batch
+            total = 0.0
+            for half in (slice(0, len(x) // 2), slice(len(x) // 2, None)):
+                loss = self.loss_fn(self.model(x[half]), y[half])
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer_step()
+                total += loss.item() / 2
+            return StepOutput(total, None, y, len(y))
+
+    from nnzoo.train import StepOutput
+    x, y = _regression(n=16)
+    xb = x.numpy().copy()
+    xb[12, 0] = np.inf  # in the second half
+    model = nn.Linear(3, 1)
+    snap = _Snapshots()
+    trainer = Chunked(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.01), callbacks=[snap],
+                      progress=False)
+    trainer.fit([(x, y)], epochs=1)
+    after_first_epoch = _weights(model)
+    with np.errstate(invalid="ignore"), pytest.raises(NonFiniteError) as info:
+        trainer.fit([(nnzoo.tensor(xb), y)], epochs=2)
+    assert (info.value.epoch, info.value.batch, info.value.step) == (2, 0, 3)
+    assert info.value.what in ("weight", "bias")
+    first_half = _weights(model)  # the first half-batch stepped, the second did not
+    assert not np.array_equal(first_half["weight"], after_first_epoch["weight"])
+    model.load_state_dict({k: nnzoo.tensor(v) for k, v in after_first_epoch.items()})
+    model.zero_grad()
+    loss = nn.MSELoss()(model(x[:8]), y[:8])
+    loss.backward()
+    expected = after_first_epoch["weight"] - np.float32(0.01) * model.weight.grad.numpy()
+    np.testing.assert_array_equal(first_half["weight"], expected)
+
+
+def test_skip_drops_the_bad_batch_exactly_and_counts_it(tmp_path):
+    x, y = _regression()
+    nnzoo.manual_seed(0)
+    model = nn.Linear(3, 1)
+    init = _weights(model)
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), on_nonfinite="skip",
+                      out_dir=tmp_path, progress=False)
+    with pytest.warns(RuntimeWarning, match=r"epoch 2, batch 1 .*the batch is skipped"):
+        history = trainer.fit(_poisoned(x, y, bad_epoch=2, bad_batch=1), epochs=3)
+    assert history["skipped_batches"] == [0, 1, 0]
+    assert trainer.global_step == 11 and np.isfinite(history["train_loss"]).all()
+    with open(tmp_path / "history.json") as f:
+        assert json.load(f)["skipped_batches"] == [0, 1, 0]
+
+    # the same as training without that batch
+    size = 16
+    batches = [(x[i * size:(i + 1) * size], y[i * size:(i + 1) * size]) for i in range(4)]
+    ref = nn.Linear(3, 1)
+    ref.load_state_dict({k: nnzoo.tensor(v) for k, v in init.items()})
+    ref_trainer = Trainer(ref, nn.MSELoss(), optim.SGD(ref.parameters(), lr=0.05), progress=False)
+    ref_history = ref_trainer.fit(_Epochs(lambda e: batches[:1] + batches[2:] if e == 2 else batches), epochs=3)
+    assert ref_history["train_loss"] == history["train_loss"]
+    for k, v in _weights(ref).items():
+        assert np.array_equal(v, _weights(model)[k]), k
+
+
+def test_skip_has_limits():
+    x, y = _regression()
+    model = nn.Linear(3, 1)
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), on_nonfinite="skip",
+                      max_skipped_batches=1, progress=False)
+
+    def two_bad(epoch):
+        xb = x.numpy().copy()
+        xb[:] = np.nan
+        return [(x, y), (nnzoo.tensor(xb), y)] if epoch < 3 else [(nnzoo.tensor(xb), y)]
+    with pytest.warns(RuntimeWarning), pytest.raises(NonFiniteError, match="max_skipped_batches=1") as info:
+        trainer.fit(_Epochs(two_bad), epochs=3)
+    assert (info.value.epoch, info.value.batch) == (2, 1)
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), on_nonfinite="skip",
+                      progress=False)
+    with pytest.warns(RuntimeWarning), pytest.raises(NonFiniteError, match="all 1 batches of the epoch"):
+        trainer.fit(_Epochs(lambda e: two_bad(3)), epochs=1)
+    # a skipped batch's forward pass wrote NaN into batch norm's running statistics: not skippable
+    bn_model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
+    trainer = Trainer(bn_model, nn.MSELoss(), optim.SGD(bn_model.parameters(), lr=0.05), on_nonfinite="skip",
+                      progress=False)
+    with pytest.raises(NonFiniteError, match="buffer '1.running_mean'"):
+        trainer.fit(_Epochs(two_bad), epochs=1)
+    with pytest.raises(ValueError, match="on_nonfinite"):
+        Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), on_nonfinite="warn")
+
+
+def test_weights_an_update_made_nonfinite_are_never_saved(tmp_path):
+    x, y = _regression()
+    model = nn.Linear(3, 1)
+    trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=3e38), out_dir=tmp_path,
+                      progress=False)
+    with np.errstate(over="ignore"), pytest.raises(NonFiniteError, match="end of the epoch") as info:
+        trainer.fit([(x, y)], epochs=2)  # finite loss and gradients; the step overflows the weights
+    assert (info.value.epoch, info.value.batch, info.value.what, info.value.checkpoint) == (1, None, "weight", None)
+    assert not (tmp_path / "last.safetensors").exists() and not (tmp_path / "best.safetensors").exists()
+
+
+def test_nan_validation_values_are_never_the_best_and_resume_keeps_them(tmp_path):
+    x, y = _regression()
+    xv, yv = _regression(n=16, seed=1)
+    yv_nan = yv.numpy().copy()
+    yv_nan[3] = np.nan
+    val = _Epochs(lambda e: [(xv, nnzoo.tensor(yv_nan) if e in (1, 3) else yv)])
+
+    def run(epochs, resume=None):
+        nnzoo.manual_seed(0)
+        model = nn.Linear(3, 1)
+        trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), out_dir=tmp_path,
+                          progress=False)
+        trainer.fit([(x, y)], val_loader=val, epochs=epochs, resume=resume)
+        return trainer
+    trainer = run(2)
+    history = trainer.history
+    assert np.isnan(history["val_loss"][0]) and np.isfinite(history["val_loss"][1])
+    assert trainer.callbacks[1].best_epoch == 1  # the NaN epoch 0 was not picked
+    with open(tmp_path / "history.json") as f:
+        text = f.read()
+    def strict(constant):
+        raise AssertionError(f"history.json is not strict JSON: {constant}")
+    written = json.loads(text, parse_constant=strict)
+    assert written["val_loss"][0] is None and "val_loss[0]" in written["non_finite"]
+    trainer = run(4, resume=True)  # the checkpoint kept NaN as NaN
+    assert np.isnan(trainer.history["val_loss"][0]) and np.isnan(trainer.history["val_loss"][2])
+    assert trainer.callbacks[1].best_epoch in (1, 3) and trainer.epoch == 4
+    assert np.isfinite(trainer.callbacks[1].best)
+
+
+def test_resume_true_without_a_checkpoint_starts_from_scratch(tmp_path):
+    x, y = _regression()
+
+    def run(out_dir, resume):
+        nnzoo.manual_seed(0)
+        model = nn.Linear(3, 1)
+        Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), out_dir=out_dir,
+                progress=False).fit([(x, y)], epochs=3, resume=resume)
+        return _weights(model)
+    with pytest.warns(UserWarning, match="no checkpoint at .* starts from scratch"):
+        resumed = run(tmp_path / "a", True)
+    fresh = run(tmp_path / "b", None)
+    assert all(np.array_equal(resumed[k], fresh[k]) for k in fresh)
+
+
+def test_load_best_says_why_there_is_no_best_checkpoint(tmp_path):
+    x, y = _regression()
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.05)
+    with pytest.raises(RuntimeError, match="give it an out_dir"):
+        Trainer(model, nn.MSELoss(), opt, progress=False).load_best()
+    trainer = Trainer(model, nn.MSELoss(), opt, out_dir=tmp_path, progress=False)
+    trainer.fit([(x, y)], epochs=0)
+    with pytest.raises(RuntimeError, match=r"no epoch has been trained yet \(fit ran 0 epochs\)") as info:
+        trainer.load_best()
+    assert "out_dir" not in str(info.value)
+    yv = y.numpy().copy()
+    yv[0] = np.nan
+    trainer = Trainer(model, nn.MSELoss(), opt, out_dir=tmp_path / "nan", progress=False)
+    trainer.fit([(x, y)], val_loader=[(x, nnzoo.tensor(yv))], epochs=2)
+    with pytest.raises(RuntimeError, match="'val_loss' was NaN in all 2 epochs"):
+        trainer.load_best()
