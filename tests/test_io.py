@@ -4,11 +4,19 @@ Round trips of flat and nested objects, interop both ways with ``safetensors.tor
 tensors, atomic writes (an injected failure and a real SIGKILL in the middle of a save), clear errors on
 damaged files, and torch-style ``map_location``. Expected values come from the saved objects themselves
 or from torch / safetensors reading the same file.
+
+Integrity: every byte of a checkpoint flipped in turn (and a few hundred random flips) gives a
+CheckpointError or the identical content, never changed values; damaged tensor data names the tensor;
+deep nesting on both sides; PyTorch's own files (made here by torch.save / torch.jit.save) get a message
+saying what they are, and a pickle payload in them is never run.
 """
+import hashlib
 import io as pyio
+import json
 import math
 import os
 import pathlib
+import pickle
 import signal
 import subprocess
 import sys
@@ -410,10 +418,6 @@ def test_garbage_file_raises_clear_error(tmp_path, content):
         nnzoo.io.load(tmp_path / "junk.pt")
 
 
-def test_torch_pickle_file_is_rejected_not_unpickled(tmp_path):
-    torch.save({"w": torch.ones(2)}, tmp_path / "legacy.pt")
-    with pytest.raises(RuntimeError, match="not a valid nnzoo/safetensors checkpoint"):
-        nnzoo.io.load(tmp_path / "legacy.pt")
 
 
 def test_damaged_nnzoo_metadata(tmp_path):
@@ -427,7 +431,7 @@ def test_damaged_nnzoo_metadata(tmp_path):
 
 def test_unsupported_dtype_and_missing_file(tmp_path):
     safetensors.torch.save_file({"w": torch.ones(2, dtype=torch.bfloat16)}, tmp_path / "bf16.st")
-    with pytest.raises(TypeError, match="nnzoo.load: tensor 'w' has the safetensors dtype 'BF16'"):
+    with pytest.raises(TypeError, match=r"nnzoo.load: '.*bf16.st': tensor 'w' has the safetensors dtype 'BF16'"):
         nnzoo.io.load(tmp_path / "bf16.st")
     with pytest.raises(FileNotFoundError):
         nnzoo.io.load(tmp_path / "nope.st")
@@ -443,3 +447,324 @@ def test_map_location_and_weights_only(tmp_path):
     for bad in ("cuda", "cuda:0", torch.device("cuda:1"), {"cuda:0": "cpu"}, lambda s, loc: s):
         with pytest.raises(RuntimeError, match="nnzoo.load: map_location=.* is not supported"):
             nnzoo.io.load(tmp_path / "w.st", map_location=bad)
+
+
+# ---- integrity: digests -------------------------------------------------------------------------
+def _header(data):
+    """The safetensors header of ``data`` (parsed here, independently of nnzoo.io) and where data starts."""
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(data[8:8 + n]), 8 + n
+
+
+def _mixed_checkpoint():
+    """A small nested checkpoint with tensors of several dtypes and sizes (one empty)."""
+    def t(shape, dtype, seed=0):
+        return nnzoo.tensor(_rand(shape, dtype, seed))
+
+    return {"model": {"fc.weight": t((3, 4), "float32"), "fc.bias": t((3,), "float64"),
+                      "bn.num_batches_tracked": nnzoo.tensor(np.int64(12)), "empty": nnzoo.zeros(0, 2)},
+            "optimizer": {"state": {0: {"step": nnzoo.tensor(3.0), "exp_avg": t((3, 4), "float16", 1)}},
+                          "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0]}]},
+            "mask": t((5,), "bool", 2), "codes": t((4,), "uint8", 3),
+            "epoch": 3, "best": 0.25, "tag": "run-1"}
+
+
+def _saved(obj):
+    buf = pyio.BytesIO()
+    nnzoo.io.save(obj, buf)
+    return buf.getvalue()
+
+
+def test_format_v2_records_sha256_of_each_tensor_and_of_the_metadata(tmp_path):
+    obj = _mixed_checkpoint()
+    nnzoo.io.save(obj, tmp_path / "c.st")
+    data = (tmp_path / "c.st").read_bytes()
+    header, start = _header(data)
+    meta = header["__metadata__"]
+    assert meta["format"] == "pt"
+    assert meta["nnzoo_sha256"] == hashlib.sha256(meta["nnzoo"].encode()).hexdigest()
+    doc = json.loads(meta["nnzoo"])
+    assert doc["version"] == 2
+    from_torch = safetensors.torch.load_file(tmp_path / "c.st")  # still an ordinary safetensors file
+    assert sorted(doc["tensors"]) == sorted(from_torch) == sorted(k for k in header if k != "__metadata__")
+    for name, rec in doc["tensors"].items():
+        begin, end = header[name]["data_offsets"]
+        assert rec == {"dtype": header[name]["dtype"], "shape": header[name]["shape"],
+                       "sha256": hashlib.sha256(data[start + begin:start + end]).hexdigest()}
+        assert rec["sha256"] == hashlib.sha256(from_torch[name].numpy().tobytes()).hexdigest()
+    assert_same_obj(nnzoo.io.load(tmp_path / "c.st"), obj)
+
+
+def _flip(data, pos, mask):
+    out = bytearray(data)
+    out[pos] ^= mask
+    return bytes(out)
+
+
+def test_flipped_byte_in_each_tensor_names_the_tensor(tmp_path):
+    obj = _mixed_checkpoint()
+    data = _saved(obj)
+    header, start = _header(data)
+    tensors = {k: v["data_offsets"] for k, v in header.items() if k != "__metadata__"}
+    assert sum(end - begin for begin, end in tensors.values()) == len(data) - start  # no gaps between them
+    checked = 0
+    for name, (begin, end) in tensors.items():
+        for pos in {start + begin, start + (begin + end) // 2, start + end - 1} if end > begin else ():
+            bad = _flip(data, pos, 0x01)
+            (tmp_path / "bad.st").write_bytes(bad)
+            for src in (tmp_path / "bad.st", pyio.BytesIO(bad)):
+                with pytest.raises(nnzoo.io.CheckpointError,
+                                   match=rf"nnzoo.load: '[^']*(bad.st|<file object>)' is damaged: the data of "
+                                         rf"tensor '{name}' does not match the SHA-256 digest"):
+                    nnzoo.io.load(src)
+            checked += 1
+            # verify=False skips exactly this check: the changed bytes load (the documented trade-off)
+            assert isinstance(nnzoo.io.load(tmp_path / "bad.st", verify=False), dict)
+            assert safetensors.numpy.load(bad)[name].tobytes() != safetensors.numpy.load(data)[name].tobytes()
+    assert checked >= 3 * (len(tensors) - 1)
+
+
+def test_threaded_hashing_gives_the_same_digests(tmp_path, monkeypatch):
+    """Large checkpoints are hashed on several threads (here forced on a small one): same digests, same
+    tensor named when its data is damaged."""
+    obj = {f"w{i}": nnzoo.tensor(_rand((50, 40 + i), "float32", seed=i)) for i in range(6)}
+    serial = _saved(obj)
+    monkeypatch.setattr(nnzoo.io, "_THREADED_HASH_BYTES", 0)
+    monkeypatch.setattr(nnzoo.io.os, "cpu_count", lambda: 4)
+    assert _header(_saved(obj)) == _header(serial)  # (not the bytes: safetensors orders metadata by hash)
+    header, start = _header(serial)
+    begin, end = header["w3"]["data_offsets"]
+    with pytest.raises(nnzoo.io.CheckpointError, match="tensor 'w3' does not match"):
+        nnzoo.io.load(pyio.BytesIO(_flip(serial, start + (begin + end) // 2, 0x10)))
+    assert_same_obj(nnzoo.io.load(pyio.BytesIO(serial)), obj)
+
+
+def test_every_byte_flipped_loads_identical_or_raises(tmp_path):
+    """Each byte of a checkpoint flipped in turn (a seeded random nonzero XOR per position, and the top bit):
+    the load either raises CheckpointError naming the file or gives exactly the saved object. A flip may
+    only go unnoticed in the header outside what nnzoo reads: JSON whitespace padding, the "format" entry
+    (a few of the ~5,000 flips, e.g. "format" -> "fo*mat", "pt" -> "nt", a padding space -> tab)."""
+    obj = _mixed_checkpoint()
+    data = _saved(obj)
+    header, start = _header(data)
+    rng = np.random.default_rng(13)
+    unnoticed = []
+    path = tmp_path / "flip.st"
+    for pos in range(len(data)):
+        for mask in (int(rng.integers(1, 256)), 0x80):
+            bad = _flip(data, pos, mask)
+            path.write_bytes(bad)
+            try:
+                got = nnzoo.io.load(path)
+            except nnzoo.io.CheckpointError as e:
+                assert str(e).startswith(f"nnzoo.load: {str(path)!r} "), str(e)
+                continue
+            assert_same_obj(got, obj)  # never changed values
+            unnoticed.append((pos, mask))
+    assert all(pos < start for pos, _ in unnoticed), "a flip in tensor data went unnoticed"
+    # what went unnoticed left every part nnzoo reads as it was: a whitespace change or the "format" entry
+    kept = {k: v for k, v in header.items() if k != "__metadata__"}
+    kept.update({k: header["__metadata__"][k] for k in ("nnzoo", "nnzoo_sha256")})
+    for pos, mask in unnoticed:
+        new, _ = _header(_flip(data, pos, mask))
+        assert kept == {k: (new[k] if k in new else new["__metadata__"][k]) for k in kept}, (pos, mask)
+
+
+def test_random_flips_through_file_objects():
+    obj = _mixed_checkpoint()
+    data = _saved(obj)
+    _, start = _header(data)
+    rng = np.random.default_rng(2024)
+    refused = 0
+    for _ in range(300):
+        pos, mask = int(rng.integers(0, len(data))), int(rng.integers(1, 256))
+        try:
+            got = nnzoo.io.load(pyio.BytesIO(_flip(data, pos, mask)))
+        except nnzoo.io.CheckpointError as e:
+            assert str(e).startswith("nnzoo.load: '<file object>' ")
+            refused += 1
+            continue
+        assert pos < start
+        assert_same_obj(got, obj)
+    assert refused >= 250
+
+
+def _rewrite_header(data, old, new):
+    """``data`` with ``old`` replaced by ``new`` (same length) in its header, once."""
+    _, start = _header(data)
+    head = data[:start]
+    assert len(old) == len(new) and head.count(old) == 1, (old, head)
+    return head.replace(old, new) + data[start:]
+
+
+def test_consistent_but_changed_header_is_refused(tmp_path):
+    """Edits that safetensors itself accepts (same byte sizes) but that would change what loads."""
+    obj = {"model": {"w": nnzoo.tensor(_rand((2, 6), "float32")), "v": nnzoo.ones(3)}, "epoch": 3}
+    data = _saved(obj)
+    cases = {  # edit -> what the message says
+        (b'"dtype":"F32","shape":[2,6]', b'"dtype":"I32","shape":[2,6]'): r"tensor 'model.w' the dtype I32",
+        (b'"shape":[2,6]', b'"shape":[6,2]'): r"tensor 'model.w' the dtype F32 and shape \(6, 2\)",
+        (b'"model.w":{', b'"model.x":{'): r"missing: 'model.w'; not saved: 'model.x'",
+        (b'[\\"epoch\\",3]', b'[\\"epoch\\",7]'): r"damaged nnzoo metadata \(it does not match its SHA-256",
+        (b'"nnzoo_sha256"', b'"nnzoo_sha257"'): r"damaged nnzoo metadata \(version 2 without its digest",
+        (b'"nnzoo":', b'"nnzoa":'): r"damaged nnzoo metadata \('nnzoo_sha256' is there but 'nnzoo' is missing",
+    }
+    for (old, new), msg in cases.items():
+        bad = _rewrite_header(data, old, new)
+        (tmp_path / "h.st").write_bytes(bad)
+        safetensors.numpy.load(bad)  # safetensors alone would load it
+        for verify in (True, False):  # header checks run even without the data digests
+            with pytest.raises(nnzoo.io.CheckpointError, match=rf"nnzoo.load: '.*h.st' .*{msg}"):
+                nnzoo.io.load(tmp_path / "h.st", verify=verify)
+
+
+def test_version_1_and_plain_safetensors_files_still_load(tmp_path):
+    """Files without digests: nnzoo format 1 (as the previous nnzoo wrote them) and plain safetensors."""
+    w = _rand((2, 3), "float32")
+    v1 = json.dumps({"version": 1, "obj": {"D": [["model", {"D": [["w", {"T": "model.w"}]]}], ["epoch", 3],
+                                                 ["t", {"U": [1, {"F": "nan"}]}]]}}, separators=(",", ":"))
+    safetensors.numpy.save_file({"model.w": w}, tmp_path / "v1.st", metadata={"format": "pt", "nnzoo": v1})
+    got = nnzoo.io.load(tmp_path / "v1.st")
+    assert_same_obj(got, {"model": {"w": nnzoo.tensor(w)}, "epoch": 3, "t": (1, float("nan"))})
+    safetensors.torch.save_file({"a": torch.ones(2), "b": torch.zeros(1)}, tmp_path / "plain.st")
+    assert_same_obj(nnzoo.io.load(tmp_path / "plain.st"), {"a": nnzoo.ones(2), "b": nnzoo.zeros(1)})
+    safetensors.numpy.save_file({"a": np.ones(2, np.float32)}, tmp_path / "v3.st",
+                                metadata={"nnzoo": '{"version":3,"obj":null}'})
+    with pytest.raises(nnzoo.io.CheckpointError, match=r"unknown nnzoo checkpoint version 3; this nnzoo reads "):
+        nnzoo.io.load(tmp_path / "v3.st")
+
+
+# ---- deep nesting -------------------------------------------------------------------------------
+def _nested(depth, leaf, kind):
+    obj = leaf
+    for i in range(depth):
+        obj = {"k": obj} if kind == "dict" else [obj] if kind == "list" else (obj,)
+    return obj
+
+
+@pytest.mark.parametrize("kind", ["dict", "list", "tuple"])
+def test_save_and_load_at_the_depth_limit(tmp_path, kind):
+    obj = _nested(100, nnzoo.ones(2), kind)
+    nnzoo.io.save(obj, tmp_path / "d.st")
+    assert_same_obj(nnzoo.io.load(tmp_path / "d.st"), obj)
+
+
+@pytest.mark.parametrize("depth", [101, 100_000])
+def test_save_too_deep_says_the_depth(tmp_path, depth):
+    with pytest.raises(ValueError, match=r"nnzoo.save: obj is nested more than 100 levels deep .*at obj\['k'\]"):
+        nnzoo.io.save(_nested(depth, 1, "dict"), tmp_path / "d.st")
+    with pytest.raises(ValueError, match="nested more than 100 levels"):  # also through dict keys
+        nnzoo.io.save({_nested(depth, 1, "tuple"): 1}, tmp_path / "d.st")
+    assert not os.listdir(tmp_path)
+
+
+def _crafted(path, nnzoo_text, digest=True):
+    meta = {"format": "pt", "nnzoo": nnzoo_text}
+    if digest:
+        meta["nnzoo_sha256"] = hashlib.sha256(nnzoo_text.encode()).hexdigest()
+    safetensors.numpy.save_file({"w": np.ones(1, np.float32)}, path, metadata=meta)
+
+
+@pytest.mark.parametrize("digest", [True, False])
+@pytest.mark.parametrize("depth", [150, 100_000])
+def test_load_deeply_nested_metadata_names_the_file(tmp_path, depth, digest):
+    version = 2 if digest else 1
+    rec = ',"tensors":{"w":{"dtype":"F32","shape":[1],"sha256":"%s"}}' % hashlib.sha256(
+        np.ones(1, np.float32).tobytes()).hexdigest() if digest else ""
+    text = '{"version":%d,"obj":' % version + '{"L":[' * depth + '{"T":"w"}' + ']}' * depth + rec + "}"
+    _crafted(tmp_path / "deep.st", text, digest)
+    with pytest.raises(nnzoo.io.CheckpointError,
+                       match=r"nnzoo.load: '.*deep.st' has damaged nnzoo metadata \(.*nested "
+                             r"(more than 100 levels|too deeply)"):
+        nnzoo.io.load(tmp_path / "deep.st")
+
+
+def test_load_deeply_nested_header_names_the_file(tmp_path):
+    body = b'{"__metadata__":{"x":"y"},"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    (tmp_path / "deep.st").write_bytes(len(body).to_bytes(8, "little") + body)
+    with pytest.raises(nnzoo.io.CheckpointError,
+                       match=r"nnzoo.load: '.*deep.st' is not a valid .*nested too deeply"):
+        nnzoo.io.load(tmp_path / "deep.st")
+
+
+def test_malformed_header_entries_are_checkpoint_errors(tmp_path):
+    for entry in ('{"dtype":["F32"],"shape":[1],"data_offsets":[0,4]}', '{"shape":[1],"data_offsets":[0,4]}',
+                  '{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}', '[1]',
+                  '{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}'):
+        body = ('{"w":%s}' % entry).encode()
+        (tmp_path / "m.st").write_bytes(len(body).to_bytes(8, "little") + body + b"\x00" * 4)
+        with pytest.raises(nnzoo.io.CheckpointError, match=r"nnzoo.load: '.*m.st' is not a valid .*tensor 'w'"):
+            nnzoo.io.load(tmp_path / "m.st")
+    body = b'{"__metadata__":{"nnzoo":1}}'
+    (tmp_path / "m.st").write_bytes(len(body).to_bytes(8, "little") + body)
+    with pytest.raises(nnzoo.io.CheckpointError, match="__metadata__ is not a map of strings"):
+        nnzoo.io.load(tmp_path / "m.st")
+
+
+# ---- PyTorch's own files ------------------------------------------------------------------------
+def _torch_files(tmp_path):
+    """File name -> (what the message says it is, what it says to do), each file written in ``tmp_path`` by
+    PyTorch itself (or pickle / NumPy)."""
+    model = torch.nn.Linear(3, 2)
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    torch.save(model, tmp_path / "whole.pth")
+    torch.save(model.state_dict(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    torch.save(model.state_dict(), tmp_path / "legacy4.pt", _use_new_zipfile_serialization=False,
+               pickle_protocol=4)
+    torch.jit.save(torch.jit.script(model), tmp_path / "script.pt")
+    with open(tmp_path / "plain.pkl", "wb") as fh:
+        pickle.dump({"w": [1.0, 2.0]}, fh, protocol=4)
+    np.savez(tmp_path / "arrays.npz", w=np.ones(2))
+    pt = r"is a PyTorch pickle checkpoint \(torch.save: a zip archive holding a pickle, data.pkl\)"
+    legacy = (r"is a PyTorch pickle checkpoint in the legacy format "
+              r"\(torch.save with _use_new_zipfile_serialization=False\)")
+    convert = (r"In PyTorch, write the weights with safetensors: "
+               r"safetensors.torch.save_file\(model.state_dict\(\), '{stem}.safetensors'\)")
+    return {"sd.pt": (pt, convert), "whole.pth": (pt, convert), "legacy.pt": (legacy, convert),
+            "legacy4.pt": (legacy, convert),
+            "script.pt": (r"is a TorchScript archive \(torch.jit.save",
+                          r"torch.jit.load\('[^']*script.pt'\).state_dict\(\), 'script.safetensors'\)"),
+            "plain.pkl": (r"is a Python pickle file, not a safetensors checkpoint; nnzoo never unpickles", ""),
+            "arrays.npz": (r"is a zip archive \(not one of torch.save: no data.pkl\)", "")}
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_pytorch_files_say_what_they_are(tmp_path):
+    for name, (what, todo) in _torch_files(tmp_path).items():
+        stem = os.path.splitext(name)[0]
+        todo = todo.format(stem=stem)
+        with pytest.raises(nnzoo.io.CheckpointError, match=rf"^nnzoo.load: '[^']*{name}' {what}.*{todo}"):
+            nnzoo.io.load(tmp_path / name)
+        with open(tmp_path / name, "rb") as fh:  # a file object with a name
+            with pytest.raises(nnzoo.io.CheckpointError, match=rf"^nnzoo.load: '[^']*{name}' {what}"):
+                nnzoo.io.load(fh)
+        with pytest.raises(nnzoo.io.CheckpointError, match=rf"^nnzoo.load: '<file object>' {what}"):
+            nnzoo.io.load(pyio.BytesIO((tmp_path / name).read_bytes()))
+
+
+class _Payload:
+    """Unpickling this creates the directory ``marker``: proof that a file was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_loading_never_unpickles(tmp_path):
+    marker = tmp_path / "RAN"
+    payload = {"w": torch.ones(2), "boom": _Payload(marker)}
+    torch.save(payload, tmp_path / "zip.pt")
+    torch.save(payload, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    with open(tmp_path / "raw.pkl", "wb") as fh:
+        pickle.dump(_Payload(marker), fh)
+    for name in ("zip.pt", "legacy.pt", "raw.pkl"):
+        with pytest.raises(nnzoo.io.CheckpointError):
+            nnzoo.io.load(tmp_path / name)
+        with pytest.raises(nnzoo.io.CheckpointError):
+            nnzoo.io.load(pyio.BytesIO((tmp_path / name).read_bytes()))
+    assert not marker.exists()
+    with open(tmp_path / "raw.pkl", "rb") as fh:  # the payload is live: unpickling does run it
+        pickle.load(fh)
+    assert marker.is_dir()
