@@ -2,8 +2,10 @@
 them."""
 import argparse
 import json
+import math
 import os
 import sys
+import warnings
 
 _DESCRIPTION = """\
 nnzoo: deep learning from first principles, on NumPy, with PyTorch's surface.
@@ -40,23 +42,46 @@ def ensure_fast_blas(argv):
     os.execve(sys.executable, [sys.executable, "-m", "nnzoo", *argv], env)
 
 
+# A user's mistake gets one line on stderr, "nnzoo COMMAND: what is wrong and what is allowed", and exit
+# status 2 (argparse's own usage errors included); a diverged training run exits 1; tracebacks are for bugs.
+class _UsageError(Exception):
+    """A mistake in the command line, found after parsing: ``main`` prints it as one line, exit status 2."""
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def _fail(command, message):
+    print(_one_line(f"nnzoo {command}: {message}"), file=sys.stderr)
+    return 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line: ``nnzoo train: argument --epochs: invalid int value:
+    'abc' (see nnzoo train --help)``, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, _one_line(f"{self.prog}: {message} (see `{self.prog} --help`)") + "\n")
+
+
 def _parse_set(items):
-    """``key=value`` pairs; values parsed as JSON when they parse (numbers, lists, true/false)."""
+    """``key=value`` pairs; values parsed as JSON when they parse (numbers, lists, true/false, null),
+    else kept as strings."""
     out = {}
     for item in items or ():
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"nnzoo train: --set expects key=value, got {item!r}")
+        if not sep or not key.strip():
+            raise _UsageError(f"argument --set: expected KEY=VALUE, e.g. --set dropout=0.1, got {item!r}")
         try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
     return out
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="nnzoo", description=_DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="nnzoo", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -103,6 +128,7 @@ def _parser():
                                     "translate TEXT by greedy decoding.")
     tl.add_argument("text", help='e.g. "saturday 9 may 2018"')
     tl.add_argument("--run", default="runs/date-translator", help="the run's folder (default: runs/date-translator)")
+    parser.commands = {"tour": tour, "datasets": ds, "train": tr, "sample": sa, "translate": tl}
     return parser
 
 
@@ -133,61 +159,129 @@ def _cmd_train(args):
             d = ", ".join(f"{k}={v}" for k, v in r.defaults.items())
             print(f"  {name:<{width}}  {r.description}\n  {'':<{width}}  defaults: {d}")
         return 0
-    from .train.recipes import run_recipe
-    overrides = _parse_set(args.set)
-    for key in ("epochs", "lr", "batch_size"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
+    from .io import CheckpointError, dumps_json
+    from .train import NonFiniteError
+    from .train.recipes import ConfigError, recipe_config, run_recipe
     try:
         zoo.recipe(args.model)
     except KeyError as e:
-        print(f"nnzoo train: {e.args[0]}", file=sys.stderr)
-        return 2
-    result = run_recipe(args.model, out_dir=args.out, overrides=overrides, resume=args.resume,
-                        seed=args.seed, progress=not args.no_progress)
-    print(json.dumps(result["test"], indent=2))
+        return _fail("train", f"argument MODEL: {e.args[0][len('zoo: '):]} (`nnzoo train --list` describes them)")
+    overrides = _parse_set(args.set)
+    flags = [key for key in _TRAIN_FLAGS if getattr(args, key) is not None]
+    overrides.update({key: getattr(args, key) for key in flags})
+    try:
+        config = recipe_config(args.model, overrides)
+        result = run_recipe(args.model, out_dir=args.out, overrides=overrides, resume=args.resume,
+                            seed=args.seed, progress=not args.no_progress)
+    except ConfigError as e:
+        if e.key in flags or e.key in _RUN_FLAGS:
+            where = f"argument {_RUN_FLAGS.get(e.key) or '--' + e.key.replace('_', '-')}"
+        else:
+            where = f"argument --set {e.key}"
+        return _fail("train", f"{where}: {e.problem}")
+    except CheckpointError as e:
+        return _fail("train", f"{'argument --resume: ' if args.resume else ''}{e}; delete that file to start "
+                              "afresh, or give another --out")
+    except NonFiniteError as e:
+        print(_one_line(f"nnzoo train: {_diverged(e, config)}"), file=sys.stderr)
+        return 1
+    print(dumps_json(result["test"], indent=2))
     print(f"written to {result['out_dir']}")
     return 0
 
 
+_TRAIN_FLAGS = ("epochs", "lr", "batch_size")                          # hyper-parameters with their own flag
+_RUN_FLAGS = {"seed": "--seed", "out_dir": "--out", "resume": "--resume"}  # run_recipe's other arguments
+
+
+def _diverged(e, config):
+    """One line for a run stopped by ``NonFiniteError``: where, what, the checkpoint kept, what to try."""
+    where = [f"epoch {e.epoch}"] if e.epoch is not None else []
+    if e.batch is not None:
+        where.append(f"batch {e.batch + 1} of the epoch")
+    if e.step is not None:
+        where.append(f"after {e.step} optimizer steps")
+    if e.what in (None, "loss"):
+        what = "the loss"
+    else:   # a gradient in a batch, else a parameter or buffer at the end of an epoch
+        what = f"the gradient of {e.what!r}" if e.batch is not None else repr(e.what)
+    what = f"{what} is not finite{' at ' + ', '.join(where) if where else ''}"
+    kept = (f"the last good weights are in {e.checkpoint} (--resume continues from them)" if e.checkpoint
+            else "no checkpoint was kept")
+    hint = f"try a lower --lr (this run: {config['lr']:g})"
+    if not config.get("clip_grad_norm"):
+        hint += " or --set clip_grad_norm=1"
+    return f"training diverged: {what}; {kept}; {hint}"
+
+
+def _load_run(run):
+    """``load_run(run)``, its errors (no run, a damaged result.json or checkpoint) as :class:`_UsageError`."""
+    from .io import CheckpointError
+    from .train.recipes import RunError, load_run
+    try:
+        return load_run(run)
+    except (FileNotFoundError, RunError) as e:
+        raise _UsageError(f"argument --run: {e}") from None
+    except CheckpointError as e:
+        raise _UsageError(f"argument --run: {e}; train the run again, or give another --run") from None
+
+
 def _cmd_sample(args):
     from .random import Generator
-    from .train.recipes import load_run
-    try:
-        r, config, model = load_run(args.run)
-    except FileNotFoundError as e:
-        print(f"nnzoo sample: {e}", file=sys.stderr)
-        return 2
+    if args.length < 0:
+        raise _UsageError(f"argument --length: must be an integer >= 0, got {args.length}")
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise _UsageError(f"argument --temperature: must be a finite number >= 0 (0: greedy), "
+                          f"got {args.temperature}")
+    if args.top_k is not None and args.top_k < 1:
+        raise _UsageError(f"argument --top-k: must be an integer >= 1, got {args.top_k}")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        raise _UsageError(f"argument --seed: must be an integer in [0, 2**63), got {args.seed}")
+    r, config, model = _load_run(args.run)
     if r.sample is None:
-        print(f"nnzoo sample: {r.name!r} is not a model that writes text", file=sys.stderr)
-        return 2
-    if args.length < 0 or (args.temperature < 0) or (args.top_k is not None and args.top_k < 1):
-        print("nnzoo sample: --length must be >= 0, --temperature >= 0 and --top-k >= 1", file=sys.stderr)
-        return 2
+        raise _UsageError(f"argument --run: {args.run} holds a {r.name!r} run, not a model that writes text "
+                          "(char-rnn, char-gpt)")
     generator = Generator().manual_seed(args.seed) if args.seed is not None else None
     print(r.sample(model, config, args.prompt, args.length, args.temperature, args.top_k, generator))
     return 0
 
 
 def _cmd_translate(args):
-    from .train.recipes import load_run
-    from .zoo.seq2seq import translate
-    try:
-        r, config, model = load_run(args.run)
-    except FileNotFoundError as e:
-        print(f"nnzoo translate: {e}", file=sys.stderr)
-        return 2
+    from .zoo.seq2seq import source_text, translate
+    if not args.text.strip():
+        raise _UsageError("argument TEXT: nothing to translate; give a date, e.g. \"saturday 9 may 2018\"")
+    r, config, model = _load_run(args.run)
     if r.name not in ("date-translator", "date-transformer"):
-        print(f"nnzoo translate: {r.name!r} is not a translation model", file=sys.stderr)
-        return 2
-    print(translate(model, config, args.text))
+        raise _UsageError(f"argument --run: {args.run} holds a {r.name!r} run, not a translation model "
+                          "(date-translator, date-transformer)")
+    text, notes = source_text(config, args.text)
+    if not text:
+        raise _UsageError(f"argument TEXT: nothing left to translate: {'; '.join(notes)}")
+    if notes:
+        print(_one_line(f"nnzoo translate: {'; '.join(notes)}"), file=sys.stderr)
+    print(translate(model, config, text))
     return 0
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:   # said by the command's parser: "nnzoo train: unrecognized arguments: ..."
+        parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    with warnings.catch_warnings():
+        # a warning is one line too: "nnzoo train: warning: Trainer.fit: resume=True but ..."
+        warnings.showwarning = lambda message, category, *rest, **kw: print(
+            _one_line(f"nnzoo {args.command or ''}: warning: {message}"), file=sys.stderr)
+        # NumPy's "overflow encountered in ..." of a diverging run: the divergence guard says what went wrong
+        warnings.filterwarnings("ignore", message=".* encountered in ", category=RuntimeWarning)
+        try:
+            return _run(parser, args, argv)
+        except _UsageError as e:
+            return _fail(args.command, e)
+
+
+def _run(parser, args, argv):
     if args.version:
         from . import __version__
         print(f"nnzoo {__version__}")
@@ -199,6 +293,11 @@ def main(argv=None):
         ensure_fast_blas(argv)
     if args.command == "tour":
         from .tour import run
+        from .train.recipes import ConfigError, make_out_dir
+        try:
+            make_out_dir(args.out)
+        except ConfigError as e:
+            raise _UsageError(f"argument --out: {e.problem}") from None
         run(out_dir=args.out, quick=args.quick, progress=not args.no_progress)
         return 0
     if args.command == "datasets":

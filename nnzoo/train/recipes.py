@@ -7,6 +7,7 @@ once. Everything a run writes goes to one folder: ``best.safetensors``, ``last.s
 (resumable), ``history.json``, ``history.png`` and ``result.json``.
 """
 import json
+import math
 import os
 import pathlib
 import time
@@ -18,10 +19,50 @@ from ..random import Generator, manual_seed
 from ..zoo import recipe
 from .trainer import Trainer
 
-__all__ = ["run_recipe", "make_optimizer", "load_run"]
+__all__ = ["run_recipe", "make_optimizer", "load_run", "recipe_config", "make_out_dir", "ConfigError", "RunError"]
 
-_COMMON = ("epochs", "lr", "batch_size", "optimizer", "weight_decay", "momentum", "plateau_patience",
-           "split_seed", "clip_grad_norm")
+# The hyper-parameters every recipe takes, with a value of the type each must have (a recipe's own default
+# decides the type where it has one). plateau_patience and clip_grad_norm may also be None (off).
+_COMMON = {"epochs": 1, "lr": 0.1, "batch_size": 1, "optimizer": "sgd", "weight_decay": 0.0, "momentum": 0.0,
+           "plateau_patience": 0, "split_seed": 0, "clip_grad_norm": 1.0}
+_NULLABLE = ("plateau_patience", "clip_grad_norm")
+_OPTIMIZERS = ("sgd", "adam", "adamw")
+_SEED_LIMIT = 2 ** 63
+
+# Range rules of the common keys, and of keys that mean the same in every recipe that has them:
+# {key: (check(value, config) -> bool, what is allowed)}. A recipe's own ``constraints`` replace these.
+_RULES = {
+    "epochs": (lambda v, c: v >= 1, "an integer >= 1"),
+    "lr": (lambda v, c: v > 0, "a finite number > 0"),
+    "batch_size": (lambda v, c: v >= 1, "an integer >= 1"),
+    "optimizer": (lambda v, c: v.lower() in _OPTIMIZERS, " or ".join(_OPTIMIZERS)),
+    "weight_decay": (lambda v, c: v >= 0, "a finite number >= 0"),
+    "momentum": (lambda v, c: 0 <= v < 1, "a number in [0, 1)"),
+    "dropout": (lambda v, c: 0 <= v < 1, "a number in [0, 1)"),
+    "plateau_patience": (lambda v, c: v is None or v >= 0, "an integer >= 0 (0 or null: no plateau schedule)"),
+    "split_seed": (lambda v, c: 0 <= v < _SEED_LIMIT, "an integer in [0, 2**63)"),
+    "clip_grad_norm": (lambda v, c: v is None or v > 0, "a finite number > 0, or null for no clipping"),
+}
+
+
+class ConfigError(ValueError):
+    """A hyper-parameter (or another argument of :func:`run_recipe`) that the recipe cannot take.
+
+    Attributes:
+        key (str): the hyper-parameter or argument (``'lr'``, ``'hidden'``, ``'seed'``, ``'out_dir'``).
+        problem (str): what is wrong and what is allowed, without the key, e.g. ``'must be a number > 0,
+            got -1.0'``; the message is ``'run_recipe(NAME): KEY PROBLEM'``.
+    """
+
+    def __init__(self, message, key=None, problem=None):
+        super().__init__(message)
+        self.key, self.problem = key, problem if problem is not None else message
+
+
+class RunError(ValueError):
+    """A run folder :func:`load_run` cannot use: its ``result.json`` is unreadable, not JSON, lacks the
+    recipe's name or config, names no known recipe, holds a config the recipe cannot take, or its weights
+    do not fit the model that config describes. The message names the file."""
 
 
 def make_optimizer(config, params):
@@ -38,14 +79,145 @@ def make_optimizer(config, params):
     raise ValueError(f"make_optimizer: unknown optimizer {name!r} (sgd, adam, adamw)")
 
 
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v):
+    """A finite int or float (not a bool; not an int too large for a float)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _passes(check, value, config):
+    try:
+        return bool(check(value, config))
+    except (TypeError, ValueError, ArithmeticError):
+        return False
+
+
+def _checked_type(value, example, nullable):
+    """``value`` as the type of ``example`` (a float for an int), or a (None, what is allowed) pair."""
+    if value is None and nullable:
+        return value, None
+    if isinstance(example, bool):
+        return (value, None) if isinstance(value, bool) else (None, "true or false")
+    if _is_int(example):
+        return (value, None) if _is_int(value) else (None, "an integer")
+    if isinstance(example, float):
+        return (float(value), None) if _is_number(value) else (None, "a finite number")
+    if isinstance(example, str):
+        return (value, None) if isinstance(value, str) else (None, "a string")
+    if isinstance(example, (list, tuple)):
+        if isinstance(value, (list, tuple)) and all(_is_int(v) and v >= 1 for v in value):
+            return value, None
+        return None, "a list of integers >= 1, e.g. " + json.dumps(list(example))
+    return value, None
+
+
+def _default_rule(example):
+    """The range rule of a key with neither a common nor a recipe rule: every int hyper-parameter of the zoo
+    is a count, a size or a seed, so one whose default is positive must be >= 1, one whose default is 0
+    (0 meaning 'all' or 'off', or a seed) >= 0."""
+    if _is_int(example):
+        low = 1 if example > 0 else 0
+        return (lambda v, c: v >= low), f"an integer >= {low}"
+    return None
+
+
 def _config(r, overrides):
-    config = dict(r.defaults)
-    unknown = sorted(set(overrides) - set(config) - set(_COMMON))
-    if unknown:
-        raise ValueError(f"run_recipe: {r.name!r} has no hyper-parameter {', '.join(map(repr, unknown))}; "
-                         f"it takes {', '.join(sorted(set(config) | set(_COMMON)))}")
-    config.update(overrides)
+    """The recipe's defaults updated with ``overrides``, each value checked: it must have the type of the
+    key's default (an int for an int; a float also takes an int; a list of ints >= 1 for a list), be finite,
+    and pass the key's range rule: the recipe's ``constraints``, else the common rule (``_RULES``), else the
+    rule of its default's kind (see ``_default_rule``). Raises :class:`ConfigError` naming the key."""
+    def fail(key, problem):
+        raise ConfigError(f"run_recipe({r.name!r}): {key} {problem}", key=key, problem=problem)
+
+    known = {**_COMMON, **r.defaults}
+    for key in overrides:
+        if key not in known:
+            fail(key, f"is not a hyper-parameter of {r.name}; it takes {', '.join(sorted(known))}")
+    config = {**r.defaults, **overrides}
+    own = r.constraints
+    # keys with a recipe rule last: such a rule may read other keys (n_embd a multiple of n_head)
+    for key in sorted(config, key=lambda k: k in own):
+        value, allowed = _checked_type(config[key], known[key], key in _NULLABLE)
+        rule = own.get(key) or _RULES.get(key) or _default_rule(known[key])
+        if rule is not None and (allowed is not None or not _passes(rule[0], value, config)):
+            allowed = rule[1]   # a rule's words include the type: "an integer >= 1"
+            if key in own:      # a recipe's words may show other keys' values: "a multiple of n_head ({n_head})"
+                allowed = allowed.format_map(config)
+        if allowed is not None:
+            fail(key, f"must be {allowed}, got {config[key]!r}")
+        config[key] = value
     return config
+
+
+def recipe_config(name, overrides=None):
+    """The config :func:`run_recipe` would train ``name`` with: its defaults updated with ``overrides``,
+    every value checked (:class:`ConfigError` names a key the recipe cannot take, and what it allows)."""
+    return _config(recipe(name), overrides or {})
+
+
+def make_out_dir(out_dir):
+    """``out_dir`` as a Path, created; :class:`ConfigError` (key ``out_dir``) when it cannot be."""
+    out = pathlib.Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    except OSError as e:
+        blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+        if blocker == out:
+            problem = f"{str(out)!r} is a file, not a folder; give another one"
+        elif blocker is not None:
+            problem = f"{str(out)!r} cannot be created: {str(blocker)!r} is a file, not a folder; give another one"
+        else:
+            problem = f"{str(out)!r} cannot be created ({e.strerror or e}); give another one"
+        raise ConfigError(f"run_recipe: out_dir {problem}", key="out_dir", problem=problem) from None
+
+
+def _check_resumable(out, name, config, model):
+    """Refuse to resume from ``out/last.safetensors`` when it holds another recipe's run, or weights of other
+    names or shapes than ``model`` (other hyper-parameters): :class:`ConfigError` (key ``resume``). Nothing to
+    check when there is no checkpoint yet. A damaged checkpoint raises :class:`~nnzoo.io.CheckpointError`."""
+    from ..io import load
+    last = out / "last.safetensors"
+    if not last.is_file():
+        return
+    try:
+        previous = json.loads((out / "result.json").read_text())
+    except (OSError, ValueError):
+        previous = None
+    where = f"{str(last)!r}"
+    if isinstance(previous, dict) and previous.get("name") not in (None, name):
+        problem = (f"{where} is from a run of {previous['name']!r}, not {name!r}; resume it with "
+                   f"`nnzoo train {previous['name']}`, or give another --out")
+        raise ConfigError(f"run_recipe: resume: {problem}", key="resume", problem=problem)
+    saved = load(last)
+    state = saved.get("model") if isinstance(saved, dict) else None
+    if not isinstance(state, dict):
+        return   # not a Trainer checkpoint: the Trainer says so
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    theirs = {k: tuple(getattr(v, "shape", ())) for k, v in state.items()}
+    if own == theirs:
+        return
+    diff = sorted(k for k in set(own) | set(theirs) if own.get(k) != theirs.get(k))
+    first = diff[0]
+    detail = (f"{first} is {theirs[first]} there but {own[first]} here" if first in own and first in theirs
+              else f"{first} is {'missing there' if first in own else 'not in this model'}")
+    hint = "the hyper-parameters it was trained with"
+    if isinstance(previous, dict) and isinstance(previous.get("config"), dict):
+        as_set = lambda v: v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))  # noqa: E731
+        changed = [f"{k}={as_set(v)}" for k, v in previous["config"].items()
+                   if k in config and k not in _COMMON and as_set(config[k]) != as_set(v)]
+        if changed:
+            hint = " ".join(f"--set {c}" for c in changed)
+    problem = (f"{where} holds a model of other shapes ({detail}); resume with {hint}, or give another --out")
+    raise ConfigError(f"run_recipe: resume: {problem}", key="resume", problem=problem)
 
 
 def _best_epoch(history, monitor, mode):
@@ -78,8 +250,10 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     """
     r = recipe(name)
     config = _config(r, overrides or {})
-    out = pathlib.Path(out_dir or os.path.join("runs", name))
-    out.mkdir(parents=True, exist_ok=True)
+    if not _is_int(seed) or not 0 <= seed < _SEED_LIMIT:
+        raise ConfigError(f"run_recipe: seed must be an integer in [0, 2**63), got {seed!r}", key="seed",
+                          problem=f"must be an integer in [0, 2**63), got {seed!r}")
+    out = make_out_dir(out_dir or os.path.join("runs", name))
     manual_seed(seed)
     data = r.load_data(config)
     if r.loaders is not None:
@@ -91,6 +265,8 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
         val_loader = DataLoader(val_set, batch_size=512)
         test_loader = DataLoader(test_set, batch_size=512)
     model = r.build_model(config)
+    if resume:
+        _check_resumable(out, name, config, model)
     optimizer = make_optimizer(config, model.parameters())
     monitor, mode = r.monitor
     scheduler = None
@@ -129,6 +305,9 @@ def load_run(out_dir, checkpoint="best.safetensors"):
 
     Raises:
         FileNotFoundError: with what to run first, when the folder holds no finished run.
+        RunError: when ``result.json`` is damaged (not JSON, no recipe name or config, an unknown recipe, a
+            config the recipe cannot take) or the weights do not fit the model it describes.
+        nnzoo.io.CheckpointError: when the weights file is damaged.
     """
     from ..io import load
     out = pathlib.Path(out_dir)
@@ -137,10 +316,33 @@ def load_run(out_dir, checkpoint="best.safetensors"):
         raise FileNotFoundError(f"load_run: {out} holds no finished run (need result.json and {checkpoint}); "
                                 f"train one first: `nnzoo train MODEL --out {out}` (`nnzoo train --list` names "
                                 "the models)")
-    result = json.loads(result_path.read_text())
-    r = recipe(result["name"])
-    config = result["config"]
+    damaged = f"load_run: {result_path} is damaged"
+    retrain = f"train the run again (`nnzoo train MODEL --out {out}`)"
+    retrain_as = lambda name: f"train the run again (`nnzoo train {name} --out {out}`)"  # noqa: E731
+    try:
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise RunError(f"{damaged} ({type(e).__name__}: {e}); {retrain}") from None
+    if not isinstance(result, dict) or not isinstance(result.get("name"), str) \
+            or not isinstance(result.get("config"), dict):
+        raise RunError(f"{damaged}: it needs a recipe 'name' and a 'config' object; {retrain}")
+    try:
+        r = recipe(result["name"])
+    except KeyError as e:
+        raise RunError(f"load_run: {result_path} names {e.args[0][len('zoo: '):]}") from None
+    try:
+        config = _config(r, result["config"])
+    except ConfigError as e:
+        raise RunError(f"load_run: the config in {result_path} does not fit {r.name!r}: {e.key} {e.problem}; "
+                       f"{retrain_as(r.name)}") from None
     model = r.build_model(config)
-    model.load_state_dict(load(weights))
+    state = load(weights)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, ValueError, TypeError) as e:
+        what = " ".join(str(e).split()) or type(e).__name__
+        what = what if len(what) <= 160 else what[:157] + "..."
+        raise RunError(f"load_run: {weights} does not fit the {r.name!r} model {result_path} describes "
+                       f"({what}); {retrain_as(r.name)}") from None
     model.eval()
     return r, config, model

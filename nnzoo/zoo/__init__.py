@@ -40,6 +40,11 @@ class Recipe:
             samples; its items join the run's result (``figures`` are appended).
         sample: ``(model, config, prompt, length, temperature, top_k, generator) -> str`` for the models that
             write text (``nnzoo sample``).
+        constraints: ``{key: (check, allowed)}``, the rules of hyper-parameters with a meaning of their own:
+            ``check(value, config) -> bool`` and ``allowed`` words for the error (``"an integer >= 0 (0:
+            one-hot inputs)"``; ``{key}`` shows another key's value). A key's rule here replaces the one
+            ``run_recipe`` derives from its default (an int default > 0: an integer >= 1; see
+            ``nnzoo.train.recipes``); the type check stays.
     """
 
     name: str
@@ -54,6 +59,7 @@ class Recipe:
     trainer_options: dict = field(default_factory=dict)
     finish: Callable = None
     sample: Callable = None
+    constraints: dict = field(default_factory=dict)
 
 
 def register(r):

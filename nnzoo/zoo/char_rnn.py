@@ -126,6 +126,16 @@ def _works(config):
     return config.get("works") or None
 
 
+def _known_works(works, config=None):
+    from ..data.datasets.shakespeare import shakespeare_works
+    return all(name in shakespeare_works() for name in _work_names(works) or ())
+
+
+# the hyper-parameters of the Shakespeare recipes with rules of their own (see Recipe.constraints)
+WORKS_RULE = (_known_works, "'' (all 42 works) or comma-separated work names, e.g. hamlet,sonnets "
+                            "(nnzoo.data.datasets.shakespeare.shakespeare_works() lists them)")
+
+
 def shakespeare_streams(config):
     """The char-level recipes' data (char-rnn, char-gpt): three 1-D int64 streams (train, valid, test) of
     ``shakespeare_vocab`` codes for the config's ``works``, the training one cut to ``train_chars`` and the
@@ -187,4 +197,10 @@ register(Recipe(
     trainer_options={"carry_state": True},
     finish=save_sample,
     sample=sample_text,
+    constraints={"works": WORKS_RULE, "embed": (lambda v, c: v >= 0, "an integer >= 0 (0: one-hot inputs)"),
+                 "cell": (lambda v, c: v in _CELLS, " or ".join(_CELLS)),
+                 # B columns of at least 2 characters: one input and its next-character target
+                 **{key: (lambda v, c: v == 0 or v >= 2 * c["batch_size"],
+                          "0 (all) or at least 2 x batch_size characters (batch_size is {batch_size})")
+                    for key in ("train_chars", "eval_chars")}},
 ))

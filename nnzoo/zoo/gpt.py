@@ -28,7 +28,7 @@ from ..train.callbacks import Callback
 from ..train.metrics import BitsPerCharacter
 from . import Recipe, register
 from .char_rnn import shakespeare_streams
-from .char_rnn import sample_text, save_sample, shakespeare_vocab
+from .char_rnn import WORKS_RULE, sample_text, save_sample, shakespeare_vocab
 from ..nn.utils import evaluating
 from .generate import encode_prompt, sample_next
 
@@ -337,4 +337,10 @@ register(Recipe(
     trainer_options={"batch_fn": _with_targets, "callbacks": [CosineDecay(min_lr_ratio=0.1)]},
     finish=_finish,
     sample=sample_text,
+    constraints={"works": WORKS_RULE,
+                 **{key: (lambda v, c: v == 0 or v > c["block_size"],
+                          "0 (all) or more characters than block_size ({block_size})")
+                    for key in ("train_chars", "eval_chars")},
+                 "n_embd": (lambda v, c: v >= 1 and v % c["n_head"] == 0,
+                            "an integer >= 1, a multiple of n_head ({n_head})")},
 ))

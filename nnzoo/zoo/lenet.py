@@ -209,4 +209,5 @@ register(Recipe(
     metrics=("accuracy",),
     # NOTE: 180 validation images make accuracy a coarse signal; the lowest validation loss picks better
     monitor=("val_loss", "min"),
+    constraints={"channels": (lambda v, c: len(v) == 2, "two integers >= 1 (the stages' widths), e.g. [32, 64]")},
 ))

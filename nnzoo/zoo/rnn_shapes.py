@@ -109,4 +109,5 @@ register(Recipe(
     loss=nn.CrossEntropyLoss,
     defaults={"cell": "lstm", "hidden": 128, "layers": 1, "bidirectional": False, "epochs": 30, "lr": 3e-3,
               "batch_size": 64, "optimizer": "adam"},
+    constraints={"cell": (lambda v, c: v in _LAYERS, " or ".join(_LAYERS))},
 ))

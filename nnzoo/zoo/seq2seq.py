@@ -550,6 +550,55 @@ def _decode_batch(model, texts, config):
     return tgt_vocab.decode(tokens, skip_specials=True, stop_at_eos=True), weights
 
 
+@functools.lru_cache(maxsize=8)
+def longest_date(locales, formats):
+    """The length of the longest date text the locales and formats write (lower-cased): every month with
+    every weekday and a two-digit day (the 22nd-28th of each month of 2000), so the longest month and
+    weekday names meet: 38 for the date recipes' defaults (all locales and formats)."""
+    import datetime
+    from babel import Locale
+    from babel.dates import format_date
+    days = [datetime.date(2000, month, day) for month in range(1, 13) for day in range(22, 29)]
+    return max(len(format_date(d, fmt, locale=Locale.parse(loc))) for loc in locales for fmt in formats for d in days)
+
+
+# how many characters beyond the longest date the recipes write ``source_text`` keeps (spellings of a
+# date a little longer than the trained formats); more is cut
+_SOURCE_MARGIN = 10
+
+
+def source_text(config, text):
+    """``text`` made fit for a date model trained with ``config``: lower-cased, runs of white space made one
+    space, characters outside the source vocabulary dropped, and the rest cut to ``longest_date`` of the
+    config's locales and formats plus 10 characters (a bound on what the recipe's data can hold).
+
+    Returns:
+        (str, list of str): the text to translate (maybe empty) and notes on what was dropped or cut.
+
+    Example::
+
+        >>> from nnzoo.zoo.seq2seq import source_text
+        >>> source_text({"locales": "en_GB", "formats": "d MMMM y"}, "Saturday 9 May 2018 ☺")
+        ('saturday 9 may 2018', ["dropped 1 character outside the model's vocabulary: '☺'"])
+    """
+    src_vocab, _ = _vocabs(config)
+    clean = " ".join(str(text).lower().split())
+    unknown = [ch for ch in clean if ch != " " and ch not in src_vocab]
+    notes = []
+    if unknown:
+        kinds = list(dict.fromkeys(unknown))
+        shown = ", ".join(map(repr, kinds[:8])) + (f" and {len(kinds) - 8} more" if len(kinds) > 8 else "")
+        notes.append(f"dropped {len(unknown)} character{'s' if len(unknown) > 1 else ''} outside the model's "
+                     f"vocabulary: {shown}")
+        clean = " ".join("".join(ch for ch in clean if ch == " " or ch in src_vocab).split())
+    limit = longest_date(*_locales_formats(config)) + _SOURCE_MARGIN
+    if len(clean) > limit:
+        notes.append(f"cut the text to its first {limit} characters (the longest date the model was trained on "
+                     f"has {limit - _SOURCE_MARGIN}): {clean[:limit]!r}")
+        clean = clean[:limit].rstrip()
+    return clean, notes
+
+
 def translate(model, config, text):
     """The model's (greedy) translation of one text: ``translate(model, config, "saturday 9 may 2018")`` ->
     ``'2018-05-09'`` for a trained date translator (``config`` is the run's, for the vocabularies)."""
@@ -615,6 +664,34 @@ def _finish(model, config, data, out_dir):
 
 _DATA_DEFAULTS = {"locales": "", "formats": "", "n_train": 50000, "n_val": 1000, "n_test": 1000, "data_seed": 0}
 
+
+def _known_locales(text, config=None):
+    from babel import Locale
+    try:
+        return all(Locale.parse(name) for name in _split(text, ","))
+    except Exception:   # babel's UnknownLocaleError and ValueError for a malformed name
+        return False
+
+
+def _writable_formats(text, config):
+    """Every format writes a date in every locale of the config (Babel fails on, e.g., time-zone fields)."""
+    import datetime
+    from babel.dates import format_date
+    locales, formats = _locales_formats(config) if _known_locales(config.get("locales", "")) else ((), ())
+    try:
+        return all(format_date(datetime.date(2000, 9, 27), f, locale=loc) for loc in locales for f in formats)
+    except Exception:   # whatever Babel raises for a pattern it cannot write
+        return False
+
+
+def _data_rules():
+    """The data hyper-parameters with rules of their own (see Recipe.constraints)."""
+    from ..data.datasets.dates import DATE_FORMATS, DATE_LOCALES
+    return {"locales": (_known_locales, f"'' (all of {','.join(DATE_LOCALES)}) or comma-separated Babel locale "
+                                        "names, e.g. en_GB,fr_FR"),
+            "formats": (_writable_formats, f"'' (the {len(DATE_FORMATS)} default formats) or |-separated Babel "
+                                           "date formats, e.g. 'd MMMM y|short'")}
+
 register(Recipe(
     name="date-translator",
     description="human-readable dates -> ISO dates: bi-GRU encoder, GRU decoder with Bahdanau attention",
@@ -628,6 +705,8 @@ register(Recipe(
     loaders=_loaders,
     trainer_options={"batch_fn": _batch},
     finish=_finish,
+    constraints={**_data_rules(), "cell": (lambda v, c: v in _ENCODERS, " or ".join(_ENCODERS)),
+                 "teacher_forcing": (lambda v, c: 0 <= v <= 1, "a number in [0, 1]")},
 ))
 
 register(Recipe(
@@ -643,4 +722,7 @@ register(Recipe(
     loaders=_loaders,
     trainer_options={"batch_fn": _batch},
     finish=_finish,
+    constraints={**_data_rules(), "positions": (lambda v, c: v in ("sinusoidal", "learned"), "sinusoidal or learned"),
+                 "d_model": (lambda v, c: v >= 1 and v % c["nhead"] == 0,
+                             "an integer >= 1, a multiple of nhead ({nhead})")},
 ))
