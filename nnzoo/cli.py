@@ -206,9 +206,10 @@ def _diverged(e, config):
     else:   # a gradient in a batch, else a parameter or buffer at the end of an epoch
         what = f"the gradient of {e.what!r}" if e.batch is not None else repr(e.what)
     what = f"{what} is not finite{' at ' + ', '.join(where) if where else ''}"
-    kept = (f"the last good weights are in {e.checkpoint} (--resume continues from them)" if e.checkpoint
-            else "no checkpoint was kept")
-    hint = f"try a lower --lr (this run: {config['lr']:g})"
+    # NOTE: a resumed run restores the saved learning rate and the same batches, so it would diverge
+    # again at the same step: the hint is a fresh run, not --resume.
+    kept = f"the last good weights are in {e.checkpoint}" if e.checkpoint else "no checkpoint was kept"
+    hint = f"train afresh (another --out) with a lower --lr (this run: {config['lr']:g})"
     if not config.get("clip_grad_norm"):
         hint += " or --set clip_grad_norm=1"
     return f"training diverged: {what}; {kept}; {hint}"

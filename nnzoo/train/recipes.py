@@ -221,11 +221,12 @@ def _check_resumable(out, name, config, model):
 
 
 def _best_epoch(history, monitor, mode):
-    values = history.get(monitor) or []
+    values = [(v, e) for v, e in zip(history.get(monitor) or [], history.get("epoch", []))
+              if v is not None and math.isfinite(v)]  # NOTE: a NaN epoch is never the best (min/max on NaN is arbitrary)
     if not values:
         return len(history.get("epoch", []))
     pick = max if mode == "max" else min
-    return history["epoch"][values.index(pick(values))]
+    return pick(values, key=lambda ve: ve[0])[1]
 
 
 def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progress=True, test=True):

@@ -145,3 +145,13 @@ def test_load_run_says_what_is_wrong_with_a_damaged_run(tmp_path):
     (tmp_path / "weights" / "best.safetensors").write_bytes(b"\x00" * 10)
     with pytest.raises(CheckpointError, match="best.safetensors"):
         load_run(tmp_path / "weights")
+
+
+def test_best_epoch_never_picks_a_nan_epoch():
+    """``min``/``max`` over a list holding NaN depend on where the NaN is; a NaN epoch is never the best."""
+    from nnzoo.train.recipes import _best_epoch
+    nan = float("nan")
+    history = {"epoch": [1, 2, 3], "val_loss": [nan, 0.5, 0.7], "val_accuracy": [0.2, nan, 0.1]}
+    assert _best_epoch(history, "val_loss", "min") == 2
+    assert _best_epoch(history, "val_accuracy", "max") == 1
+    assert _best_epoch({"epoch": [1, 2], "val_loss": [nan, nan]}, "val_loss", "min") == 2
