@@ -47,8 +47,10 @@ def resolve_mode(mode, monitor):
 def step_scheduler(scheduler, value=None):
     """Advance a learning-rate scheduler one step; ``ReduceLROnPlateau`` gets the monitored ``value``."""
     if hasattr(scheduler, "is_better"):  # ReduceLROnPlateau (the one scheduler that steps on a metric)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            raise ValueError(f"{type(scheduler).__name__}.step needs the monitored metric, got {value!r}")
+        if value is None:
+            raise ValueError(f"{type(scheduler).__name__}.step needs the monitored metric, got None")
+        # NOTE: a NaN metric is passed on: ReduceLROnPlateau counts it as an epoch without improvement,
+        # as PyTorch's does
         scheduler.step(value)
     else:
         scheduler.step()

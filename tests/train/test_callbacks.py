@@ -214,3 +214,25 @@ def test_tensorboard_scalars_read_back(tmp_path):
         assert [s for s, _ in got] == [1, 2, 3]
         np.testing.assert_allclose([v for _, v in got], history[key], rtol=1e-6)  # stored as float32
     assert TensorBoard.tag("val_top5_accuracy") == "top5_accuracy/val"
+
+
+def test_step_scheduler_passes_a_nan_metric_on_as_pytorch_counts_it():
+    """A NaN validation value is an epoch without improvement for ReduceLROnPlateau (torch's trajectory)."""
+    import torch
+    import nnzoo
+    from nnzoo.train.callbacks import step_scheduler
+    values = [1.0, float("nan"), float("nan"), 0.5, float("nan"), float("nan"), float("nan")]
+
+    def lrs(lib, step):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(1))], lr=1.0)
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1)
+        out = []
+        for v in values:
+            step(sched, v)
+            out.append(opt.param_groups[0]["lr"])
+        return out
+
+    assert lrs(nnzoo, step_scheduler) == lrs(torch, lambda s, v: s.step(v))
+    with pytest.raises(ValueError, match="monitored metric"):
+        step_scheduler(nnzoo.optim.lr_scheduler.ReduceLROnPlateau(
+            nnzoo.optim.SGD([nnzoo.nn.Parameter(nnzoo.zeros(1))], lr=1.0)), None)
