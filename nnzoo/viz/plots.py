@@ -12,7 +12,7 @@ import numpy as np
 __all__ = ["plot_history", "history_figure", "plot_decision_boundary", "decision_boundary_figure",
            "save_figure"]
 
-_SKIP = ("epoch", "lr", "time")
+_SKIP = ("epoch", "lr", "time", "skipped_batches")
 
 
 def _figure(**kwargs):
@@ -59,8 +59,9 @@ def _series(history):
     Understands the Trainer's ``train_x`` / ``val_x`` keys and Keras' ``x`` / ``val_x``.
     """
     def numeric(values):
-        return isinstance(values, (list, tuple)) and len(values) > 0 and \
-            all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        # None is a NaN/inf that history.json wrote as null: a gap in the curve, not a dropped curve
+        return isinstance(values, (list, tuple)) and any(v is not None for v in values) and \
+            all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
 
     series = {}
     for key, values in history.items():
@@ -72,7 +73,7 @@ def _series(history):
             name, split = key[6:], "train"
         else:
             name, split = key, "train"
-        series.setdefault(name, {})[split] = [float(v) for v in values]
+        series.setdefault(name, {})[split] = [float("nan") if v is None else float(v) for v in values]
     # the loss first, then the metrics in the order they were logged
     return dict(sorted(series.items(), key=lambda kv: kv[0] != "loss"))
 

@@ -105,3 +105,15 @@ def test_save_figure_leaves_pyplot_alone(tmp_path):
     plot_history(HISTORY, tmp_path / "h.png")
     if not pyplot_before:  # plotting never imported pyplot (no global figures, no backend switch)
         assert "matplotlib.pyplot" not in sys.modules
+
+
+def test_a_null_in_history_json_is_a_gap_not_a_dropped_curve(tmp_path):
+    """history.json writes NaN as null (strict JSON): the curve keeps its other epochs; the skip mode's
+    batch count is not a quantity to plot."""
+    from nnzoo.io import dumps_json
+    history = dict(HISTORY, val_loss=[1.1, float("nan"), 0.7], skipped_batches=[0, 1, 0])
+    (tmp_path / "history.json").write_text(dumps_json(history))
+    curves = _curves(history_figure(str(tmp_path / "history.json")))
+    assert set(curves) == {"loss", "accuracy"}
+    val = curves["loss"]["val"]
+    assert val[0] == 1.1 and np.isnan(val[1]) and val[2] == 0.7
