@@ -133,7 +133,10 @@ def _first_max(parts, track):
 
     NOTE: np.maximum propagates NaN, as PyTorch. The winners are found after the maxima, from the
     equalities part_j == max with boolean ops (np.copyto(..., where=) and np.where cost ~5x more):
-    sel = sum_{j < k-1} [part_0 != max and ... and part_j != max], the index of the first equal part."""
+    sel = sum_{j < k-1} [part_0 != max and ... and part_j != max], the index of the first equal part.
+    Where the maximum is NaN the winner is the *last* NaN part: PyTorch's pooling kernels take every NaN
+    they meet as the new maximum (``val > maxval || isnan(val)``), so separable passes (columns, then
+    rows) pick the last NaN in row-major order, as they do."""
     k = len(parts)
     if k == 1:
         return parts[0].copy(), (xp.zeros(parts[0].shape, dtype=np.int8) if track else None)
@@ -144,11 +147,15 @@ def _first_max(parts, track):
         return cur, None
     later = xp.not_equal(parts[0], cur)  # the maximum is in a later part
     if k == 2:
-        return cur, later.view(np.int8)
-    sel = later.astype(np.int8 if k <= 127 else np.int32)
-    for xs in parts[1:-1]:
-        xp.greater(later, xp.equal(xs, cur), out=later)  # later and not here
-        sel += later.view(np.int8)
+        sel = later.view(np.int8)
+    else:
+        sel = later.astype(np.int8 if k <= 127 else np.int32)
+        for xs in parts[1:-1]:
+            xp.greater(later, xp.equal(xs, cur), out=later)  # later and not here
+            sel += later.view(np.int8)
+    if cur.dtype.kind == "f" and xp.isnan(cur).any():
+        for j, xs in enumerate(parts):
+            sel[xp.isnan(xs)] = j
     return cur, sel
 
 
@@ -464,7 +471,8 @@ class PlaneGather(Op):
     @staticmethod
     def forward(ctx, x, idx, out_shape):
         ctx.idx, ctx.shape = idx, x.shape
-        return xp.take_along_axis(x.reshape(idx.shape[0], -1), idx, axis=1).reshape(out_shape)
+        planes = x.reshape(idx.shape[0], math.prod(x.shape) // max(idx.shape[0], 1))
+        return xp.take_along_axis(planes, idx, axis=1).reshape(out_shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -807,7 +815,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     ho, wo = _adaptive_sizes(op, shape, 2, output_size)
     out_shape = shape[:-2] + (ho, wo)
     x3 = _planes(input._data, 2)
-    idx = _adaptive_argmax(x3, ho, wo).reshape(x3.shape[0], -1)
+    idx = _adaptive_argmax(x3, ho, wo).reshape(x3.shape[0], ho * wo)
     out = PlaneGather.apply(input, idx, out_shape)
     if return_indices:
         return out, _make(idx.reshape(out_shape).astype(np.int64, copy=False))

@@ -122,8 +122,14 @@ def _const(arr):
 
 
 def _sign(arr):
-    """sign(x) as a constant array of x's dtype (the derivative of sign is 0 almost everywhere)."""
-    return xp.sign(arr).astype(arr.dtype, copy=False)
+    """sign(x) as a constant array of x's dtype (the derivative of sign is 0 almost everywhere).
+    NOTE: sign(nan) is 0, as PyTorch's sgn (NumPy gives nan): the 1- and inf-norms send no gradient
+    to a NaN element."""
+    out = xp.sign(arr).astype(arr.dtype, copy=False)
+    nan = xp.isnan(out)
+    if nan.any():
+        out[nan] = 0
+    return out
 
 
 # ---- sum and mean -----------------------------------------------------------------------------------
@@ -563,8 +569,9 @@ class Var(Op):
     """
 
     @staticmethod
-    def forward(ctx, x, dims, correction, keepdim, take_sqrt):
+    def forward(ctx, x, dims, correction, keepdim, take_sqrt, whole=False):
         ctx.dims, ctx.correction, ctx.keepdim, ctx.take_sqrt = dims, correction, keepdim, take_sqrt
+        ctx.whole = whole  # no dim given (or a 0-d input): PyTorch's backward differs at N <= correction
         n = _numel(x.shape, dims)
         with np.errstate(invalid="ignore", divide="ignore"):
             dev = xp.asarray(x - (xp.mean(x, axis=dims, keepdims=True) if n else 0))
@@ -589,7 +596,12 @@ class Var(Op):
             else:
                 g = g / (2 * s)
         dev = x - mean(x, dims, keepdim=True)
-        return g * scale * dev, None, None, None, None
+        if dof <= 0 and ctx.whole:
+            # NOTE: PyTorch's rule when no dim is given (or the input is 0-d) and N <= correction: 2 / dof is
+            # taken as inf, so dx = g * (nan where x == mean, else inf), whatever the sign of x - mean
+            inf_or_nan = xp.where(dev._data == 0, math.nan, math.inf).astype(x._data.dtype)
+            return g * _const(inf_or_nan), None, None, None, None, None
+        return g * scale * dev, None, None, None, None, None
 
 
 def _var_std(input, dim, unbiased, keepdim, correction, take_sqrt):
@@ -606,7 +618,7 @@ def _var_std(input, dim, unbiased, keepdim, correction, take_sqrt):
     if _numel(input.shape, dims) - correction <= 0:
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
                       "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
-    return Var.apply(input, dims, correction, keepdim, take_sqrt)
+    return Var.apply(input, dims, correction, keepdim, take_sqrt, dim is None or input.ndim == 0)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -719,7 +731,10 @@ class Norm(Op):
         if p == 1:
             return g * _const(sgn), None, None, None
         if math.isinf(p):
-            mask = xp.abs(xa) == o._data
+            # NOTE: the tie mask counts NaN elements as maxima (PyTorch: a NaN norm came from them), so a
+            # NaN norm shares its gradient among its NaN elements, whose sign is 0: all zeros, not 0/0
+            absx = xp.abs(xa)
+            mask = (absx == o._data) | xp.isnan(absx)
             weight = sgn * (mask / xp.sum(mask, axis=dims, keepdims=True))
             return g * _const(weight.astype(xa.dtype, copy=False)), None, None, None
         o_zero = o._data == 0

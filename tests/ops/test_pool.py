@@ -246,6 +246,36 @@ def test_nan_propagates_through_max_pooling():
     np.testing.assert_array_equal(out, TF.max_pool2d(torch.tensor(x), 2).numpy())
 
 
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.max_pool2d(x, 3, return_indices=True),
+    lambda F, x: F.max_pool2d(x, 2, stride=1, padding=1, return_indices=True),
+    lambda F, x: F.max_pool1d(x[0], 3, return_indices=True),
+    lambda F, x: F.adaptive_max_pool2d(x, (2, 1), return_indices=True),
+])
+def test_nan_wins_max_pooling_with_torchs_index_and_gradient(call):
+    """Found by the fuzzer: a window holding NaN gives the index of its *last* NaN in row-major order
+    (PyTorch's kernels take every NaN they meet as the new maximum), and its gradient goes there."""
+    nan = np.nan
+    x = np.array([[[[1.0, nan, 2.0], [nan, 5.0, nan], [0.0, 1.0, 2.0]]]])
+    res = []
+    for lib in (nnzoo, torch):
+        t = lib.tensor(x, requires_grad=True)
+        out, idx = call(lib.nn.functional, t)
+        grad, = lib.autograd.grad(out, t, grad_outputs=lib.ones_like(out))
+        res.append((out.detach().numpy(), idx.numpy(), grad.numpy()))
+    for got, want in zip(res[0], res[1]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_adaptive_max_pool2d_empty_batch():
+    """Found by the fuzzer: an empty batch raised (a reshape of 0 elements with -1)."""
+    x = nnzoo.zeros(0, 2, 3, 3, requires_grad=True)
+    out = NF.adaptive_max_pool2d(x, (2, 1))
+    assert tuple(out.shape) == (0, 2, 2, 1)
+    out.sum().backward()
+    assert tuple(x.grad.shape) == (0, 2, 3, 3)
+
+
 # ================================================================================================
 # interpolation index arithmetic: exact agreement over many sizes and scales (forward only)
 # ================================================================================================

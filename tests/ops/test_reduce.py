@@ -492,3 +492,37 @@ def test_all_public_functions_exported():
     from nnzoo.ops import reduce
     for name in reduce.__all__:
         assert getattr(nnzoo, name) is getattr(reduce, name)
+
+
+# ---- found by the differential fuzzer (tests/fuzz) -----------------------------------------------------
+@pytest.mark.parametrize("p", [1, INF, -INF])
+def test_norm_gradient_at_nan_matches_torch(p):
+    """The 1- and inf-norms send no gradient to NaN elements (PyTorch's sgn(nan) is 0), and a NaN inf-norm
+    shares its gradient among its NaN elements: zeros, not 0/0 = nan everywhere."""
+    x = np.array([[np.nan, 1.0, -2.0], [3.0, -1.0, 0.5], [np.nan, np.nan, 1.0]])
+    u = np.array([1.5, -0.5, 2.0])
+    grads = []
+    for lib in (nnzoo, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        g, = lib.autograd.grad(lib.norm(xt, p, 1), xt, grad_outputs=lib.tensor(u))
+        grads.append(g.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("fn", ["var", "std"])
+@pytest.mark.parametrize("shape,dim,correction", [((), -1, 2), ((), None, 1), ((2,), None, 2), ((2,), None, 3),
+                                                  ((3,), None, 3), ((2,), 0, 3), ((2,), 0, 2), ((1,), None, 1),
+                                                  ((2, 2), (0, 1), 4)])
+def test_var_std_gradient_with_correction_at_least_n_matches_torch(fn, shape, dim, correction):
+    """With N <= correction PyTorch's backward takes 2 / dof as inf when no dim is given or the input is 0-d
+    (nan where x == mean, inf elsewhere, whatever the sign of x - mean), and 2 / dof literally otherwise."""
+    x = np.arange(max(1, int(np.prod(shape))), dtype=np.float64).reshape(shape) + 0.5
+    grads = []
+    for lib in (nnzoo, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = getattr(lib, fn)(xt, dim, correction=correction)
+            g, = lib.autograd.grad(y, xt, grad_outputs=lib.full_like(y, -1.5))
+        grads.append(g.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
