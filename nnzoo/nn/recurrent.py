@@ -189,10 +189,14 @@ class RNNBase(Module):
             word = " tensor" if self.mode.startswith("RNN") else ""
             raise ValueError(f"{self._get_name()}: Expected input to be 2D or 3D, got {input.ndim}D{word} instead")
         is_batched = input.ndim == 3
+        shape = tuple(input.shape)
         if not is_batched:
             input = input.unsqueeze(0 if self.batch_first else 1)
         self.check_input(input, None)
         x = input.transpose(0, 1) if self.batch_first else input
+        if x.shape[0] == 0:  # a batch of 0 is fine (empty outputs), 0 steps is not (PyTorch's error)
+            raise RuntimeError(f"{self._get_name()}: Expected sequence length to be larger than 0 in RNN, got "
+                               f"input of shape {shape}" + (" (batch_first)" if self.batch_first else ""))
         return x, None, None, None, is_batched
 
     def _initial_state(self, hx, x, is_batched, packed, sorted_indices):

@@ -18,6 +18,7 @@ from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor
 from . import arith as _arith
+from .unary import logsigmoid as _logsigmoid
 
 _make = Tensor._make
 
@@ -168,22 +169,46 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 
 # ---- binary classification --------------------------------------------------------------------------
-def _clamped_log(p):
-    """log(p) clamped to >= -100 (PyTorch's BCE); gradient 0 where clamped, never 0 * inf at p = 0."""
-    zero = p._data <= 0
-    if not zero.any():
-        return p.log().clamp_min(-100.0)
-    safe = _arith.where(zero, 1.0, p)
-    return _arith.where(zero, -100.0, safe.log().clamp_min(-100.0))
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch's floor is the C float 1e-12 (9.99999996e-13), in every dtype
+
+
+class BinaryCrossEntropy(Op):
+    """Elementwise l = -[t log(x) + (1 - t) log(1 - x)] for probabilities x, each log clamped to >= -100;
+    dl/dx = (x - t) / max(x (1 - x), 1e-12);  dl/dt = log(1 - x) - log(x) = -logit(x).
+
+    NOTE: the clamps are PyTorch's, and neither gradient is the derivative of the clamped forward.
+    The forward's clamp keeps x = 0 or 1 finite (100 per element instead of inf). The backward's
+    1e-12 floor gives (x - t) * 1e12 where a log is clamped, not 0, so a saturated prediction with the
+    wrong target is still pushed back (x = 0, t = 1 gives -1e12). The target's gradient is the
+    unclamped -logit(x) (+-inf at x = 0 or 1). Both as PyTorch. The backward is built of Tensor ops,
+    so the second derivative comes from its graph."""
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
+            log_x = xp.maximum(xp.log(x), -100.0)
+            log_1mx = xp.maximum(xp.log1p(-x), -100.0)
+        return (t - 1) * log_1mx - t * log_x
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        dx = dt = None
+        if ctx.needs_input_grad[0]:
+            dx = grad * (x - t) / (x * (1.0 - x)).clamp_min(_BCE_EPS)
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):  # x = 0 or 1: an infinite gradient, as PyTorch's
+                dt = grad * ((-x).log1p() - x.log())
+        return dx, dt
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """-w [t log(x) + (1 - t) log(1 - x)] for probabilities x in [0, 1].
 
     NOTE: as PyTorch, each log is clamped to >= -100, so x = 0 or 1 gives a finite loss (100 per
-    element) instead of inf; where a log is clamped its gradient is 0 here. PyTorch's own backward is
-    (x - t) / max(x (1 - x), 1e-12): the two agree wherever x(1-x) > 1e-12 and the log is not
-    clamped, i.e. everywhere but within ~1e-12 of 0 and 1.
+    element) instead of inf, and the gradient is PyTorch's (x - t) / max(x (1 - x), 1e-12): finite
+    (+-1e12 times the error) at x = 0 or 1 rather than 0 (see :class:`BinaryCrossEntropy`).
 
     Args:
         input: probabilities (e.g. a sigmoid's output), any shape.
@@ -202,25 +227,20 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     x = input._data
     if x.size and (x.min() < 0 or x.max() > 1 or np.isnan(x).any()):
         raise RuntimeError(f"{name}: all elements of input should be between 0 and 1")
-    log_x = _clamped_log(input)
-    log_1mx = _clamped_log(1.0 - input)
-    loss = -(target * log_x + (1.0 - target) * log_1mx)
+    loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
-
-
-def _log_sigmoid(x):
-    """log sigmoid(x) = -(max(-x, 0) + log1p(exp(-|x|))): never overflows."""
-    return -((-x).relu() + (-x.abs()).exp().log1p())
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """-w [p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] for logits x, with p = ``pos_weight``.
 
-    NOTE: computed as (1 - t) x - (1 + (p - 1) t) log sigmoid(x), with log sigmoid(x) =
-    -(max(-x, 0) + log1p(exp(-|x|))): stable for any x (no exp overflow, no log(0)).
+    NOTE: computed as (1 - t) x - (1 + (p - 1) t) log sigmoid(x), as PyTorch, with log sigmoid one
+    stable op (:func:`nnzoo.ops.unary.logsigmoid`: no exp overflow, no log(0)) whose derivative is
+    sigmoid(-x) everywhere. So dl/dx = (1 + (p - 1) t) sigmoid(x) - p t, which is sigmoid(x) - t without
+    ``pos_weight``, also at x = 0 (composing log sigmoid of relu and abs gave 1 - t there).
 
     Args:
         input: logits, any shape.
@@ -237,7 +257,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     name = "binary_cross_entropy_with_logits"
     reduction = _reduction(name, reduction, size_average, reduce)
     _same_size(name, input, target, error=ValueError)
-    log_sig = _log_sigmoid(input)
+    log_sig = _logsigmoid(input)
     if pos_weight is None:
         loss = (1.0 - target) * input - log_sig
     else:
@@ -289,7 +309,12 @@ def _nll_composed(name, logp, target, weight, ignore_index, reduction, label_smo
 
     ``logp`` has the classes on dim 1 (a (C,) input is handled by the caller as (1, C)). Per position:
     loss = (1 - eps) w[y] (-logp[y]) + eps / C * sum_c w_c (-logp[c]), 0 where y == ignore_index.
-    'mean' divides the sum by the total weight sum_i w[y_i] over the positions not ignored."""
+    'mean' divides the sum by the total weight sum_i w[y_i] over the positions not ignored.
+
+    NOTE: ignored positions are removed with a select (``where``), not a product with a 0/1 mask:
+    their log-probabilities may be -inf (a -inf logit) or nan, and 0 * inf is nan. With every
+    position ignored (or none at all) 'mean' is 0 / 0 = nan, as PyTorch, while the gradients stay 0:
+    the nan enters as a factor, which the selects drop."""
     c = logp.shape[1]
     t = target._data.astype(np.int64, copy=False)
     mask = t != ignore_index
@@ -297,6 +322,8 @@ def _nll_composed(name, logp, target, weight, ignore_index, reduction, label_smo
     _check_range(name, t, None if all_kept else mask, c)
     safe = t if all_kept else np.where(mask, t, 0)
     picked = logp.gather(1, _make(np.expand_dims(safe, 1))).squeeze(1)  # (N, d...)
+    if not all_kept:
+        picked = _arith.where(mask, picked, 0.0)
     if weight is not None:
         w_t = weight._data[safe]
         if not all_kept:
@@ -305,7 +332,7 @@ def _nll_composed(name, logp, target, weight, ignore_index, reduction, label_smo
         loss = -(picked * w_t)
     else:
         w_t = None
-        loss = -picked if all_kept else -(picked * _make(mask.astype(logp._data.dtype)))
+        loss = -picked
     if label_smoothing > 0:
         if weight is not None:
             wb = weight.reshape((1, c) + (1,) * (logp.ndim - 2))
@@ -313,12 +340,14 @@ def _nll_composed(name, logp, target, weight, ignore_index, reduction, label_smo
         else:
             smooth = -logp.sum(1)
         if not all_kept:
-            smooth = smooth * _make(mask.astype(logp._data.dtype))
+            smooth = _arith.where(mask, smooth, 0.0)
         loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
     if reduction == "none":
         return loss
     if reduction == "sum":
         return loss.sum()
+    if not mask.any():  # nothing kept: nan, with zero gradients
+        return loss.sum() * float("nan")
     if w_t is None:
         return loss.sum() / float(mask.sum()) if not all_kept else loss.mean()
     return loss.sum() / w_t.sum()
@@ -360,6 +389,11 @@ class CrossEntropyIndices(Op):
     Backward: dx = (softmax(x) - onehot(y)) * (g w[y] / Z)[:, None], in Tensor ops (so a second
     derivative is the graph of softmax).
 
+    NOTE: an ignored row adds exactly 0 to the loss and gets the scale 0, even when all rows are
+    ignored ('mean' is then 0 / 0 = nan, as PyTorch, but the gradient is 0, not nan); its loss is set
+    to 0 by assignment, not by a 0 weight, because it may be inf (a -inf logit) and 0 * inf is nan.
+    An empty batch gives nan for 'mean' and 0 for 'sum', as PyTorch.
+
     NOTE: fused because it is the hot path of every classifier: one op forward and one backward
     (:class:`CrossEntropyIndicesBackward`) against six each for the composed log_softmax + gather +
     weight + reduce, and no (N, C) log-softmax array. Measured forward + backward at (128, 10),
@@ -378,6 +412,7 @@ class CrossEntropyIndices(Op):
         loss = lse[:, 0] - z[np.arange(n), t]  # (N,)
         w_t = None if weight is None else weight[t]
         if mask is not None:
+            loss[~mask] = 0.0
             w_t = mask.astype(x.dtype) if w_t is None else w_t * mask
         if w_t is not None:
             loss *= w_t
@@ -387,12 +422,14 @@ class CrossEntropyIndices(Op):
         else:
             total = loss.sum(dtype=x.dtype)
             if reduction == "sum":
-                z_norm = 1.0
+                z_norm = x.dtype.type(1)
             else:
-                z_norm = float(n) if w_t is None else w_t.sum(dtype=x.dtype)
-            with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: nan, as PyTorch
+                z_norm = x.dtype.type(n) if w_t is None else w_t.sum(dtype=x.dtype)
+            with np.errstate(divide="ignore", invalid="ignore"):  # all ignored or empty: nan, as PyTorch
                 out = xp.asarray(total / z_norm, dtype=x.dtype)
-                scale = np.full(n, 1.0 / z_norm, x.dtype) if w_t is None else (w_t / z_norm).astype(x.dtype)
+                scale = np.full(n, 1 / z_norm, x.dtype) if w_t is None else (w_t / z_norm).astype(x.dtype)
+            if z_norm == 0 and mask is not None:
+                scale[~mask] = 0.0  # 0 / 0 above; a kept row of weight 0 stays nan, as PyTorch
         ctx.aux = (t, scale, lse + m)
         ctx.save_for_backward(x)
         return out

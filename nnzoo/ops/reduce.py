@@ -269,6 +269,14 @@ class CumProd(Op):
     backward is being built (``create_graph=True``) and zeros are present, the exact O(n^2) form
     dx_i = sum_{k>=i} g_k P[i, k], P = cumprod along k of x with x_i replaced by 1, is used instead
     (PyTorch makes the same switch).
+
+    NOTE: infinities, as PyTorch. Along a dimension of length 1 (or a 0-d input) cumprod is the
+    identity and dx = g, even at x = inf (the division form gave inf / inf = nan). In the O(n) zero
+    rule the terms are PyTorch's: before z only the g_k y_k with k < z are summed (a y_k = 0 * inf =
+    nan after z does not leak back), and at z the prefix y_{z-1} multiplies the sum over k up to the
+    second zero z2 of g_k prod_{z<j<=k} x_j (so an infinite prefix gives +-inf, not inf - inf).
+    Elsewhere PyTorch's arithmetic is kept, nan included (e.g. revcumsum(g y) / x = inf / inf at an
+    infinite x of a longer slice without zeros, or 0 * inf at z when an inf lies between z and z2).
     """
 
     @staticmethod
@@ -282,19 +290,24 @@ class CumProd(Op):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         d, rev = ctx.d, ctx.reverse
-        xa = x._data
-        is_zero = xa == 0
-        if x.ndim == 0 or not is_zero.any():
+        if x.ndim == 0 or x.shape[d] == 1:  # the identity
+            return grad, None, None
+        is_zero = x._data == 0
+        if not is_zero.any():
             return CumSum.apply(grad * y, d, not rev) / x, None, None
         if state.enabled:
             return _cumprod_grad_exact(grad, x, d, rev), None, None
         count = _scan(xp.cumsum, is_zero, d, rev)  # zeros met so far, in scan order
         before = count == 0
         first = is_zero & (count == 1)
-        head = _arith.where(before, CumSum.apply(grad * y, d, not rev) / _arith.where(before, x, 1.0), 0.0)
-        y_skip = CumProd.apply(_arith.where(first, 1.0, x), d, rev)
-        at_zero = _arith.where(first, CumSum.apply(grad * y_skip, d, not rev), 0.0)
-        return head + at_zero, None, None
+        head = CumSum.apply(_arith.where(before, grad * y, 0.0), d, not rev)
+        head = _arith.where(before, head / _arith.where(before, x, 1.0), 0.0)
+        # at z: y_{z-1} * sum_{z<=k<z2} g_k prod_{z<j<=k} x_j (z2 the second zero), in PyTorch's order
+        to_second = count == 1
+        partial = CumProd.apply(_arith.where(to_second & ~first, x, 1.0), d, rev)
+        at_zero = (partial * _arith.where(to_second, grad, 0.0)).sum(d, keepdim=True)
+        at_zero = at_zero * Shift.apply(y, d, rev, 1.0)
+        return head + _arith.where(first, at_zero, 0.0), None, None
 
 
 def _cumprod_grad_exact(grad, x, d, rev):

@@ -60,7 +60,7 @@ def _project(x, w_ih, b_ih, b_hh=None):
     a = xp.matmul(x.reshape(T * B, I), w_ih.T)
     if b_ih is not None:
         a += b_ih if b_hh is None else b_ih + b_hh  # one pass over the (T*B, G) block
-    return a.reshape(T, B, -1)
+    return a.reshape(T, B, w_ih.shape[0])  # G spelled out: with B = 0, -1 cannot be inferred
 
 
 def _recurrent_weight(w_hh, T):
@@ -167,7 +167,7 @@ def _weight_grads(S, x, dgi, dgh, h_prev, dh0, need):
     dgh2 = dgh.reshape(T * B, G)
     dx = xp.matmul(dgi2, S["w_ih"]).reshape(T, B, I) if need[0] else None
     dw_ih = xp.matmul(dgi2.T, x.reshape(T * B, I)) if need[3] else None
-    dw_hh = xp.matmul(dgh2.T, h_prev.reshape(T * B, -1)) if need[4] else None
+    dw_hh = xp.matmul(dgh2.T, h_prev.reshape(T * B, h_prev.shape[-1])) if need[4] else None
     db_ih = dgi2.sum(0) if S["bias"] and need[5] else None
     db_hh = (db_ih if dgh is dgi and db_ih is not None else dgh2.sum(0)) if S["bias"] and need[6] else None
     return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
@@ -617,6 +617,7 @@ def recurrent_layer(mode, input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=
     name = mode.lower()
     _check(input.ndim == 3, lambda: f"{name}: input must be (T, B, I), got shape {_shape(input)}")
     T, B, I = _shape(input)
+    _check(T > 0, lambda: f"{name}: expected sequence length to be larger than 0, got input of shape {_shape(input)}")
     G = _GATES[mode]
     _check(w_ih.ndim == 2 and w_ih.shape[1] == I and w_ih.shape[0] % G == 0,
            lambda: f"{name}: weight_ih of shape {_shape(w_ih)} does not fit input of shape {_shape(input)}: "

@@ -493,6 +493,42 @@ def softplus(input, beta=1.0, threshold=20.0):
     return Softplus.apply(_float_only(input, "softplus"), beta, threshold)
 
 
+class LogSigmoid(Op):
+    """y = log sigmoid(x) = -softplus(-x);  dy/dx = sigmoid(-x) = 1 - sigmoid(x).
+
+    NOTE: computed as min(x, 0) - log1p(e^-|x|): no overflow for any x, no log(0), and full relative
+    accuracy for large x (where y ~ -e^-x). As one op its derivative is sigmoid(-x) everywhere; a
+    composition of relu(-x) and abs(x) would take their subgradient 0 at x = 0 and give 0 instead of
+    1/2 there (the binary cross-entropy's old wrong gradient at a zero logit)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        y = _arr(xp.abs(x))
+        xp.negative(y, out=y)
+        xp.exp(y, out=y)
+        xp.log1p(y, out=y)
+        xp.subtract(_at_most(x, 0), y, out=y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * sigmoid(-x)
+
+
+def logsigmoid(input):
+    """log(1 / (1 + e^-input)), stable for any input (``torch.nn.functional.logsigmoid``).
+
+    Example::
+
+        >>> from nnzoo.ops.unary import logsigmoid
+        >>> logsigmoid(nnzoo.tensor([0., -2., 3.]))
+        tensor([-0.6931, -2.1269, -0.0486])
+    """
+    return LogSigmoid.apply(_float_only(input, "logsigmoid"))
+
+
 class LeakyRelu(Op):
     """y = x for x > 0, negative_slope * x otherwise;  dy/dx = 1 or negative_slope.
 
@@ -526,7 +562,11 @@ class Elu(Op):
 
     NOTE: at x == 0 the gradient is alpha (PyTorch tests x <= 0 for the exponential branch). The
     forward is max(x, 0) + alpha expm1(min(x, 0)): no select, expm1 exact for small |x|, and large x
-    cannot overflow. (At a nan input the gradient is nan; PyTorch passes the incoming gradient.)"""
+    cannot overflow. For alpha >= 0 the backward is min(y, 0) + alpha (+ (1 - alpha) where x > 0):
+    y <= 0 exactly on the exponential branch, so this is y + alpha there and 1 above, with no 0 * inf
+    at x = +inf (a mask product gave nan there) and no select (3x slower); a negative alpha (y >= 0
+    on both branches) takes the select. At a nan input the gradient is nan; PyTorch passes the
+    incoming gradient."""
 
     @staticmethod
     def forward(ctx, x, alpha):
@@ -542,8 +582,12 @@ class Elu(Op):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        neg = _mask(x <= 0, x)
-        return grad * (neg * (y + ctx.alpha) + (1 - neg)), None
+        if ctx.alpha < 0:
+            return grad * _arith.where((x <= 0)._data, y + ctx.alpha, 1.0), None
+        d = y.clamp_max(0.0) + ctx.alpha
+        if ctx.alpha != 1:
+            d = d + _mask(x > 0, x) * (1.0 - ctx.alpha)
+        return grad * d, None
 
 
 def elu(input, alpha=1.0, inplace=False):

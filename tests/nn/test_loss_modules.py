@@ -13,6 +13,9 @@ CLS = np.array([0, 3, 1, 4])
 W5 = rng.random(5) + 0.5
 X1, X2 = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
 SIGN = np.array([1.0, -1.0, 1.0, -1.0])
+X0 = np.where(rng.random((4, 5)) < 0.5, 0.0, X)  # logits exactly 0 in about half the places
+T_HALF = rng.choice([0.0, 0.5, 1.0], (4, 5))
+IGNORED = np.full(4, -100)
 
 CASES = [
     ("MSELoss", {}, (X, Y)), ("MSELoss", {"reduction": "sum"}, (X, Y)),
@@ -20,7 +23,13 @@ CASES = [
     ("HuberLoss", {"delta": 0.3}, (X, Y)),
     ("BCELoss", {}, (P, T01)), ("BCELoss", {"weight": W5}, (P, T01)),
     ("BCEWithLogitsLoss", {"pos_weight": W5}, (X, T01)),
+    ("BCEWithLogitsLoss", {}, (X0, T_HALF)),
+    ("BCEWithLogitsLoss", {"pos_weight": W5, "weight": W5[::-1].copy()}, (X0, T_HALF)),
+    ("BCEWithLogitsLoss", {"pos_weight": W5, "reduction": "none"}, (X0, T_HALF)),
     ("CrossEntropyLoss", {}, (X, CLS)),
+    ("CrossEntropyLoss", {}, (X, IGNORED)),
+    ("CrossEntropyLoss", {"weight": W5, "label_smoothing": 0.1}, (X, IGNORED)),
+    ("NLLLoss", {}, (X, IGNORED)),
     ("CrossEntropyLoss", {"weight": W5, "label_smoothing": 0.1, "ignore_index": 3}, (X, CLS)),
     ("CrossEntropyLoss", {"reduction": "none"}, (X, P / P.sum(1, keepdims=True))),
     ("NLLLoss", {"weight": W5}, (np.log(P / P.sum(1, keepdims=True)), CLS)),

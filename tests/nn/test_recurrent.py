@@ -363,3 +363,76 @@ def test_sampling_under_no_grad_carries_state():
     assert not outs[0].requires_grad
     np.testing.assert_allclose(nnzoo.cat(outs).detach().numpy(), full.detach().numpy(), atol=1e-6)
 
+
+
+# ---- empty batches and empty sequences (issue 13) -------------------------------------------------------
+EMPTY_GRID = [(m, kw) for m in MODES for kw in (
+    {}, dict(batch_first=True), dict(bidirectional=True, num_layers=2), dict(batch_first=True, bias=False),
+    dict(bidirectional=True, batch_first=True)) + ((dict(proj_size=P, bidirectional=True),) if m == "lstm" else ())]
+
+
+@pytest.mark.parametrize("with_h0", [False, True])
+@pytest.mark.parametrize("mode,kw", EMPTY_GRID, ids=[f"{m}-{kw}" for m, kw in EMPTY_GRID])
+def test_empty_batch_matches_torch(mode, kw, with_h0):
+    """Batch size 0: empty outputs and states of torch's shapes, empty input gradients and all-zero
+    parameter gradients (the sum over no examples), as torch."""
+    tmod, nmod = _pair(mode, np.float64, **kw)
+    D = 2 if kw.get("bidirectional") else 1
+    L, H_out = kw.get("num_layers", 1), kw.get("proj_size") or H
+    x = np.zeros((0, T, I) if kw.get("batch_first") else (T, 0, I))
+    res = []
+    for lib, mod in ((nnzoo, nmod), (torch, tmod)):
+        xt = lib.tensor(x, requires_grad=True)
+        hx = None
+        if with_h0:
+            h0 = lib.zeros(L * D, 0, H_out, dtype=lib.float64)
+            hx = (h0, lib.zeros(L * D, 0, H, dtype=lib.float64)) if mode == "lstm" else h0
+        out, hid = mod(xt, hx)
+        hid = hid if mode == "lstm" else (hid,)
+        (out.sum() + sum(h.sum() for h in hid)).backward()
+        res.append(([tuple(out.shape)] + [tuple(h.shape) for h in hid], tuple(xt.grad.shape),
+                    {n: p.grad.numpy() for n, p in mod.named_parameters()}))
+    assert res[0][:2] == res[1][:2]
+    assert res[0][2].keys() == res[1][2].keys()
+    for name, g in res[1][2].items():
+        np.testing.assert_array_equal(res[0][2][name], g, err_msg=name)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,kw", [((0, B, I), {}), ((B, 0, I), dict(batch_first=True)), ((0, I), {}),
+                                      ((0, 0, I), dict(bidirectional=True))])
+def test_empty_sequence_raises_like_torch(mode, shape, kw):
+    """Sequence length 0: torch's error type and message, plus the input's shape."""
+    tmod, nmod = _pair(mode, np.float64, **kw)
+    ours = _error(lambda: nmod(nnzoo.zeros(*shape, dtype=nnzoo.float64)))
+    theirs = _error(lambda: tmod(torch.zeros(*shape, dtype=torch.float64)))
+    assert ours is not None and theirs is not None
+    assert ours[0] is theirs[0]
+    assert theirs[1] in ours[1] and str(shape) in ours[1], ours
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("with_hx", [False, True])
+def test_cells_with_empty_batch_match_torch(mode, with_hx):
+    torch.manual_seed(2)
+    if mode in ("tanh", "relu"):
+        t, n = torch.nn.RNNCell(I, H, nonlinearity=mode), RNNCell(I, H, nonlinearity=mode)
+    elif mode == "lstm":
+        t, n = torch.nn.LSTMCell(I, H), LSTMCell(I, H)
+    else:
+        t, n = torch.nn.GRUCell(I, H), GRUCell(I, H)
+    n.load_state_dict(t.state_dict())
+    res = []
+    for lib, cell in ((nnzoo, n), (torch, t)):
+        x = lib.zeros(0, I, requires_grad=True)
+        hx = None
+        if with_hx:
+            hx = (lib.zeros(0, H), lib.zeros(0, H)) if mode == "lstm" else lib.zeros(0, H)
+        out = cell(x, hx)
+        out = out if mode == "lstm" else (out,)
+        sum(o.sum() for o in out).backward()
+        res.append(([tuple(o.shape) for o in out], tuple(x.grad.shape),
+                    {k: p.grad.numpy() for k, p in cell.named_parameters()}))
+    assert res[0][:2] == res[1][:2]
+    for name, g in res[1][2].items():
+        np.testing.assert_array_equal(res[0][2][name], g, err_msg=name)

@@ -69,6 +69,14 @@ for r in REDUCTIONS:
         loss_case(f"bce_logits_extreme_{r}", "binary_cross_entropy_with_logits",
                   [V(np.array([[-200.0, 50.0, 0.3], [30.0, -1.0, -40.0]]), grad=True),
                    V(np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 1.0]]))], R),
+        # logits exactly 0: the gradient there is sigmoid(0) - t (issue 13: it was 1 - t)
+        loss_case(f"bce_logits_zero_{r}", "binary_cross_entropy_with_logits",
+                  [V(np.array([[0.0, 0.0, 0.0], [0.0, -0.0, 1.5]]), grad=True),
+                   V(np.array([[0.5, 0.0, 1.0], [0.25, 1.0, 0.0]]))], R),
+        loss_case(f"bce_logits_zero_weight_pos_weight_{r}", "binary_cross_entropy_with_logits",
+                  [V(np.array([[0.0, 0.0, 0.0], [0.0, -0.0, 1.5]]), grad=True),
+                   V(np.array([[0.5, 0.0, 1.0], [0.25, 1.0, 0.0]])), W(2, 1), W(3)], R,
+                  ("weight", "pos_weight")),
         # cross-entropy, class indices: (N, C) (fused), (C,), (N, C, d1, d2) (composed)
         loss_case(f"ce_{r}", "cross_entropy", [S(5, 4), targets(4, 5)], R),
         loss_case(f"ce_weight_{r}", "cross_entropy", [S(5, 4), targets(4, 5), W(4)], R, ("weight",)),
@@ -132,13 +140,39 @@ def test_loss(case):
 
 
 def test_bce_clamps_log_at_minus_100():
-    # NOTE (see binary_cross_entropy): forward only, PyTorch's backward at exactly 0/1 is its 1e-12 clamp
     check_op(loss_case("bce_saturated", "binary_cross_entropy",
                        [V(np.array([0.0, 1.0, 0.5, 1e-60, 1.0])), V(np.array([1.0, 0.0, 1.0, 1.0, 1.0]))],
                        dict(reduction="none"), grad=False, dtypes=(np.float64,)))
-    x = nnzoo.tensor([0.0, 1.0, 0.5], requires_grad=True)
-    L.binary_cross_entropy(x, nnzoo.tensor([1.0, 0.0, 1.0])).backward()
-    assert np.isfinite(x.grad.numpy()).all()
+
+
+# probabilities at and within 1e-12 of 0 and 1, against every kind of target
+BCE_EDGE_X = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1e-13, 1 - 1e-13, 1e-60, 1e-6, 0.5, 0.999])
+BCE_EDGE_T = np.array([1.0, 0.0, 0.0, 1.0, 0.3, 0.7, 1.0, 0.0, 1.0, 0.0, 0.2, 1.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_gradient_at_saturated_probabilities_matches_torch(dtype, reduction, weighted):
+    """Where a log is clamped (x = 0 or 1) the gradient is torch's (x - t) / max(x (1 - x), 1e-12),
+    e.g. -1e12 at x = 0, t = 1 (it was 0); the target's gradient is torch's -logit(x), unclamped."""
+    x, t = BCE_EDGE_X.astype(dtype), BCE_EDGE_T.astype(dtype)
+    tw = {"weight": np.linspace(0.5, 2.0, x.size).astype(dtype)} if weighted else None
+    tol = dict(rtol=1e-5, atol=0) if dtype == np.float32 else dict(rtol=1e-12, atol=0)
+    _assert_same(*_both("binary_cross_entropy", [x, t], dict(reduction=reduction), tw, grad=(0, 1)), **tol)
+
+
+def test_bce_double_backward_matches_torch():
+    g = np.random.default_rng(5)
+    x_np, t_np = g.uniform(0.05, 0.95, (3, 4)), g.uniform(0, 1, (3, 4))
+    res = []
+    for lib, F in ((nnzoo, L), (torch, TF)):
+        x, t = lib.tensor(x_np, requires_grad=True), lib.tensor(t_np, requires_grad=True)
+        gx, = lib.autograd.grad(F.binary_cross_entropy(x, t, reduction="sum"), [x], create_graph=True)
+        hx, ht = lib.autograd.grad((gx * gx).sum(), [x, t])
+        res.append((hx.numpy(), ht.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-10)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
 
 
 # ---- the fused cross-entropy against the composed form ----------------------------------------------
@@ -187,12 +221,143 @@ def test_cross_entropy_second_derivative_matches_torch():
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_cross_entropy_all_ignored_is_nan_like_torch():
-    x = np.random.default_rng(0).standard_normal((3, 4))
-    t = np.full(3, -100)
-    ours = L.cross_entropy(nnzoo.from_numpy(x), nnzoo.from_numpy(t)).item()
-    theirs = TF.cross_entropy(torch.from_numpy(x), torch.from_numpy(t)).item()
-    assert np.isnan(ours) and np.isnan(theirs)
+def _both(name, arrays, kw=None, tensor_kw=None, grad=(0,)):
+    """``F.<name>`` on the same arrays in both libraries: [(out, [grads of the inputs in ``grad``])]
+    for nnzoo and torch, after backward of out.sum(); ``tensor_kw`` arrays become keyword tensors."""
+    res = []
+    for lib, F in ((nnzoo, L), (torch, TF)):
+        ins = [lib.from_numpy(np.array(a)) for a in arrays]
+        for i in grad:
+            ins[i].requires_grad_()
+        named = {k: lib.from_numpy(np.array(v)) for k, v in (tensor_kw or {}).items()}
+        with np.errstate(all="ignore"):
+            out = getattr(F, name)(*ins, **named, **(kw or {}))
+            out.sum().backward()
+        res.append((out.detach().numpy(), [ins[i].grad.numpy() for i in grad]))
+    return res
+
+
+def _assert_same(ours, theirs, **tol):
+    tol = tol or dict(rtol=1e-12, atol=1e-12)
+    (out_n, grads_n), (out_t, grads_t) = ours, theirs
+    assert out_n.shape == out_t.shape
+    np.testing.assert_allclose(out_n, out_t, equal_nan=True, err_msg="loss", **tol)
+    for gn, gt in zip(grads_n, grads_t):
+        assert gn.shape == gt.shape
+        np.testing.assert_allclose(gn, gt, equal_nan=True, err_msg="gradient", **tol)
+
+
+ALL_IGNORED = {  # name, input, target, keywords, class weights
+    "cross_entropy": ("cross_entropy", (3, 4), (3,), {}, None),
+    "cross_entropy_weight": ("cross_entropy", (3, 4), (3,), {}, True),
+    "cross_entropy_smoothing": ("cross_entropy", (3, 4), (3,), dict(label_smoothing=0.1), None),
+    "cross_entropy_weight_smoothing": ("cross_entropy", (3, 4), (3,), dict(label_smoothing=0.1), True),
+    "cross_entropy_kdim": ("cross_entropy", (3, 4, 2), (3, 2), {}, None),
+    "cross_entropy_vector": ("cross_entropy", (4,), (), {}, None),
+    "nll_loss": ("nll_loss", (3, 4), (3,), {}, None),
+    "nll_loss_weight_kdim": ("nll_loss", (3, 4, 2), (3, 2), {}, True),
+}
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", sorted(ALL_IGNORED))
+def test_all_targets_ignored_matches_torch(case, reduction):
+    """Every target ignored: 'mean' is nan (0 / 0) as in torch, but the gradients are 0, not nan."""
+    name, xs, ts, kw, weighted = ALL_IGNORED[case]
+    g = np.random.default_rng(0)
+    tw = {"weight": g.uniform(0.5, 2, 4)} if weighted else None
+    for ignore_index in (-100, 2):
+        t = np.full(ts, ignore_index, dtype=np.int64)
+        _assert_same(*_both(name, [g.standard_normal(xs), t], dict(kw, reduction=reduction,
+                                                                   ignore_index=ignore_index), tw))
+
+
+def test_all_ignored_batch_leaves_the_weights_unchanged():
+    """The issue's repro: one SGD step on an all-ignored batch must not turn the weights into nan."""
+    nnzoo.manual_seed(0)
+    model = nnzoo.nn.Linear(3, 4)
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    opt = nnzoo.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    with np.errstate(invalid="ignore"):
+        loss = L.cross_entropy(model(nnzoo.randn(5, 3)), nnzoo.full((5,), -100, dtype=nnzoo.int64))
+    loss.backward()
+    assert np.isnan(loss.item())
+    opt.step()
+    for b, p in zip(before, model.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), b)
+
+
+NON_FINITE_ROWS = [[-np.inf, 0.0], [np.inf, 0.0], [np.nan, 0.0], [np.inf, -np.inf]]
+IGNORED_ROW_CASES = {  # name, keywords, class weights, (N, C) -> (N, C, 1)
+    "cross_entropy": ("cross_entropy", {}, None, False),
+    "cross_entropy_weight": ("cross_entropy", {}, [1.0, 2.0], False),
+    "cross_entropy_smoothing": ("cross_entropy", dict(label_smoothing=0.1), None, False),
+    "cross_entropy_weight_smoothing": ("cross_entropy", dict(label_smoothing=0.2), [1.0, 2.0], False),
+    "cross_entropy_kdim": ("cross_entropy", {}, None, True),
+    "cross_entropy_kdim_weight_smoothing": ("cross_entropy", dict(label_smoothing=0.2), [0.5, 2.0], True),
+    "nll_loss": ("nll_loss", {}, None, False),
+    "nll_loss_weight": ("nll_loss", {}, [1.0, 2.0], False),
+}
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("row", NON_FINITE_ROWS, ids=str)
+@pytest.mark.parametrize("case", sorted(IGNORED_ROW_CASES))
+def test_ignored_row_with_non_finite_logits_matches_torch(case, row, reduction):
+    """An ignored position adds nothing to the loss, whatever its logits (no 0 * inf = nan); its
+    gradient is torch's (0 for -inf; torch's log_softmax backward gives nan for a +inf or nan row)."""
+    name, kw, weight, kdim = IGNORED_ROW_CASES[case]
+    x = np.array([[0.0, 1.0], [0.5, -0.5], row])
+    t = np.array([1, 0, 0])
+    if kdim:
+        x, t = x[:, :, None], t[:, None]
+    tw = {"weight": np.array(weight)} if weight else None
+    _assert_same(*_both(name, [x, t], dict(kw, reduction=reduction, ignore_index=0), tw))
+
+
+def test_ignored_row_with_minus_inf_the_issue_repro():
+    x = nnzoo.tensor([[0.0, 1.0], [-np.inf, 0.0]], requires_grad=True)
+    loss = L.cross_entropy(x, nnzoo.tensor([1, 0]), ignore_index=0)
+    loss.backward()
+    xt = torch.tensor([[0.0, 1.0], [-np.inf, 0.0]], requires_grad=True)
+    want = TF.cross_entropy(xt, torch.tensor([1, 0]), ignore_index=0)
+    want.backward()
+    assert np.isfinite(loss.item())
+    np.testing.assert_allclose(loss.item(), want.item(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+EMPTY = [  # name, input shapes (or int64 targets), which inputs require grad
+    ("cross_entropy", [(0, 3), "i(0,)"], (0,), {}),
+    ("cross_entropy", [(0, 3), "i(0,)"], (0,), dict(label_smoothing=0.1)),
+    ("cross_entropy", [(0, 3), "i(0,)"], (0,), dict(weight="w3")),
+    ("cross_entropy", [(0, 3), (0, 3)], (0,), {}),
+    ("cross_entropy", [(0, 3, 2), "i(0, 2)"], (0,), {}),
+    ("cross_entropy", [(2, 3, 0), "i(2, 0)"], (0,), {}),
+    ("nll_loss", [(0, 3), "i(0,)"], (0,), {}),
+    ("nll_loss", [(0, 3), "i(0,)"], (0,), dict(weight="w3")),
+    ("nll_loss", [(0, 3, 2), "i(0, 2)"], (0,), {}),
+    ("mse_loss", [(0,), (0,)], (0,), {}),
+    ("l1_loss", [(0, 2), (0, 2)], (0,), {}),
+    ("smooth_l1_loss", [(0,), (0,)], (0,), {}),
+    ("huber_loss", [(0,), (0,)], (0,), {}),
+    ("binary_cross_entropy", [(0,), (0,)], (0,), {}),
+    ("binary_cross_entropy_with_logits", [(0, 2), (0, 2)], (0,), dict(pos_weight="w2")),
+    ("kl_div", [(0,), (0,)], (0,), {}),
+    ("cosine_embedding_loss", [(0, 3), (0, 3), (0,)], (0, 1), {}),
+    ("margin_ranking_loss", [(0,), (0,), (0,)], (0, 1), {}),
+]
+
+
+@pytest.mark.filterwarnings("ignore:.*reduction.*'mean'.*:UserWarning")  # kl_div's 'mean', in both
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,shapes,grad,kw", EMPTY, ids=[f"{e[0]}-{i}" for i, e in enumerate(EMPTY)])
+def test_empty_batch_matches_torch(name, shapes, grad, kw, reduction):
+    """An empty batch: 'mean' is nan, 'sum' is 0, 'none' is empty, the gradients are empty (as torch)."""
+    arrays = [np.zeros(eval(s[1:]), np.int64) if isinstance(s, str) else np.zeros(s) for s in shapes]
+    tw = {k: np.linspace(0.5, 1.5, int(v[1])) for k, v in kw.items() if isinstance(v, str)}
+    kw = {k: v for k, v in kw.items() if k not in tw}
+    _assert_same(*_both(name, arrays, dict(kw, reduction=reduction), tw, grad))
 
 
 def test_cross_entropy_large_logits_are_stable():

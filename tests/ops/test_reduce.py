@@ -2,6 +2,7 @@
 plus explicit tests of ties, zeros, infinities, second derivatives and error messages."""
 import math
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -492,6 +493,33 @@ def test_all_public_functions_exported():
     from nnzoo.ops import reduce
     for name in reduce.__all__:
         assert getattr(nnzoo, name) is getattr(reduce, name)
+
+
+CUMPROD_SPECIAL = [((1,), 0), ((), 0), ((4, 1), 1), ((1, 3), 0), ((6,), 0), ((3, 5), 1), ((5, 3), 0),
+                   ((2, 3, 4), 2), ((2, 4, 3), -2)]
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("shape,dim", CUMPROD_SPECIAL, ids=str)
+def test_cumprod_gradient_with_zeros_and_infinities_matches_torch(shape, dim, create_graph):
+    """cumprod's gradient where the input holds 0, inf and -inf, against torch: along a dimension of
+    length 1 (or a 0-d input) it is the incoming gradient even at inf (issue 13: it was inf / inf =
+    nan); otherwise torch's rule, nan where torch's own arithmetic meets 0 * inf. ``create_graph``
+    takes the O(n^2) path that is differentiable again."""
+    rng = np.random.default_rng(zlib.crc32(f"{shape}{dim}".encode()))
+    values = np.array([0.0, np.inf, -np.inf, 2.0, -0.5, 1.5, 3.0, 0.0])
+    for trial in range(14):
+        x = np.full(shape, values[trial]) if trial < 3 else rng.choice(values, size=shape)  # all 0, inf, -inf
+        u = rng.standard_normal(shape)
+        grads = []
+        for lib in (nnzoo, torch):
+            xt = lib.tensor(x, requires_grad=True)
+            with np.errstate(all="ignore"):
+                y = lib.cumprod(xt, dim)
+                g, = lib.autograd.grad((y * lib.tensor(u)).sum(), [xt], create_graph=create_graph)
+            grads.append(g.detach().numpy())
+        np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=0, equal_nan=True,
+                                   err_msg=f"x = {x.tolist()}, dim {dim}")
 
 
 # ---- found by the differential fuzzer (tests/fuzz) -----------------------------------------------------

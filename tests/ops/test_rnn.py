@@ -213,3 +213,42 @@ def test_second_backward_through_a_freed_graph_raises():
     first = wh.grad.numpy().copy()
     loss.backward()
     np.testing.assert_allclose(wh.grad.numpy(), 2 * first, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode,proj", CASES)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("lengths", [None, []])
+def test_empty_batch_gives_empty_outputs_and_zero_weight_gradients(mode, proj, reverse, lengths):
+    """B = 0: outputs (T, 0, H_out) and states (0, H), empty input gradients; the weight gradients are
+    sums over no examples, so 0 (equal to the composed form's)."""
+    args = _inputs(mode, 3, 0, 2, 4, proj)
+    outs = R.recurrent_layer(mode, *args, lengths=lengths, reverse=reverse)
+    Ho = proj or 4
+    assert [tuple(o.shape) for o in outs] == [(3, 0, Ho), (0, Ho)] + ([(0, 4)] if mode == "LSTM" else [])
+    sum(o.sum() for o in outs).backward()
+    for a in args:
+        if a is not None:
+            assert a.grad is not None and a.grad.shape == a.shape
+            np.testing.assert_array_equal(a.grad.numpy(), np.zeros(a.shape))
+
+
+@pytest.mark.parametrize("mode", R.MODES)
+def test_empty_sequence_is_an_error_naming_the_shape(mode):
+    args = _inputs(mode, 0, 2, 3, 4, 0)
+    with pytest.raises(RuntimeError, match=r": expected sequence length to be larger than 0, got input of shape \(0, 2, 3\)"):
+        R.recurrent_layer(mode, *args)
+
+
+@pytest.mark.parametrize("fn,G,lstm", [(R.rnn_tanh_cell, 1, False), (R.rnn_relu_cell, 1, False),
+                                       (R.lstm_cell, 4, True), (R.gru_cell, 3, False)])
+def test_cell_functions_with_empty_batch(fn, G, lstm):
+    x, h, c, w_ih, w_hh, b_ih, b_hh, _ = _inputs("LSTM" if lstm else "GRU", 1, 0, 3, 4, 0)
+    w_ih, w_hh = nnzoo.randn(G * 4, 3, requires_grad=True), nnzoo.randn(G * 4, 4, requires_grad=True)
+    b_ih, b_hh = nnzoo.randn(G * 4, requires_grad=True), nnzoo.randn(G * 4, requires_grad=True)
+    res = fn(x[0], h, c, w_ih, w_hh, b_ih, b_hh) if lstm else fn(x[0], h, w_ih, w_hh, b_ih, b_hh)
+    res = res if lstm else (res,)
+    assert [tuple(r.shape) for r in res] == [(0, 4)] * len(res)
+    sum(r.sum() for r in res).backward()
+    assert x.grad.shape == (1, 0, 3)
+    for w in (w_ih, w_hh, b_ih, b_hh):
+        np.testing.assert_array_equal(w.grad.numpy(), np.zeros(w.shape))

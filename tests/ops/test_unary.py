@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import nnzoo
+from nnzoo.ops import unary
 from helpers import OpCase, S, V, cases_params, check_op
 
 POS = dict(low=0.5, high=2.0)
@@ -61,6 +62,8 @@ CASES = [
     OpCase("elu_alpha", lambda m, a: m.elu(a, alpha=0.5), [S(3, 4)], torch_fn=_f("elu", alpha=0.5)),
     OpCase("elu_alpha_2", lambda m, a: m.elu(a, 2.0), [S(3, 4, low=-4.0, high=4.0)],
            torch_fn=_f("elu", alpha=2.0)),
+    OpCase("elu_alpha_0", lambda m, a: m.elu(a, 0.0), [S(3, 4)], torch_fn=_f("elu", alpha=0.0)),
+    OpCase("elu_alpha_negative", lambda m, a: m.elu(a, -0.7), [S(3, 4)], torch_fn=_f("elu", alpha=-0.7)),
     OpCase("gelu", lambda m, a: m.gelu(a), [S(3, 4)], torch_fn=_f("gelu")),
     OpCase("gelu_wide", lambda m, a: m.gelu(a), [S(5, 6, low=-9.0, high=9.0)], torch_fn=_f("gelu")),
     OpCase("gelu_tanh", lambda m, a: m.gelu(a, approximate="tanh"), [S(3, 4)],
@@ -82,6 +85,9 @@ CASES = [
            [S(4, 5, low=-3.0, high=3.0)], torch_fn=_f("softplus", beta=2.0, threshold=3.0)),
     OpCase("softplus_default_threshold_region", lambda m, a: m.softplus(a), [S(4, 5, low=15.0, high=25.0)],
            torch_fn=_f("softplus")),
+    OpCase("logsigmoid", lambda m, a: unary.logsigmoid(a), [S(3, 4)], torch_fn=_f("logsigmoid")),
+    OpCase("logsigmoid_wide", lambda m, a: unary.logsigmoid(a), [S(4, 5, low=-60.0, high=60.0)],
+           torch_fn=_f("logsigmoid")),
     OpCase("softplus_very_negative", lambda m, a: m.softplus(a), [S(3, 4, low=-60.0, high=-30.0)],
            torch_fn=_f("softplus")),
     OpCase("hardtanh", lambda m, a: m.hardtanh(a), [S(3, 4, low=-3.0, high=3.0)], torch_fn=_f("hardtanh")),
@@ -276,6 +282,17 @@ KINKS = [
     ("erf_extremes", lambda m, x: m.erf(x), [-30.0, 30.0, np.inf, -np.inf]),
     ("gelu_extremes", lambda m, x: (m if m is nnzoo else F).gelu(x), [-40.0, 40.0, 0.0]),
     ("softplus_extremes", lambda m, x: (m if m is nnzoo else F).softplus(x), [-800.0, 800.0]),
+    # issue 13: elu's gradient at +inf was nan (0 * inf); logsigmoid's at 0 must be sigmoid(-0) = 1/2.
+    # (elu at nan: our gradient is nan, torch's 1; see Elu's NOTE)
+    ("elu_at_infinities", lambda m, x: (m if m is nnzoo else F).elu(x), [np.inf, -np.inf, 0.0, -0.0, 50.0]),
+    ("elu_alpha_at_infinities", lambda m, x: (m if m is nnzoo else F).elu(x, alpha=0.5),
+     [np.inf, -np.inf, 0.0, -0.0, 50.0]),
+    ("elu_negative_alpha_at_infinities", lambda m, x: (m if m is nnzoo else F).elu(x, alpha=-0.5),
+     [np.inf, -np.inf, 0.0, -0.0, 50.0]),
+    ("softplus_at_zero_and_infinities", lambda m, x: (m if m is nnzoo else F).softplus(x),
+     [0.0, -0.0, np.inf, -np.inf, np.nan]),
+    ("logsigmoid_at_zero_and_infinities", lambda m, x: (unary.logsigmoid if m is nnzoo else F.logsigmoid)(x),
+     [0.0, -0.0, np.inf, -np.inf, np.nan, 800.0, -800.0, 50.0, -50.0]),
     ("sign_nan_and_zero", lambda m, x: m.sign(x), [np.nan, 0.0, -0.0, np.inf, -np.inf]),
     ("nan_through_piecewise_linear",
      lambda m, x: m.abs(x) + m.relu(x) + m.clamp(x, -1, 1) + (m if m is nnzoo else F).hardtanh(x)
