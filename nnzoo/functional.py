@@ -12,10 +12,10 @@ from .ops.pool import *  # noqa: F401,F403  (pooling, interpolate, local_respons
 from .ops import pool as _pool
 from .ops.reduce import log_softmax, softmax
 from .ops.shape import pad
-from .ops.unary import elu, gelu, hardtanh, leaky_relu, relu, relu6, sigmoid, silu, softplus, tanh
+from .ops.unary import elu, gelu, hardtanh, leaky_relu, logsigmoid, relu, relu6, sigmoid, silu, softplus, tanh
 
 __all__ = ["alpha_dropout", "batch_norm", "bilinear", "dropout", "dropout1d", "dropout2d", "embedding",
-           "group_norm", "layer_norm", "linear", "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "one_hot", "pad", "relu", "relu6",
+           "group_norm", "layer_norm", "linear", "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "one_hot", "pad", "relu", "relu6",
            "sigmoid", "silu", "softmax", "softplus", "tanh"] + _loss.__all__
 __all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 __all__ += _pool.__all__

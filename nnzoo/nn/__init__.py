@@ -3,7 +3,7 @@ and the functional interface ``nn.functional``."""
 from . import functional
 from . import init
 from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
-                         Softplus, Tanh)
+                         LogSigmoid, Softplus, Tanh)
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
@@ -28,7 +28,7 @@ from . import utils  # noqa: E402  (needs the modules above)
 __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity",
            "Flatten", "Unflatten", "Linear", "Bilinear", "Embedding", "Dropout", "Dropout1d", "Dropout2d",
            "AlphaDropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "ReLU", "ReLU6", "LeakyReLU",
-           "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softplus", "Hardtanh",
+           "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LogSigmoid", "Softplus", "Hardtanh",
            "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
            "NLLLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "utils"]
 __all__ += _pool.__all__

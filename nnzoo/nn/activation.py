@@ -5,7 +5,7 @@ from ..ops import reduce as _reduce
 from ..ops import unary as _unary
 from .module import Module
 
-__all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softplus",
+__all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LogSigmoid", "Softplus",
            "Hardtanh", "ReLU6"]
 
 
@@ -133,6 +133,13 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class LogSigmoid(Module):
+    """log(1 / (1 + exp(-x))), stable for any x (see ``F.logsigmoid``)."""
+
+    def forward(self, input):
+        return _unary.logsigmoid(input)
 
 
 class Softplus(Module):

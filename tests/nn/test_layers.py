@@ -95,6 +95,7 @@ LAYERS = [
     ("Softmax", (), dict(dim=1), [N(4, 5)]),
     ("LogSoftmax", (), dict(dim=-1), [N(2, 4, 5)]),
     ("Softplus", (), dict(beta=2.0, threshold=1.0), [N(4, 5)]),
+    ("LogSigmoid", (), {}, [N(4, 5)]),
     ("Hardtanh", (-0.5, 0.5), {}, [N(4, 5)]),
     ("Flatten", (), {}, [N(2, 3, 4)]),
     ("Flatten", (0, 1), {}, [N(2, 3, 4)]),
@@ -202,7 +203,7 @@ def test_layer_reprs_match_torch():
              ("GroupNorm", (2, 4), {}), ("GroupNorm", (2, 4), dict(affine=False)), ("GELU", (), {}),
              ("GELU", (), dict(approximate="tanh")), ("Softmax", (), {}), ("LogSoftmax", (), dict(dim=1)),
              ("Hardtanh", (), {}), ("ReLU6", (), {}), ("LeakyReLU", (), dict(inplace=True)), ("ELU", (), {}),
-             ("Softplus", (), {}), ("SiLU", (), {}), ("Sigmoid", (), {}), ("Tanh", (), {}),
+             ("Softplus", (), {}), ("LogSigmoid", (), {}), ("SiLU", (), {}), ("Sigmoid", (), {}), ("Tanh", (), {}),
              ("Flatten", (), {}), ("Unflatten", (1, (2, 5)), {}), ("Identity", (), {}),
              ("Dropout", (), {}), ("Embedding", (5, 3), {})]
     for name, args, kw in cases:
