@@ -35,15 +35,32 @@ def _binary(cls, a, b):
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             da, db = a._data.dtype, b._data.dtype
-            if da == db or (db == np.bool_ and da.kind == "f"):  # float op bool mask: NumPy keeps float
+            # float op bool mask: NumPy keeps float (not for -: PyTorch refuses a bool operand)
+            if da == db or (db == np.bool_ and da.kind == "f" and cls is not Sub):
                 return cls.apply2(a, b)
         elif type(b) is float or type(b) is int:
             if a._data.dtype.kind == "f":  # NOTE: NumPy >= 2 keeps a float array's dtype for Python scalars
                 return cls.apply(a, b)
     elif (type(a) is float or type(a) is int) and isinstance(b, Tensor) and b._data.dtype.kind == "f":
         return cls.apply(a, b)
+    if cls is Sub:
+        _no_bool_sub(a, b)
     a, b = _promote(a, b, cls.__name__)
     return cls.apply(a, b)
+
+
+def _is_bool(x):
+    return isinstance(x, Tensor) and x._data.dtype == np.bool_
+
+
+def _no_bool_sub(a, b):
+    """PyTorch refuses subtraction with a bool tensor (NumPy does too for two bool arrays)."""
+    if _is_bool(a) and _is_bool(b):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 
@@ -97,10 +114,11 @@ class Div(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        # NOTE: db = -g ((a / b) / b), in PyTorch's order: a / b^2 underflows b^2 to 0 for a subnormal b
+        # (0 / 0 = nan at a = 0 where PyTorch has 0), and (g / b) (a / b) overflows g / b to inf (inf * 0)
         a, b = ctx.saved_tensors
-        gb = grad / b
-        ga = sum_to(gb, a._data.shape) if ctx.needs_input_grad[0] else None
-        gb = sum_to(-gb * a / b, b._data.shape) if ctx.needs_input_grad[1] else None
+        ga = sum_to(grad / b, a._data.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(-grad * (a / b / b), b._data.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -152,7 +170,7 @@ class Maximum(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _split_grad(grad, a, b, a > b)
+        return _split_grad(grad, a, b, a < b, a > b)
 
 
 class Minimum(Op):
@@ -166,14 +184,17 @@ class Minimum(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _split_grad(grad, a, b, a < b)
+        return _split_grad(grad, a, b, a > b, a < b)
 
 
-def _split_grad(grad, a, b, a_wins):
+def _split_grad(grad, a, b, a_loses, b_loses):
+    """Each side's gradient: all of it, none where it loses, half at a tie.
+    NOTE: with a NaN no comparison holds and *both* sides get the whole gradient (PyTorch's masks)."""
     tie = (a == b).to(grad.dtype) * 0.5
-    wa = a_wins.to(grad.dtype) + tie
+    wa = 1.0 - a_loses.to(grad.dtype) - tie
+    wb = 1.0 - b_loses.to(grad.dtype) - tie
     ga = sum_to(grad * wa, a.shape)
-    gb = sum_to(grad * (1.0 - wa), b.shape)
+    gb = sum_to(grad * wb, b.shape)
     return ga, gb
 
 
@@ -226,17 +247,28 @@ class Clone(Op):
 
 
 # ---- public functions ------------------------------------------------------------------------
+def _scaled(other, alpha, input, op):
+    """alpha * other in the dtype the op will have (a bool op stays bool, as in PyTorch)."""
+    dt = dtypes.result_type(input, other)
+    if not dt.is_floating_point and isinstance(alpha, float):
+        raise RuntimeError(f"{op}: for integral input tensors, argument alpha must not be a floating point number")
+    if dt == dtypes.bool:
+        return logical_and(other, bool(alpha))
+    return mul(other, alpha)
+
+
 def add(input, other, *, alpha=1):
     """input + alpha * other, broadcasting."""
     if alpha != 1:
-        other = mul(other, alpha)
+        other = _scaled(other, alpha, input, "add")
     return _binary(Add, input, other)
 
 
 def sub(input, other, *, alpha=1):
     """input - alpha * other, broadcasting."""
     if alpha != 1:
-        other = mul(other, alpha)
+        _no_bool_sub(input, other)
+        other = _scaled(other, alpha, input, "sub")
     return _binary(Sub, input, other)
 
 
@@ -251,10 +283,55 @@ def mul(input, other):
 multiply = mul
 
 
+class RoundedDiv(Op):
+    """input / other rounded toward zero (``trunc``) or down (``floor``); the gradient is zero (PyTorch).
+
+    NOTE: float floor division is PyTorch's (and Python's) algorithm, not floor(a / b): q = (a - fmod(a, b))
+    / b, minus 1 where the remainder's sign differs from b's, rounded to the nearest integer; so
+    inf // x is nan and -1e-40 // inf is -1 (the remainder then has b's sign, as ``remainder`` says).
+    """
+
+    @staticmethod
+    @quiet
+    def forward(ctx, a, b, mode):
+        ctx.shapes = a.shape, b.shape
+        if a.dtype.kind == "f":
+            return _floor_divide_float(a, b) if mode == "floor" else xp.asarray(xp.trunc(a / b), dtype=a.dtype)
+        if mode == "floor":
+            return xp.asarray(xp.floor_divide(a, b), dtype=a.dtype)
+        return xp.asarray((xp.abs(a) // xp.abs(b)) * xp.sign(a) * xp.sign(b), dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (sa, sb), dt = ctx.shapes, grad._data.dtype
+        return (_make(xp.zeros(sa, dt)) if ctx.needs_input_grad[0] else None,
+                _make(xp.zeros(sb, dt)) if ctx.needs_input_grad[1] else None, None)
+
+
+def _floor_divide_float(a, b):
+    mod = xp.fmod(a, b)
+    q = (a - mod) / b
+    q = q - ((mod != 0) & ((b < 0) != (mod < 0)))
+    fq = xp.floor(q)
+    fq = fq + (q - fq > 0.5)
+    out = xp.where(q == 0, xp.copysign(0.0, a / b), fq)
+    return xp.asarray(xp.where(b == 0, a / b, out), dtype=a.dtype)
+
+
+def _integer_divisor(dt, b, op):
+    """PyTorch refuses integer division by zero, and bool operands, in the rounding divisions (the
+    operands' common dtype ``dt``, a NumPy dtype)."""
+    if dt == np.bool_:
+        raise RuntimeError(f"{op}: not implemented for 'Bool'")
+    if dt.kind in "iu" and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
+        raise RuntimeError(f"{op}: ZeroDivisionError (integer division by zero)")
+
+
 def div(input, other, *, rounding_mode=None):
     """input / other (true division; integers give the default float dtype).
 
-    ``rounding_mode='trunc'`` or ``'floor'`` rounds the quotient; its gradient is zero, as in PyTorch.
+    ``rounding_mode='trunc'`` or ``'floor'`` rounds the quotient; its gradient is zero, as in PyTorch
+    (integer division by zero raises, as in PyTorch).
     """
     if rounding_mode is None:
         dt = dtypes.result_type(input, other)
@@ -263,17 +340,11 @@ def div(input, other, *, rounding_mode=None):
         return Div.apply(_to(input, dt), _to(other, dt))
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    dt = dtypes.result_type(input, other)
+    if not dt.is_floating_point:
+        _integer_divisor(dt.np, other, f"div(rounding_mode={rounding_mode!r})")
     a, b = _promote(input, other, "div")
-    a = a._data if isinstance(a, Tensor) else a
-    b = b._data if isinstance(b, Tensor) else b
-    if a.dtype.kind == "f":
-        q = xp.true_divide(a, b)
-        q = xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
-    elif rounding_mode == "floor":
-        q = xp.floor_divide(a, b)
-    else:
-        q = (xp.abs(a) // xp.abs(b)) * xp.sign(a) * xp.sign(b)
-    return _make(xp.asarray(q, dtype=a.dtype))
+    return RoundedDiv.apply(a, b, rounding_mode)
 
 
 true_divide = divide = div
@@ -284,7 +355,11 @@ def floor_divide(input, other):
 
 
 def remainder(input, other):
-    """Python-style modulo: the result has the sign of ``other``."""
+    """Python-style modulo: the result has the sign of ``other`` (integer division by zero raises, as in
+    PyTorch)."""
+    dt = dtypes.result_type(input, other)
+    if not dt.is_floating_point:
+        _integer_divisor(dt.np, other, "remainder")
     return _binary(Remainder, input, other)
 
 

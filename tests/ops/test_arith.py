@@ -138,3 +138,95 @@ def test_pow_gradient_conventions_at_zero():
         fn(torch, xt, yt).sum().backward()
         np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy())
         np.testing.assert_allclose(yn.grad.numpy(), yt.grad.numpy())
+
+
+# ---- found by the differential fuzzer (tests/fuzz) -----------------------------------------------------
+INF, NAN = float("inf"), float("nan")
+
+
+def _both(fn):
+    """fn(lib) in nnzoo and torch: (nnzoo result, torch result), or the exception types when either raises."""
+    out = []
+    for lib in (nnzoo, torch):
+        try:
+            out.append(fn(lib))
+        except Exception as e:  # noqa: BLE001
+            out.append(type(e))
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("call", [lambda m, a, b: m.div(a, b, rounding_mode="floor"), lambda m, a, b: a // b,
+                                  lambda m, a, b: m.floor_divide(a, b),
+                                  lambda m, a, b: m.div(a, b, rounding_mode="trunc")])
+def test_rounding_division_of_floats_matches_torch_at_the_edges(dtype, call):
+    """Floor division is PyTorch's fmod-based algorithm: inf // x is nan, -1e-40 // inf is -1, 3 // 0.1 is 29."""
+    a = [1.0, -1.0, 5.0, -5.0, 0.0, -1e-40, INF, -7.5, 7.5, 3.0, -3.0, NAN, 1e4, -0.0]
+    b = [0.0, 0.0, INF, INF, 0.0, INF, -1e4, 2.0, -2.0, 0.1, 0.1, 1.0, -INF, 3.0]
+    got, want = _both(lambda m: call(m, m.tensor(a, dtype=getattr(m, dtype)),
+                                     m.tensor(b, dtype=getattr(m, dtype))).numpy())
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("call", [lambda m, a, b: m.div(a, b, rounding_mode="floor"),
+                                  lambda m, a, b: m.div(a, b, rounding_mode="trunc"), lambda m, a, b: a % b,
+                                  lambda m, a, b: m.remainder(a, b[-1].item())])
+def test_integer_division_by_zero_and_bool_operands_raise(call):
+    """As PyTorch: integer division by zero raises (NumPy returns 0 with a warning), bool operands too."""
+    got, want = _both(lambda m: call(m, m.tensor([7, -7]), m.tensor([2, -3])).numpy())
+    np.testing.assert_array_equal(got, want)
+    for a, b in [([7, -7], [2, 0]), ([True, False], [True, True])]:
+        got, want = _both(lambda m: call(m, m.tensor(a), m.tensor(b)).numpy())
+        assert got is RuntimeError and want in (RuntimeError, NotImplementedError), (a, b, got, want)
+
+
+@pytest.mark.parametrize("call", [lambda m, a, b: a - b, lambda m, a, b: m.sub(a, b), lambda m, a, b: 1.5 - b,
+                                  lambda m, a, b: m.sub(a, b, alpha=2), lambda m, a, b: b - 1])
+def test_subtraction_with_a_bool_tensor_raises(call):
+    for a in ([1.0, 2.0], [1, 2], [True, True]):
+        got, want = _both(lambda m: call(m, m.tensor(a), m.tensor([True, False])))
+        assert got is RuntimeError or got is TypeError, (a, got)
+        assert want is RuntimeError
+
+
+def test_add_alpha_keeps_bool_and_rejects_float_alpha_for_integers():
+    got, want = _both(lambda m: m.add(m.tensor([True, False]), m.tensor([True, True]), alpha=2).numpy())
+    assert got.dtype == want.dtype == np.bool_ and np.array_equal(got, want)
+    got, want = _both(lambda m: m.add(m.tensor([1, 2]), m.tensor([1, 2]), alpha=0.5))
+    assert got is want is RuntimeError
+
+
+def test_rounding_division_is_differentiable_with_zero_gradient():
+    """As in PyTorch: the output requires grad and the gradient is zero (shaped as each input)."""
+    for lib in (nnzoo, torch):
+        a = lib.tensor([1.5, -2.5], requires_grad=True)
+        b = lib.tensor(2.0, requires_grad=True)
+        q = lib.div(a, b, rounding_mode="trunc")
+        assert q.requires_grad
+        ga, gb = lib.autograd.grad(q.sum(), [a, b])
+        assert tuple(ga.shape) == (2,) and tuple(gb.shape) == () and not ga.numpy().any() and gb.item() == 0
+
+
+def test_div_gradient_by_a_subnormal_divisor_matches_torch():
+    """db = -g ((a / b) / b) in PyTorch's order: no 0 / 0 from b * b underflowing, no inf * 0."""
+    a, b, u = [INF, 1.0, -0.0, 2.0], [-1e-310, -1e-310, -1e-310, 1e-300], [0.7, 0.7, -1.3, 2.0]
+    got, want = _both(lambda m: m.autograd.grad(
+        m.tensor(a, dtype=m.float64) / (bt := m.tensor(b, dtype=m.float64, requires_grad=True)), bt,
+        grad_outputs=m.tensor(u, dtype=m.float64))[0].numpy())
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+def test_maximum_minimum_gradient_at_nan_and_ties_matches_torch(op):
+    """With a NaN no comparison holds and both operands get the whole gradient (PyTorch's masks); ties halve."""
+    a = [NAN, 1.0, NAN, 2.0, -1.0, 3.0]
+    b = [1.0, NAN, NAN, 2.0, 5.0, -3.0]
+    u = [0.5, -1.5, 2.0, 3.0, 1.0, -1.0]
+    res = []
+    for lib in (nnzoo, torch):
+        at, bt = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        res.append([g.numpy() for g in lib.autograd.grad(getattr(lib, op)(at, bt), [at, bt],
+                                                         grad_outputs=lib.tensor(u))])
+    for got, want in zip(*res):
+        np.testing.assert_array_equal(got, want)
