@@ -277,7 +277,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     if c % num_groups:
         raise RuntimeError(f"group_norm: expected the number of channels {c} of the input of shape "
                            f"{tuple(input.shape)} to be divisible by num_groups={num_groups}")
-    x = _shape.reshape(input, n, num_groups, -1)
+    # the group size spelled out, not -1: the batch may be empty
+    x = _shape.reshape(input, n, num_groups, (c // num_groups) * math.prod(input.shape[2:]))
     if _fusable(input) and x.shape[2] > 0:  # the statistics and their backward: LayerNorm's, without affine
         y = LayerNorm.apply(x, None, None, 1, eps)
     else:

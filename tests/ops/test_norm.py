@@ -170,3 +170,18 @@ def test_errors_name_the_op_and_shapes():
         NN.layer_norm(nnzoo.ones(3), (5, 3))
     with pytest.raises(TypeError, match="layer_norm"):
         NN.layer_norm(np.ones((2, 3)), (3,))
+
+
+@pytest.mark.parametrize("shape,groups", [((0, 1), 1), ((0, 4, 3), 2), ((0, 6, 2, 2), 3)])
+def test_group_norm_empty_batch(shape, groups):
+    """Found by the fuzzer: an empty batch raised (a reshape of 0 elements with -1)."""
+    grads = []
+    for lib in (nnzoo, torch):
+        x = lib.zeros(*shape, requires_grad=True)
+        w = lib.ones(shape[1], requires_grad=True)
+        y = lib.nn.functional.group_norm(x, groups, w, w)
+        assert tuple(y.shape) == shape
+        y.sum().backward()
+        grads.append((x.grad.numpy(), w.grad.numpy()))
+    for got, want in zip(*grads):
+        np.testing.assert_array_equal(got, want)
