@@ -526,6 +526,8 @@ def _arg(input, dim, keepdim, largest):
     name = "argmax" if largest else "argmin"
     fn = xp.argmax if largest else xp.argmin
     x = input._data
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
         if x.size == 0:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")

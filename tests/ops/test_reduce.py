@@ -554,3 +554,10 @@ def test_var_std_gradient_with_correction_at_least_n_matches_torch(fn, shape, di
             g, = lib.autograd.grad(y, xt, grad_outputs=lib.full_like(y, -1.5))
         grads.append(g.numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin_reject_bool_as_torch(name):
+    for lib in (nnzoo, torch):
+        with pytest.raises(RuntimeError, match="bool"):
+            getattr(lib, name)(lib.tensor([True, False]), 0)
