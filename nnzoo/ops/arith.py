@@ -126,7 +126,11 @@ class Pow(Op):
     @staticmethod
     @quiet
     def forward(ctx, a, b):
-        out = a ** b
+        dt = getattr(a, "dtype", None)
+        if dt is not None and dt.kind in "iu" and xp.any(xp.asarray(b) < 0):
+            out = _integer_pow(a, b)
+        else:
+            out = a ** b
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -143,6 +147,16 @@ class Pow(Op):
             gb = where((a == 0) & (b >= 0), 0.0, grad * out * _unary.log(a))
             gb = sum_to(gb, b.shape)
         return ga, gb
+
+
+def _integer_pow(a, b):
+    """Integer a ** b with some b < 0, as PyTorch: 1 ** b = 1, (-1) ** b = +-1, 0 for every other base
+    (NumPy raises). A negative Python-number exponent is refused earlier, in :func:`pow`."""
+    out = xp.asarray(a ** xp.maximum(b, 0))
+    neg = xp.broadcast_to(xp.asarray(b) < 0, out.shape)
+    minus_one = xp.where(xp.asarray(b) % 2 == 0, 1, -1).astype(out.dtype)
+    special = xp.where(a == 1, 1, xp.where(a == -1, minus_one, 0)).astype(out.dtype)
+    return xp.where(neg, xp.broadcast_to(special, out.shape), out)
 
 
 class Remainder(Op):
@@ -364,7 +378,10 @@ def remainder(input, other):
 
 
 def pow(input, exponent):
-    """input ** exponent, broadcasting; either may be a Python number."""
+    """input ** exponent, broadcasting; either may be a Python number. Integer tensors to negative tensor
+    powers give PyTorch's integers (0 unless the base is +-1); to a negative Python int they raise."""
+    if type(exponent) is int and exponent < 0 and isinstance(input, Tensor) and input._data.dtype.kind in "biu":
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _binary(Pow, input, exponent)
 
 

@@ -277,6 +277,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     if c % num_groups:
         raise RuntimeError(f"group_norm: expected the number of channels {c} of the input of shape "
                            f"{tuple(input.shape)} to be divisible by num_groups={num_groups}")
+    if n * c // num_groups * math.prod(input.shape[2:]) == 1:  # PyTorch's _verify_batch_size, as it calls it
+        raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input of "
+                         f"shape {tuple(input.shape)} with num_groups={num_groups}")
     # the group size spelled out, not -1: the batch may be empty
     x = _shape.reshape(input, n, num_groups, (c // num_groups) * math.prod(input.shape[2:]))
     if _fusable(input) and x.shape[2] > 0:  # the statistics and their backward: LayerNorm's, without affine

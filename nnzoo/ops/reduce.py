@@ -127,9 +127,7 @@ def _sign(arr):
     to a NaN element."""
     out = xp.sign(arr).astype(arr.dtype, copy=False)
     nan = xp.isnan(out)
-    if nan.any():
-        out[nan] = 0
-    return out
+    return xp.where(nan, 0, out).astype(arr.dtype, copy=False) if nan.any() else out
 
 
 # ---- sum and mean -----------------------------------------------------------------------------------

@@ -230,3 +230,21 @@ def test_maximum_minimum_gradient_at_nan_and_ties_matches_torch(op):
                                                          grad_outputs=lib.tensor(u))])
     for got, want in zip(*res):
         np.testing.assert_array_equal(got, want)
+
+
+def test_integer_pow_with_negative_exponents_matches_torch():
+    """Tensor exponents: 1 ** -k = 1, (-1) ** -k = +-1, every other base 0 (NumPy raised); a negative Python int
+    exponent raises in both, empty tensors included."""
+    base = [-2, -1, 0, 1, 2, 3] * 3
+    exp = [-1] * 6 + [-2] * 6 + [-3] * 6
+    for dt in ("int64", "int32"):
+        got, want = _both(lambda m: m.pow(m.tensor(base, dtype=getattr(m, dt)), m.tensor(exp, dtype=getattr(m, dt)))
+                          .numpy())
+        np.testing.assert_array_equal(got, want)
+    got, want = _both(lambda m: m.pow(m.tensor([True, False] * 2), m.tensor([-1, -1, 0, 0])).numpy())
+    np.testing.assert_array_equal(got, want)
+    got, want = _both(lambda m: (2 ** m.tensor([-1, 2])).numpy())
+    np.testing.assert_array_equal(got, want)
+    for x in ([2, 3], [], [True]):
+        got, want = _both(lambda m: m.tensor(x, dtype=m.bool if x == [True] else m.int64) ** -2)
+        assert got is want is RuntimeError

@@ -185,3 +185,15 @@ def test_group_norm_empty_batch(shape, groups):
         grads.append((x.grad.numpy(), w.grad.numpy()))
     for got, want in zip(*grads):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape,groups", [((1, 1), 1), ((1, 2), 2), ((1, 3, 1), 3), ((1, 2), 1), ((2, 1), 1)])
+def test_group_norm_one_value_per_group_check_as_torch(shape, groups):
+    """PyTorch's F.group_norm raises when (N C / G) * spatial size is 1 (its _verify_batch_size); nnzoo too."""
+    outcome = []
+    for lib in (nnzoo, torch):
+        try:
+            outcome.append(tuple(lib.nn.functional.group_norm(lib.ones(*shape), groups).shape))
+        except ValueError:
+            outcome.append(ValueError)
+    assert outcome[0] == outcome[1]

@@ -561,3 +561,13 @@ def test_argmax_argmin_reject_bool_as_torch(name):
     for lib in (nnzoo, torch):
         with pytest.raises(RuntimeError, match="bool"):
             getattr(lib, name)(lib.tensor([True, False]), 0)
+
+
+@pytest.mark.parametrize("p", [0.5, 1, 2, 3, INF])
+def test_norm_gradient_of_a_zero_dim_nan(p):
+    """A 0-d NaN (sign(nan) = 0 on a NumPy scalar, not an array)."""
+    grads = []
+    for lib in (nnzoo, torch):
+        x = lib.tensor(float("nan"), requires_grad=True)
+        grads.append(lib.autograd.grad(lib.norm(x, p), x)[0].numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
