@@ -734,9 +734,13 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     sizes = _shp(x)[2:]
     out = tuple((n - 1) * s - 2 * p + d * (kk - 1) + o + 1
                 for n, s, p, d, kk, o in zip(sizes, stride, pad, dilation, k, opad))
-    if any(v <= 0 for v in out):
+    if any(v < 0 for v in out):
         raise RuntimeError(f"{op}: input {_shp(input)} with weight {_shp(weight)}, stride {stride}, padding "
-                           f"{pad}, dilation {dilation} gives a non-positive output size {out}")
+                           f"{pad}, dilation {dilation} gives a negative output size {out}")
+    if any(v == 0 for v in out):  # NOTE: PyTorch returns the empty output (every gradient 0) rather than raising
+        y = (x.sum() + weight.sum() + (0.0 if bias is None else bias.sum())) * 0.0
+        y = _shape.broadcast_to(y, (_shp(x)[0], cg_out * groups) + out)
+        return _shape.squeeze(y, 0) if unbatched else y
     # The weight of conv_transpose (C_in, C_out/G, *k) is the weight of the conv it transposes.
     spec = _spec(nsp, stride, tuple((p, p) for p in pad), dilation, groups)
     out_hw = out if nsp == 2 else (1,) + out

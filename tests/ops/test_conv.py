@@ -312,7 +312,7 @@ ERRORS = [
     (lambda: F.conv_transpose2d(_t(1, 4, 4, 4), _t(4, 2, 3, 3), stride=2, output_padding=2),
      r"output padding must be smaller than either stride or dilation"),
     (lambda: F.conv_transpose2d(_t(1, 4, 4, 4), _t(4, 2, 3, 3), padding="same"), r"padding must be an int"),
-    (lambda: F.conv_transpose2d(_t(1, 4, 1, 1), _t(4, 2, 1, 1), padding=1), r"non-positive output size"),
+    (lambda: F.conv_transpose2d(_t(1, 4, 1, 1), _t(4, 2, 1, 1), padding=1), r"negative output size"),
     (lambda: F.unfold(_t(3, 4), 2), r"unfold: expected a 3-D \(unbatched\) or 4-D \(batched\) input"),
     (lambda: F.unfold(_t(1, 1, 2, 2), 3), r"unfold: .* gives no block"),
     (lambda: F.fold(_t(1, 12, 5), (4, 5), 2), r"fold: .* to be 3 \* 4 = 12 blocks, but got 5"),
@@ -336,3 +336,19 @@ def test_torch_rejects_the_same_arguments():
                  lambda: TF.fold(z(1, 12, 5), (4, 5), 2)):
         with pytest.raises(RuntimeError):
             call()
+
+
+@pytest.mark.parametrize("batch", [(0,), (1,), ()])
+def test_conv_transpose_with_an_empty_output_matches_torch(batch):
+    """Found by the fuzzer: an output length of 0 ((L-1) s - 2p + d (k-1) + o + 1 = 0) is an empty tensor with
+    zero gradients in PyTorch; nnzoo raised."""
+    res = []
+    for lib in (nnzoo, torch):
+        x = lib.ones(*batch, 3, 1, requires_grad=True)
+        w = lib.ones(3, 1, 2, requires_grad=True)
+        b = lib.ones(3, requires_grad=True)
+        y = lib.nn.functional.conv_transpose1d(x, w, b, stride=3, padding=1, groups=3)
+        res.append([tuple(y.shape)] + [g.numpy() for g in lib.autograd.grad(y.sum(), [x, w, b])])
+    assert res[0][0] == res[1][0]
+    for got, want in zip(res[0][1:], res[1][1:]):
+        np.testing.assert_array_equal(got, want)
