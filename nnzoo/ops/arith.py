@@ -127,6 +127,8 @@ class Pow(Op):
     @quiet
     def forward(ctx, a, b):
         dt = getattr(a, "dtype", None)
+        if dt == np.bool_:
+            raise RuntimeError("pow: not implemented for 'Bool' (both operands bool)")
         if dt is not None and dt.kind in "iu" and xp.any(xp.asarray(b) < 0):
             out = _integer_pow(a, b)
         else:

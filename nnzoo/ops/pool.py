@@ -703,17 +703,24 @@ def _mean_matrix(n_in, n_out, dtype):
 
 class Separable(Op):
     """out = A_h x A_w^T for every plane x (a linear map along each axis; None: that axis unchanged).
-    Backward: the same op with the transposed matrices (its own adjoint, so every order works)."""
+    Backward: the same op with the transposed matrices (its own adjoint, so every order works).
+
+    NOTE: with inf or NaN in x the GEMMs would multiply them by the matrices' zeros (0 * inf = NaN in every
+    window); then each output sums only its window's entries (:func:`_window_map`), as PyTorch's kernels do."""
 
     @staticmethod
     def forward(ctx, x, mh, mw, nd, out_shape):
         ctx.m, ctx.nd, ctx.shape = (mh, mw), nd, x.shape
         y = _planes(x, nd)
+        finite = bool(xp.isfinite(y).all())
         if mw is not None:
             p, h, w = y.shape
-            y = (y.reshape(-1, w) @ mw.T).reshape(p, h, mw.shape[0])  # one GEMM over all rows
+            if finite:
+                y = (y.reshape(-1, w) @ mw.T).reshape(p, h, mw.shape[0])  # one GEMM over all rows
+            else:
+                y = _window_map(y, mw, 2)
         if mh is not None:
-            y = xp.matmul(mh, y)
+            y = xp.matmul(mh, y) if finite else _window_map(y, mh, 1)
         return _fresh(y, x).reshape(out_shape)
 
     @staticmethod
@@ -721,6 +728,17 @@ class Separable(Op):
         mh, mw = ctx.m
         return Separable.apply(grad, None if mh is None else mh.T, None if mw is None else mw.T, ctx.nd,
                                ctx.shape), None, None, None, None
+
+
+def _window_map(y, m, axis):
+    """``y`` with ``axis`` mapped by the matrix ``m`` (out, in), each output summing only the non-zero
+    entries of its row (the window), one output position at a time: no 0 * inf from outside the window."""
+    y = xp.moveaxis(y, axis, -1)
+    out = xp.empty(y.shape[:-1] + (m.shape[0],), dtype=y.dtype)
+    for r in range(m.shape[0]):
+        cols = xp.nonzero(m[r])[0]
+        out[..., r] = y[..., cols] @ m[r, cols]
+    return xp.moveaxis(out, -1, axis)
 
 
 def _adaptive_avg(input, op, nd, output_size):

@@ -715,7 +715,13 @@ class Norm(Op):
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
         kw = dict(axis=dims, keepdims=keepdim)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            if p == 2:
+            if p != 0 and _numel(x.shape, dims) == 1:
+                # NOTE: the norm of one element is |x| (PyTorch too), not (|x|^p)^(1/p), which underflows to 0
+                # for a subnormal or tiny x (and overflows for a huge one)
+                out = xp.abs(x)
+                if not keepdim:
+                    out = out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
+            elif p == 2:
                 out = xp.sqrt(xp.sum(xp.square(x), **kw))
             elif p == 1:
                 out = xp.sum(xp.abs(x), **kw)
@@ -753,10 +759,11 @@ class Norm(Op):
         o_zero = o._data == 0
         o_safe = _arith.where(o_zero, 1.0, o) if o_zero.any() else o
         if p == 2:
-            scale = g / o_safe
+            # NOTE: x / out first (|x / out| <= 1), as PyTorch: g / out overflows for a tiny norm (1 / 1e-40)
+            ratio = x / o_safe
             if o_zero.any():
-                scale = _arith.where(o_zero, 0.0, scale)
-            return scale * x, None, None, None
+                ratio = _arith.where(o_zero, 0.0, ratio)
+            return g * ratio, None, None, None
         absx = x * _const(sgn)
         x_zero = xa == 0
         if p < 1 and x_zero.any():

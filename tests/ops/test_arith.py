@@ -248,3 +248,10 @@ def test_integer_pow_with_negative_exponents_matches_torch():
     for x in ([2, 3], [], [True]):
         got, want = _both(lambda m: m.tensor(x, dtype=m.bool if x == [True] else m.int64) ** -2)
         assert got is want is RuntimeError
+
+
+def test_pow_of_two_bools_raises_as_torch():
+    got, want = _both(lambda m: m.pow(m.tensor([True, False]), m.tensor(True)))
+    assert got is RuntimeError and want is NotImplementedError
+    got, want = _both(lambda m: m.pow(m.tensor([True, False]), m.tensor([2, 0])).numpy())
+    np.testing.assert_array_equal(got, want)

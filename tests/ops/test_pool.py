@@ -397,3 +397,25 @@ def test_local_response_norm_needs_three_dims():
         NF.local_response_norm(nnzoo.randn(2, 3), 2)
     with pytest.raises(TypeError, match=r"max_pool2d\(\): argument 'input' must be Tensor"):
         NF.max_pool2d(np.zeros((1, 1, 2, 2)), 2)
+
+
+@pytest.mark.parametrize("shape,size,name", [((2, 3, 7), 4, "adaptive_avg_pool1d"),
+                                             ((1, 3, 7, 5), (5, None), "adaptive_avg_pool2d"),
+                                             ((1, 2, 5, 7), (3, 4), "adaptive_avg_pool2d")])
+def test_adaptive_avg_pool_with_infinities_sums_only_each_window(shape, size, name):
+    """Found by the fuzzer: the window means as matrix products multiplied inf/NaN by the zeros outside each
+    window (NaN everywhere); now only each window's entries are summed, forward and backward, as PyTorch."""
+    g = np.random.default_rng(5)
+    x = g.standard_normal(shape)
+    mask = g.random(shape) < 0.3
+    x[mask] = g.choice([np.inf, -np.inf, np.nan, 1e4], int(mask.sum()))
+    u = g.standard_normal(TF.__dict__[name](torch.tensor(x), size).shape)
+    u.flat[0] = np.inf
+    res = []
+    for lib in (nnzoo, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y = getattr(lib.nn.functional, name)(xt, size)
+        grad, = lib.autograd.grad(y, xt, grad_outputs=lib.tensor(u))
+        res.append((y.detach().numpy(), grad.numpy()))
+    for got, want in zip(*res):
+        np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)

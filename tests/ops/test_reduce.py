@@ -571,3 +571,19 @@ def test_norm_gradient_of_a_zero_dim_nan(p):
         x = lib.tensor(float("nan"), requires_grad=True)
         grads.append(lib.autograd.grad(lib.norm(x, p), x)[0].numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("dtype,v", [("float32", 1e-40), ("float64", 1e-310), ("float32", 1e-20), ("float64", 1e200)])
+@pytest.mark.parametrize("p", [2, 3, 0.5, 1, INF, -1.0, "fro"])
+def test_norm_of_one_element_and_tiny_norms_match_torch(dtype, v, p):
+    """Found by the fuzzer: the norm of one element is |x| (PyTorch too), not (|x|^p)^(1/p), which underflows
+    to 0 for a subnormal; the 2-norm's gradient is g * (x / norm), not (g / norm) * x (1 / 1e-40 overflows)."""
+    for shape, dim in [((), None), ((1,), None), ((2, 1), 1), ((1, 3, 1), (0, 2)), ((2, 2), 1)]:
+        res = []
+        for lib in (nnzoo, torch):
+            x = lib.full(shape, -v, dtype=getattr(lib, dtype), requires_grad=True)
+            y = lib.norm(x, p, dim)
+            g, = lib.autograd.grad(y, x, grad_outputs=lib.ones_like(y))
+            res.append((y.detach().numpy(), g.numpy()))
+        for got, want in zip(*res):
+            np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True, err_msg=f"{shape} {dim}")
