@@ -50,7 +50,7 @@ def _binary(cls, a, b):
 
 
 def _is_bool(x):
-    return isinstance(x, Tensor) and x._data.dtype == np.bool_
+    return type(x) is bool or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
 
 
 def _no_bool_sub(a, b):
@@ -270,7 +270,10 @@ def _scaled(other, alpha, input, op):
         raise RuntimeError(f"{op}: for integral input tensors, argument alpha must not be a floating point number")
     if dt == dtypes.bool:
         return logical_and(other, bool(alpha))
-    return mul(other, alpha)
+    if not isinstance(other, Tensor):
+        return other * alpha
+    out = mul(other, alpha)
+    return out if out.dtype == dt else cast(out, dt)  # bool * 2 is int64; the op's dtype decides
 
 
 def add(input, other, *, alpha=1):

@@ -892,6 +892,11 @@ def masked_fill(input, mask, value):
             value = value._data
     elif not isinstance(value, (numbers.Number, np.generic)):
         raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+    dt = input._data.dtype
+    if dt.kind in "iu":  # as PyTorch: a float value is truncated, but one out of the integer range is refused
+        v = value._data if isinstance(value, Tensor) else value
+        if np.asarray(v).dtype.kind == "f" and not (np.iinfo(dt).min <= float(v) <= np.iinfo(dt).max):
+            raise RuntimeError(f"masked_fill: value {float(v)} cannot be converted to type {dt} without overflow")
     return MaskedFill.apply(input, m, value)
 
 

@@ -957,7 +957,7 @@ def pad(input, pad, mode="constant", value=None):
             f"{mode!r}; non-constant padding supports 2-d or 3-d input for padding size 2 (pads the last "
             "dim), 3-d or 4-d for 4 (last 2 dims), 4-d or 5-d for 6 (last 3 dims)")
     for d in range(nd - k - 1, nd):
-        if shape[d] == 0:
+        if shape[d] == 0 and mode != "circular":  # PyTorch's circular mode (slices and cat) takes empty dims
             raise RuntimeError(f"pad: mode {mode!r} needs non-empty dims besides the batch dim, got input "
                                f"shape {shape}")
     for d in range(nd - k, nd):

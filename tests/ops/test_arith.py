@@ -255,3 +255,12 @@ def test_pow_of_two_bools_raises_as_torch():
     assert got is RuntimeError and want is NotImplementedError
     got, want = _both(lambda m: m.pow(m.tensor([True, False]), m.tensor([2, 0])).numpy())
     np.testing.assert_array_equal(got, want)
+
+
+def test_alpha_keeps_the_ops_dtype_and_python_bool_subtraction_raises():
+    got, want = _both(lambda m: m.add(m.tensor([1, 2], dtype=m.int32), m.tensor([True, False]), alpha=2).numpy())
+    assert got.dtype == want.dtype == np.int32 and np.array_equal(got, want)
+    for call in (lambda m: m.tensor([1.0, 2.0]) - True, lambda m: True - m.tensor([1.0]),
+                 lambda m: m.sub(m.tensor([1.0]), True, alpha=0.5)):
+        got, want = _both(call)
+        assert got is want is RuntimeError

@@ -497,3 +497,21 @@ def test_segment_sum_matches_add_at():
     want = np.ones((6, 40))
     np.multiply.at(want, lin, vals)
     np.testing.assert_allclose(_segment_sum(vals, lin, 6, np.multiply), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e30, 2.5, -2.7])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_masked_fill_of_an_integer_tensor_with_a_float_value(value, as_tensor):
+    """Found by the fuzzer: as PyTorch, a float value is truncated, but NaN, inf or one out of the integer range
+    raises (NumPy's cast gave -2**63)."""
+    res = []
+    for lib in (nnzoo, torch):
+        v = lib.tensor(value, dtype=lib.float64) if as_tensor else value
+        try:
+            res.append(lib.tensor([1, 2]).masked_fill(lib.tensor([True, False]), v).numpy())
+        except RuntimeError:
+            res.append(RuntimeError)
+    if res[1] is RuntimeError:
+        assert res[0] is RuntimeError
+    else:
+        np.testing.assert_array_equal(res[0], res[1])

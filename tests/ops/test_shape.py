@@ -490,3 +490,16 @@ def test_errors_raise_where_torch_raises():
                  lambda: torch.zeros(5).split([2, 2]), lambda: torch.zeros(3).tril()]:
         with pytest.raises((RuntimeError, NotImplementedError, IndexError)):
             call()
+
+
+@pytest.mark.parametrize("shape,pad", [((0, 4, 3), (1, 1, 1, 1)), ((0, 4, 3), (3, 3, 3, -1)), ((2, 0, 3), (1, 1)),
+                                       ((2, 0, 4, 3), (1, 1, 1, 1)), ((3, 0), (0, 0))])
+def test_circular_pad_takes_empty_dims_as_torch(shape, pad):
+    """Found by the fuzzer: PyTorch's circular mode (slices and cat) pads tensors with empty dims that are not
+    padded; reflect and replicate refuse them in both libraries."""
+    res = []
+    for lib in (nnzoo, torch):
+        x = lib.zeros(shape, requires_grad=True)
+        y = lib.nn.functional.pad(x, pad, mode="circular")
+        res.append((tuple(y.shape), tuple(lib.autograd.grad(y.sum(), x)[0].shape)))
+    assert res[0] == res[1]
