@@ -124,7 +124,17 @@ def _max_pass(a, axis, ax, track):
         return a, None
     fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
     a = _pad(a, axis, ax, fill)
-    return _first_max([a[_at(axis, ax.window(j))] for j in range(ax.k)], track)
+    out, sel = _first_max([a[_at(axis, ax.window(j))] for j in range(ax.k)], track)
+    if sel is not None and ax.lo:
+        # NOTE: where every input value of a window is -inf (the fill) the first maximum is a padding tap; the
+        # winner becomes the window's first input tap, where PyTorch's search starts (index and gradient)
+        start = np.arange(ax.n_out) * ax.s - ax.lo
+        first = np.where(start < 0, (-start + ax.d - 1) // ax.d, 0)  # first tap j inside the input
+        first = np.where(first < ax.k, first, 0).astype(sel.dtype)  # a window wholly in the padding: unchanged
+        shape = [1] * sel.ndim
+        shape[axis] = ax.n_out
+        sel = xp.maximum(sel, first.reshape(shape))
+    return out, sel
 
 
 def _first_max(parts, track):
@@ -381,8 +391,9 @@ class MaxPoolGather(Op):
 def _flat_indices(sel, ah, aw, n_planes):
     """PyTorch's indices from the winners: row * W + col of each window's maximum in its input plane.
 
-    NOTE: a window whose every value is -inf "wins" on the padding; clipping puts its index on the
-    nearest input element instead (PyTorch: the window's first input element)."""
+    NOTE: a window whose every input value is -inf takes its first input element (:func:`_max_pass` moves
+    the winner off the padding, as PyTorch's search starts there). A window lying entirely in the padding
+    gets the nearest input element by clipping (PyTorch: an index past the row)."""
     hsel, wsel = sel
     ho, wo = ah.n_out, aw.n_out
     row = np.arange(ho).reshape(1, ho, 1) * ah.s - ah.lo

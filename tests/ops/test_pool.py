@@ -419,3 +419,26 @@ def test_adaptive_avg_pool_with_infinities_sums_only_each_window(shape, size, na
         res.append((y.detach().numpy(), grad.numpy()))
     for got, want in zip(*res):
         np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.max_pool1d(x[0], 3, stride=3, padding=1, dilation=2, ceil_mode=True, return_indices=True),
+    lambda F, x: F.max_pool1d(x[0], 3, stride=2, padding=1, return_indices=True),
+    lambda F, x: F.max_pool2d(x, (3, 2), stride=(2, 3), padding=1, ceil_mode=True, return_indices=True),
+    lambda F, x: F.max_pool2d(x, 3, stride=1, padding=1, return_indices=True),
+])
+def test_max_pool_window_of_minus_infinities_takes_its_first_input_element(call):
+    """Found by the fuzzer: where every input value of a window is -inf the padding won the first-maximum
+    search (index clipped to element 0, no gradient); PyTorch's search starts at the window's first input
+    element, which gets the index and the gradient."""
+    inf = np.inf
+    x = np.array([[[[1.0, -inf, -1e4], [-inf, -inf, 1.0], [-inf, -inf, -inf]],
+                   [[-inf, -inf, -inf], [-inf, 0.0, -inf], [2.0, -inf, -inf]]]])
+    res = []
+    for lib in (nnzoo, torch):
+        t = lib.tensor(x, requires_grad=True)
+        out, idx = call(lib.nn.functional, t)
+        grad, = lib.autograd.grad(out, t, grad_outputs=lib.ones_like(out))
+        res.append((out.detach().numpy(), idx.numpy(), grad.numpy()))
+    for got, want in zip(*res):
+        np.testing.assert_array_equal(got, want)
