@@ -365,6 +365,10 @@ class Prod(Op):
         if not (x._data == 0).any():
             return g * (_unreduce(out, x.shape, dims, ctx.keepdim) / x), None, None
         if ctx.dim is None:
+            if not state.enabled and int((x._data == 0).sum()) > 1:
+                # NOTE: PyTorch's shortcut: two zeros make every prod_{j != i} x_j zero, so dx = 0, even where
+                # an inf or NaN elsewhere would make the exclusive products 0 * inf = nan
+                return _make(xp.zeros(x._data.shape, dtype=g._data.dtype)), None, None
             flat = x.reshape(-1)
             return g * _exclusive_prods(flat, 0).reshape(x.shape), None, None
         return g * _exclusive_prods(x, ctx.dim), None, None

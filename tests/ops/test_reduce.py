@@ -587,3 +587,16 @@ def test_norm_of_one_element_and_tiny_norms_match_torch(dtype, v, p):
             res.append((y.detach().numpy(), g.numpy()))
         for got, want in zip(*res):
             np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True, err_msg=f"{shape} {dim}")
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_prod_gradient_with_two_zeros_and_infinities_matches_torch(create_graph):
+    """Found by the fuzzer: PyTorch's full-product backward returns zeros outright when two or more elements are
+    0 (without create_graph), where the exclusive products would give 0 * inf = nan next to an inf or NaN."""
+    x = np.array([[1e4, 1e-310, 0.0, 1.0, np.nan], [-1e4, 1e4, -1.0, 1e4, INF], [-INF, -1.0, -0.0, np.nan, INF]])
+    grads = []
+    for lib in (nnzoo, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        g, = lib.autograd.grad(lib.prod(xt), xt, create_graph=create_graph)
+        grads.append(g.detach().numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
