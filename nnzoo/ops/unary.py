@@ -539,6 +539,8 @@ class LeakyRelu(Op):
         ctx.save_for_backward(x)
         ctx.slope = slope
         y = _arr(x * slope)
+        if slope == 0:  # NOTE: 0 * inf = nan would win max(inf, nan); PyTorch's x > 0 ? x : 0 * x keeps inf
+            return xp.where(x > 0, x, y)
         # max(x, slope x) is x for x > 0 and slope x below when slope <= 1 (min when slope > 1)
         (xp.maximum if slope <= 1 else xp.minimum)(x, y, out=y)
         return y

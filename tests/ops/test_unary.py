@@ -526,3 +526,16 @@ def test_domain_edges_are_silent_like_torch():
             got = fn(nnzoo, zero).numpy()
             want = fn(torch, torch.tensor([0.0, -1.0])).numpy()
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.01, -0.5, 1.5])
+def test_leaky_relu_at_infinities_matches_torch(slope):
+    """Found by the fuzzer: with slope 0, max(inf, 0 * inf) was nan; PyTorch's x > 0 ? x : slope x gives inf."""
+    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 2.0, -2.0])
+    res = []
+    for lib in (nnzoo, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.leaky_relu(xt, slope)
+        res.append((y.detach().numpy(), lib.autograd.grad(y, xt, grad_outputs=lib.ones_like(y))[0].numpy()))
+    for got, want in zip(*res):
+        np.testing.assert_array_equal(got, want)
