@@ -209,7 +209,7 @@ def _diverged(e, config):
     # NOTE: a resumed run restores the saved learning rate and the same batches, so it would diverge
     # again at the same step: the hint is a fresh run, not --resume.
     kept = f"the last good weights are in {e.checkpoint}" if e.checkpoint else "no checkpoint was kept"
-    hint = (f"train afresh{' with another --out' if e.checkpoint else ''} and a lower --lr "
+    hint = (f"train afresh with {'another --out and ' if e.checkpoint else ''}a lower --lr "
             f"(this run: {config['lr']:g})")
     if not config.get("clip_grad_norm"):
         hint += " or --set clip_grad_norm=1"
