@@ -131,6 +131,10 @@ class Pow(Op):
             raise RuntimeError("pow: not implemented for 'Bool' (both operands bool)")
         if dt is not None and dt.kind in "iu" and xp.any(xp.asarray(b) < 0):
             out = _integer_pow(a, b)
+        elif dt is not None and dt.kind == "f" and xp.ndim(b) == 0 and (b == 0.5 or b == -0.5):
+            # NOTE: PyTorch computes x ** 0.5 as sqrt(x) and x ** -0.5 as rsqrt(x), whose IEEE special cases
+            # differ from pow's: sqrt(-inf) = nan (pow: inf), rsqrt(-0) = -inf (pow: inf), rsqrt(-inf) = nan
+            out = xp.sqrt(a) if b == 0.5 else xp.asarray(1.0 / xp.sqrt(a), dtype=dt)
         else:
             out = a ** b
         ctx.save_for_backward(a, b, out)

@@ -616,7 +616,8 @@ class Var(Op):
         if dof <= 0 and ctx.whole:
             # NOTE: PyTorch's rule when no dim is given (or the input is 0-d) and N <= correction: 2 / dof is
             # taken as inf, so dx = g * (nan where x == mean, else inf), whatever the sign of x - mean
-            inf_or_nan = xp.where(dev._data == 0, math.nan, math.inf).astype(x._data.dtype)
+            at_mean = x._data == xp.mean(x._data, axis=dims, keepdims=True)  # x == mean, inf == inf included
+            inf_or_nan = xp.where(at_mean, math.nan, math.inf).astype(x._data.dtype)
             return g * _const(inf_or_nan), None, None, None, None, None
         return g * scale * dev, None, None, None, None, None
 

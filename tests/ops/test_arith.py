@@ -264,3 +264,18 @@ def test_alpha_keeps_the_ops_dtype_and_python_bool_subtraction_raises():
                  lambda m: m.sub(m.tensor([1.0]), True, alpha=0.5)):
         got, want = _both(call)
         assert got is want is RuntimeError
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("exponent", [0.5, -0.5])
+def test_pow_half_exponents_are_sqrt_and_rsqrt_as_torch(dtype, exponent):
+    """Found by the fuzzer: PyTorch computes x ** 0.5 as sqrt and x ** -0.5 as rsqrt, whose special cases differ
+    from IEEE pow's: (-inf) ** 0.5 = nan (pow: inf), (-0) ** -0.5 = -inf (pow: inf), (-inf) ** -0.5 = nan."""
+    x = [INF, -INF, 0.0, -0.0, NAN, 4.0, -4.0, 1e-40, 1e-310]
+    res = []
+    for lib in (nnzoo, torch):
+        xt = lib.tensor(x, dtype=getattr(lib, dtype), requires_grad=True)
+        y = xt ** exponent
+        res.append((y.detach().numpy(), lib.autograd.grad(y, xt, grad_outputs=lib.ones_like(y))[0].numpy()))
+    for got, want in zip(*res):
+        np.testing.assert_array_equal(got, want)

@@ -600,3 +600,15 @@ def test_prod_gradient_with_two_zeros_and_infinities_matches_torch(create_graph)
         g, = lib.autograd.grad(lib.prod(xt), xt, create_graph=create_graph)
         grads.append(g.detach().numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+def test_var_gradient_with_correction_at_least_n_at_an_infinite_mean():
+    """PyTorch's rule compares x == mean (inf == inf: nan), not x - mean == 0 (inf - inf = nan != 0)."""
+    grads = []
+    for lib in (nnzoo, torch):
+        x = lib.tensor([[[INF], [-1e4]]], dtype=lib.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = lib.var(x, None, correction=2, keepdim=True)
+            grads.append(lib.autograd.grad(y, x, grad_outputs=lib.full_like(y, -1.0))[0].numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
