@@ -955,6 +955,8 @@ def pad(input, pad, mode="constant", value=None):
                                   "'replicate' or 'circular')")
     if value is not None and value != 0:
         raise RuntimeError(f"pad: padding mode {mode!r} doesn't take a value argument (got {value})")
+    if mode in ("reflect", "replicate") and input._data.dtype == np.bool_:
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented for bool tensors (as in PyTorch)")
     if not (1 <= k <= 3 and nd in (k + 1, k + 2)):
         raise NotImplementedError(
             f"pad: padding size {len(sizes)} is not supported for a {nd}-d input (shape {shape}) in mode "

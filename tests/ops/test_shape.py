@@ -520,3 +520,18 @@ def test_constant_pad_value_out_of_an_integer_range_raises_as_torch(value, dtype
         assert res[0] is RuntimeError
     else:
         np.testing.assert_array_equal(res[0], res[1])
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_non_constant_pad_of_bool_tensors_as_torch(mode):
+    """Found by the fuzzer: PyTorch's reflect and replicate kernels refuse bool tensors; circular pads them."""
+    res = []
+    for lib in (nnzoo, torch):
+        try:
+            res.append(lib.nn.functional.pad(lib.tensor([[True, False, True]]), (1, 1), mode=mode).numpy())
+        except NotImplementedError:
+            res.append(NotImplementedError)
+    if res[1] is NotImplementedError:
+        assert res[0] is NotImplementedError
+    else:
+        np.testing.assert_array_equal(res[0], res[1])
