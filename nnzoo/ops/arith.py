@@ -127,8 +127,6 @@ class Pow(Op):
     @quiet
     def forward(ctx, a, b):
         dt = getattr(a, "dtype", None)
-        if dt == np.bool_:
-            raise RuntimeError("pow: not implemented for 'Bool' (both operands bool)")
         if dt is not None and dt.kind in "iu" and xp.any(xp.asarray(b) < 0):
             out = _integer_pow(a, b)
         elif dt is not None and dt.kind == "f" and xp.ndim(b) == 0 and (b == 0.5 or b == -0.5):
@@ -391,6 +389,10 @@ def pow(input, exponent):
     powers give PyTorch's integers (0 unless the base is +-1); to a negative Python int they raise."""
     if type(exponent) is int and exponent < 0 and isinstance(input, Tensor) and input._data.dtype.kind in "biu":
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if _is_bool(exponent) and _is_bool(input):  # as PyTorch: bool ** bool only with a Python bool exponent
+        if type(exponent) is not bool:
+            raise RuntimeError("pow: not implemented for 'Bool' (both operands bool)")
+        return _make(input._data.copy() if exponent else xp.ones_like(input._data))
     return _binary(Pow, input, exponent)
 
 

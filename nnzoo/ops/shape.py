@@ -946,8 +946,8 @@ def pad(input, pad, mode="constant", value=None):
                 raise RuntimeError(f"pad: padding ({lo}, {hi}) of dim {d} crops more than its size {n} "
                                    f"(input shape {shape})")
         dt = input._data.dtype
-        if value is not None and dt.kind in "iu" and isinstance(value, float) \
-                and not np.iinfo(dt).min <= value <= np.iinfo(dt).max:  # NaN too, as PyTorch
+        if value is not None and dt.kind in "iu" and isinstance(value, float) and any(w > 0 for w in sizes) \
+                and not np.iinfo(dt).min <= value <= np.iinfo(dt).max:  # NaN too, as PyTorch (when it pads)
             raise RuntimeError(f"pad: value {value} cannot be converted to type {dt} without overflow")
         return ConstantPad.apply(input, widths, 0 if value is None else value)
     if mode not in _NP_PAD_MODE:

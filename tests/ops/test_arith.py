@@ -251,8 +251,13 @@ def test_integer_pow_with_negative_exponents_matches_torch():
 
 
 def test_pow_of_two_bools_raises_as_torch():
+    """bool tensor ** bool tensor raises in PyTorch; with a Python bool exponent it is x ** False = True, x ** True
+    = x, in bool."""
     got, want = _both(lambda m: m.pow(m.tensor([True, False]), m.tensor(True)))
     assert got is RuntimeError and want is NotImplementedError
+    for e in (False, True):
+        got, want = _both(lambda m: (m.tensor([True, False]) ** e).numpy())
+        assert got.dtype == want.dtype == np.bool_ and np.array_equal(got, want)
     got, want = _both(lambda m: m.pow(m.tensor([True, False]), m.tensor([2, 0])).numpy())
     np.testing.assert_array_equal(got, want)
 

@@ -510,16 +510,17 @@ def test_circular_pad_takes_empty_dims_as_torch(shape, pad):
 def test_constant_pad_value_out_of_an_integer_range_raises_as_torch(value, dtype):
     """Found by the fuzzer: NaN, inf or an out-of-range value padding an integer tensor raises in PyTorch (NumPy's
     cast gave -2**63); finite values are truncated in both."""
-    res = []
-    for lib in (nnzoo, torch):
-        try:
-            res.append(lib.nn.functional.pad(lib.ones(2, dtype=getattr(lib, dtype)), (1, 1), value=value).numpy())
-        except RuntimeError:
-            res.append(RuntimeError)
-    if res[1] is RuntimeError:
-        assert res[0] is RuntimeError
-    else:
-        np.testing.assert_array_equal(res[0], res[1])
+    for pad in [(1, 1), (0, 0), (1, -1)]:  # (0, 0): nothing is filled, nothing is refused
+        res = []
+        for lib in (nnzoo, torch):
+            try:
+                res.append(lib.nn.functional.pad(lib.ones(2, dtype=getattr(lib, dtype)), pad, value=value).numpy())
+            except RuntimeError:
+                res.append(RuntimeError)
+        if res[1] is RuntimeError:
+            assert res[0] is RuntimeError
+        else:
+            np.testing.assert_array_equal(res[0], res[1])
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
