@@ -302,3 +302,22 @@ def check_module(th, nz, arrays, call, dtype, train=False):
     params_t = dict(th.named_parameters())
     for name, p in nz.named_parameters():
         _close_to(_as_np(p.grad), _as_np(params_t[name].grad), TOL_BWD[dtype], f"grad of {name}")
+
+
+def check_same_result_or_error(fn, error=RuntimeError):
+    """``fn(lib)`` for nnzoo and torch: where torch raises ``error`` nnzoo must raise it too; otherwise the
+    two results (a Tensor or a tuple of Tensors) must be equal to the bit."""
+    res = []
+    for lib in (nnzoo, torch):
+        try:
+            out = fn(lib)
+        except error:
+            res.append(error)
+            continue
+        res.append(tuple(_np(t) for t in (out if isinstance(out, tuple) else (out,))))
+    if res[1] is error:
+        assert res[0] is error, f"torch raises {error.__name__}, nnzoo gave {res[0]}"
+        return
+    assert res[0] is not error, "nnzoo raises where torch gives a result"
+    for got, want in zip(*res):
+        np.testing.assert_array_equal(got, want)

@@ -13,7 +13,7 @@ import torch.nn.functional as TF
 
 import nnzoo
 import nnzoo.nn.functional as NF
-from helpers import OpCase, S, V, cases_params, check_op
+from helpers import OpCase, S, V, cases_params, check_op, check_same_result_or_error
 
 rng = np.random.default_rng(5)
 
@@ -246,6 +246,14 @@ def test_nan_propagates_through_max_pooling():
     np.testing.assert_array_equal(out, TF.max_pool2d(torch.tensor(x), 2).numpy())
 
 
+def _pooled_index_and_grad(lib, call, x):
+    """(output, indices, input gradient of the output's sum) of a max pooling ``call(F, t)``."""
+    t = lib.tensor(x, requires_grad=True)
+    out, idx = call(lib.nn.functional, t)
+    grad, = lib.autograd.grad(out, t, grad_outputs=lib.ones_like(out))
+    return out, idx, grad
+
+
 @pytest.mark.parametrize("call", [
     lambda F, x: F.max_pool2d(x, 3, return_indices=True),
     lambda F, x: F.max_pool2d(x, 2, stride=1, padding=1, return_indices=True),
@@ -257,14 +265,7 @@ def test_nan_wins_max_pooling_with_torchs_index_and_gradient(call):
     (PyTorch's kernels take every NaN they meet as the new maximum), and its gradient goes there."""
     nan = np.nan
     x = np.array([[[[1.0, nan, 2.0], [nan, 5.0, nan], [0.0, 1.0, 2.0]]]])
-    res = []
-    for lib in (nnzoo, torch):
-        t = lib.tensor(x, requires_grad=True)
-        out, idx = call(lib.nn.functional, t)
-        grad, = lib.autograd.grad(out, t, grad_outputs=lib.ones_like(out))
-        res.append((out.detach().numpy(), idx.numpy(), grad.numpy()))
-    for got, want in zip(res[0], res[1]):
-        np.testing.assert_array_equal(got, want)
+    check_same_result_or_error(lambda lib: _pooled_index_and_grad(lib, call, x))
 
 
 def test_adaptive_max_pool2d_empty_batch():
@@ -434,11 +435,4 @@ def test_max_pool_window_of_minus_infinities_takes_its_first_input_element(call)
     inf = np.inf
     x = np.array([[[[1.0, -inf, -1e4], [-inf, -inf, 1.0], [-inf, -inf, -inf]],
                    [[-inf, -inf, -inf], [-inf, 0.0, -inf], [2.0, -inf, -inf]]]])
-    res = []
-    for lib in (nnzoo, torch):
-        t = lib.tensor(x, requires_grad=True)
-        out, idx = call(lib.nn.functional, t)
-        grad, = lib.autograd.grad(out, t, grad_outputs=lib.ones_like(out))
-        res.append((out.detach().numpy(), idx.numpy(), grad.numpy()))
-    for got, want in zip(*res):
-        np.testing.assert_array_equal(got, want)
+    check_same_result_or_error(lambda lib: _pooled_index_and_grad(lib, call, x))

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import nnzoo
-from helpers import OpCase, S, V, cases_params, check_op
+from helpers import OpCase, S, V, cases_params, check_op, check_same_result_or_error
 
 INTS = V(np.arange(6).reshape(2, 3))  # an int64 tensor: promoted by cat/stack, never differentiable
 
@@ -511,28 +511,13 @@ def test_constant_pad_value_out_of_an_integer_range_raises_as_torch(value, dtype
     """Found by the fuzzer: NaN, inf or an out-of-range value padding an integer tensor raises in PyTorch (NumPy's
     cast gave -2**63); finite values are truncated in both."""
     for pad in [(1, 1), (0, 0), (1, -1)]:  # (0, 0): nothing is filled, nothing is refused
-        res = []
-        for lib in (nnzoo, torch):
-            try:
-                res.append(lib.nn.functional.pad(lib.ones(2, dtype=getattr(lib, dtype)), pad, value=value).numpy())
-            except RuntimeError:
-                res.append(RuntimeError)
-        if res[1] is RuntimeError:
-            assert res[0] is RuntimeError
-        else:
-            np.testing.assert_array_equal(res[0], res[1])
+        check_same_result_or_error(
+            lambda lib: lib.nn.functional.pad(lib.ones(2, dtype=getattr(lib, dtype)), pad, value=value))
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 def test_non_constant_pad_of_bool_tensors_as_torch(mode):
     """Found by the fuzzer: PyTorch's reflect and replicate kernels refuse bool tensors; circular pads them."""
-    res = []
-    for lib in (nnzoo, torch):
-        try:
-            res.append(lib.nn.functional.pad(lib.tensor([[True, False, True]]), (1, 1), mode=mode).numpy())
-        except NotImplementedError:
-            res.append(NotImplementedError)
-    if res[1] is NotImplementedError:
-        assert res[0] is NotImplementedError
-    else:
-        np.testing.assert_array_equal(res[0], res[1])
+    check_same_result_or_error(
+        lambda lib: lib.nn.functional.pad(lib.tensor([[True, False, True]]), (1, 1), mode=mode),
+        NotImplementedError)
