@@ -450,3 +450,130 @@ def test_error_types_match_torch(name, make):
 def test_pointwise_target_broadcast_warns():
     with pytest.warns(UserWarning, match=r"mse_loss: using a target size \(3,\) that is different"):
         L.mse_loss(X, nnzoo.zeros(3))
+
+
+# ---- special values the differential fuzzer found (tests/fuzz, issue 13) -----------------------------
+INF, NAN = np.inf, np.nan
+TOL = {np.float32: dict(rtol=1e-6, atol=0), np.float64: dict(rtol=1e-14, atol=0)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,kw", [("huber_loss", {}), ("huber_loss", dict(delta=0.5)),
+                                     ("huber_loss", dict(delta=2.0)), ("smooth_l1_loss", {}),
+                                     ("smooth_l1_loss", dict(beta=0.5)), ("smooth_l1_loss", dict(beta=0.0))])
+def test_huber_smooth_l1_gradient_at_infinite_difference_matches_torch(name, kw, reduction, dtype):
+    """input - target = +-inf: the gradient is torch's +-delta (huber) / +-1 (smooth_l1), not nan (it was
+    inf * 0 from the quadratic branch the select drops); inf - inf and nan stay nan, as torch."""
+    x = np.array([-INF, INF, 1.0, INF, NAN, 2.0, 0.3, -0.2, 5.0], dtype)
+    t = np.array([1.0, 0.0, INF, INF, 0.0, -INF, 0.1, 0.0, NAN], dtype)
+    _assert_same(*_both(name, [x, t], dict(kw, reduction=reduction), grad=(0, 1)), **TOL[dtype])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,kw", [("huber_loss", {}), ("huber_loss", dict(delta=0.7)), ("smooth_l1_loss", {}),
+                                     ("smooth_l1_loss", dict(beta=0.5))])
+def test_huber_smooth_l1_double_backward_matches_torch(name, kw, reduction):
+    """The fused op's backward is built of Tensor ops: its second derivatives against torch's (and a target
+    broadcast against the input, whose gradient is summed down)."""
+    g = np.random.default_rng(11)
+    x_np, t_np = g.standard_normal((3, 4)) * 1.5, g.standard_normal((4,))
+    res = []
+    for lib, F in ((nnzoo, L), (torch, TF)):
+        x, t = lib.tensor(x_np, requires_grad=True), lib.tensor(t_np, requires_grad=True)
+        with pytest.warns(UserWarning, match="target size"):
+            out = getattr(F, name)(x, t, reduction=reduction, **kw)
+        gx, gt = lib.autograd.grad((out * out).sum(), [x, t], create_graph=True)
+        res.append([a.detach().numpy() for a in (out, gx, gt)]
+                   + [h.numpy() for h in lib.autograd.grad((gx * gx).sum() + (gt * gt).sum(), [x, t])])
+    for ours, theirs in zip(*res):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore:.*reduction.*'mean'.*:UserWarning")  # kl_div's 'mean', in both
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS + ("batchmean",))
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_target_gradient_at_special_targets_matches_torch(log_target, reduction, dtype):
+    """Targets of 0 (and -0, negative, nan, inf): torch's xlogy(t, t) gives a target gradient of
+    log t + t / t, nan at t = 0 (it was 1 - input), and nan values for negative targets (they were 0);
+    with ``log_target`` a target of -inf or +inf gives torch's nan."""
+    x = np.array([[-1.0, -2.0, 0.5, -0.3], [-1.2, 0.0, -4.0, 1.5]], dtype)
+    if log_target:
+        t = np.array([[0.0, -1.0, -INF, INF], [NAN, -0.0, -2.0, -0.5]], dtype)
+    else:
+        t = np.array([[0.0, 0.3, -0.0, 1.0], [0.5, 0.0, -0.5, NAN]], dtype)
+    _assert_same(*_both("kl_div", [x, t], dict(reduction=reduction, log_target=log_target), grad=(0, 1)),
+                 **TOL[dtype])
+
+
+@pytest.mark.filterwarnings("ignore:.*reduction.*'mean'.*:UserWarning")  # kl_div's 'mean', in both
+@pytest.mark.parametrize("reduction", REDUCTIONS + ("batchmean",))
+@pytest.mark.parametrize("t", [0.0, 0.4])
+def test_kl_div_zero_dim_target_matches_torch(t, reduction):
+    _assert_same(*_both("kl_div", [np.array(-0.7), np.array(t)], dict(reduction=reduction), grad=(0, 1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("layout", ["vector", "batched", "spatial", "ignored"])
+def test_cross_entropy_smoothing_with_zero_total_weight_matches_torch(layout, smoothing, reduction, dtype):
+    """Label smoothing where the targets' classes all weigh 0: 'mean' is torch's nan (its nll part is
+    0 / 0), not inf (the smoothing sum / 0); the gradients are torch's."""
+    g = np.random.default_rng(3)
+    w = np.array([1.0, 0.0, 2.0, 0.0], dtype)
+    kw = dict(reduction=reduction, label_smoothing=smoothing)
+    if layout == "vector":
+        x, t = g.standard_normal(4), np.array(1)
+    elif layout == "spatial":
+        x, t = g.standard_normal((2, 4, 3)), np.array([[1, 3, 1], [3, 3, 1]])
+    else:
+        x, t = g.standard_normal((3, 4)), np.array([1, 3, 1])
+        if layout == "ignored":
+            t[0], kw["ignore_index"] = 0, 0
+    _assert_same(*_both("cross_entropy", [x.astype(dtype), t], kw, dict(weight=w)), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("pos_weight", [None, 0.0, 0.5, 1.0, 3.0])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_with_logits_gradients_at_infinite_logits_match_torch(weighted, pos_weight, reduction, dtype):
+    """Logits of +-inf (and nan): the target's gradient is torch's log sigmoid(-x) - p log sigmoid(x), e.g.
+    inf at x = -inf for any p > 0 (it was nan for p = 1 and p < 1: inf - inf)."""
+    x = np.array([-INF, INF, -INF, INF, -INF, NAN, 0.0, -3.0, 2.0, -0.0], dtype)
+    t = np.array([0.7, 0.7, 0.0, 1.0, 1.0, 0.5, 0.3, 1.0, 0.0, 0.5], dtype)
+    tw = {}
+    if pos_weight is not None:
+        tw["pos_weight"] = np.full(x.shape, pos_weight, dtype)
+    if weighted:
+        tw["weight"] = np.linspace(0.5, 2.0, x.size).astype(dtype)
+    _assert_same(*_both("binary_cross_entropy_with_logits", [x, t], dict(reduction=reduction), tw, grad=(0, 1)),
+                 **TOL[dtype])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_pos_weight_double_backward_matches_torch(reduction):
+    g = np.random.default_rng(7)
+    x_np, t_np, p_np = g.standard_normal((3, 4)) * 2, g.uniform(0, 1, (3, 4)), g.uniform(0, 3, 4)
+    res = []
+    for lib, F in ((nnzoo, L), (torch, TF)):
+        x, t = lib.tensor(x_np, requires_grad=True), lib.tensor(t_np, requires_grad=True)
+        out = F.binary_cross_entropy_with_logits(x, t, pos_weight=lib.tensor(p_np), reduction=reduction)
+        gx, gt = lib.autograd.grad(out.sum(), [x, t], create_graph=True)
+        res.append([h.numpy() for h in lib.autograd.grad((gx * gx).sum() + (gt * gx).sum(), [x, t])])
+    for ours, theirs in zip(*res):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin", [0.0, -0.5])
+def test_cosine_embedding_loss_float64_epsilon_matches_torch(margin, reduction):
+    """torch adds the C float 1e-12f (9.99999996e-13) to the squared norms in float64 too: with a zero or
+    tiny vector the results differed by ~2e-9 relative (1e-12 in float64)."""
+    a = np.array([[0.0, 0.0], [1e-7, 0.0], [0.3, -0.2], [1e-6, 2e-6]])
+    b = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [-1.0, 0.5]])
+    y = np.array([-1, 1, -1, -1])
+    _assert_same(*_both("cosine_embedding_loss", [a, b, y], dict(reduction=reduction, margin=margin), grad=(0, 1)),
+                 rtol=1e-14, atol=0)
