@@ -436,3 +436,91 @@ def test_cells_with_empty_batch_match_torch(mode, with_hx):
     assert res[0][:2] == res[1][:2]
     for name, g in res[1][2].items():
         np.testing.assert_array_equal(res[0][2][name], g, err_msg=name)
+
+
+# ---- relu RNN with non-finite hidden states (found by the differential fuzzer, issue 13) --------------------
+def _relu_rnn_both(make, x, h0, params, dtype):
+    """The module ``make(lib)`` of both libraries with ``params`` loaded, run on x (and h0), backward of the
+    sum of every output: [(outputs, input grads, parameter grads)] for nnzoo and torch."""
+    res = []
+    for lib in (nnzoo, torch):
+        mod = make(lib)
+        mod = mod.double() if dtype == np.float64 else mod
+        with lib.no_grad():
+            for p, v in zip(mod.parameters(), params):
+                p.copy_(lib.tensor(v.astype(dtype)))
+        xt = lib.tensor(x.astype(dtype), requires_grad=True)
+        ht = None if h0 is None else lib.tensor(h0.astype(dtype), requires_grad=True)
+        with np.errstate(all="ignore"):
+            out = mod(xt) if ht is None else mod(xt, ht)
+            outs = out if isinstance(out, tuple) else (out,)
+            sum(o.sum() for o in outs).backward()
+        res.append(([o.detach().numpy() for o in outs],
+                    [a.grad.numpy() for a in (xt, ht) if a is not None],
+                    [p.grad.numpy() for _, p in mod.named_parameters()]))
+    return res
+
+
+def _assert_relu_rnn_same(res, dtype):
+    (outs_n, ins_n, ps_n), (outs_t, ins_t, ps_t) = res
+    tol = TOL[dtype]
+    for what, ours, theirs in (("output", outs_n, outs_t), ("input grad", ins_n, ins_t), ("param grad", ps_n, ps_t)):
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a, b, equal_nan=True, err_msg=what, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_rnn_gradient_passes_a_nan_hidden_state_the_issue_repro(dtype):
+    """The fused backward masked with h > 0, which stops the gradient at a NaN state; torch's relu backward
+    (threshold_backward) zeroes it only where h <= 0, so NaN passes it: input grad [1.5, 1], not [0, 0]."""
+    res = _relu_rnn_both(lambda lib: lib.nn.RNN(1, 1, nonlinearity="relu", bias=False),
+                         np.array([[[np.nan]], [[1.0]]]), None, [np.array([[1.0]]), np.array([[0.5]])], dtype)
+    _assert_relu_rnn_same(res, dtype)
+    np.testing.assert_array_equal(res[0][1][0].ravel(), res[1][1][0].ravel())
+
+
+RELU_NONFINITE = [dict(), dict(bias=False), dict(num_layers=2, bidirectional=True), dict(batch_first=True)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("special", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("kw", RELU_NONFINITE, ids=str)
+@pytest.mark.parametrize("cell", [False, True])
+def test_relu_rnn_with_non_finite_inputs_matches_torch(cell, kw, special, dtype):
+    """A NaN or +-inf input (or initial state) entry: outputs, input and parameter gradients equal torch's,
+    NaN pattern included, for the fused layer and the cell."""
+    if cell and kw and set(kw) != {"bias"}:
+        pytest.skip("cells have no layers or batch_first")
+    rng = np.random.default_rng(zlib.crc32(repr((cell, kw, special)).encode()))
+    torch.manual_seed(4)
+    if cell:
+        ref = torch.nn.RNNCell(I, H, nonlinearity="relu", **kw)
+        x, h0 = rng.standard_normal((B, I)), rng.standard_normal((B, H))
+        x[0, 1], h0[2, 0] = special, special
+
+        def make(lib):
+            return lib.nn.RNNCell(I, H, nonlinearity="relu", **kw)
+    else:
+        ref = torch.nn.RNN(I, H, nonlinearity="relu", **kw)
+        x = rng.standard_normal((B, T, I) if kw.get("batch_first") else (T, B, I))
+        x[(1, 0, 2)] = special
+        h0 = None
+
+        def make(lib):
+            return lib.nn.RNN(I, H, nonlinearity="relu", **kw)
+    params = [p.detach().numpy().astype(np.float64) for p in ref.parameters()]
+    _assert_relu_rnn_same(_relu_rnn_both(make, x, h0, params, dtype), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batched", [False, True])
+def test_relu_rnn_infinite_gradient_at_a_zero_state_is_zeroed_like_torch(batched, dtype):
+    """An -inf recurrent weight makes a state's gradient +-inf where that state is 0: torch's relu backward
+    selects 0 there; a product with the 0/1 mask gave inf * 0 = nan (the fuzzer's case, seed 0)."""
+    w_ih = -np.ones((3, 1))
+    w_hh = np.array([[-0.80350405, 0.0, 1.956], [1.4206214, -1.0556029, -1.8981322], [-5000.0, -np.inf, -3.4875462]])
+    x = np.array([[0.12573022], [-0.13210486]])
+    x = x[:, None] if batched else x
+    res = _relu_rnn_both(lambda lib: lib.nn.RNN(1, 3, nonlinearity="relu", bias=False), x, None, [w_ih, w_hh], dtype)
+    _assert_relu_rnn_same(res, dtype)
