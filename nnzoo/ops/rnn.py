@@ -17,14 +17,22 @@ How the fused op is fast (the cuDNN recipe, in NumPy):
 - the backward walks the steps in reverse, keeping only dh (and dc) as the carried state; the gradients
   of the pre-activations of every step are stacked in one (T*B, G) buffer, so dW_hh, dW_ih, the biases
   and dx are each ONE GEMM (or sum) after the loop;
-- sigmoid(a) = 0.5 * tanh(a / 2) + 0.5: one tanh over the whole gate block instead of exp, add and
-  reciprocal (NOTE: measured ~1.5x faster on (32, 1024) float32 blocks).
+- sigmoid(a) = 1 / (1 + e^-a), PyTorch's form, over the whole gate block at once (exp, add, divide on a
+  contiguous block; the tanh gate's columns then get their tanh): a long loop folds -log2(e) into the
+  sigmoid gates' rows of the copies of W_ih, W_hh and the biases it makes anyway, so that each step takes
+  2^b, ~2x cheaper than e^-a in NumPy's float32 (e^-a to a relative ~|a| u, the size the rounding of a
+  itself gives it); a short loop (a cell step) negates the block and takes e^-a, PyTorch's numbers.
+  NOTE: the old 0.5 tanh(a / 2) + 0.5 (one tanh over the block) has an absolute error of ~2^-25, not a
+  relative one: small gates (a < 0) came out up to 100% off in float32 (2e-6 relative at sigmoid = 0.011,
+  0.7% at a = -13.7, 0 below a = -17 where PyTorch gives e^a), which the weight gradients multiplied by
+  1e4-sized states or lost in cancellation (found by the differential fuzzer).
 
 Variable lengths follow PyTorch's packed sequences: with the lengths sorted in decreasing order, at step
 t only the first n_t = #{b : len_b > t} rows are active; the other rows keep their state (so h_T is each
 sequence's state at its last valid step) and their output is 0. A reverse direction runs t = T-1 .. 0
 over the same active rows, which is each sequence reversed within its own length.
 """
+import contextlib
 import functools
 
 import numpy as np
@@ -54,40 +62,68 @@ def _prev_next(reverse):
     return (1, 0) if reverse else (0, 1)
 
 
-def _project(x, w_ih, b_ih, b_hh=None):
-    """The input projections of all steps in one GEMM: (T, B, I) -> (T, B, G), biases added."""
+def _project(x, w_ih, b_ih, b_hh=None, scale_h=None):
+    """The input projections of all steps in one GEMM: (T, B, I) -> (T, B, G), biases added. With
+    ``scale_h`` = H, those of the sigmoid gates come out times -log2(e) (:func:`_scaled_gates`)."""
     T, B, I = x.shape
+    G = w_ih.shape[0]
+    if scale_h is not None:
+        w_ih = _scaled_gates(w_ih, scale_h)
     a = xp.matmul(x.reshape(T * B, I), w_ih.T)
     if b_ih is not None:
-        a += b_ih if b_hh is None else b_ih + b_hh  # one pass over the (T*B, G) block
-    return a.reshape(T, B, w_ih.shape[0])  # G spelled out: with B = 0, -1 cannot be inferred
+        b = b_ih if b_hh is None else b_ih + b_hh
+        a += b if scale_h is None else _scaled_gates(b, scale_h)  # one pass over the (T*B, G) block
+    return a.reshape(T, B, G)  # G spelled out: with B = 0, -1 cannot be inferred
 
 
-def _recurrent_weight(w_hh, T):
-    """W_hh^T for the loop's h @ W_hh^T: a C-contiguous copy when the loop is long enough to repay it.
+def _scaled_gates(w, H):
+    """A copy of ``w`` (the gate rows of a weight, or a bias) with the sigmoid gates' rows times -log2(e), so
+    that a long loop's pre-activations b give the sigmoid as 1 / (1 + 2^b): all rows but 2H:3H, the tanh
+    gate (LSTM's g, GRU's n)."""
+    out = np.multiply(w, w.dtype.type(-np.log2(np.e)))
+    out[2 * H:3 * H] = w[2 * H:3 * H]
+    return out
+
+
+def _folds(T):
+    """Whether a loop of T steps folds -log2(e) into copies of the weights (:func:`_scaled_gates`; ~0.1 ms
+    for LSTM(256, 256)) and takes 2^b, rather than negating each step's gate block and taking e^-a (a short
+    loop: a cell step at batch 1 would pay ~10x for the copies). NOTE: NumPy's float32 exp2 is ~2x faster
+    than its exp (7.7 against 15 us on a (32, 1024) block), as fast as the old form's tanh."""
+    return T > 4
+
+
+def _recurrent_weight(w_hh, T, H=None):
+    """W_hh^T for the loop's h @ W_hh^T: a C-contiguous copy when the loop is long enough to repay it, with
+    the sigmoid gates' columns scaled when H is given (:func:`_scaled_gates`).
     NOTE: measured ~10% faster per (32, 256) @ (256, 1024) GEMM than the transposed view."""
-    return np.ascontiguousarray(w_hh.T) if T > 4 else w_hh.T
+    if not _folds(T):
+        return w_hh.T
+    return np.ascontiguousarray((w_hh if H is None else _scaled_gates(w_hh, H)).T)
+
+
+def _loop_errstate(fold):
+    """The context of a kernel's time loop. e^-a overflows for a < -88 (float32), giving the right limit
+    (sigmoid 0): a long loop silences NumPy's warning once around it; a short one lets it through (README:
+    NumPy's RuntimeWarnings), as np.errstate costs a cell step at batch 1 about as much as its gate math."""
+    return np.errstate(over="ignore") if fold else contextlib.nullcontext()
 
 
 @functools.lru_cache(maxsize=64)
-def _sigmoid_vectors(H, dtype, sig_cols):
-    """Per-column constants for the activations of a gate block.
-
-    With s = 0.5 on sigmoid columns and 1 on tanh columns and o = 0.5 / 0: y = s * tanh(s * a) + o
-    gives sigmoid or tanh per column; its derivative is k + y * (m - y) with k = 1 / 0 and m = 0 / 1
-    (tanh: 1 - y^2, sigmoid: y - y^2)."""
+def _derivative_vectors(H, dtype, sig_cols):
+    """Per-column constants for the derivative of a gate block's activations y: k + y * (m - y) with
+    k = 1 / 0 and m = 0 / 1 on tanh / sigmoid columns (tanh: 1 - y^2; sigmoid: y (1 - y), PyTorch's form:
+    1 - y is exact, where y - y^2 would lose digits as y nears 1)."""
     n = len(sig_cols)
-    s = np.ones(n * H, dtype)
-    o = np.zeros(n * H, dtype)
     k = np.ones(n * H, dtype)
     m = np.zeros(n * H, dtype)
     for j, is_sig in enumerate(sig_cols):
         if is_sig:
             cols = slice(j * H, (j + 1) * H)
-            s[cols], o[cols], k[cols], m[cols] = 0.5, 0.5, 0.0, 1.0
-    for v in (s, o, k, m):
+            k[cols], m[cols] = 0.0, 1.0
+    for v in (k, m):
         v.flags.writeable = False  # cached and shared
-    return s, o, k, m
+    return k, m
 
 
 def _out_mask(out_all, ns, B):
@@ -200,8 +236,9 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse):
     T, B, _ = x.shape
     H, P = c0.shape[1], h0.shape[1]
     dt = x.dtype
-    acts = _project(x, w_ih, b_ih, b_hh)  # pre-activations, turned into activations in place
-    s, o_, _, _ = _sigmoid_vectors(H, np.dtype(dt), (True, True, False, True))
+    # pre-activations, those of the sigmoid gates i, f, o scaled (_folds), turned into activations in place
+    fold = _folds(T)
+    acts = _project(x, w_ih, b_ih, b_hh, H if fold else None)
     hs = np.empty((T + 1, B, P), dt)
     cs = np.empty((T + 1, B, H), dt)
     tcs = np.empty((T, B, H), dt)  # tanh(c_t)
@@ -212,36 +249,44 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse):
     p, q = _prev_next(reverse)
     hs[T if reverse else 0] = h0
     cs[T if reverse else 0] = c0
-    whh_t = _recurrent_weight(w_hh, T)
+    whh_t = _recurrent_weight(w_hh, T, H)
     whr_t = w_hr.T if w_hr is not None else None
     H2, H3 = 2 * H, 3 * H
-    for t in _steps(T, reverse):
-        n = B if ns is None else ns[t]
-        h_prev, h_new, c_prev, c_new = hs[t + p], hs[t + q], cs[t + p], cs[t + q]
-        if n < B:
-            h_new[n:] = h_prev[n:]
-            c_new[n:] = c_prev[n:]
-        if n == 0:
-            continue
-        a = acts[t, :n]
-        a += xp.matmul(h_prev[:n], whh_t, out=tmp4[:n])
-        a *= s
-        np.tanh(a, out=a)
-        a *= s
-        a += o_
-        i, f, g, o = a[:, :H], a[:, H:H2], a[:, H2:H3], a[:, H3:]
-        c = c_new[:n]
-        np.multiply(f, c_prev[:n], out=c)
-        np.multiply(i, g, out=tmp[:n])
-        c += tmp[:n]
-        tc = tcs[t, :n]
-        np.tanh(c, out=tc)
-        if ms is None:
-            np.multiply(o, tc, out=h_new[:n])
-        else:
-            m = ms[t, :n]
-            np.multiply(o, tc, out=m)
-            xp.matmul(m, whr_t, out=h_new[:n])
+    with _loop_errstate(fold):
+        for t in _steps(T, reverse):
+            n = B if ns is None else ns[t]
+            h_prev, h_new, c_prev, c_new = hs[t + p], hs[t + q], cs[t + p], cs[t + q]
+            if n < B:
+                h_new[n:] = h_prev[n:]
+                c_new[n:] = c_prev[n:]
+            if n == 0:
+                continue
+            a = acts[t, :n]
+            pre = xp.matmul(h_prev[:n], whh_t, out=tmp4[:n])
+            pre += a  # the pre-activations, the sigmoid gates' scaled when folded
+            # 1 / (1 + e^-a) over the whole block (contiguous: a call on column slices costs ~3x more) into
+            # the activations, then g's columns (a placeholder so far) get their tanh
+            if fold:
+                np.exp2(pre, out=a)
+            else:
+                np.multiply(pre, -1, out=a)
+                np.exp(a, out=a)
+            a += 1
+            np.divide(1, a, out=a)
+            i, f, g, o = a[:, :H], a[:, H:H2], a[:, H2:H3], a[:, H3:]
+            np.tanh(pre[:, H2:H3], out=g)
+            c = c_new[:n]
+            np.multiply(f, c_prev[:n], out=c)
+            np.multiply(i, g, out=tmp[:n])
+            c += tmp[:n]
+            tc = tcs[t, :n]
+            np.tanh(c, out=tc)
+            if ms is None:
+                np.multiply(o, tc, out=h_new[:n])
+            else:
+                m = ms[t, :n]
+                np.multiply(o, tc, out=m)
+                xp.matmul(m, whr_t, out=h_new[:n])
     out_all = hs[:T] if reverse else hs[1:]
     out = out_all if ns is None else _out_mask(out_all, ns, B)
     last = 0 if reverse else T
@@ -256,7 +301,7 @@ def _lstm_backward(S, gout, gh, gc, need):
     T, B, _ = x.shape
     H, P = cs.shape[2], hs.shape[2]
     dt = x.dtype
-    _, _, k, m_ = _sigmoid_vectors(H, np.dtype(dt), (True, True, False, True))
+    k, m_ = _derivative_vectors(H, np.dtype(dt), (True, True, False, True))
     p, _q = _prev_next(reverse)
     dh = gh.astype(dt, copy=True)
     dc = gc.astype(dt, copy=True)
@@ -316,41 +361,51 @@ def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse):
     T, B, _ = x.shape
     H = h0.shape[1]
     dt = x.dtype
-    acts = _project(x, w_ih, b_ih)  # input side only: b_hh stays with W_hh h (r multiplies its n part)
-    ghs = np.empty((T, B, 3 * H), dt)  # W_hh h + b_hh of every step (its n part is needed by backward)
+    # the pre-activations of r and z scaled (_folds, else negated each step); the input side only: b_hh
+    # stays with W_hh h (r multiplies its n part)
+    fold = _folds(T)
+    acts = _project(x, w_ih, b_ih, scale_h=H if fold else None)
+    ghs = np.empty((T, B, 3 * H), dt)  # W_hh h + b_hh of every step (backward needs its n part, unscaled)
     hs = np.empty((T + 1, B, H), dt)
     tmp = np.empty((B, H), dt)
     p, q = _prev_next(reverse)
     hs[T if reverse else 0] = h0
-    whh_t = _recurrent_weight(w_hh, T)
+    whh_t = _recurrent_weight(w_hh, T, H)
+    if fold and b_hh is not None:
+        b_hh = _scaled_gates(b_hh, H)
     H2 = 2 * H
-    for t in _steps(T, reverse):
-        n = B if ns is None else ns[t]
-        h_prev, h_new = hs[t + p], hs[t + q]
-        if n < B:
-            h_new[n:] = h_prev[n:]
-        if n == 0:
-            continue
-        a = acts[t, :n]
-        gh = ghs[t, :n]
-        xp.matmul(h_prev[:n], whh_t, out=gh)
-        if b_hh is not None:
-            gh += b_hh
-        rz = a[:, :H2]
-        rz += gh[:, :H2]
-        rz *= 0.5  # sigmoid(a) = 0.5 tanh(a / 2) + 0.5
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5
-        r, z, nn = a[:, :H], a[:, H:H2], a[:, H2:]
-        tn = tmp[:n]
-        np.multiply(r, gh[:, H2:], out=tn)
-        nn += tn
-        np.tanh(nn, out=nn)
-        # h' = n + z * (h - n)
-        np.subtract(h_prev[:n], nn, out=tn)
-        tn *= z
-        np.add(nn, tn, out=h_new[:n])
+    with _loop_errstate(fold):
+        for t in _steps(T, reverse):
+            n = B if ns is None else ns[t]
+            h_prev, h_new = hs[t + p], hs[t + q]
+            if n < B:
+                h_new[n:] = h_prev[n:]
+            if n == 0:
+                continue
+            a = acts[t, :n]
+            gh = ghs[t, :n]
+            xp.matmul(h_prev[:n], whh_t, out=gh)
+            if b_hh is not None:
+                gh += b_hh
+            rz = a[:, :H2]
+            rz += gh[:, :H2]
+            if fold:
+                np.exp2(rz, out=rz)
+            else:
+                rz *= -1  # NOTE: not np.negative, whose float32 loop in NumPy 2.4 reads a strided input
+                # as contiguous when the output is strided too and a row is one element wide
+                np.exp(rz, out=rz)
+            rz += 1
+            np.divide(1, rz, out=rz)
+            r, z, nn = a[:, :H], a[:, H:H2], a[:, H2:]
+            tn = tmp[:n]
+            np.multiply(r, gh[:, H2:], out=tn)
+            nn += tn
+            np.tanh(nn, out=nn)
+            # h' = n + z * (h - n)
+            np.subtract(h_prev[:n], nn, out=tn)
+            tn *= z
+            np.add(nn, tn, out=h_new[:n])
     out_all = hs[:T] if reverse else hs[1:]
     out = out_all if ns is None else _out_mask(out_all, ns, B)
     saved = dict(x=x, hs=hs, acts=acts, ghs=ghs, w_ih=w_ih, w_hh=w_hh, ns=ns, reverse=reverse,
@@ -394,11 +449,12 @@ def _gru_backward(S, gout, gh, need):
         np.subtract(h_prev, nn, out=daz)
         daz *= dhn
         np.multiply(dan, ghs[t, :n, H2:], out=dar)
-        # through the sigmoids of r and z: y - y^2
+        # through the sigmoids of r and z: (1 - y) y, PyTorch's form (1 - y is exact; y - y^2 loses digits
+        # as y nears 1)
         rz = a[:, :H2]
         der = tmp2[:n]
-        np.multiply(rz, rz, out=der)
-        np.subtract(rz, der, out=der)
+        np.subtract(1, rz, out=der)
+        der *= rz
         drz = dgi[:, :H2]
         drz *= der
         dgh[:, :H2] = drz

@@ -133,14 +133,6 @@ def _std_of_subnormals(m):
             and not np.isfinite(m.want[m.bad]).any())
 
 
-def _rnn_saturated_gate_times_inf(m):
-    """float32 recurrent gradient, an inf/NaN among the inputs or states, and PyTorch NaN where nnzoo has +-inf
-    at every offending element."""
-    return (m.want.dtype == np.float32 and m.what.startswith("grad") and m.bad is not None
-            and _has_nonfinite(m.case.arrays) and bool(np.isnan(m.want[m.bad]).all())
-            and bool(np.isinf(m.got[m.bad]).all()))
-
-
 def _double_accumulation(m):
     """float32 cumsum/cumprod, and nnzoo computing in float64 (cast back) gives PyTorch's float32 values (NaN/inf
     pattern exact, finite values within the tolerance) at every offending element."""
@@ -305,13 +297,6 @@ ACCEPTED = [
         "sums (std 0, gradient 0 by PyTorch's own subgradient rule) while PyTorch's double accumulation keeps std "
         "~1e-40 and its backward g / (2 std) overflows to +-inf (NaN where x - mean is 0).",
         _std_of_subnormals),
-    Difference(
-        "rnn_saturated_gate_times_inf", ("recurrent/*",), ("nonfinite",),
-        "The fused LSTM/GRU kernels compute sigmoid as 0.5 tanh(a / 2) + 0.5 (ops/rnn.py, for speed), which in "
-        "float32 rounds a saturated gate to 1 - 1.2e-7 where PyTorch's sigmoid gives exactly 1: the derivative "
-        "s (1 - s) is then tiny instead of 0. Invisible until an inf meets it (a -inf cell state): PyTorch "
-        "0 * inf = NaN, nnzoo +-inf. Float64 agrees.",
-        _rnn_saturated_gate_times_inf),
     Difference(
         "conv_nonfinite_through_padding", ("conv_pool/conv*",), ("nonfinite",),
         "Convolutions with inf/NaN in the input or the weight: nnzoo computes a convolution (and the input "

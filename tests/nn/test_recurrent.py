@@ -524,3 +524,122 @@ def test_relu_rnn_infinite_gradient_at_a_zero_state_is_zeroed_like_torch(batched
     x = x[:, None] if batched else x
     res = _relu_rnn_both(lambda lib: lib.nn.RNN(1, 3, nonlinearity="relu", bias=False), x, None, [w_ih, w_hh], dtype)
     _assert_relu_rnn_same(res, dtype)
+
+
+# ---- the LSTM/GRU gates' sigmoid in both tails (found by the differential fuzzer) --------------------------
+# Gate pre-activations per gate row (x = 1 through W_ih's only column, plus a small W_hh h): tiny gates
+# (sigmoid(-13.7) = 1.2e-6, sigmoid(-20) = 2e-9), one beyond float32's exp range (-100: e^100 overflows, the
+# gate is 0) and saturated ones. 0.5 tanh(a / 2) + 0.5 gave them with an absolute error of ~3e-8 (0.7% at
+# -13.7, 0 below -17) where PyTorch's 1 / (1 + e^-a) is relatively accurate; 1e4-sized states then carried
+# the error into the outputs and every gradient.
+GATE_PRE = {"lstm": [[-20, -5, 3, -100], [-13.7, -30, 5, 20], [0.5, -2, 1e-3, 4], [-8, -17, -60, 10]],
+            "gru": [[-13.7, -20, 2, -100], [-30, -5, 17, -9], [0.5, -1, 2, 1e-3]]}
+
+
+def _gates_both(mode, cell, T, dtype):
+    """nnzoo's and torch's module (layer or cell) on the GATE_PRE case, T steps (T > 4 runs the fused loop
+    with -log2(e) folded into the weights, shorter ones negate each step's gates): [(outputs, input/state
+    grads, parameter grads)] for both."""
+    pre = np.array(GATE_PRE[mode], np.float64).ravel()
+    Hn = len(GATE_PRE[mode][0])
+    rng = np.random.default_rng(7)
+    w_ih = pre[:, None]
+    w_hh = rng.uniform(-1e-3, 1e-3, (len(pre), Hn))
+    b_hh = np.zeros(len(pre))
+    if mode == "gru":
+        b_hh[2 * Hn:] = 5e3  # r multiplies W_hn h + b_hn: the fuzzer's case had ~5e3 there
+    h0 = np.array([0.5, -1.0, 2.0, 1.0])
+    c0 = np.array([1e4, -1e4, 3.0, 1e4])
+    x = np.ones((T, 1, 1))
+    res = []
+    for lib in (nnzoo, torch):
+        if cell:
+            mod = (lib.nn.LSTMCell if mode == "lstm" else lib.nn.GRUCell)(1, Hn)
+        else:
+            mod = (lib.nn.LSTM if mode == "lstm" else lib.nn.GRU)(1, Hn)
+        mod = mod.double() if dtype == np.float64 else mod
+        with lib.no_grad():
+            for p, v in zip(mod.parameters(), (w_ih, w_hh, np.zeros(len(pre)), b_hh)):
+                p.copy_(lib.tensor(v.astype(dtype)))
+        xt = lib.tensor(x.astype(dtype), requires_grad=True)
+        ht = lib.tensor(h0[None].astype(dtype), requires_grad=True)
+        ct = lib.tensor(c0[None].astype(dtype), requires_grad=True)
+        if cell:
+            out = mod(xt[0], (ht, ct) if mode == "lstm" else ht)
+        else:
+            out = mod(xt, (ht[None], ct[None]) if mode == "lstm" else ht[None])
+            out = (out[0],) + (tuple(out[1]) if mode == "lstm" else (out[1],))
+        outs = out if isinstance(out, tuple) else (out,)
+        u = np.random.default_rng(8)
+        sum((o * lib.tensor(u.standard_normal(tuple(o.shape)).astype(dtype))).sum() for o in outs).backward()
+        leaves = (xt, ht, ct) if mode == "lstm" else (xt, ht)
+        res.append(([o.detach().numpy() for o in outs], [a.grad.numpy() for a in leaves],
+                    [p.grad.numpy() for _, p in mod.named_parameters()]))
+    return res
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cell,T", [(False, 1), (False, 6), (True, 1)])
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_tiny_and_saturated_gates_match_torch(mode, cell, T, dtype):
+    """Outputs, input/state and parameter gradients equal torch's to a relative 1e-4 (float32; 1e-9 float64)
+    with no absolute slack, for gates down to sigmoid(-100) (0 in float32: e^100 overflows) and up to
+    sigmoid(20) (1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a short loop may warn of exp's overflow (README)
+        (outs_n, ins_n, ps_n), (outs_t, ins_t, ps_t) = _gates_both(mode, cell, T, dtype)
+    rtol = TOL[dtype]["rtol"]
+    for what, ours, theirs in (("output", outs_n, outs_t), ("input grad", ins_n, ins_t), ("param grad", ps_n, ps_t)):
+        for k, (a, b) in enumerate(zip(ours, theirs)):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=f"{what} {k}")
+
+
+# the fuzzer's cases (float32, seeds 20240613 and 31337 of the long profile; tolerance: the fuzzer's)
+FUZZ_LSTM_CELL = dict(
+    x=[[1, 2, 2, 0], [2, 2, 2, -2]],
+    h=[[1.7413973, 0.10520326, 0.7234637], [0.24863152, 1.7081878, 0.34177187]],
+    c=[[0, -0.0, -1e4], [-1e4, -1e4, -1e4]],
+    w_ih=[[1, 0, -0.5, 1], [1, -0.5, -0.5, -0.5], [-1, 0, 0, 0.5], [1, 1, 0, 0], [-1, -0.5, 1, 1], [-1, 0, 0, 0.5],
+          [-1, 0, -0.5, -0.5], [1, 0.5, -1, 0.5], [0, -1, 0.5, 0], [0, -0.5, 1, -1], [1, -0.5, 1, 1], [-1, 1, -1, -0.5]],
+    w_hh=[[0, 0.5, -1], [-1, -0.5, 1], [-0.5, 0, -1], [1, 1, -0.5], [1, -0.5, -0.5], [-0.5, -1, 1], [-1, 0, 0.5],
+          [0, -1, 1], [1, 1, -1], [-0.5, 0, -0.5], [-1, 1, 0.5], [-1, -1, -0.5]])
+FUZZ_GRU_CELL = dict(
+    x=[-1.9553734, -0.52415186],
+    h=[1.9774432, -4.924192, -0.01560979, -1.8703912],
+    w_ih=[[0.22294728, -2.4122818], [0.36265782, 0.35307139], [2.3634391, 0.47496754], [0.76581997, -np.inf],
+          [3.3790936, -2.8734684], [4.9999731e-41, -0.49485612], [-1.3209698, 5000], [-0.5, 0.57028365],
+          [-0.16508804, 2.2238567], [-2.744406, -0.5], [-1.3380836, 1.1638077], [-3.1770902, -0.51554155]],
+    w_hh=[[-1.9740223, 2.0572042, -0.52868605, 0.25412464], [1.2706325, 0.99118936, -0.5, 0.25979674],
+          [-0.029420029, 0.4747178, -1.4935731, 1.8212811], [-1.1630794, -1.8903658, 3.0846131, -0.2046674],
+          [-1.7686874, 2.7784045, -0.49456894, 4.9999731e-41], [-1.2442331, -0.37317002, -2.532794, -2.863409],
+          [-1.4646518, -0.11705853, -0.5, 3.6393309], [-4.9999731e-41, 1.5135604, -np.inf, -0.22879396],
+          [-5000, -2.2184787, -1.1676909, -1.7896659], [-0.0053315861, -1.0537717, 1.8760456, 0.22952956],
+          [0.24785729, 1.7061528, 0.77716839, -0.055999473], [-0.13608505, np.nan, 1.615083, 1.1746284]])
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_the_fuzzers_small_gate_cases_match_torch(mode):
+    """LSTMCell: a forget gate of sigmoid(-4.49) = 0.011 (0.5 tanh(a / 2) + 0.5: 2e-6 off) on a -1e4 cell state,
+    whose weight_hh gradient is two terms of +-293 cancelling to -2.65 (nnzoo gave -2.650104, torch -2.649531);
+    GRUCell: a reset gate of sigmoid(-13.67) (0.7% off) times W_hn h = -9873 (weight_ih gradient -0.0075951
+    against -0.0075424)."""
+    case = FUZZ_LSTM_CELL if mode == "lstm" else FUZZ_GRU_CELL
+    arrays = {k: np.array(v, np.float32) for k, v in case.items()}
+    I, Hn = arrays["w_ih"].shape[1], arrays["w_hh"].shape[1]
+    res = []
+    for lib in (nnzoo, torch):
+        mod = (lib.nn.LSTMCell if mode == "lstm" else lib.nn.GRUCell)(I, Hn, bias=False)
+        with lib.no_grad():
+            mod.weight_ih.copy_(lib.tensor(arrays["w_ih"]))
+            mod.weight_hh.copy_(lib.tensor(arrays["w_hh"]))
+        states = [lib.tensor(arrays[k], requires_grad=True) for k in (("h", "c") if mode == "lstm" else ("h",))]
+        x = lib.tensor(arrays["x"], requires_grad=True)
+        with np.errstate(all="ignore"):
+            out = mod(x, tuple(states) if mode == "lstm" else states[0])
+            outs = out if isinstance(out, tuple) else (out,)
+            u = np.random.default_rng(4)
+            sum((o * lib.tensor(u.standard_normal(tuple(o.shape)).astype(np.float32))).sum() for o in outs).backward()
+        res.append([o.detach().numpy() for o in outs] + [t.grad.numpy() for t in [x] + states]
+                   + [mod.weight_ih.grad.numpy(), mod.weight_hh.grad.numpy()])
+    for k, (a, b) in enumerate(zip(*res)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True, err_msg=f"result {k}")
