@@ -266,14 +266,16 @@ ACCEPTED = [
         "relative of the float64 reference.",
         _subnormal_precision),
     Difference(
-        "double_accumulation", ("reduction/cumsum", "reduction/cumprod", "reduction/var", "reduction/std"),
+        "double_accumulation", ("reduction/cumsum", "reduction/cumprod", "reduction/var", "reduction/std",
+                                "reduction/prod"),
         ("values", "nonfinite"),
         "float32 cumsum/cumprod/var/std: PyTorch accumulates them in double on the CPU, nnzoo in float32. A running "
         "product that underflows to 0 (or overflows to inf) in float32 does not in double, so a later inf (or "
         "0) gives +-inf (or a finite value) in PyTorch where float32 gives NaN, and sums of 1e4-sized terms "
         "round differently; squared deviations of subnormals underflow to 0 in float32 (var 0/0 = NaN against "
-        "PyTorch's inf at N = correction). Accepted where nnzoo computing in float64 reproduces PyTorch's float32 "
-        "result.",
+        "PyTorch's inf at N = correction). prod's gradient goes through that double cumprod in PyTorch when the "
+        "input holds a zero (e.g. [1e-40, -1e-40, -inf, NaN]: 1e-80 (-inf) is inf in double, -0 (-inf) NaN in "
+        "float32). Accepted where nnzoo computing in float64 reproduces PyTorch's float32 result.",
         _double_accumulation),
     Difference(
         "norm_constant_rows", ("norm/*",), ("values",),
