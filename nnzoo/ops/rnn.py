@@ -57,6 +57,21 @@ def _steps(T, reverse):
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
+def _active_steps(T, reverse, ns, B, *states):
+    """The forward loop's steps with their active rows: yields ``(t, n, prevs, news)`` for each step that has
+    active rows, ``prevs``/``news`` the views ``state[t + p]``/``state[t + q]`` of each (T+1, B, .) buffer in
+    ``states``. Rows n: (sequences already ended) carry their state over; a step with n = 0 is skipped."""
+    p, q = _prev_next(reverse)
+    for t in _steps(T, reverse):
+        n = B if ns is None else ns[t]
+        prevs, news = [s[t + p] for s in states], [s[t + q] for s in states]
+        if n < B:
+            for prev, new in zip(prevs, news):
+                new[n:] = prev[n:]
+        if n:
+            yield t, n, prevs, news
+
+
 def _prev_next(reverse):
     """Offsets into the (T+1, B, H) state buffer: step t reads state[t + p] and writes state[t + q]."""
     return (1, 0) if reverse else (0, 1)
@@ -144,17 +159,10 @@ def _rnn_forward(relu, x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse):
     H = h0.shape[1]
     a_all = _project(x, w_ih, b_ih, b_hh)
     hs = np.empty((T + 1, B, H), x.dtype)
-    p, q = _prev_next(reverse)
     hs[T if reverse else 0] = h0
     whh_t = _recurrent_weight(w_hh, T)
     tmp = np.empty((B, H), x.dtype)
-    for t in _steps(T, reverse):
-        n = B if ns is None else ns[t]
-        h_prev, h_new = hs[t + p], hs[t + q]
-        if n < B:
-            h_new[n:] = h_prev[n:]
-        if n == 0:
-            continue
+    for t, n, (h_prev,), (h_new,) in _active_steps(T, reverse, ns, B, hs):
         a = a_all[t, :n]
         a += xp.matmul(h_prev[:n], whh_t, out=tmp[:n])
         if relu:
@@ -246,21 +254,13 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse):
     ms = (np.zeros if ns is not None else np.empty)((T, B, H), dt) if w_hr is not None else None
     tmp = np.empty((B, H), dt)
     tmp4 = np.empty((B, 4 * H), dt)
-    p, q = _prev_next(reverse)
     hs[T if reverse else 0] = h0
     cs[T if reverse else 0] = c0
     whh_t = _recurrent_weight(w_hh, T, H)
     whr_t = w_hr.T if w_hr is not None else None
     H2, H3 = 2 * H, 3 * H
     with _loop_errstate(fold):
-        for t in _steps(T, reverse):
-            n = B if ns is None else ns[t]
-            h_prev, h_new, c_prev, c_new = hs[t + p], hs[t + q], cs[t + p], cs[t + q]
-            if n < B:
-                h_new[n:] = h_prev[n:]
-                c_new[n:] = c_prev[n:]
-            if n == 0:
-                continue
+        for t, n, (h_prev, c_prev), (h_new, c_new) in _active_steps(T, reverse, ns, B, hs, cs):
             a = acts[t, :n]
             pre = xp.matmul(h_prev[:n], whh_t, out=tmp4[:n])
             pre += a  # the pre-activations, the sigmoid gates' scaled when folded
@@ -368,20 +368,13 @@ def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse):
     ghs = np.empty((T, B, 3 * H), dt)  # W_hh h + b_hh of every step (backward needs its n part, unscaled)
     hs = np.empty((T + 1, B, H), dt)
     tmp = np.empty((B, H), dt)
-    p, q = _prev_next(reverse)
     hs[T if reverse else 0] = h0
     whh_t = _recurrent_weight(w_hh, T, H)
     if fold and b_hh is not None:
         b_hh = _scaled_gates(b_hh, H)
     H2 = 2 * H
     with _loop_errstate(fold):
-        for t in _steps(T, reverse):
-            n = B if ns is None else ns[t]
-            h_prev, h_new = hs[t + p], hs[t + q]
-            if n < B:
-                h_new[n:] = h_prev[n:]
-            if n == 0:
-                continue
+        for t, n, (h_prev,), (h_new,) in _active_steps(T, reverse, ns, B, hs):
             a = acts[t, :n]
             gh = ghs[t, :n]
             xp.matmul(h_prev[:n], whh_t, out=gh)
