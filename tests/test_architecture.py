@@ -1,0 +1,130 @@
+"""The layering of ARCHITECTURE.md, enforced: the backend seam, what each layer may import.
+
+The rules are read from the source (an AST scan), so a new file is checked without being listed here.
+"""
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1] / "nnzoo"
+
+# ---- the backend seam ------------------------------------------------------------------------------------
+# Array work in nnzoo/ops and nnzoo/kernels goes through ``backend.xp`` (NumPy today, CuPy for the GPU
+# issue). Direct NumPy is admitted for what is not array work on a device:
+#   dtype objects and queries (a CuPy array's dtype is a NumPy dtype), the type tests of isinstance,
+#   floating-point error control of the host, and np.newaxis.
+# Anything else needs a ``# host: <reason>`` comment on the line or the line above it: index arithmetic on
+# the host (shapes, offsets of a few integers), data that is a host table by nature.
+NUMPY_ALLOWED = {
+    # dtypes and dtype queries
+    "dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
+    "uint32", "uint64", "bool_", "complex64", "complex128", "finfo", "iinfo", "issubdtype", "result_type",
+    "promote_types", "can_cast", "integer", "floating", "signedinteger", "unsignedinteger", "number",
+    "generic", "inexact", "complexfloating",
+    # isinstance tests and host floating-point control
+    "ndarray", "errstate", "newaxis",
+}
+SEAM_DIRS = ("ops", "kernels")
+
+
+def _py_files(*dirs):
+    for d in dirs:
+        yield from sorted((ROOT / d).glob("*.py"))
+
+
+def _numpy_names(tree):
+    """The names under which the module refers to numpy (``np`` for ``import numpy as np``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.asname or a.name for a in node.names if a.name == "numpy"}
+    return names
+
+
+def seam_violations(path):
+    """``[(line, text)]`` of direct numpy uses in ``path`` that the seam does not admit."""
+    source = path.read_text()
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    aliases = _numpy_names(tree)
+
+    def justified(lineno):
+        here = lines[lineno - 1]
+        above = lines[lineno - 2] if lineno >= 2 else ""
+        return "# host:" in here or above.strip().startswith("# host:")
+
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "numpy":
+            for a in node.names:
+                if a.name not in NUMPY_ALLOWED and not justified(node.lineno):
+                    bad.append((node.lineno, lines[node.lineno - 1].strip()))
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+              and node.value.id in aliases):
+            if node.attr not in NUMPY_ALLOWED and not justified(node.lineno):
+                bad.append((node.lineno, lines[node.lineno - 1].strip()))
+    return sorted(set(bad))
+
+
+@pytest.mark.parametrize("path", list(_py_files(*SEAM_DIRS)), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_array_work_goes_through_backend_xp(path):
+    bad = seam_violations(path)
+    assert not bad, (f"{path.relative_to(ROOT.parent)}: direct numpy use outside the seam (compute through "
+                     "backend.xp, or justify it with a '# host: reason' comment):\n"
+                     + "\n".join(f"  line {n}: {t}" for n, t in bad))
+
+
+def test_the_seam_check_can_fail(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("import numpy as np\nx = np.zeros(3)\ny = np.float32\n"
+                 "# host: three offsets\nz = np.arange(3)\nw = np.cumsum([1])  # host: offsets\n")
+    assert seam_violations(f) == [(2, "x = np.zeros(3)")]
+
+
+# ---- what each layer may import --------------------------------------------------------------------------
+def _imported_modules(path):
+    """The absolute ``nnzoo.*`` modules that ``path`` imports (relative imports resolved)."""
+    package = ".".join(path.relative_to(ROOT.parent).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.startswith("nnzoo"):
+                found.add(mod)
+                found |= {f"{mod}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("nnzoo")}
+    return found
+
+
+# layer -> the nnzoo packages and modules it must not import (the layers above it)
+FORBIDDEN = {
+    "kernels": ("nnzoo.ops", "nnzoo.tensor", "nnzoo.autograd", "nnzoo.nn", "nnzoo.optim", "nnzoo.zoo",
+                "nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli"),
+    "ops": ("nnzoo.nn", "nnzoo.optim", "nnzoo.zoo", "nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli"),
+    "zoo": ("nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli", "nnzoo.tour", "nnzoo.viz"),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_a_layer_imports_nothing_above_it(layer):
+    bad = []
+    for path in _py_files(layer):
+        for mod in sorted(_imported_modules(path)):
+            if any(mod == f or mod.startswith(f + ".") for f in FORBIDDEN[layer]):
+                bad.append(f"{path.relative_to(ROOT.parent)} imports {mod}")
+    assert not bad, "\n".join(bad)
+
+
+def test_importing_the_zoo_does_not_import_train():
+    code = ("import sys, nnzoo.zoo; "
+            "print(sorted(m for m in sys.modules if m.startswith(('nnzoo.train', 'nnzoo.recipes'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
