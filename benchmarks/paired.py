@@ -1,6 +1,6 @@
 """Paired timing: two live processes, nnzoo's and PyTorch's, take turns on the machine.
 
-``python -m benchmarks.paired NAME... [--pairs 3] [--rounds 20] [--gap 0.3]``
+``python -m benchmarks.paired NAME... [--pairs 3] [--rounds 20] [--gap 0.3] [--against DIR]``
 
 The plain runner times each side in fresh processes one after the other; on this VM the speed of the
 same step drifts by up to 2x over tens of seconds, so two back-to-back processes can meet different
@@ -12,6 +12,10 @@ ratio torch/nnzoo from two repetitions taken a fraction of a second apart; the s
 ratio over all rounds of all pairs (a fresh pair of processes per ``--pairs``), with a percentile-
 bootstrap 95% confidence interval of that median, quartiles and range, and each side's median ms per
 step.
+
+``--against DIR`` pairs this checkout's nnzoo with the nnzoo of another checkout instead of PyTorch (e.g. a
+``git worktree`` of the commit before a change): the ratio is then base/new, above 1 when this checkout is
+faster. Both sides run the nnzoo worker, each from its own checkout (its own ``benchmarks`` code too).
 """
 import argparse
 import json
@@ -37,11 +41,15 @@ def _cpu_seconds(pid):
 class Side:
     """One serving worker process."""
 
-    def __init__(self, name, side, args, coretype):
-        cmd = [sys.executable, "-m", "benchmarks.worker", name, side, "--serve", "--warmup", str(args.warmup),
-               "--min-time", str(args.min_time)]
+    def __init__(self, name, side, args, coretype, root=ROOT):
+        worker_side = "nnzoo" if side == "base" else side
+        cmd = [sys.executable, "-m", "benchmarks.worker", name, worker_side, "--serve", "--warmup",
+               str(args.warmup), "--min-time", str(args.min_time)]
         self.side = side
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(registry.PROCESS_OF_SIDE[side], coretype),
+        env = child_env(registry.PROCESS_OF_SIDE[worker_side], coretype)
+        if root != ROOT:
+            env["PYTHONPATH"] = env["PYTHONPATH"].replace(ROOT, root, 1)
+        self.proc = subprocess.Popen(cmd, cwd=root, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         ready = self._read()
         self.steps_per_rep = ready["steps_per_rep"]
@@ -64,15 +72,21 @@ class Side:
         return facts
 
 
+def _sides(args):
+    return ("nnzoo", "base") if args.against else SIDES
+
+
 def run_pair(name, args, coretype):
-    sides = {s: Side(name, s, args, coretype) for s in SIDES}  # set up one after the other
-    ms = {s: [] for s in SIDES}
+    pair = _sides(args)  # (nnzoo, torch), or (nnzoo, base) against another checkout
+    roots = {"base": args.against}
+    sides = {s: Side(name, s, args, coretype, roots.get(s, ROOT)) for s in pair}  # set up one after the other
+    ms = {s: [] for s in pair}
     idle_cpu = []  # CPU seconds the waiting process used while the other one ran
     try:
         for r in range(args.rounds):
-            order = SIDES if r % 2 == 0 else SIDES[::-1]
+            order = pair if r % 2 == 0 else pair[::-1]
             for s in order:
-                other = sides[SIDES[1 - SIDES.index(s)]]
+                other = sides[pair[1 - pair.index(s)]]
                 time.sleep(args.gap)
                 before = _cpu_seconds(other.proc.pid)
                 ms[s].append(sides[s].rep())
@@ -93,14 +107,14 @@ def bootstrap_ci(values, level=0.95, resamples=4000, seed=0):
     return float(np.percentile(medians, tail)), float(np.percentile(medians, 100 - tail))
 
 
-def summarize(pairs):
-    ratios = [t / n for p in pairs for n, t in zip(p["ms"]["nnzoo"], p["ms"]["torch"])]
-    q1, med, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+def summarize(pairs, sides=SIDES):
+    ratios = [t / n for p in pairs for n, t in zip(p["ms"]["nnzoo"], p["ms"][sides[1]])]
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
     lo, hi = bootstrap_ci(ratios)
     out = {"ratio_median": statistics.median(ratios), "ratio_ci95": [lo, hi], "ratio_q1": q1, "ratio_q3": q3,
            "ratio_min": min(ratios), "ratio_max": max(ratios), "rounds": len(ratios),
            "share_of_rounds_nnzoo_faster": sum(r > 1 for r in ratios) / len(ratios)}
-    for s in SIDES:
+    for s in sides:
         out[f"{s}_median_ms"] = statistics.median(v for p in pairs for v in p["ms"][s])
     return out
 
@@ -113,20 +127,27 @@ def main(argv=None):
     p.add_argument("--gap", type=float, default=0.3, help="idle seconds before each repetition (default 0.3)")
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--min-time", type=float, default=0.05)
+    p.add_argument("--against", metavar="DIR",
+                   help="pair with the nnzoo of another checkout (e.g. a git worktree) instead of PyTorch")
     p.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "results", "paired.json"))
     args = p.parse_args(argv)
+    if args.against:
+        args.against = os.path.abspath(args.against)
+        if not os.path.isdir(os.path.join(args.against, "benchmarks")):
+            p.error(f"argument --against: {args.against} is not an nnzoo checkout (no benchmarks/ folder)")
+    other = "base" if args.against else "torch"
     coretype, why = coretype_setting(False)
     report = {"machine": machine.machine_facts(ROOT), "coretype": [coretype, why], "settings": vars(args),
               "workloads": {}}
-    print("| workload | nnzoo ms/step | torch ms/step | torch/nnzoo: median of rounds [95% CI] (quartiles; range) "
-          "| rounds nnzoo faster |")
+    print(f"| workload | nnzoo ms/step | {other} ms/step | {other}/nnzoo: median of rounds [95% CI] "
+          "(quartiles; range) | rounds nnzoo faster |")
     print("|---|--:|--:|--:|--:|")
     for name in args.names:
         registry.get(name)  # fails early on an unknown name
         pairs = [run_pair(name, args, coretype) for _ in range(args.pairs)]
-        s = summarize(pairs)
+        s = summarize(pairs, _sides(args))
         report["workloads"][name] = {"summary": s, "pairs": pairs}
-        print(f"| {name} | {s['nnzoo_median_ms']:.3g} | {s['torch_median_ms']:.3g} | {s['ratio_median']:.2f}x "
+        print(f"| {name} | {s['nnzoo_median_ms']:.3g} | {s[other + '_median_ms']:.3g} | {s['ratio_median']:.2f}x "
               f"[{s['ratio_ci95'][0]:.2f}, {s['ratio_ci95'][1]:.2f}] ({s['ratio_q1']:.2f}-{s['ratio_q3']:.2f}; "
               f"{s['ratio_min']:.2f}-{s['ratio_max']:.2f}) | "
               f"{s['share_of_rounds_nnzoo_faster']:.0%} of {s['rounds']} |", flush=True)
