@@ -211,12 +211,12 @@ def table(rows):
         lines.append([name, cell(ours), cell(sides.get("torch")),
                       (f"{r:.2f}x" + (f" ({fmt_range(rr)})" if len(rr) > 1 else "")) if r else "-",
                       f"{max(loads):.2f}" if loads else "-"])
-    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
+    widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(head)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
            "|" + "|".join("-" * (w + 2) if i == 0 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"]
-    for l in lines:
+    for row in lines:
         out.append("| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                     for i, (c, w) in enumerate(zip(l, widths))) + " |")
+                                     for i, (c, w) in enumerate(zip(row, widths))) + " |")
     return "\n".join(out)
 
 

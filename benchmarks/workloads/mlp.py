@@ -4,6 +4,8 @@ Forward (two ReLU hidden layers), cross entropy as ``-log_softmax(logits)[i, y_i
 ``loss.backward()``, then plain SGD under ``no_grad``. ``mlp_step_numpy`` is the same step written by hand in
 NumPy (manual backward), timed in the nnzoo process: the gap between it and nnzoo is the engine's overhead.
 """
+import itertools
+
 import numpy as np
 
 from ..registry import register, workload
@@ -29,7 +31,7 @@ def mlp_init(seed=SEED + 1):
     """
     rng = np.random.default_rng(seed)
     params = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+    for fan_in, fan_out in itertools.pairwise(SIZES):
         bound = 1.0 / np.sqrt(fan_in)
         params.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
         params.append(rng.uniform(-bound, bound, (fan_out,)).astype(np.float32))

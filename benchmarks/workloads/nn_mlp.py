@@ -1,8 +1,8 @@
 """The MLP training step of ``mlp.py`` built the PyTorch way: ``nn.Sequential`` of ``nn.Linear`` /
 ``nn.ReLU``, ``nn.CrossEntropyLoss``, and an optimizer from ``optim`` (SGD with momentum 0.9, or Adam).
 Same data and the same initial weights on both sides."""
-from .mlp import mlp_data, mlp_init
 from ..registry import workload
+from .mlp import mlp_data, mlp_init
 
 
 def _nn_step(torch, make_optimizer):

@@ -14,8 +14,8 @@ every offending element"), so that anything else in the same op still fails.
   entry is removed when its fix lands, and the fuzzer must then pass without it.
 """
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -138,7 +138,7 @@ def _double_accumulation(m):
     pattern exact, finite values within the tolerance) at every offending element."""
     if m.want.dtype != np.float32 or m.bad is None or getattr(m, "us", None) is None:
         return False
-    from .harness import nnzoo_in_float64, close_enough
+    from .harness import close_enough, nnzoo_in_float64
     vals = nnzoo_in_float64(m.case, m.us)
     if vals is None or m.index >= len(vals) or vals[m.index] is None:
         return False

@@ -34,8 +34,9 @@ counters out for ``make fuzz``'s summary.
 import os
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -139,7 +140,7 @@ def _np(t):
 def _as_outputs(res):
     if isinstance(res, (nnzoo.Tensor, torch.Tensor)):
         return [res]
-    return [r for r in res]
+    return list(res)
 
 
 def _run(lib, case, arrays, upstream):
@@ -158,7 +159,7 @@ def _run(lib, case, arrays, upstream):
             # variance with correction >= n) are not what is compared: the values are
             warnings.simplefilter("ignore")
             res = case.fn(lib, *tensors)
-    except Exception as e:  # noqa: BLE001  (compared with the other library's behaviour)
+    except Exception as e:
         side.error = e
         return side
     if isinstance(res, WithParams):
@@ -189,7 +190,7 @@ def _backward(lib, side, us):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = lib.autograd.grad(outs, leaves, grad_outputs=grads, allow_unused=True)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         side.grad_error = e
         return
     side.grads = [None if g is None else _np(g) for g in res]

@@ -79,7 +79,7 @@ def single_cases(draw):
         k = nd + draw(st.integers(0, 2)) if name == "repeat" else draw(st.integers(0, nd + 1))
         p["reps"] = tuple(draw(st.integers(0, 3)) for _ in range(k))
         fn = (lambda m, x: x.repeat(p["reps"])) if name == "repeat" else \
-            (lambda m, x: m.tile(x, p["reps"]))  # noqa: E731
+            (lambda m, x: m.tile(x, p["reps"]))
     elif name == "flip":
         p["dims"] = draw(S.dims(nd, allow_none=False)) if nd else ()
         fn = lambda m, x: m.flip(x, p["dims"] if isinstance(p["dims"], tuple) else (p["dims"],))  # noqa: E731

@@ -5,8 +5,15 @@ import pytest
 
 import nnzoo
 from nnzoo import nn
-from nnzoo.viz.cnn import (_filter_tiles, _mosaic, activation_maps, activations_figure, filters_figure,
-                           plot_activations, plot_filters)
+from nnzoo.viz.cnn import (
+    _filter_tiles,
+    _mosaic,
+    activation_maps,
+    activations_figure,
+    filters_figure,
+    plot_activations,
+    plot_filters,
+)
 from nnzoo.zoo.lenet import Net
 from nnzoo.zoo.tcn import TemporalConvNet
 

@@ -9,8 +9,14 @@ import pytest
 import nnzoo
 from nnzoo import nn, optim
 from nnzoo.train import Trainer
-from nnzoo.viz.plots import (_predict_labels, decision_boundary_figure, history_figure, plot_decision_boundary,
-                             plot_history, save_figure)
+from nnzoo.viz.plots import (
+    _predict_labels,
+    decision_boundary_figure,
+    history_figure,
+    plot_decision_boundary,
+    plot_history,
+    save_figure,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
