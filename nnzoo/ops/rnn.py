@@ -10,36 +10,28 @@ Equations and gate orders are PyTorch's (x the input, h the previous hidden stat
 - GRU:  (r, z) = sigma(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z});
   n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h' = (1 - z) * n + z * h
 
-How the fused op is fast (the cuDNN recipe, in NumPy):
-
-- the input projections of all T steps are ONE GEMM, (T*B, I) @ (I, G); the Python loop only does
-  h @ W_hh^T and elementwise math, written into preallocated buffers with ``out=``;
-- the backward walks the steps in reverse, keeping only dh (and dc) as the carried state; the gradients
-  of the pre-activations of every step are stacked in one (T*B, G) buffer, so dW_hh, dW_ih, the biases
-  and dx are each ONE GEMM (or sum) after the loop;
-- sigmoid(a) = 1 / (1 + e^-a), PyTorch's form, over the whole gate block at once (exp, add, divide on a
-  contiguous block; the tanh gate's columns then get their tanh): a long loop folds -log2(e) into the
-  sigmoid gates' rows of the copies of W_ih, W_hh and the biases it makes anyway, so that each step takes
-  2^b, ~2x cheaper than e^-a in NumPy's float32 (e^-a to a relative ~|a| u, the size the rounding of a
-  itself gives it); a short loop (a cell step) negates the block and takes e^-a, PyTorch's numbers.
-  NOTE: the old 0.5 tanh(a / 2) + 0.5 (one tanh over the block) has an absolute error of ~2^-25, not a
-  relative one: small gates (a < 0) came out up to 100% off in float32 (2e-6 relative at sigmoid = 0.011,
-  0.7% at a = -13.7, 0 below a = -17 where PyTorch gives e^a), which the weight gradients multiplied by
-  1e4-sized states or lost in cancellation (found by the differential fuzzer).
+How the fused op is fast (one GEMM for the input projections of all steps, the loop doing only h @ W_hh^T
+and elementwise math in preallocated buffers, the weight gradients as one GEMM over the stacked states,
+sigmoid as 1 / (1 + 2^b) with -log2(e) folded into the weights) is in :mod:`nnzoo.kernels.rnn`, the time
+loops forward and backward on arrays; this file holds the Op classes, their derivatives, the composed
+reference and the public functions.
 
 Variable lengths follow PyTorch's packed sequences: with the lengths sorted in decreasing order, at step
 t only the first n_t = #{b : len_b > t} rows are active; the other rows keep their state (so h_T is each
 sequence's state at its last valid step) and their output is 0. A reverse direction runs t = T-1 .. 0
 over the same active rows, which is each sequence reversed within its own length.
 """
-import contextlib
-import functools
+from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
+from .._args import shape_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import enable_grad, state
 from ..backend import xp
+from ..kernels import rnn as K
 from ..tensor import Tensor
 
 _make = Tensor._make
@@ -51,413 +43,10 @@ MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-# ---- small helpers on arrays ------------------------------------------------------------------------
-def _steps(T, reverse):
-    """The time steps in processing order."""
-    return range(T - 1, -1, -1) if reverse else range(T)
-
-
-def _active_steps(T, reverse, ns, B, *states):
-    """The forward loop's steps with their active rows: yields ``(t, n, prevs, news)`` for each step that has
-    active rows, ``prevs``/``news`` the views ``state[t + p]``/``state[t + q]`` of each (T+1, B, .) buffer in
-    ``states``. Rows n: (sequences already ended) carry their state over; a step with n = 0 is skipped."""
-    p, q = _prev_next(reverse)
-    for t in _steps(T, reverse):
-        n = B if ns is None else ns[t]
-        prevs, news = [s[t + p] for s in states], [s[t + q] for s in states]
-        if n < B:
-            for prev, new in zip(prevs, news):
-                new[n:] = prev[n:]
-        if n:
-            yield t, n, prevs, news
-
-
-def _prev_next(reverse):
-    """Offsets into the (T+1, B, H) state buffer: step t reads state[t + p] and writes state[t + q]."""
-    return (1, 0) if reverse else (0, 1)
-
-
-def _project(x, w_ih, b_ih, b_hh=None, scale_h=None):
-    """The input projections of all steps in one GEMM: (T, B, I) -> (T, B, G), biases added. With
-    ``scale_h`` = H, those of the sigmoid gates come out times -log2(e) (:func:`_scaled_gates`)."""
-    T, B, I = x.shape
-    G = w_ih.shape[0]
-    if scale_h is not None:
-        w_ih = _scaled_gates(w_ih, scale_h)
-    a = xp.matmul(x.reshape(T * B, I), w_ih.T)
-    if b_ih is not None:
-        b = b_ih if b_hh is None else b_ih + b_hh
-        a += b if scale_h is None else _scaled_gates(b, scale_h)  # one pass over the (T*B, G) block
-    return a.reshape(T, B, G)  # G spelled out: with B = 0, -1 cannot be inferred
-
-
-def _scaled_gates(w, H):
-    """A copy of ``w`` (the gate rows of a weight, or a bias) with the sigmoid gates' rows times -log2(e), so
-    that a long loop's pre-activations b give the sigmoid as 1 / (1 + 2^b): all rows but 2H:3H, the tanh
-    gate (LSTM's g, GRU's n)."""
-    out = np.multiply(w, w.dtype.type(-np.log2(np.e)))
-    out[2 * H:3 * H] = w[2 * H:3 * H]
-    return out
-
-
-def _folds(T):
-    """Whether a loop of T steps folds -log2(e) into copies of the weights (:func:`_scaled_gates`; ~0.1 ms
-    for LSTM(256, 256)) and takes 2^b, rather than negating each step's gate block and taking e^-a (a short
-    loop: a cell step at batch 1 would pay ~10x for the copies). NOTE: NumPy's float32 exp2 is ~2x faster
-    than its exp (7.7 against 15 us on a (32, 1024) block), as fast as the old form's tanh."""
-    return T > 4
-
-
-def _recurrent_weight(w_hh, T, H=None):
-    """W_hh^T for the loop's h @ W_hh^T: a C-contiguous copy when the loop is long enough to repay it, with
-    the sigmoid gates' columns scaled when H is given (:func:`_scaled_gates`).
-    NOTE: measured ~10% faster per (32, 256) @ (256, 1024) GEMM than the transposed view."""
-    if not _folds(T):
-        return w_hh.T
-    return np.ascontiguousarray((w_hh if H is None else _scaled_gates(w_hh, H)).T)
-
-
-def _loop_errstate(fold):
-    """The context of a kernel's time loop. e^-a overflows for a < -88 (float32), giving the right limit
-    (sigmoid 0): a long loop silences NumPy's warning once around it; a short one lets it through (README:
-    NumPy's RuntimeWarnings), as np.errstate costs a cell step at batch 1 about as much as its gate math."""
-    return np.errstate(over="ignore") if fold else contextlib.nullcontext()
-
-
-@functools.lru_cache(maxsize=64)
-def _derivative_vectors(H, dtype, sig_cols):
-    """Per-column constants for the derivative of a gate block's activations y: k + y * (m - y) with
-    k = 1 / 0 and m = 0 / 1 on tanh / sigmoid columns (tanh: 1 - y^2; sigmoid: y (1 - y), PyTorch's form:
-    1 - y is exact, where y - y^2 would lose digits as y nears 1)."""
-    n = len(sig_cols)
-    k = np.ones(n * H, dtype)
-    m = np.zeros(n * H, dtype)
-    for j, is_sig in enumerate(sig_cols):
-        if is_sig:
-            cols = slice(j * H, (j + 1) * H)
-            k[cols], m[cols] = 0.0, 1.0
-    for v in (k, m):
-        v.flags.writeable = False  # cached and shared
-    return k, m
-
-
-def _out_mask(out_all, ns, B):
-    """out[t, b] = state[t, b] for active rows (b < n_t), 0 for the rest (a new array)."""
-    T = len(ns)
-    mask = (np.arange(B)[None, :] < ns[:, None]).astype(out_all.dtype)
-    return out_all * mask.reshape(T, B, 1)
-
-
+# ---- small helpers ---------------------------------------------------------------------------------
 def _grad_array(g, shape, dtype):
     """A gradient Tensor's array, or zeros when the output got no gradient."""
-    return np.zeros(shape, dtype) if g is None else g._data
-
-
-# ---- RNN (tanh / relu) --------------------------------------------------------------------------------
-def _rnn_forward(relu, x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse):
-    T, B, _ = x.shape
-    H = h0.shape[1]
-    a_all = _project(x, w_ih, b_ih, b_hh)
-    hs = np.empty((T + 1, B, H), x.dtype)
-    hs[T if reverse else 0] = h0
-    whh_t = _recurrent_weight(w_hh, T)
-    tmp = np.empty((B, H), x.dtype)
-    for t, n, (h_prev,), (h_new,) in _active_steps(T, reverse, ns, B, hs):
-        a = a_all[t, :n]
-        a += xp.matmul(h_prev[:n], whh_t, out=tmp[:n])
-        if relu:
-            np.maximum(a, 0, out=h_new[:n])
-        else:
-            np.tanh(a, out=h_new[:n])
-    out_all = hs[:T] if reverse else hs[1:]
-    out = out_all if ns is None else _out_mask(out_all, ns, B)
-    h_t = hs[0 if reverse else T].copy()
-    saved = dict(x=x, hs=hs, w_ih=w_ih, w_hh=w_hh, relu=relu, ns=ns, reverse=reverse, bias=b_ih is not None)
-    return (out, h_t), saved
-
-
-def _rnn_backward(S, gout, gh, need):
-    """BPTT of the tanh / relu RNN.
-
-    NOTE: relu's derivative is PyTorch's threshold_backward: the gradient is zeroed where h' <= 0 and passed
-    elsewhere, NaN states included (h' = max(a, 0) is >= 0 or NaN, so the mask is h' != 0; h' > 0 would stop
-    the gradient at a NaN state). The loop applies it as a product with the mask, as fast as the old h' > 0
-    test, but where the gradient is +-inf or NaN at a masked position that product is NaN instead of 0. It
-    can only then put a NaN into the pre-activation gradients, so when they hold one the loop is run again
-    with a select (np.where; a relu layer of 256 at T=100 is ~18% slower with it on every step); otherwise
-    the product's result is the exact one."""
-    da_all, dh = _rnn_bptt(S, gout, gh, select=False)
-    if S["relu"] and da_all.size and np.isnan(da_all.max()):  # max propagates NaN: one pass, < 1.5% of a step
-        da_all, dh = _rnn_bptt(S, gout, gh, select=True)
-    x, hs = S["x"], S["hs"]
-    h_prev = hs[1:] if S["reverse"] else hs[:x.shape[0]]
-    return _weight_grads(S, x, da_all, da_all, h_prev, dh, need)
-
-
-def _rnn_bptt(S, gout, gh, select):
-    """The reverse time loop: (the pre-activation gradients (T, B, H), dh0). ``select``: relu's mask applied
-    with np.where (exact for non-finite gradients) instead of a product (see :func:`_rnn_backward`)."""
-    x, hs, w_hh, ns, reverse = S["x"], S["hs"], S["w_hh"], S["ns"], S["reverse"]
-    T, B, _ = x.shape
-    H = hs.shape[2]
-    p, q = _prev_next(reverse)
-    dh = gh.astype(x.dtype, copy=True)
-    da_all = np.zeros((T, B, H), x.dtype) if ns is not None else np.empty((T, B, H), x.dtype)
-    for t in _steps(T, not reverse):
-        n = B if ns is None else ns[t]
-        if n == 0:
-            continue
-        dhn = dh[:n]
-        dhn += gout[t, :n]
-        h_new = hs[t + q, :n]
-        da = da_all[t, :n]
-        if S["relu"]:
-            if select:
-                da[...] = np.where(h_new != 0, dhn, 0)
-            else:
-                np.multiply(dhn, h_new != 0, out=da)
-        else:  # d tanh = 1 - h'^2
-            np.multiply(h_new, h_new, out=da)
-            np.subtract(1, da, out=da)
-            da *= dhn
-        xp.matmul(da, w_hh, out=dhn)
-    return da_all, dh
-
-
-def _weight_grads(S, x, dgi, dgh, h_prev, dh0, need):
-    """The GEMMs after the loop: dx, dW_ih, dW_hh, db_ih, db_hh from the stacked pre-activation grads
-    (dgi for the input side, dgh for the recurrent side; the same array except in GRU)."""
-    T, B, I = x.shape
-    G = dgi.shape[2]
-    dgi2 = dgi.reshape(T * B, G)
-    dgh2 = dgh.reshape(T * B, G)
-    dx = xp.matmul(dgi2, S["w_ih"]).reshape(T, B, I) if need[0] else None
-    dw_ih = xp.matmul(dgi2.T, x.reshape(T * B, I)) if need[3] else None
-    dw_hh = xp.matmul(dgh2.T, h_prev.reshape(T * B, h_prev.shape[-1])) if need[4] else None
-    db_ih = dgi2.sum(0) if S["bias"] and need[5] else None
-    db_hh = (db_ih if dgh is dgi and db_ih is not None else dgh2.sum(0)) if S["bias"] and need[6] else None
-    return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
-
-
-# ---- LSTM -----------------------------------------------------------------------------------------------
-def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse):
-    T, B, _ = x.shape
-    H, P = c0.shape[1], h0.shape[1]
-    dt = x.dtype
-    # pre-activations, those of the sigmoid gates i, f, o scaled (_folds), turned into activations in place
-    fold = _folds(T)
-    acts = _project(x, w_ih, b_ih, b_hh, H if fold else None)
-    hs = np.empty((T + 1, B, P), dt)
-    cs = np.empty((T + 1, B, H), dt)
-    tcs = np.empty((T, B, H), dt)  # tanh(c_t)
-    # o * tanh(c_t) before the projection (zeros: with lengths the inactive rows enter dW_hr's GEMM)
-    ms = (np.zeros if ns is not None else np.empty)((T, B, H), dt) if w_hr is not None else None
-    tmp = np.empty((B, H), dt)
-    tmp4 = np.empty((B, 4 * H), dt)
-    hs[T if reverse else 0] = h0
-    cs[T if reverse else 0] = c0
-    whh_t = _recurrent_weight(w_hh, T, H)
-    whr_t = w_hr.T if w_hr is not None else None
-    H2, H3 = 2 * H, 3 * H
-    with _loop_errstate(fold):
-        for t, n, (h_prev, c_prev), (h_new, c_new) in _active_steps(T, reverse, ns, B, hs, cs):
-            a = acts[t, :n]
-            pre = xp.matmul(h_prev[:n], whh_t, out=tmp4[:n])
-            pre += a  # the pre-activations, the sigmoid gates' scaled when folded
-            # 1 / (1 + e^-a) over the whole block (contiguous: a call on column slices costs ~3x more) into
-            # the activations, then g's columns (a placeholder so far) get their tanh
-            if fold:
-                np.exp2(pre, out=a)
-            else:
-                np.multiply(pre, -1, out=a)
-                np.exp(a, out=a)
-            a += 1
-            np.divide(1, a, out=a)
-            i, f, g, o = a[:, :H], a[:, H:H2], a[:, H2:H3], a[:, H3:]
-            np.tanh(pre[:, H2:H3], out=g)
-            c = c_new[:n]
-            np.multiply(f, c_prev[:n], out=c)
-            np.multiply(i, g, out=tmp[:n])
-            c += tmp[:n]
-            tc = tcs[t, :n]
-            np.tanh(c, out=tc)
-            if ms is None:
-                np.multiply(o, tc, out=h_new[:n])
-            else:
-                m = ms[t, :n]
-                np.multiply(o, tc, out=m)
-                xp.matmul(m, whr_t, out=h_new[:n])
-    out_all = hs[:T] if reverse else hs[1:]
-    out = out_all if ns is None else _out_mask(out_all, ns, B)
-    last = 0 if reverse else T
-    saved = dict(x=x, hs=hs, cs=cs, acts=acts, tcs=tcs, ms=ms, w_ih=w_ih, w_hh=w_hh, w_hr=w_hr, ns=ns,
-                 reverse=reverse, bias=b_ih is not None)
-    return (out, hs[last].copy(), cs[last].copy()), saved
-
-
-def _lstm_backward(S, gout, gh, gc, need):
-    x, hs, cs, acts, tcs, ms = S["x"], S["hs"], S["cs"], S["acts"], S["tcs"], S["ms"]
-    w_hh, w_hr, ns, reverse = S["w_hh"], S["w_hr"], S["ns"], S["reverse"]
-    T, B, _ = x.shape
-    H, P = cs.shape[2], hs.shape[2]
-    dt = x.dtype
-    k, m_ = _derivative_vectors(H, np.dtype(dt), (True, True, False, True))
-    p, _q = _prev_next(reverse)
-    dh = gh.astype(dt, copy=True)
-    dc = gc.astype(dt, copy=True)
-    alloc = np.zeros if ns is not None else np.empty
-    da_all = alloc((T, B, 4 * H), dt)
-    dhs = alloc((T, B, P), dt) if ms is not None else None  # dL/dh_t, for dW_hr
-    tmp = np.empty((B, H), dt)
-    tmp4 = np.empty((B, 4 * H), dt)
-    H2, H3 = 2 * H, 3 * H
-    for t in _steps(T, not reverse):
-        n = B if ns is None else ns[t]
-        if n == 0:
-            continue
-        dhn = dh[:n]
-        dhn += gout[t, :n]
-        if ms is None:
-            dm = dhn
-        else:
-            dhs[t, :n] = dhn
-            dm = xp.matmul(dhn, w_hr)
-        a = acts[t, :n]
-        i, f, g, o = a[:, :H], a[:, H:H2], a[:, H2:H3], a[:, H3:]
-        tc = tcs[t, :n]
-        d = da_all[t, :n]
-        di, df, dg, do = d[:, :H], d[:, H:H2], d[:, H2:H3], d[:, H3:]
-        np.multiply(dm, tc, out=do)
-        # dc += dm * o * (1 - tanh(c)^2)
-        tn = tmp[:n]
-        np.multiply(tc, tc, out=tn)
-        np.subtract(1, tn, out=tn)
-        tn *= o
-        tn *= dm
-        dcn = dc[:n]
-        dcn += tn
-        np.multiply(dcn, g, out=di)
-        np.multiply(dcn, cs[t + p, :n], out=df)
-        np.multiply(dcn, i, out=dg)
-        dcn *= f
-        # through the activations: derivative k + y * (m - y) per column
-        der = tmp4[:n]
-        np.subtract(m_, a, out=der)
-        der *= a
-        der += k
-        d *= der
-        xp.matmul(d, w_hh, out=dhn)
-    h_prev = hs[1:] if reverse else hs[:T]
-    grads = _weight_grads(S, x, da_all, da_all, h_prev, dh, need)
-    dw_hr = None
-    if ms is not None and need[7]:
-        dw_hr = xp.matmul(dhs.reshape(T * B, P).T, ms.reshape(T * B, H))
-    dx, dh0, dw_ih, dw_hh, db_ih, db_hh = grads
-    return dx, dh0, dc, dw_ih, dw_hh, db_ih, db_hh, dw_hr
-
-
-# ---- GRU ------------------------------------------------------------------------------------------------
-def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse):
-    T, B, _ = x.shape
-    H = h0.shape[1]
-    dt = x.dtype
-    # the pre-activations of r and z scaled (_folds, else negated each step); the input side only: b_hh
-    # stays with W_hh h (r multiplies its n part)
-    fold = _folds(T)
-    acts = _project(x, w_ih, b_ih, scale_h=H if fold else None)
-    ghs = np.empty((T, B, 3 * H), dt)  # W_hh h + b_hh of every step (backward needs its n part, unscaled)
-    hs = np.empty((T + 1, B, H), dt)
-    tmp = np.empty((B, H), dt)
-    hs[T if reverse else 0] = h0
-    whh_t = _recurrent_weight(w_hh, T, H)
-    if fold and b_hh is not None:
-        b_hh = _scaled_gates(b_hh, H)
-    H2 = 2 * H
-    with _loop_errstate(fold):
-        for t, n, (h_prev,), (h_new,) in _active_steps(T, reverse, ns, B, hs):
-            a = acts[t, :n]
-            gh = ghs[t, :n]
-            xp.matmul(h_prev[:n], whh_t, out=gh)
-            if b_hh is not None:
-                gh += b_hh
-            rz = a[:, :H2]
-            rz += gh[:, :H2]
-            if fold:
-                np.exp2(rz, out=rz)
-            else:
-                rz *= -1  # NOTE: not np.negative, whose float32 loop in NumPy 2.4 reads a strided input
-                # as contiguous when the output is strided too and a row is one element wide
-                np.exp(rz, out=rz)
-            rz += 1
-            np.divide(1, rz, out=rz)
-            r, z, nn = a[:, :H], a[:, H:H2], a[:, H2:]
-            tn = tmp[:n]
-            np.multiply(r, gh[:, H2:], out=tn)
-            nn += tn
-            np.tanh(nn, out=nn)
-            # h' = n + z * (h - n)
-            np.subtract(h_prev[:n], nn, out=tn)
-            tn *= z
-            np.add(nn, tn, out=h_new[:n])
-    out_all = hs[:T] if reverse else hs[1:]
-    out = out_all if ns is None else _out_mask(out_all, ns, B)
-    saved = dict(x=x, hs=hs, acts=acts, ghs=ghs, w_ih=w_ih, w_hh=w_hh, ns=ns, reverse=reverse,
-                 bias=b_ih is not None)
-    return (out, hs[0 if reverse else T].copy()), saved
-
-
-def _gru_backward(S, gout, gh, need):
-    x, hs, acts, ghs, w_hh, ns, reverse = S["x"], S["hs"], S["acts"], S["ghs"], S["w_hh"], S["ns"], S["reverse"]
-    T, B, _ = x.shape
-    H = hs.shape[2]
-    dt = x.dtype
-    p, _q = _prev_next(reverse)
-    dh = gh.astype(dt, copy=True)
-    alloc = np.zeros if ns is not None else np.empty
-    dgi_all = alloc((T, B, 3 * H), dt)  # grads of the input-side pre-activations
-    dgh_all = alloc((T, B, 3 * H), dt)  # grads of W_hh h + b_hh
-    tmp = np.empty((B, H), dt)
-    tmp2 = np.empty((B, 2 * H), dt)
-    H2 = 2 * H
-    for t in _steps(T, not reverse):
-        n = B if ns is None else ns[t]
-        if n == 0:
-            continue
-        dhn = dh[:n]
-        dhn += gout[t, :n]
-        a = acts[t, :n]
-        r, z, nn = a[:, :H], a[:, H:H2], a[:, H2:]
-        h_prev = hs[t + p, :n]
-        dgi = dgi_all[t, :n]
-        dgh = dgh_all[t, :n]
-        dar, daz, dan = dgi[:, :H], dgi[:, H:H2], dgi[:, H2:]
-        tn = tmp[:n]
-        # dan = dh * (1 - z) * (1 - n^2)
-        np.multiply(nn, nn, out=dan)
-        np.subtract(1, dan, out=dan)
-        dan *= dhn
-        np.multiply(dan, z, out=tn)
-        dan -= tn
-        # daz (before the sigmoid) = dh * (h - n);  dar (before the sigmoid) = dan * (W_hn h + b_hn)
-        np.subtract(h_prev, nn, out=daz)
-        daz *= dhn
-        np.multiply(dan, ghs[t, :n, H2:], out=dar)
-        # through the sigmoids of r and z: (1 - y) y, PyTorch's form (1 - y is exact; y - y^2 loses digits
-        # as y nears 1)
-        rz = a[:, :H2]
-        der = tmp2[:n]
-        np.subtract(1, rz, out=der)
-        der *= rz
-        drz = dgi[:, :H2]
-        drz *= der
-        dgh[:, :H2] = drz
-        np.multiply(dan, r, out=dgh[:, H2:])
-        # dh_prev = dh * z + dgh @ W_hh
-        np.multiply(dhn, z, out=tn)
-        xp.matmul(dgh, w_hh, out=dhn)
-        dhn += tn
-    h_prev = hs[1:] if reverse else hs[:T]
-    return _weight_grads(S, x, dgi_all, dgh_all, h_prev, dh, need)
+    return xp.zeros(shape, dtype) if g is None else g._data
 
 
 # ---- the composed form (reference for tests, and the double backward) ------------------------------------
@@ -485,7 +74,9 @@ def _composed_cell(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr):
     return (1 - z) * n + z * h, None
 
 
-def composed_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, ns=None, reverse=False):
+def composed_layer(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh: Tensor,
+                   b_ih: Tensor | None = None, b_hh: Tensor | None = None, w_hr: Tensor | None = None,
+                   ns: np.ndarray | None = None, reverse: bool = False) -> tuple[Tensor, ...]:
     """The fused layer's result computed step by step with ordinary Tensor ops (slow; the reference
     the fused op is tested against, and what its double backward differentiates).
 
@@ -494,10 +85,10 @@ def composed_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None,
     T, B = x.shape[0], x.shape[1]
     outs = [None] * T
     h, c = h0, c0
-    for t in _steps(T, reverse):
+    for t in K.steps(T, reverse):
         h_new, c_new = _composed_cell(mode, x[t], h, c, w_ih, w_hh, b_ih, b_hh, w_hr)
         if ns is not None and ns[t] < B:
-            keep = _make((np.arange(B) < ns[t]).astype(x._data.dtype)[:, None])
+            keep = _make((xp.arange(B) < ns[t]).astype(x._data.dtype)[:, None])
             outs[t] = h_new * keep
             h = h_new * keep + h * (1 - keep)
             if c is not None:
@@ -545,58 +136,73 @@ class _RecurrentLayer(Op):
 
 
 class RNNTanhLayer(_RecurrentLayer):
-    """The fused tanh RNN layer (see :class:`_RecurrentLayer`): h' = tanh(W_ih x + b_ih + W_hh h + b_hh)."""
+    """The fused tanh RNN layer (see :class:`_RecurrentLayer`): h' = tanh(W_ih x + b_ih + W_hh h + b_hh).
+
+    Backward (BPTT, step t from last to first, dh the carried gradient): da_t = (dh + dout_t) (1 - h_t^2);
+    dh_{t-1} = da_t W_hh; then dW_ih = sum_t da_t^T x_t, dW_hh = sum_t da_t^T h_{t-1}, db = sum_t da_t,
+    dx_t = da_t W_ih (:func:`nnzoo.kernels.rnn.rnn_backward`)."""
 
     mode = "RNN_TANH"
 
     @staticmethod
     def _kernel(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse):
-        return _rnn_forward(False, x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse)
+        return K.rnn_forward(False, x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse)
 
     @staticmethod
     def _backward_kernel(S, gout, gh, gc, need):
-        dx, dh0, dw_ih, dw_hh, db_ih, db_hh = _rnn_backward(S, gout, gh, need)
+        dx, dh0, dw_ih, dw_hh, db_ih, db_hh = K.rnn_backward(S, gout, gh, need)
         return dx, dh0, None, dw_ih, dw_hh, db_ih, db_hh, None
 
 
 class RNNReluLayer(RNNTanhLayer):
-    """The fused ReLU RNN layer: h' = relu(W_ih x + b_ih + W_hh h + b_hh)."""
+    """The fused ReLU RNN layer: h' = relu(W_ih x + b_ih + W_hh h + b_hh).
+
+    Backward as the tanh layer's with da_t = (dh + dout_t) [h_t != 0] (PyTorch's threshold_backward)."""
 
     mode = "RNN_RELU"
 
     @staticmethod
     def _kernel(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse):
-        return _rnn_forward(True, x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse)
+        return K.rnn_forward(True, x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse)
 
 
 class LSTMLayer(_RecurrentLayer):
-    """The fused LSTM layer (gates i, f, g, o; optional projection W_hr)."""
+    """The fused LSTM layer (gates i, f, g, o; optional projection W_hr).
+
+    Backward per step, dm = dh (or dh W_hr with the projection), dc the carried cell gradient:
+    do = dm tanh(c'); dc += dm o (1 - tanh(c')^2); di = dc g; df = dc c_prev; dg = dc i; dc_prev = dc f;
+    through the activations sigma' = s (1 - s), tanh' = 1 - y^2; dh_prev = da W_hh; dW_hr = sum_t dh_t^T m_t
+    (:func:`nnzoo.kernels.rnn.lstm_backward`)."""
 
     mode = "LSTM"
 
     @staticmethod
     def _kernel(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse):
-        return _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse)
+        return K.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse)
 
     @staticmethod
     def _backward_kernel(S, gout, gh, gc, need):
         B, H = S["cs"].shape[1:]
         g_c = _grad_array(gc, (B, H), S["x"].dtype)
-        return _lstm_backward(S, gout, gh, g_c, need)
+        return K.lstm_backward(S, gout, gh, g_c, need)
 
 
 class GRULayer(_RecurrentLayer):
-    """The fused GRU layer (gates r, z, n; n = tanh(W_in x + b_in + r * (W_hn h + b_hn)))."""
+    """The fused GRU layer (gates r, z, n; n = tanh(W_in x + b_in + r * (W_hn h + b_hn))).
+
+    Backward per step: dn = dh (1 - z) (1 - n^2); dz = dh (h - n) z (1 - z); dr = dn (W_hn h + b_hn) r (1 - r);
+    the recurrent side's n part is dn r; dh_prev = dh z + [dr, dz, dn r] W_hh
+    (:func:`nnzoo.kernels.rnn.gru_backward`)."""
 
     mode = "GRU"
 
     @staticmethod
     def _kernel(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ns, reverse):
-        return _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse)
+        return K.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, ns, reverse)
 
     @staticmethod
     def _backward_kernel(S, gout, gh, gc, need):
-        dx, dh0, dw_ih, dw_hh, db_ih, db_hh = _gru_backward(S, gout, gh, need)
+        dx, dh0, dw_ih, dw_hh, db_ih, db_hh = K.gru_backward(S, gout, gh, need)
         return dx, dh0, None, dw_ih, dw_hh, db_ih, db_hh, None
 
 
@@ -610,7 +216,7 @@ def _save(ctx, S, *tensors):
     if not state.enabled:
         return
     ctx.n_saved = len(tensors)
-    ctx.keys = tuple(k for k, v in S.items() if isinstance(v, np.ndarray))
+    ctx.keys = tuple(k for k, v in S.items() if isinstance(v, xp.ndarray))
     ctx.flags = {k: v for k, v in S.items() if k not in ctx.keys}
     ctx.save_for_backward(*tensors, *(S[k] for k in ctx.keys))
 
@@ -654,12 +260,9 @@ def _check(cond, msg):
         raise RuntimeError(msg())
 
 
-def _shape(t):
-    return None if t is None else t._data.shape
-
-
-def recurrent_layer(mode, input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, lengths=None,
-                    reverse=False):
+def recurrent_layer(mode: str, input: Tensor, hx: Tensor, cx: Tensor | None, w_ih: Tensor, w_hh: Tensor,
+                    b_ih: Tensor | None = None, b_hh: Tensor | None = None, w_hr: Tensor | None = None,
+                    lengths: Tensor | Sequence[int] | None = None, reverse: bool = False) -> tuple[Tensor, ...]:
     """One layer, one direction of a recurrent network over a whole sequence, as one fused op.
 
     Args:
@@ -686,74 +289,84 @@ def recurrent_layer(mode, input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=
     if mode not in _LAYER_OPS:
         raise ValueError(f"recurrent_layer: unknown mode {mode!r}; expected one of {MODES}")
     name = mode.lower()
-    _check(input.ndim == 3, lambda: f"{name}: input must be (T, B, I), got shape {_shape(input)}")
-    T, B, I = _shape(input)
-    _check(T > 0, lambda: f"{name}: expected sequence length to be larger than 0, got input of shape {_shape(input)}")
+    _check(input.ndim == 3, lambda: f"{name}: input must be (T, B, I), got shape {shape_of(input)}")
+    T, B, I = shape_of(input)  # noqa: E741 (I: the input size, PyTorch's name)
+    _check(T > 0, lambda: f"{name}: expected sequence length to be larger than 0, got input of shape {shape_of(input)}")
     G = _GATES[mode]
     _check(w_ih.ndim == 2 and w_ih.shape[1] == I and w_ih.shape[0] % G == 0,
-           lambda: f"{name}: weight_ih of shape {_shape(w_ih)} does not fit input of shape {_shape(input)}: "
+           lambda: f"{name}: weight_ih of shape {shape_of(w_ih)} does not fit input of shape {shape_of(input)}: "
            f"expected ({G}*hidden_size, {I})")
     H = w_ih.shape[0] // G
     H_out = w_hr.shape[0] if w_hr is not None else H
-    _check(_shape(w_hh) == (G * H, H_out), lambda: f"{name}: weight_hh has shape {_shape(w_hh)}, expected "
+    _check(shape_of(w_hh) == (G * H, H_out), lambda: f"{name}: weight_hh has shape {shape_of(w_hh)}, expected "
            f"{(G * H, H_out)}")
     if w_hr is not None:
-        _check(mode == "LSTM" and _shape(w_hr) == (H_out, H),
-               lambda: f"{name}: weight_hr of shape {_shape(w_hr)} must be (proj_size, {H}) and is LSTM only")
+        _check(mode == "LSTM" and shape_of(w_hr) == (H_out, H),
+               lambda: f"{name}: weight_hr of shape {shape_of(w_hr)} must be (proj_size, {H}) and is LSTM only")
     for bname, b in (("bias_ih", b_ih), ("bias_hh", b_hh)):
-        _check(b is None or _shape(b) == (G * H,), lambda: f"{name}: {bname} has shape {_shape(b)}, expected "
-               f"{(G * H,)}")
-    _check(_shape(hx) == (B, H_out), lambda: f"{name}: hx has shape {_shape(hx)}, expected {(B, H_out)} for input of "
-           f"shape {_shape(input)}")
+        _check(b is None or shape_of(b) == (G * H,),
+               lambda b=b, bname=bname: f"{name}: {bname} has shape {shape_of(b)}, expected {(G * H,)}")
+    _check(shape_of(hx) == (B, H_out), lambda: f"{name}: hx has shape {shape_of(hx)}, expected {(B, H_out)} for "
+           f"input of shape {shape_of(input)}")
     if mode == "LSTM":
-        _check(cx is not None and _shape(cx) == (B, H), lambda: f"{name}: cx has shape "
-               f"{None if cx is None else _shape(cx)}, expected {(B, H)}")
+        _check(cx is not None and shape_of(cx) == (B, H), lambda: f"{name}: cx has shape "
+               f"{None if cx is None else shape_of(cx)}, expected {(B, H)}")
     else:
         cx = None
     dt = input._data.dtype
     for t in (hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr):
-        _check(t is None or t._data.dtype == dt, lambda: f"{name}: input dtype {input.dtype} and a state or weight "
-               f"of dtype {None if t is None else t.dtype} (shape {None if t is None else _shape(t)}) differ")
+        _check(t is None or t._data.dtype == dt, lambda t=t: f"{name}: input dtype {input.dtype} and a state or "
+               f"weight of dtype {None if t is None else t.dtype} (shape {None if t is None else shape_of(t)}) differ")
     op = _LAYER_OPS[mode]
     if lengths is None:
         return op.apply(input, hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr, None, bool(reverse))
+    # the lengths (B ints), the batch order and the active rows per step (ns, T ints) are host index arithmetic
+    # host: the B lengths
     lens = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths).astype(np.int64)
-    _check(lens.shape == (B,), lambda: f"{name}: expected {B} lengths for input of shape {_shape(input)}, got "
+    _check(lens.shape == (B,), lambda: f"{name}: expected {B} lengths for input of shape {shape_of(input)}, got "
            f"shape {lens.shape}")
     _check(bool(((lens >= 0) & (lens <= T)).all()), lambda: f"{name}: lengths must lie in [0, {T}], got "
            f"{lens.tolist()}")
     order = None
-    if np.any(lens[:-1] < lens[1:]):  # not sorted decreasingly: sort the batch, run, unsort
-        order = np.argsort(-lens, kind="stable")
+    if np.any(lens[:-1] < lens[1:]):  # host: not sorted decreasingly: sort the batch, run, unsort
+        order = np.argsort(-lens, kind="stable")  # host: the batch order
         lens = lens[order]
-        idx = _make(order)
+        idx = _make(xp.asarray(order))
         input = input.index_select(1, idx)
         hx = hx.index_select(0, idx)
         cx = cx.index_select(0, idx) if cx is not None else None
-    ns = (lens[None, :] > np.arange(T)[:, None]).sum(1)
+    ns = (lens[None, :] > np.arange(T)[:, None]).sum(1)  # host: the active rows of each step
     res = op.apply(input, hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr, None if (ns == B).all() else ns, bool(reverse))
     if order is None:
         return res
-    inv = _make(np.argsort(order))
+    inv = _make(xp.asarray(np.argsort(order)))  # host: the inverse order
     return (res[0].index_select(1, inv),) + tuple(r.index_select(0, inv) for r in res[1:])
 
 
-def rnn_tanh_layer(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
+def rnn_tanh_layer(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                   b_hh: Tensor | None = None, lengths: Tensor | Sequence[int] | None = None,
+                   reverse: bool = False) -> tuple[Tensor, Tensor]:
     """``recurrent_layer('RNN_TANH', ...)``: (output, h_T)."""
     return recurrent_layer("RNN_TANH", input, hx, None, w_ih, w_hh, b_ih, b_hh, None, lengths, reverse)
 
 
-def rnn_relu_layer(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
+def rnn_relu_layer(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                   b_hh: Tensor | None = None, lengths: Tensor | Sequence[int] | None = None,
+                   reverse: bool = False) -> tuple[Tensor, Tensor]:
     """``recurrent_layer('RNN_RELU', ...)``: (output, h_T)."""
     return recurrent_layer("RNN_RELU", input, hx, None, w_ih, w_hh, b_ih, b_hh, None, lengths, reverse)
 
 
-def lstm_layer(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, lengths=None, reverse=False):
+def lstm_layer(input: Tensor, hx: Tensor, cx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+               b_hh: Tensor | None = None, w_hr: Tensor | None = None, lengths: Tensor | Sequence[int] | None = None,
+               reverse: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """``recurrent_layer('LSTM', ...)``: (output, h_T, c_T)."""
     return recurrent_layer("LSTM", input, hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr, lengths, reverse)
 
 
-def gru_layer(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
+def gru_layer(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+              b_hh: Tensor | None = None, lengths: Tensor | Sequence[int] | None = None,
+              reverse: bool = False) -> tuple[Tensor, Tensor]:
     """``recurrent_layer('GRU', ...)``: (output, h_T)."""
     return recurrent_layer("GRU", input, hx, None, w_ih, w_hh, b_ih, b_hh, None, lengths, reverse)
 
@@ -780,7 +393,7 @@ class _CellStep:
         dt = x.dtype
         P = S["hs"].shape[2]
         need = (ctx.needs_input_grad[:7]) + [False]
-        res = ctx._backward_kernel(S, np.zeros((1, B, P), dt), gh._data, gc, need)
+        res = ctx._backward_kernel(S, xp.zeros((1, B, P), dt), gh._data, gc, need)
         out = [None if (r is None or not need[i]) else _make(r) for i, r in enumerate(res[:7])]
         if out[0] is not None:
             out[0] = _make(res[0][0])
@@ -805,16 +418,17 @@ class GRUCellStep(_CellStep, GRULayer):
 
 def _cell_checks(name, input, hx, w_ih, w_hh, G):
     _check(input.ndim == 2 and input.shape[1] == w_ih.shape[1],
-           lambda: f"{name}: input of shape {_shape(input)} does not fit weight_ih of shape {_shape(w_ih)}: expected "
-           f"(batch, {w_ih.shape[1]})")
+           lambda: f"{name}: input of shape {shape_of(input)} does not fit weight_ih of shape {shape_of(w_ih)}: "
+           f"expected (batch, {w_ih.shape[1]})")
     H = w_hh.shape[1]
-    _check(_shape(hx) == (input.shape[0], H), lambda: f"{name}: hidden of shape {_shape(hx)} does not fit input of "
-           f"shape {_shape(input)}: expected {(input.shape[0], H)}")
-    _check(w_ih.shape[0] == G * H and _shape(w_hh) == (G * H, H), lambda: f"{name}: weight_ih {_shape(w_ih)} and "
-           f"weight_hh {_shape(w_hh)} do not fit hidden size {H}")
+    _check(shape_of(hx) == (input.shape[0], H), lambda: f"{name}: hidden of shape {shape_of(hx)} does not fit input of "
+           f"shape {shape_of(input)}: expected {(input.shape[0], H)}")
+    _check(w_ih.shape[0] == G * H and shape_of(w_hh) == (G * H, H), lambda: f"{name}: weight_ih {shape_of(w_ih)} and "
+           f"weight_hh {shape_of(w_hh)} do not fit hidden size {H}")
 
 
-def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                  b_hh: Tensor | None = None) -> Tensor:
     """h' = tanh(W_ih x + b_ih + W_hh h + b_hh), one op. input (B, I), hx (B, H) -> (B, H).
 
     Example::
@@ -828,20 +442,24 @@ def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     return RNNTanhCellStep.apply(input, hx, None, w_ih, w_hh, b_ih, b_hh)
 
 
-def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                  b_hh: Tensor | None = None) -> Tensor:
     """h' = relu(W_ih x + b_ih + W_hh h + b_hh), one op. input (B, I), hx (B, H) -> (B, H)."""
     _cell_checks("rnn_relu_cell", input, hx, w_ih, w_hh, 1)
     return RNNReluCellStep.apply(input, hx, None, w_ih, w_hh, b_ih, b_hh)
 
 
-def lstm_cell(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None):
+def lstm_cell(input: Tensor, hx: Tensor, cx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+              b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One LSTM step, one op: (h', c') with c' = f c + i g, h' = o tanh(c'); input (B, I), hx, cx (B, H)."""
     _cell_checks("lstm_cell", input, hx, w_ih, w_hh, 4)
-    _check(_shape(cx) == _shape(hx), lambda: f"lstm_cell: cx of shape {_shape(cx)} and hx of shape {_shape(hx)} differ")
+    _check(shape_of(cx) == shape_of(hx),
+           lambda: f"lstm_cell: cx of shape {shape_of(cx)} and hx of shape {shape_of(hx)} differ")
     return LSTMCellStep.apply(input, hx, cx, w_ih, w_hh, b_ih, b_hh)
 
 
-def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+             b_hh: Tensor | None = None) -> Tensor:
     """One GRU step, one op: h' = (1 - z) n + z h; input (B, I), hx (B, H) -> (B, H)."""
     _cell_checks("gru_cell", input, hx, w_ih, w_hh, 3)
     return GRUCellStep.apply(input, hx, None, w_ih, w_hh, b_ih, b_hh)
