@@ -9,7 +9,7 @@ import torch.nn.functional as TF
 
 import nnzoo
 import nnzoo.nn.functional as F
-from nnzoo.ops import conv as conv_ops
+from nnzoo.kernels import conv as conv_ops
 from helpers import OpCase, S, cases_params, check_op
 
 
