@@ -10,9 +10,9 @@ for where the broadcast index dims go (in place when the index arrays are adjace
 is PyTorch's rule on ``v``.
 
 Backward of advanced indexing is a scatter-add of the gradient. Duplicated indices must accumulate,
-and ``np.add.at`` is slow, so the scatter is a segment sum (:func:`_segment_sum`): ``np.bincount``
-on flat positions for narrow rows, a sort by target plus one vectorised add per duplicate rank for
-wide rows. A boolean mask selects every position once, so its backward is a plain assignment.
+and ``np.add.at`` is slow, so the scatter is a segment sum (``nnzoo.kernels.index.segment_sum``:
+``bincount`` on flat positions for narrow rows, a sort by target plus one vectorised add per duplicate
+rank for wide rows). A boolean mask selects every position once, so its backward is a plain assignment.
 """
 import math
 import numbers
@@ -23,93 +23,17 @@ from .. import dtypes
 from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import xp
+from ..kernels.index import scatter_positions, scatter_reduce, segment_sum
 from ..tensor import Tensor, _wrap_dim
 from . import arith as _arith
 from . import reduce as _reduce
 from . import shape as _shape
 
 _make = Tensor._make
+_segment_sum = segment_sum  # the name ops/nn.py (embedding backward) and tests/ops/test_index.py import
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill",
            "masked_select", "take_along_dim", "one_hot", "nonzero", "argwhere"]
-
-
-# ================================================================================================
-# Segment sums: the scatter-add kernel behind every indexing backward
-# ================================================================================================
-_BINCOUNT_MAX_ROW = 32  # rows up to this width: one np.bincount over flat positions is fastest
-_LONG_SEGMENT = 32  # segments longer than this are summed with ufunc.reduceat instead of rank passes
-
-
-def _segment_sum(values, lin, n, ufunc=None):
-    """``out[j] = sum(values[i] for i with lin[i] == j)``: values (m, q), lin (m,) ints in [0, n).
-
-    Returns an (n, q) array of ``values.dtype``; rows no index points at are 0. With ``ufunc``
-    (e.g. ``np.multiply``) the rows are combined with it instead and untouched rows are its identity.
-    """
-    m, q = values.shape
-    if ufunc is None and values.dtype.kind == "f" and q <= _BINCOUNT_MAX_ROW and m:
-        # NOTE: bincount sums in float64 and we cast back: as accurate as PyTorch's float32 sums or better
-        if q == 1:
-            out = xp.bincount(lin, weights=values[:, 0], minlength=n)
-        else:
-            flat = (lin[:, None] * q + xp.arange(q)).ravel()
-            out = xp.bincount(flat, weights=values.ravel(), minlength=n * q)
-        return out.reshape(n, q).astype(values.dtype, copy=False)
-    return _sorted_segment_reduce(values, lin, n, ufunc or xp.add)
-
-
-def _sorted_segment_reduce(values, lin, n, ufunc):
-    """Sort the rows by target; the k-th row of every segment is combined in one vectorised pass.
-
-    Segments are runs of equal targets after a stable sort. Pass r adds the r-th row of every segment
-    that has more than r rows (targets within one pass are distinct, so fancy assignment is exact).
-    The number of passes is the largest multiplicity; segments longer than ``_LONG_SEGMENT`` are
-    reduced with ``ufunc.reduceat`` instead, so a heavily repeated index costs one call, not many.
-    """
-    m, q = values.shape
-    out = xp.full((n, q), ufunc.identity, dtype=values.dtype)
-    if m == 0:
-        return out
-    order = _stable_argsort(lin, n)
-    s = lin[order]
-    first = xp.empty(m, dtype=bool)
-    first[0] = True
-    xp.not_equal(s[1:], s[:-1], out=first[1:])
-    starts = xp.flatnonzero(first)
-    counts = xp.diff(xp.append(starts, m))
-    targets = s[starts]
-    long = counts > _LONG_SEGMENT
-    if long.any():
-        rows = xp.take(values, order[xp.repeat(long, counts)], axis=0)
-        lc = counts[long]
-        out[targets[long]] = ufunc.reduceat(rows, xp.cumsum(lc) - lc, axis=0)
-        short = ~long
-        starts, counts, targets = starts[short], counts[short], targets[short]
-    out[targets] = xp.take(values, order[starts], axis=0)
-    r = 1
-    while True:
-        more = counts > r
-        starts, counts, targets = starts[more], counts[more], targets[more]
-        if not len(starts):
-            return out
-        out[targets] = ufunc(out[targets], xp.take(values, order[starts + r], axis=0))
-        r += 1
-
-
-def _stable_argsort(lin, n):
-    """A stable argsort of integers in [0, n).
-
-    NOTE: NumPy's stable sort is a radix sort (linear time) only for 8/16-bit integers, about 10x
-    faster than its int64 merge sort; targets below 2**32 are sorted as two 16-bit digits.
-    """
-    if n <= 1 << 16:
-        return xp.argsort(lin.astype(np.uint16), kind="stable")
-    if n <= 1 << 32:
-        low = xp.argsort((lin & 0xFFFF).astype(np.uint16), kind="stable")
-        high = xp.argsort((lin[low] >> 16).astype(np.uint16), kind="stable")
-        return low[high]
-    return xp.argsort(lin, kind="stable")
 
 
 # ================================================================================================
@@ -152,7 +76,7 @@ def _index_array(k):
     elif isinstance(k, np.ndarray):
         arr = k
     elif isinstance(k, (list, tuple)):
-        arr = np.asarray([x._data if isinstance(x, Tensor) else x for x in k])
+        arr = xp.asarray([x._data if isinstance(x, Tensor) else x for x in k])
         if arr.size == 0:
             arr = arr.astype(np.int64)
     else:
@@ -167,7 +91,7 @@ def _index_array(k):
 
 def _checked_index(arr, size, dim):
     """An integer index array for a dim of ``size`` with its negative entries wrapped."""
-    arr = arr.astype(np.intp, copy=False)
+    arr = arr.astype(xp.intp, copy=False)
     if arr.size:
         lo, hi = int(arr.min()), int(arr.max())
         if hi >= size or lo < -size:
@@ -215,7 +139,7 @@ class _Key:
         p, q = math.prod(pre), math.prod(post)
         if p > 1:  # one segment sum over (pre, indexed) rows: row i of block b goes to b * n + lin[i]
             lin = (xp.arange(p)[:, None] * n + lin).ravel()
-        gv = _segment_sum(grad.reshape(p * m, q), lin, p * n)
+        gv = segment_sum(grad.reshape(p * m, q), lin, p * n)
         if in_place:
             gv = gv.reshape(vshape)
         else:
@@ -282,7 +206,7 @@ def _parse(shape, key):
             d += 1
         elif kind == "bool":  # a new axis of size 1, indexed by [0] (True) or [] (False), as in PyTorch
             basic.append(None)
-            adv.append((a, "array", np.zeros(1 if k else 0, dtype=np.intp)))
+            adv.append((a, "array", xp.zeros(1 if k else 0, dtype=xp.intp)))
             a += 1
         elif kind == "array":
             basic.append(slice(None))
@@ -304,6 +228,7 @@ def _parse(shape, key):
     plan = _Key()
     plan.basic = basic
     plan.identity = all(type(b) is slice and b == slice(None) for b in basic)
+    # host: the view's shape, read off a one-byte array broadcast to the tensor's shape
     plan.vshape = np.broadcast_to(np.empty((), dtype=np.int8), shape)[basic].shape
     if len(adv) == 1 and adv[0][1] == "mask":
         a0, _, mask = adv[0]
@@ -320,7 +245,7 @@ def _parse(shape, key):
             axes.append(a0)
             arrays.append(arr)
     try:
-        np.broadcast_shapes(*(x.shape for x in arrays))
+        xp.broadcast_shapes(*(x.shape for x in arrays))
     except ValueError:
         raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
                          + ", ".join(str(list(x.shape)) for x in arrays)) from None
@@ -438,7 +363,7 @@ class IndexPut(Op):
 
     @staticmethod
     def forward(ctx, x, key, v):
-        ctx.key, ctx.vshape = key, np.shape(v)
+        ctx.key, ctx.vshape = key, xp.shape(v)
         out = x.copy()
         _assign(out, dtypes.from_numpy(x.dtype), key, v, False)
         return out
@@ -478,7 +403,7 @@ def _assign(data, dtype, key, val, from_tensor):
             raise RuntimeError("setitem: unsupported operation: more than one element of the written-to "
                                "tensor refers to a single memory location (an expanded tensor); clone() "
                                "it first") from None
-        raise RuntimeError(f"setitem: value of shape {tuple(np.shape(val))} can't be assigned to the "
+        raise RuntimeError(f"setitem: value of shape {tuple(xp.shape(val))} can't be assigned to the "
                            f"selection {target[k].shape} of a tensor of shape {tuple(data.shape)}: {e}") \
             from None
 
@@ -487,10 +412,10 @@ def _assign(data, dtype, key, val, from_tensor):
 # gather / scatter family
 # ================================================================================================
 def _int_index(index, op):
-    arr = index._data if isinstance(index, Tensor) else np.asarray(index)
+    arr = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if arr.dtype.kind not in "iu" or arr.dtype == np.uint8:
         raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {arr.dtype}")
-    return arr.astype(np.intp, copy=False)
+    return arr.astype(xp.intp, copy=False)
 
 
 def _check_dim_index(op, input, dim, index, src=None):
@@ -545,25 +470,6 @@ def _fibres(idx_shape, dim):
     return tuple(slice(None) if d == dim else slice(0, s) for d, s in enumerate(idx_shape))
 
 
-def _scatter_positions(idx, dim, shape):
-    """Flat positions in a C-ordered ``shape`` array of ``out[i_0..index[i]..i_n]`` for every index entry."""
-    strides = [1] * len(shape)
-    for d in range(len(shape) - 2, -1, -1):
-        strides[d] = strides[d + 1] * shape[d + 1]
-    lin = idx * strides[dim]
-    for d, size in enumerate(idx.shape):
-        if d != dim and size > 1:
-            lin += (xp.arange(size) * strides[d]).reshape((-1,) + (1,) * (idx.ndim - d - 1))
-    return lin.ravel()
-
-
-def _scatter_reduce(x, dim, idx, src, ufunc=None):
-    """``ufunc``-combine (default: add) ``src`` (index-shaped) into ``x`` at the scatter positions."""
-    src = xp.broadcast_to(src, idx.shape)
-    seg = _segment_sum(src.reshape(-1, 1), _scatter_positions(idx, dim, x.shape), x.size, ufunc)
-    return (ufunc or xp.add)(x, seg.reshape(x.shape))
-
-
 class Gather(Op):
     """``out[i][j][k] = x[index[i][j][k]][j][k]`` (dim 0). Backward: scatter-add grad at index."""
 
@@ -593,8 +499,8 @@ class GatherBackward(Op):
             out = xp.zeros(shape, dtype=grad.dtype)
             xp.put_along_axis(out[_fibres(idx.shape, dim)], idx, grad, axis=dim)
             return out
-        lin = _scatter_positions(idx, dim, shape)
-        return _segment_sum(xp.broadcast_to(grad, idx.shape).reshape(-1, 1), lin, math.prod(shape)).reshape(shape)
+        lin = scatter_positions(idx, dim, shape)
+        return segment_sum(xp.broadcast_to(grad, idx.shape).reshape(-1, 1), lin, math.prod(shape)).reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -657,7 +563,7 @@ class ScatterAdd(Op):
     @staticmethod
     def forward(ctx, x, dim, idx, src):
         ctx.dim, ctx.idx, ctx.src_shape = dim, idx, src.shape
-        return _scatter_reduce(x, dim, idx, src[_region(idx.shape)])
+        return scatter_reduce(x, dim, idx, src[_region(idx.shape)])
 
     @staticmethod
     def backward(ctx, grad):
@@ -673,7 +579,7 @@ class ScatterReduce(Op):
         ctx.reduce = ufunc.__name__
         if isinstance(src, np.ndarray):
             src = src[_region(idx.shape)]
-        return _scatter_reduce(x, dim, idx, xp.asarray(src, dtype=x.dtype), ufunc)
+        return scatter_reduce(x, dim, idx, xp.asarray(src, dtype=x.dtype), ufunc)
 
     @staticmethod
     def backward(ctx, grad):
@@ -837,7 +743,7 @@ def index_add(input, dim, index, source, *, alpha=1):
 # masks
 # ================================================================================================
 def _bool_mask(op, mask):
-    arr = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    arr = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
     if arr.dtype != np.bool_:
         raise RuntimeError(f"{op}: only boolean masks are supported, but got mask with dtype {arr.dtype}")
     return arr
@@ -845,7 +751,7 @@ def _bool_mask(op, mask):
 
 def _broadcast(op, a, b, what=("input", "mask")):
     try:
-        return np.broadcast_shapes(a, b)
+        return xp.broadcast_shapes(a, b)
     except ValueError:
         raise RuntimeError(f"{op}: {what[0]} of shape {tuple(a)} and {what[1]} of shape {tuple(b)} are not "
                            "broadcastable") from None
@@ -895,6 +801,7 @@ def masked_fill(input, mask, value):
     dt = input._data.dtype
     if dt.kind in "iu":  # as PyTorch: a float value is truncated, but one out of the integer range is refused
         v = value._data if isinstance(value, Tensor) else value
+        # host: the kind of one scalar value
         if np.asarray(v).dtype.kind == "f" and not (np.iinfo(dt).min <= float(v) <= np.iinfo(dt).max):
             raise RuntimeError(f"masked_fill: value {float(v)} cannot be converted to type {dt} without overflow")
     return MaskedFill.apply(input, m, value)
@@ -953,7 +860,7 @@ def one_hot(tensor, num_classes=-1):
         tensor([[1, 0, 0],
                 [0, 0, 1]])
     """
-    arr = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    arr = tensor._data if isinstance(tensor, Tensor) else xp.asarray(tensor)
     if arr.dtype != np.int64:
         raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor (int64), got {arr.dtype}")
     if num_classes == -1:

@@ -1,6 +1,7 @@
 """Matrix products: matmul (batched, broadcasting), mm, bmm, mv, dot, outer, einsum."""
 import string
 
+from .._args import shapes_str
 from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import xp
@@ -12,10 +13,6 @@ _make = Tensor._make
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "ger", "einsum"]
 
 
-def _shapes(*ts):
-    return " and ".join(str(tuple(t.shape)) for t in ts)
-
-
 def _check_tensors(op, *ts):
     for t in ts:
         if not isinstance(t, Tensor):
@@ -25,7 +22,7 @@ def _check_tensors(op, *ts):
 def _check_same_dtype(op, a, b):
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"{op}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype} "
-                           f"(shapes {_shapes(a, b)})")
+                           f"(shapes {shapes_str(a, b)})")
 
 
 # ---- matmul and its fixed-rank forms --------------------------------------------------------------
@@ -139,7 +136,7 @@ def mm(input, mat2):
     """Product of two matrices (no broadcasting): (n, k) @ (k, m) -> (n, m)."""
     _check_tensors("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError(f"mm: expected two 2-D matrices, got shapes {_shapes(input, mat2)}")
+        raise RuntimeError(f"mm: expected two 2-D matrices, got shapes {shapes_str(input, mat2)}")
     _check_matmul(input, mat2, "mm")
     _check_same_dtype("mm", input, mat2)
     return MatMul.apply(input, mat2)
@@ -149,7 +146,7 @@ def bmm(input, mat2):
     """Batched matrix product of 3-D tensors with equal batch size: (B, n, k) @ (B, k, m) -> (B, n, m)."""
     _check_tensors("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError(f"bmm: expected two 3-D tensors, got shapes {_shapes(input, mat2)}")
+        raise RuntimeError(f"bmm: expected two 3-D tensors, got shapes {shapes_str(input, mat2)}")
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: {tuple(input.shape)} @ {tuple(mat2.shape)}: batch sizes {input.shape[0]} "
                            f"and {mat2.shape[0]} differ (bmm does not broadcast; see matmul)")
@@ -162,7 +159,7 @@ def mv(input, vec):
     """Matrix-vector product: (n, k) @ (k,) -> (n,)."""
     _check_tensors("mv", input, vec)
     if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got shapes {_shapes(input, vec)}")
+        raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got shapes {shapes_str(input, vec)}")
     _check_matmul(input, vec, "mv")
     _check_same_dtype("mv", input, vec)
     return matmul(input, vec)
@@ -172,9 +169,9 @@ def dot(input, tensor):
     """Inner product of two 1-D tensors of the same length: sum_i input_i * tensor_i (a 0-dim tensor)."""
     _check_tensors("dot", input, tensor)
     if input.ndim != 1 or tensor.ndim != 1:
-        raise RuntimeError(f"dot: expected two 1-D tensors, got shapes {_shapes(input, tensor)}")
+        raise RuntimeError(f"dot: expected two 1-D tensors, got shapes {shapes_str(input, tensor)}")
     if input.shape[0] != tensor.shape[0]:
-        raise RuntimeError(f"dot: shapes {_shapes(input, tensor)}: lengths {input.shape[0]} and "
+        raise RuntimeError(f"dot: shapes {shapes_str(input, tensor)}: lengths {input.shape[0]} and "
                            f"{tensor.shape[0]} differ")
     _check_same_dtype("dot", input, tensor)
     return Dot.apply(input, tensor)
@@ -187,7 +184,7 @@ def outer(input, vec2):
     """
     _check_tensors("outer", input, vec2)
     if input.ndim != 1 or vec2.ndim != 1:
-        raise RuntimeError(f"outer: expected two 1-D tensors, got shapes {_shapes(input, vec2)}")
+        raise RuntimeError(f"outer: expected two 1-D tensors, got shapes {shapes_str(input, vec2)}")
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 

@@ -261,7 +261,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     reduction = _reduction(name, reduction, size_average, reduce)
     _same_size(name, input, target, error=ValueError)
     x = input._data
-    if x.size and (x.min() < 0 or x.max() > 1 or np.isnan(x).any()):
+    if x.size and (x.min() < 0 or x.max() > 1 or xp.isnan(x).any()):
         raise RuntimeError(f"{name}: all elements of input should be between 0 and 1")
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
@@ -384,8 +384,8 @@ def _nll_composed(name, logp, target, weight, ignore_index, reduction, label_smo
     mask = t != ignore_index
     all_kept = bool(mask.all())
     _check_range(name, t, None if all_kept else mask, c)
-    safe = t if all_kept else np.where(mask, t, 0)
-    picked = logp.gather(1, _make(np.expand_dims(safe, 1))).squeeze(1)  # (N, d...)
+    safe = t if all_kept else xp.where(mask, t, 0)
+    picked = logp.gather(1, _make(xp.expand_dims(safe, 1))).squeeze(1)  # (N, d...)
     if not all_kept:
         picked = _arith.where(mask, picked, 0.0)
     if weight is not None:
@@ -474,11 +474,11 @@ class CrossEntropyIndices(Op):
     @staticmethod
     def forward(ctx, x, weight, t, mask, reduction):
         n, c = x.shape
-        m = x.max(axis=1, keepdims=True) if c else np.zeros((n, 1), x.dtype)
+        m = x.max(axis=1, keepdims=True) if c else xp.zeros((n, 1), x.dtype)
         z = x - m
         with np.errstate(divide="ignore"):
             lse = xp.log(xp.exp(z).sum(axis=1, keepdims=True))  # (N, 1)
-        loss = lse[:, 0] - z[np.arange(n), t]  # (N,)
+        loss = lse[:, 0] - z[xp.arange(n), t]  # (N,)
         w_t = None if weight is None else weight[t]
         if mask is not None:
             loss[~mask] = 0.0
@@ -496,7 +496,7 @@ class CrossEntropyIndices(Op):
                 z_norm = x.dtype.type(n) if w_t is None else w_t.sum(dtype=x.dtype)
             with np.errstate(divide="ignore", invalid="ignore"):  # all ignored or empty: nan, as PyTorch
                 out = xp.asarray(total / z_norm, dtype=x.dtype)
-                scale = np.full(n, 1 / z_norm, x.dtype) if w_t is None else (w_t / z_norm).astype(x.dtype)
+                scale = xp.full(n, 1 / z_norm, x.dtype) if w_t is None else (w_t / z_norm).astype(x.dtype)
             if z_norm == 0 and mask is not None:
                 scale[~mask] = 0.0  # 0 / 0 above; a kept row of weight 0 stays nan, as PyTorch
         ctx.aux = (t, scale, lse + m)
@@ -523,7 +523,7 @@ class CrossEntropyIndicesBackward(Op):
         ctx.aux = (t, scale)
         ctx.save_for_backward(x, g)
         d = xp.exp(x - lse)
-        d[np.arange(n), t] -= 1.0
+        d[xp.arange(n), t] -= 1.0
         coef = g if scale is None else g * scale
         d *= coef.reshape(-1, 1) if coef.ndim else coef
         return d
@@ -540,8 +540,8 @@ class CrossEntropyIndicesBackward(Op):
             hc = h * (coef.reshape((-1, 1)) if coef.ndim else coef)
             dx = p * (hc - (hc * p).sum(1, keepdim=True))
         if ctx.needs_input_grad[1]:
-            onehot = np.zeros(x.shape, x._data.dtype)
-            onehot[np.arange(x.shape[0]), t] = 1.0
+            onehot = xp.zeros(x.shape, x._data.dtype)
+            onehot[xp.arange(x.shape[0]), t] = 1.0
             r = (h * (p - _make(onehot))).sum(1)
             if s is not None:
                 r = r * s
@@ -619,7 +619,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         mask = None if keep.all() else keep
         _check_range(name, t, mask, c)
         if mask is not None:
-            t = np.where(keep, t, 0)
+            t = xp.where(keep, t, 0)
         w = None if weight is None else weight._data.astype(input._data.dtype, copy=False)
         out = CrossEntropyIndices.apply(input, w, t, mask, reduction)
     else:
@@ -710,7 +710,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     mag = (((input1 * input1).sum(-1) + eps) * ((input2 * input2).sum(-1) + eps)).sqrt()
     cos = prod / mag
     y = target._data
-    zeros = _make(np.zeros((), cos._data.dtype))
+    zeros = _make(xp.zeros((), cos._data.dtype))
     loss = _arith.where(y == 1, 1.0 - cos, zeros) + _arith.where(y == -1, (cos - margin).clamp_min(0.0), zeros)
     return _reduce(loss, reduction)
 

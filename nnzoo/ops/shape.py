@@ -6,9 +6,12 @@ with its input. Ops that copy in PyTorch (flip, roll, repeat, cat, pad) copy her
 pair up for their backward (cat <-> split, stack <-> unbind, narrow <-> constant pad, pad <-> fold,
 diagonal <-> diagonal embedding), each written as an op, so every derivative is again differentiable.
 """
+import itertools
+
 import numpy as np
 
 from .. import dtypes
+from .._args import shape_of
 from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor, _wrap_dim
@@ -257,10 +260,6 @@ def _at(dim, index):
     return (slice(None),) * dim + (index,)
 
 
-def _shp(t):
-    return tuple(t.shape)
-
-
 # ---- flatten / unflatten / movedim ---------------------------------------------------------------------
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one: (2, 3, 4) with start_dim=1 -> (2, 12).
@@ -271,7 +270,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     s, e = _wrap_dim(start_dim, nd, "flatten"), _wrap_dim(end_dim, nd, "flatten")
     if s > e:
         raise RuntimeError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) "
-                           f"(input shape {_shp(input)})")
+                           f"(input shape {shape_of(input)})")
     if nd == 0:
         return Reshape.apply(input, (1,))
     shape = input.shape
@@ -297,7 +296,7 @@ def unflatten(input, dim, sizes):
             known *= s
     if (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
         raise RuntimeError(f"unflatten: provided sizes {sizes} don't multiply up to the size of dim {d} "
-                           f"({n}) of the input of shape {_shp(input)}")
+                           f"({n}) of the input of shape {shape_of(input)}")
     sizes = tuple(n // known if s == -1 else s for s in sizes)
     shape = input.shape
     return Reshape.apply(input, shape[:d] + sizes + shape[d + 1:])
@@ -359,7 +358,7 @@ def repeat(input, *sizes):
     sizes = _ints(sizes, None, "repeat", "sizes")
     if len(sizes) < input.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than the number "
-                           f"of dims of the tensor of shape {_shp(input)}")
+                           f"of dims of the tensor of shape {shape_of(input)}")
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"repeat: repeats must be non-negative, got {sizes}")
     return Repeat.apply(input, sizes)
@@ -399,7 +398,7 @@ def flip(input, *dims, **kw):
     nd = input.ndim
     wrapped = tuple(_wrap_dim(d, nd, "flip") for d in dims)
     if len(set(wrapped)) != len(wrapped):
-        raise RuntimeError(f"flip: dims {dims} name a dim more than once (input shape {_shp(input)})")
+        raise RuntimeError(f"flip: dims {dims} name a dim more than once (input shape {shape_of(input)})")
     if nd == 0:
         wrapped = ()
     return Flip.apply(input, wrapped)
@@ -408,14 +407,14 @@ def flip(input, *dims, **kw):
 def fliplr(input):
     """Flip the columns (dim 1) of a tensor of at least 2 dims."""
     if input.ndim < 2:
-        raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {_shp(input)}")
+        raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {shape_of(input)}")
     return flip(input, 1)
 
 
 def flipud(input):
     """Flip the rows (dim 0) of a tensor of at least 1 dim."""
     if input.ndim < 1:
-        raise RuntimeError(f"flipud: input must be >= 1-d, got shape {_shp(input)}")
+        raise RuntimeError(f"flipud: input must be >= 1-d, got shape {shape_of(input)}")
     return flip(input, 0)
 
 
@@ -536,12 +535,12 @@ def cat(tensors, dim=0, *, axis=None):
     d = _wrap_dim(dim, nd, "cat")
     for t in kept[1:]:
         if t.ndim != nd:
-            raise RuntimeError(f"cat: tensors must have the same number of dims, got {_shp(ref)} and "
-                               f"{_shp(t)}")
+            raise RuntimeError(f"cat: tensors must have the same number of dims, got {shape_of(ref)} and "
+                               f"{shape_of(t)}")
         for k in range(nd):
             if k != d and t.shape[k] != ref.shape[k]:
-                raise RuntimeError(f"cat: sizes of tensors must match except in dim {d}, got {_shp(ref)} "
-                                   f"and {_shp(t)} (dim {k}: {ref.shape[k]} vs {t.shape[k]})")
+                raise RuntimeError(f"cat: sizes of tensors must match except in dim {d}, got {shape_of(ref)} "
+                                   f"and {shape_of(t)} (dim {k}: {ref.shape[k]} vs {t.shape[k]})")
     return Cat.apply(d, tuple(skip) if any(skip) else None, *tensors)
 
 
@@ -580,8 +579,8 @@ def stack(tensors, dim=0):
     ref = tensors[0]
     for i, t in enumerate(tensors[1:], 1):
         if t.shape != ref.shape:
-            raise RuntimeError(f"stack: expects each tensor to be equal size, but got {_shp(ref)} at entry 0 "
-                               f"and {_shp(t)} at entry {i}")
+            raise RuntimeError(f"stack: expects each tensor to be equal size, but got {shape_of(ref)} at entry 0 "
+                               f"and {shape_of(t)} at entry {i}")
     d = _wrap_dim(dim, ref.ndim + 1, "stack")
     return Stack.apply(d, *tensors)
 
@@ -660,7 +659,7 @@ class Split(Op):
     @staticmethod
     def forward(ctx, x, dim, bounds):
         ctx.dim = dim
-        return tuple(x[_at(dim, slice(a, b))] for a, b in zip(bounds[:-1], bounds[1:]))
+        return tuple(x[_at(dim, slice(a, b))] for a, b in itertools.pairwise(bounds))
 
     @staticmethod
     def backward(ctx, *grads):
@@ -691,12 +690,12 @@ def split(tensor, split_size_or_sections, dim=0):
             raise RuntimeError(f"split: split sizes must be non-negative, got {list(sizes)}")
         if sum(sizes) != n:
             raise RuntimeError(f"split: split sizes {list(sizes)} must sum exactly to {n}, the size of dim {d} "
-                               f"of the input of shape {_shp(tensor)}")
+                               f"of the input of shape {shape_of(tensor)}")
     else:
         size = int(split_size_or_sections)
         if size < 0 or (size == 0 and n != 0):
             raise RuntimeError(f"split: split_size must be positive (or 0 for an empty dim), got {size} for "
-                               f"dim {d} of size {n} (input shape {_shp(tensor)})")
+                               f"dim {d} of size {n} (input shape {shape_of(tensor)})")
         if n == 0:
             sizes = (0,)
         else:
@@ -727,7 +726,7 @@ def tensor_split(input, indices_or_sections, dim=0):
     ios = indices_or_sections
     if isinstance(ios, (list, tuple)) or (isinstance(ios, Tensor) and ios.ndim == 1):
         cuts = [slice(i).indices(n)[1] for i in _seq(ios)]
-        if any(b < a for a, b in zip(cuts, cuts[1:])):  # decreasing indices: pieces overlap
+        if any(b < a for a, b in itertools.pairwise(cuts)):  # decreasing indices: pieces overlap
             starts, stops = [0] + cuts, cuts + [n]
             return tuple(narrow(input, d, a, max(b - a, 0)) for a, b in zip(starts, stops))
         return Split.apply(input, d, (0,) + tuple(cuts) + (n,))
@@ -796,7 +795,7 @@ def narrow(input, dim, start, length):
         start += n
     if start + length > n:
         raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of "
-                           f"dim {d} (input shape {_shp(input)})")
+                           f"dim {d} (input shape {shape_of(input)})")
     return Narrow.apply(input, d, start, length)
 
 
@@ -929,7 +928,7 @@ def pad(input, pad, mode="constant", value=None):
     """
     sizes = _seq(pad)
     nd = input.ndim
-    shape = _shp(input)
+    shape = shape_of(input)
     if len(sizes) % 2:
         raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(sizes)} ({sizes})")
     k = len(sizes) // 2
@@ -1002,14 +1001,14 @@ class Triangle(Op):
 def tril(input, diagonal=0):
     """The lower triangle of the last two dims (elements with j - i <= diagonal); the rest zero."""
     if input.ndim < 2:
-        raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {_shp(input)}")
+        raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {shape_of(input)}")
     return Triangle.apply(input, int(diagonal), False)
 
 
 def triu(input, diagonal=0):
     """The upper triangle of the last two dims (elements with j - i >= diagonal); the rest zero."""
     if input.ndim < 2:
-        raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {_shp(input)}")
+        raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {shape_of(input)}")
     return Triangle.apply(input, int(diagonal), True)
 
 
