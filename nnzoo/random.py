@@ -56,6 +56,7 @@ class Generator:
     def get_state(self):
         """The stream's state as a uint8 tensor (restore it with ``set_state``)."""
         import json
+
         from .creation import tensor
         raw = json.dumps(self._rng.bit_generator.state).encode()
         return tensor(np.frombuffer(raw, dtype=np.uint8).copy())

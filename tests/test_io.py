@@ -295,8 +295,8 @@ def test_failure_in_fsync_or_replace_keeps_old_file(tmp_path, monkeypatch):
     nnzoo.io.save(old, tmp_path / "ckpt.st")
     for name in ("fsync", "replace"):
         with monkeypatch.context() as m:
-            def boom(*a, **k):
-                raise OSError(f"injected {name} failure")
+            def boom(*a, _name=name, **k):
+                raise OSError(f"injected {_name} failure")
             m.setattr(nnzoo.io.os, name, boom)
             with pytest.raises(OSError, match="injected"):
                 nnzoo.io.save({"w": nnzoo.ones(3)}, tmp_path / "ckpt.st")
@@ -355,7 +355,7 @@ def test_save_kill_load(tmp_path):
     nnzoo.io.save(old, target)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     killed_mid_write = 0
-    for attempt in range(3):
+    for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(target)], cwd=REPO, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -445,7 +445,7 @@ def test_map_location_and_weights_only(tmp_path):
     assert_same_obj(nnzoo.io.load(tmp_path / "w.st", "cpu", weights_only=False), sd)
     assert_same_obj(nnzoo.io.load(tmp_path / "w.st", weights_only=True, mmap=True), sd)
     for bad in ("cuda", "cuda:0", torch.device("cuda:1"), {"cuda:0": "cpu"}, lambda s, loc: s):
-        with pytest.raises(RuntimeError, match="nnzoo.load: map_location=.* is not supported"):
+        with pytest.raises(RuntimeError, match=r"nnzoo\.load: map_location=.* is not supported"):
             nnzoo.io.load(tmp_path / "w.st", map_location=bad)
 
 
@@ -637,7 +637,7 @@ def test_version_1_and_plain_safetensors_files_still_load(tmp_path):
 # ---- deep nesting -------------------------------------------------------------------------------
 def _nested(depth, leaf, kind):
     obj = leaf
-    for i in range(depth):
+    for _ in range(depth):
         obj = {"k": obj} if kind == "dict" else [obj] if kind == "list" else (obj,)
     return obj
 
@@ -669,9 +669,9 @@ def _crafted(path, nnzoo_text, digest=True):
 @pytest.mark.parametrize("depth", [150, 100_000])
 def test_load_deeply_nested_metadata_names_the_file(tmp_path, depth, digest):
     version = 2 if digest else 1
-    rec = ',"tensors":{"w":{"dtype":"F32","shape":[1],"sha256":"%s"}}' % hashlib.sha256(
-        np.ones(1, np.float32).tobytes()).hexdigest() if digest else ""
-    text = '{"version":%d,"obj":' % version + '{"L":[' * depth + '{"T":"w"}' + ']}' * depth + rec + "}"
+    sha = hashlib.sha256(np.ones(1, np.float32).tobytes()).hexdigest()
+    rec = ',"tensors":{"w":{"dtype":"F32","shape":[1],"sha256":"' + sha + '"}}' if digest else ""
+    text = '{"version":' + str(version) + ',"obj":' + '{"L":[' * depth + '{"T":"w"}' + ']}' * depth + rec + "}"
     _crafted(tmp_path / "deep.st", text, digest)
     with pytest.raises(nnzoo.io.CheckpointError,
                        match=r"nnzoo.load: '.*deep.st' has damaged nnzoo metadata \(.*nested "
@@ -691,7 +691,7 @@ def test_malformed_header_entries_are_checkpoint_errors(tmp_path):
     for entry in ('{"dtype":["F32"],"shape":[1],"data_offsets":[0,4]}', '{"shape":[1],"data_offsets":[0,4]}',
                   '{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}', '[1]',
                   '{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}'):
-        body = ('{"w":%s}' % entry).encode()
+        body = ('{"w":' + entry + '}').encode()
         (tmp_path / "m.st").write_bytes(len(body).to_bytes(8, "little") + body + b"\x00" * 4)
         with pytest.raises(nnzoo.io.CheckpointError, match=r"nnzoo.load: '.*m.st' is not a valid .*tensor 'w'"):
             nnzoo.io.load(tmp_path / "m.st")

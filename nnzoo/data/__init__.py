@@ -5,11 +5,27 @@ Also importable as ``nnzoo.utils.data`` (the PyTorch habit). Bundled and downloa
 ``nnzoo.nn.utils.rnn``, as in PyTorch).
 """
 from . import sequence, transforms
-from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset,
-                      TensorDataset, random_split, train_val_test_split)
+from .dataset import (
+    ChainDataset,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    StackDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+    train_val_test_split,
+)
 from .loader import DataLoader, default_collate, default_convert, get_worker_info
-from .sampler import (BatchSampler, BucketBatchSampler, RandomSampler, Sampler, SequentialSampler,
-                      SubsetRandomSampler, WeightedRandomSampler)
+from .sampler import (
+    BatchSampler,
+    BucketBatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from .sequence import BPTTLoader, batchify, bptt_batches, get_batch, sequence_mask, sort_by_length, windows
 from .vocab import Vocab, word_tokenize
 

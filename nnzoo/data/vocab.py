@@ -239,7 +239,7 @@ class Vocab:
         return len(self.itos)
 
     def __contains__(self, token):
-        return isinstance(token, str) and (token in self.stoi or self.lower and token.lower() in self.stoi)
+        return isinstance(token, str) and (token in self.stoi or (self.lower and token.lower() in self.stoi))
 
     def __iter__(self):
         return iter(self.itos)

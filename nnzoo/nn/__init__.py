@@ -1,29 +1,71 @@
 """Neural-network building blocks (``nnzoo.nn``): ``Module`` and ``Parameter``, the layers, ``init``,
 and the functional interface ``nn.functional``."""
-from . import functional
-from . import init
-from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
-                         LogSigmoid, Softplus, Tanh)
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
+from . import (
+    functional,
+    init,
+    utils,
+)
+from . import pool as _pool
+from .activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .attention import BahdanauAttention, LuongAttention, MultiheadAttention
 from .container import ModuleDict, ModuleList, Sequential
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
-from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
-                   MarginRankingLoss, MSELoss, NLLLoss, SmoothL1Loss)
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MarginRankingLoss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter
-from .attention import BahdanauAttention, LuongAttention, MultiheadAttention
-from .transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer, TransformerDecoder,
-                          TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
+from .pool import *  # noqa: F403  (pooling, upsampling, LocalResponseNorm, PixelShuffle)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from .recurrent_variants import (Bidirectional, ChoGRUCell, ConvLSTMCell, CoupledLSTMCell, MUT1Cell, MUT2Cell,
-                                 MUT3Cell, PeepholeLSTMCell, Recurrent)
-from .pool import *  # noqa: F401,F403  (pooling, upsampling, LocalResponseNorm, PixelShuffle)
-from . import pool as _pool
-from . import utils  # noqa: E402  (needs the modules above)
+from .recurrent_variants import (
+    Bidirectional,
+    ChoGRUCell,
+    ConvLSTMCell,
+    CoupledLSTMCell,
+    MUT1Cell,
+    MUT2Cell,
+    MUT3Cell,
+    PeepholeLSTMCell,
+    Recurrent,
+)
+from .transformer import (
+    LearnedPositionalEncoding,
+    SinusoidalPositionalEncoding,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity",
            "Flatten", "Unflatten", "Linear", "Bilinear", "Embedding", "Dropout", "Dropout1d", "Dropout2d",

@@ -5,8 +5,8 @@ from ..ops import reduce as _reduce
 from ..ops import unary as _unary
 from .module import Module
 
-__all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LogSigmoid", "Softplus",
-           "Hardtanh", "ReLU6"]
+__all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LogSigmoid",
+           "Softplus", "Hardtanh", "ReLU6"]
 
 
 def _inplace_repr(inplace):

@@ -201,7 +201,7 @@ class RNNBase(Module):
 
     def _initial_state(self, hx, x, is_batched, packed, sorted_indices):
         """hx (L*D, B, H_out) [and cx] checked, unbatched ones lifted, zeros when None, permuted for packed."""
-        T, B = x.shape[:2]
+        B = x.shape[1]
         D = 2 if self.bidirectional else 1
         H_out = self.proj_size if self.proj_size > 0 else self.hidden_size
         lstm = self.mode == "LSTM"

@@ -365,9 +365,9 @@ class _MUTCell(_Cell):
         if self._needs_square and input_size != hidden_size:
             raise ValueError(f"{type(self).__name__}: input_size must equal hidden_size (the equations add x "
                              f"to a hidden-size vector), got input_size={input_size}, hidden_size={hidden_size}")
-        I, H = input_size, hidden_size
+        H = hidden_size
         for name in self._weights:
-            cols = I if name.startswith("weight_x") else H
+            cols = input_size if name.startswith("weight_x") else H
             setattr(self, name, self._param(H, cols, dtype=dtype))
         for name in ("bias_z", "bias_r", "bias_h"):
             setattr(self, name, self._param(H, dtype=dtype))
@@ -567,19 +567,19 @@ class Recurrent(Module):
         self.hidden_size = cells[0].hidden_size
 
     def _check_sizes(self, cells, D):
-        for l in range(self.num_layers):
-            layer = cells[l * D:(l + 1) * D]
+        for i in range(self.num_layers):
+            layer = cells[i * D:(i + 1) * D]
             hs = [c.hidden_size for c in layer]
             if D == 2 and hs[0] != hs[1]:
-                raise ValueError(f"Recurrent: layer {l}'s two directions have hidden sizes {hs[0]} and {hs[1]}; "
+                raise ValueError(f"Recurrent: layer {i}'s two directions have hidden sizes {hs[0]} and {hs[1]}; "
                                  "they must match")
-            if l > 0:
-                want = sum(c.hidden_size for c in cells[(l - 1) * D:l * D]) if self.merge == "concat" else \
-                    cells[(l - 1) * D].hidden_size
+            if i > 0:
+                want = sum(c.hidden_size for c in cells[(i - 1) * D:i * D]) if self.merge == "concat" else \
+                    cells[(i - 1) * D].hidden_size
                 for c in layer:
                     got = getattr(c, "input_size", want)
                     if got != want:
-                        raise ValueError(f"Recurrent: layer {l}'s cell takes input_size={got}, but layer {l - 1} "
+                        raise ValueError(f"Recurrent: layer {i}'s cell takes input_size={got}, but layer {i - 1} "
                                          f"outputs {want} features (merge={self.merge!r})")
 
     def _masks(self, lengths, T, B, x):
@@ -607,7 +607,7 @@ class Recurrent(Module):
             new = cell(x[t], state)
             m = masks[t]
             if m is not None:  # padded step: keep the state, emit zeros
-                new = _map_state(lambda a, b: where(m, a, b), new, state)
+                new = _map_state(lambda a, b, m=m: where(m, a, b), new, state)
                 outs[t] = where(m, cell.output(new), 0.0)
             else:
                 outs[t] = cell.output(new)
@@ -626,10 +626,10 @@ class Recurrent(Module):
             raise ValueError(f"Recurrent: expected {len(self.cells)} initial states, got {len(states)}")
         masks = self._masks(lengths, T, B, x)
         finals = []
-        for l in range(self.num_layers):
+        for i in range(self.num_layers):
             outs = []
             for d in range(D):
-                k = l * D + d
+                k = i * D + d
                 cell = self.cells[k]
                 s0 = states[k] if states is not None else None
                 if s0 is None:
@@ -638,7 +638,7 @@ class Recurrent(Module):
                 outs.append(out)
                 finals.append(s)
             x = outs[0] if D == 1 else (cat(outs, 2) if self.merge == "concat" else outs[0] + outs[1])
-            if l < self.num_layers - 1 and self.dropout > 0 and self.training:
+            if i < self.num_layers - 1 and self.dropout > 0 and self.training:
                 x = _dropout(x, self.dropout, True)
         return (x.transpose(0, 1) if self.batch_first else x), finals
 

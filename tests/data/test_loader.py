@@ -20,7 +20,7 @@ Point = namedtuple("Point", "x y")
 def _raises(fn):
     try:
         fn()
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return type(e)
     return None
 
@@ -154,7 +154,8 @@ def test_default_collate_errors_name_shapes_and_positions():
         default_collate([[1, 2], [1, 2, 3]])
     assert _raises(lambda: tud.default_collate([[1, 2], [1, 2, 3]])) is RuntimeError  # the same type as torch
     for bad in ([object(), object()], [np.array(["a"]), np.array(["b"])]):
-        assert _raises(lambda: default_collate(bad)) is _raises(lambda: tud.default_collate(bad)) is TypeError
+        assert _raises(lambda bad=bad: default_collate(bad)) is _raises(lambda bad=bad: tud.default_collate(bad)) \
+            is TypeError
 
 
 # ---- DataLoader order, structure and len against torch ----------------------------------------------------
@@ -309,8 +310,8 @@ BAD = {
 @pytest.mark.parametrize("name", BAD)
 def test_bad_arguments_raise_like_torch(name):
     kw = BAD[name]
-    assert _raises(lambda: DataLoader(Items([1, 2]), **kw)) is _raises(lambda: tud.DataLoader(TorchItems([1, 2]), **kw)) \
-        is ValueError
+    assert _raises(lambda: DataLoader(Items([1, 2]), **kw)) \
+        is _raises(lambda: tud.DataLoader(TorchItems([1, 2]), **kw)) is ValueError
 
 
 @pytest.mark.parametrize("kw", [dict(shuffle=True), dict(sampler=[0]), dict(batch_sampler=[[0]])])
@@ -321,5 +322,5 @@ def test_iterable_dataset_rejects_ordering_like_torch(kw):
 
 def test_attributes_are_frozen_like_torch():
     for loader in (DataLoader(Items([1])), tud.DataLoader(TorchItems([1]))):
-        assert _raises(lambda: setattr(loader, "batch_size", 4)) is ValueError
+        assert _raises(lambda loader=loader: setattr(loader, "batch_size", 4)) is ValueError
         loader.collate_fn = default_collate  # other attributes may change

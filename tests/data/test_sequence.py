@@ -5,8 +5,16 @@ import torch
 import torch.nn.functional as TF
 
 import nnzoo
-from nnzoo.data.sequence import (batchify, bptt_batches, get_batch, lengths, one_hot, sequence_mask,
-                                 sort_by_length, windows)
+from nnzoo.data.sequence import (
+    batchify,
+    bptt_batches,
+    get_batch,
+    lengths,
+    one_hot,
+    sequence_mask,
+    sort_by_length,
+    windows,
+)
 from nnzoo.nn.utils.rnn import pad_sequence
 
 RNG = np.random.default_rng(0)

@@ -8,8 +8,16 @@ import pytest
 import torch
 
 import nnzoo
-from nnzoo.data.transforms import (Compose, GaussianNoise, Lambda, MaskingNoise, Normalize, RandomCrop,
-                                   RandomHorizontalFlip, ToTensor)
+from nnzoo.data.transforms import (
+    Compose,
+    GaussianNoise,
+    Lambda,
+    MaskingNoise,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    ToTensor,
+)
 
 
 def gen(seed):

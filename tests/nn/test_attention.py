@@ -5,9 +5,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers import TOL_FWD, check_module
 
 import nnzoo
-from helpers import TOL_FWD, check_module
 from nnzoo.nn.attention import BahdanauAttention, LuongAttention, MultiheadAttention
 from nnzoo.ops.attention import multi_head_attention_forward
 
@@ -158,8 +158,8 @@ def test_dropout_train_and_eval():
     m = MultiheadAttention(E, H, dropout=0.5, batch_first=True)
     x = nnzoo.randn(B, L, E)
     m.eval()
-    out1, w1 = m(x, x, x)
-    out2, w2 = m(x, x, x)
+    out1, _ = m(x, x, x)
+    out2, _ = m(x, x, x)
     np.testing.assert_array_equal(_np(out1), _np(out2))  # eval: no dropout
     m.train()
     nnzoo.manual_seed(0)
@@ -304,8 +304,8 @@ def test_seq2seq_attention_gradcheck(name, make, ref, dims):
 def test_bahdanau_projected_keys_and_errors():
     m = BahdanauAttention(5, 4, 6)
     s, h = nnzoo.randn(2, 5), nnzoo.randn(2, 7, 4)
-    c1, a1 = m(s, h)
-    c2, a2 = m(s, h, projected_keys=m.project_keys(h))
+    c1, _ = m(s, h)
+    c2, _ = m(s, h, projected_keys=m.project_keys(h))
     np.testing.assert_array_equal(_np(c1), _np(c2))
     with pytest.raises(RuntimeError, match=r"expected keys of shape \(2, Lk, 4\)"):
         m(s, nnzoo.randn(2, 7, 3))

@@ -168,7 +168,7 @@ def test_registration_rules():
     with pytest.raises(KeyError):
         m.register_parameter("a.b", None)
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'nothing'"):
-        m.nothing
+        _ = m.nothing
     del m.sub
     assert "sub" not in m._modules
     m.add_module("other", nn.ReLU())

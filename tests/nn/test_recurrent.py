@@ -15,7 +15,7 @@ import nnzoo
 from nnzoo.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from nnzoo.nn.utils import rnn as nrnn
 
-T, B, I, H, P = 4, 3, 3, 4, 2
+T, B, I, H, P = 4, 3, 3, 4, 2  # noqa: E741  (I: the input size, as the notes write it)
 TOL = {np.float32: dict(atol=2e-5, rtol=1e-4), np.float64: dict(atol=1e-10, rtol=1e-9)}
 MODES = ["tanh", "relu", "lstm", "gru"]
 
@@ -170,7 +170,7 @@ def test_fused_layer_equals_cell_stepped_by_hand(mode):
     x1, x2 = nnzoo.tensor(x, requires_grad=True), nnzoo.tensor(x, requires_grad=True)
     h1, h2 = nnzoo.tensor(h0[None], requires_grad=True), nnzoo.tensor(h0, requires_grad=True)
     if mode == "lstm":
-        out, (hn, cn) = layer(x1, (h1, h1 * 0.5))
+        out, (hn, _cn) = layer(x1, (h1, h1 * 0.5))
         state, outs = (h2, h2 * 0.5), []
         for t in range(6):
             state = cell(x2[t], state)
@@ -191,7 +191,7 @@ def test_fused_layer_equals_cell_stepped_by_hand(mode):
     (ref * u).sum().backward()
     np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), atol=1e-12)
     np.testing.assert_allclose(h1.grad.numpy()[0], h2.grad.numpy(), atol=1e-12)
-    for (n1, p1), (n2, p2) in zip(layer.named_parameters(), cell.named_parameters()):
+    for (n1, p1), (_, p2) in zip(layer.named_parameters(), cell.named_parameters()):
         np.testing.assert_allclose(p1.grad.numpy(), p2.grad.numpy(), atol=1e-12, err_msg=n1)
 
 
@@ -277,7 +277,7 @@ def test_init_is_uniform_within_one_over_sqrt_hidden():
 def _error(fn):
     try:
         fn()
-    except Exception as e:  # noqa: BLE001 - the test compares the exception types and messages
+    except Exception as e:
         return type(e), str(e)
     return None
 
@@ -311,7 +311,7 @@ def test_errors_match_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for fn, _ in cases:
-            ours, theirs = _error(lambda: fn(N)), _error(lambda: fn(Tm))
+            ours, theirs = _error(lambda fn=fn: fn(N)), _error(lambda fn=fn: fn(Tm))
             assert ours is not None and theirs is not None
             assert ours[0] is theirs[0], (ours, theirs)
             assert ours[1].replace("nnzoo.", "torch.") == theirs[1], (ours, theirs)
@@ -326,11 +326,11 @@ def test_long_sequence_backprops_without_recursion():
     """10,000 steps forward and backward (the loop is one op; no recursion anywhere)."""
     lstm = LSTM(2, 3)
     x = nnzoo.randn(10_000, 1, 2, requires_grad=True)
-    out, (h, c) = lstm(x)
+    out, (_, c) = lstm(x)
     (out.sum() + c.sum()).backward()
     assert np.isfinite(x.grad.numpy()).all() and np.isfinite(lstm.weight_hh_l0.grad.numpy()).all()
     gru = GRU(2, 3, bidirectional=True)
-    out, h = gru(x)
+    out, _ = gru(x)
     out.sum().backward()
     assert np.isfinite(gru.weight_hh_l0_reverse.grad.numpy()).all()
 
@@ -600,7 +600,8 @@ FUZZ_LSTM_CELL = dict(
     h=[[1.7413973, 0.10520326, 0.7234637], [0.24863152, 1.7081878, 0.34177187]],
     c=[[0, -0.0, -1e4], [-1e4, -1e4, -1e4]],
     w_ih=[[1, 0, -0.5, 1], [1, -0.5, -0.5, -0.5], [-1, 0, 0, 0.5], [1, 1, 0, 0], [-1, -0.5, 1, 1], [-1, 0, 0, 0.5],
-          [-1, 0, -0.5, -0.5], [1, 0.5, -1, 0.5], [0, -1, 0.5, 0], [0, -0.5, 1, -1], [1, -0.5, 1, 1], [-1, 1, -1, -0.5]],
+          [-1, 0, -0.5, -0.5], [1, 0.5, -1, 0.5], [0, -1, 0.5, 0], [0, -0.5, 1, -1], [1, -0.5, 1, 1],
+          [-1, 1, -1, -0.5]],
     w_hh=[[0, 0.5, -1], [-1, -0.5, 1], [-0.5, 0, -1], [1, 1, -0.5], [1, -0.5, -0.5], [-0.5, -1, 1], [-1, 0, 0.5],
           [0, -1, 1], [1, 1, -1], [-0.5, 0, -0.5], [-1, 1, 0.5], [-1, -1, -0.5]])
 FUZZ_GRU_CELL = dict(
@@ -625,7 +626,7 @@ def test_the_fuzzers_small_gate_cases_match_torch(mode):
     against -0.0075424)."""
     case = FUZZ_LSTM_CELL if mode == "lstm" else FUZZ_GRU_CELL
     arrays = {k: np.array(v, np.float32) for k, v in case.items()}
-    I, Hn = arrays["w_ih"].shape[1], arrays["w_hh"].shape[1]
+    I, Hn = arrays["w_ih"].shape[1], arrays["w_hh"].shape[1]  # noqa: E741  (the input size)
     res = []
     for lib in (nnzoo, torch):
         mod = (lib.nn.LSTMCell if mode == "lstm" else lib.nn.GRUCell)(I, Hn, bias=False)

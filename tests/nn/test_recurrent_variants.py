@@ -17,8 +17,17 @@ import nnzoo
 from nnzoo.autograd import gradcheck
 from nnzoo.nn import init
 from nnzoo.nn.linear import Linear
-from nnzoo.nn.recurrent_variants import (Bidirectional, ChoGRUCell, ConvLSTMCell, CoupledLSTMCell, MUT1Cell,
-                                         MUT2Cell, MUT3Cell, PeepholeLSTMCell, Recurrent)
+from nnzoo.nn.recurrent_variants import (
+    Bidirectional,
+    ChoGRUCell,
+    ConvLSTMCell,
+    CoupledLSTMCell,
+    MUT1Cell,
+    MUT2Cell,
+    MUT3Cell,
+    PeepholeLSTMCell,
+    Recurrent,
+)
 from nnzoo.optim import Adam
 
 
@@ -271,7 +280,7 @@ def test_coupled_lstm_with_forget_gate_one_keeps_the_cell_state():
         cell.bias[:H] = 50.0
     xs, h0, c0 = _data("coupled")
     states = _run_nnzoo(cell, nnzoo.tensor(xs), nnzoo.tensor(h0), nnzoo.tensor(c0))
-    for h, c in states:
+    for _, c in states:
         np.testing.assert_array_equal(c.detach().numpy(), c0)
     # while h still moves with the input (the output gate is not constant), so the check is not vacuous
     assert not np.allclose(states[0][0].detach().numpy(), states[1][0].detach().numpy())
@@ -386,10 +395,10 @@ def _ref_stack(cells, xs, lengths, bidirectional, merge):
     finals = [[None] * Bn for _ in cells]
     for b in range(Bn):
         seq = xs[:lengths[b], b:b + 1]  # (L, 1, I)
-        for l in range(num_layers):
+        for layer in range(num_layers):
             dirs = []
             for d in range(D):
-                k = l * D + d
+                k = layer * D + d
                 cell = cells[k]
                 ref, P = refs[type(cell)], _params_np(cell)
                 h0 = np.zeros((1, cell.hidden_size))
@@ -452,13 +461,13 @@ def test_merge_sum_is_the_sum_of_the_directions():
     nnzoo.manual_seed(9)
     fwd, bwd = ChoGRUCell(3, 4).double(), ChoGRUCell(3, 4).double()
     x = nnzoo.tensor(np.random.default_rng(10).standard_normal((5, 2, 3)))
-    cat_out, cat_states = Bidirectional(fwd, bwd, merge="concat")(x)
+    cat_out, _ = Bidirectional(fwd, bwd, merge="concat")(x)
     sum_out, sum_states = Bidirectional(fwd, bwd, merge="sum")(x)
     assert tuple(cat_out.shape) == (5, 2, 8) and tuple(sum_out.shape) == (5, 2, 4)
     both = cat_out.detach().numpy()
     np.testing.assert_allclose(sum_out.detach().numpy(), both[..., :4] + both[..., 4:], rtol=1e-13)
     # each direction alone: the forward half is the forward cell's run, the backward half the reversed run
-    one_way, (h_fwd,) = Recurrent(fwd)(x)
+    one_way, _ = Recurrent(fwd)(x)
     rev, (h_bwd,) = Recurrent(bwd)(nnzoo.flip(x, (0,)))
     np.testing.assert_allclose(cat_out.detach().numpy()[..., :4], one_way.detach().numpy(), rtol=1e-13)
     np.testing.assert_allclose(cat_out.detach().numpy()[..., 4:], rev.detach().numpy()[::-1], rtol=1e-13)

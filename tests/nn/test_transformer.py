@@ -6,12 +6,19 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers import check_module
 
 import nnzoo
-from nnzoo.nn.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
-                                  TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
-                                  TransformerEncoderLayer, _detect_is_causal_mask)
-from helpers import check_module
+from nnzoo.nn.transformer import (
+    LearnedPositionalEncoding,
+    SinusoidalPositionalEncoding,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+    _detect_is_causal_mask,
+)
 
 D, NHEAD, FF, T, S, B = 8, 2, 12, 4, 5, 3
 

@@ -6,7 +6,8 @@ public domain. It is plain ASCII text, so characters and bytes coincide.
 """
 import pathlib
 
-from .download import download as _download, nnzoo_home
+from .download import download as _download
+from .download import nnzoo_home
 
 __all__ = ["tiny_shakespeare"]
 

@@ -40,7 +40,10 @@ def make_batches(seed=0, per_batch=3, n_test=4):
     return batches
 
 
-def make_tar(path, batches, meta="\n".join(CLASSES) + "\n\n", extra=(), skip=()):
+META = "\n".join(CLASSES) + "\n\n"
+
+
+def make_tar(path, batches, meta=META, extra=(), skip=()):
     with tarfile.open(path, "w:gz") as tar:
         def add(name, data):
             info = tarfile.TarInfo(name)
@@ -99,7 +102,7 @@ def test_cifar_only_takes_the_named_files(tmp_path):
 
 def test_cifar_archive_errors(tmp_path):
     make_tar(tmp_path / "cifar-10-binary.tar.gz", make_batches(), skip={"data_batch_3.bin"})
-    with pytest.raises(RuntimeError, match="has no cifar-10-batches-bin/data_batch_3.bin; is it the binary"):
+    with pytest.raises(RuntimeError, match=r"has no cifar-10-batches-bin/data_batch_3\.bin; is it the binary"):
         CIFAR10(tmp_path)
     other = tmp_path / "cut"
     other.mkdir()

@@ -6,8 +6,8 @@ served bytes.
 """
 import hashlib
 import http.server
-import pathlib
 import importlib
+import pathlib
 import socket
 import threading
 

@@ -136,7 +136,7 @@ def test_mnist_transforms(fake):
 
 def test_mnist_follows_a_reassigned_data(fake):
     """The torchvision habit of shrinking a set by assigning ``ds.data``/``ds.targets`` works."""
-    root, (images, labels), _ = fake
+    root, (_images, labels), _ = fake
     ds = MNIST(root)
     ds.data, ds.targets = ds.data[:2], ds.targets[:2]
     assert len(ds) == 2 and ds[1][1] == labels[1]

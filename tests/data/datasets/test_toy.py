@@ -9,8 +9,17 @@ import pytest
 
 import nnzoo
 from nnzoo.data import TensorDataset
-from nnzoo.data.datasets.toy import (REGRESSION_FUNCTIONS, adding_problem, blobs, circles, gaussian_ring, regression_1d, spirals,
-                                     two_moons, xor)
+from nnzoo.data.datasets.toy import (
+    REGRESSION_FUNCTIONS,
+    adding_problem,
+    blobs,
+    circles,
+    gaussian_ring,
+    regression_1d,
+    spirals,
+    two_moons,
+    xor,
+)
 
 SETS = {  # name -> (factory, number of classes)
     "two_moons": (two_moons, 2),
@@ -178,7 +187,7 @@ def test_regression_1d_noise_and_seed():
 def test_argument_errors():
     with pytest.raises(ValueError, match="regression_1d: unknown kind 'cosine'"):
         regression_1d("cosine")
-    with pytest.raises(ValueError, match="two_moons: noise must be >= 0, got -0.1"):
+    with pytest.raises(ValueError, match=r"two_moons: noise must be >= 0, got -0\.1"):
         two_moons(noise=-0.1)
     with pytest.raises(ValueError, match="spirals: n must be at least 3, got 2"):
         spirals(2, classes=3)

@@ -8,8 +8,15 @@ import torch.nn.utils.rnn as trnn
 
 import nnzoo
 from nnzoo.autograd import gradcheck, gradgradcheck
-from nnzoo.nn.utils.rnn import (PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence,
-                                unpack_sequence, unpad_sequence)
+from nnzoo.nn.utils.rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+    pad_sequence,
+    unpack_sequence,
+    unpad_sequence,
+)
 
 LENGTHS = [4, 1, 6, 0, 6]
 
@@ -114,7 +121,7 @@ def test_pad_sequence_errors_where_torch_errors():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_unpad_sequence_matches_torch(dtype, batch_first):
-    ours, theirs = _seqs(LENGTHS, (3,), dtype, seed=3)
+    ours, _ = _seqs(LENGTHS, (3,), dtype, seed=3)
     padded = pad_sequence([s.detach() for s in ours], batch_first)
     tpadded = torch.tensor(padded.numpy(), requires_grad=True)
     padded.requires_grad_()
@@ -241,7 +248,7 @@ def test_packed_sequence_construction_and_conversion():
     d = p.double()
     assert d.data.dtype == nnzoo.float64 and d.batch_sizes is bs and d.sorted_indices is p.sorted_indices
     assert p.to(nnzoo.float32) is p and p.float() is p
-    data2, batch_sizes, sorted_indices, unsorted_indices = p  # a namedtuple
+    data2, _, _, _ = p  # a namedtuple
     assert data2 is data
 
 
