@@ -1,7 +1,8 @@
 """Adadelta: step sizes from the ratio of running RMS of past updates to running RMS of gradients."""
-import numpy as np
+from __future__ import annotations
 
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _new_step, _scalar_step, _zeros_like
+from ..backend import xp
+from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
 
 class Adadelta(Optimizer):
@@ -37,8 +38,9 @@ class Adadelta(Optimizer):
         tensor([0.1056], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
-                 capturable=False, maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:
         _check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
@@ -49,30 +51,17 @@ class Adadelta(Optimizer):
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """One Adadelta step; ``closure`` (optional) re-evaluates the loss, which is returned."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            lr, rho, eps, weight_decay = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["square_avg"] = _zeros_like(p)
-                    state["acc_delta"] = _zeros_like(p)
-                _scalar_step(state)
+    def _init_state(self, param, state, group):
+        state["step"] = _new_step()
+        state["square_avg"] = _zeros_like(param)
+        state["acc_delta"] = _zeros_like(param)
 
-                if weight_decay != 0:
-                    g = g + weight_decay * p._data
-                v, u = state["square_avg"]._data, state["acc_delta"]._data
-                v *= rho
-                v += (1 - rho) * (g * g)
-                delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
-                u *= rho
-                u += (1 - rho) * (delta * delta)
-                p._data -= lr * delta
-                self._bump(p)
-        return loss
+    def _update(self, param, grad, state, group):
+        rho, eps = group["rho"], group["eps"]
+        v, u = state["square_avg"]._data, state["acc_delta"]._data
+        v *= rho
+        v += (1 - rho) * (grad * grad)
+        delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * grad
+        u *= rho
+        u += (1 - rho) * (delta * delta)
+        return group["lr"] * delta

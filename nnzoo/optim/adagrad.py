@@ -1,7 +1,8 @@
 """Adagrad: per-coordinate step sizes shrinking with the sum of all past squared gradients."""
-import numpy as np
+from __future__ import annotations
 
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _new_step, _scalar_step, _zeros_like
+from ..backend import xp
+from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
 
 class Adagrad(Optimizer):
@@ -38,8 +39,9 @@ class Adagrad(Optimizer):
         tensor([ 0.9000, -1.9000], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         _check_lr(lr)
         _check_nonneg("lr_decay", lr_decay)
         _check_nonneg("weight_decay", weight_decay)
@@ -54,32 +56,17 @@ class Adagrad(Optimizer):
         # even for a group that sets its own (that value only applies to groups added later).
         for group in self.param_groups:
             for p in group["params"]:
-                state = self.state[p]
-                state["step"] = _new_step()
-                state["sum"] = _zeros_like(p, initial_accumulator_value)
+                self._init_state(p._data, self.state[p], self.defaults)
 
-    def step(self, closure=None):
-        """One Adagrad step; ``closure`` (optional) re-evaluates the loss, which is returned."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            lr, lr_decay, eps, weight_decay = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:  # a group added after construction
-                    state["step"] = _new_step()
-                    state["sum"] = _zeros_like(p, group["initial_accumulator_value"])
-                t = _scalar_step(state)
+    def _init_state(self, param, state, group):
+        state["step"] = _new_step()
+        state["sum"] = _zeros_like(param, group["initial_accumulator_value"])
 
-                if weight_decay != 0:
-                    g = g + weight_decay * p._data
-                clr = lr / (1 + (t - 1) * lr_decay)
-                s = state["sum"]._data
-                s += g * g
-                std = np.sqrt(s)
-                std += eps
-                p._data -= clr * (g / std)
-                self._bump(p)
-        return loss
+    def _update(self, param, grad, state, group):
+        t = float(state["step"]._data)
+        clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
+        s = state["sum"]._data
+        s += grad * grad
+        std = xp.sqrt(s)
+        std += group["eps"]
+        return clr * (grad / std)

@@ -1,9 +1,10 @@
 """Adam and AdamW: momentum on the gradient plus a per-coordinate step size from its running square."""
+from __future__ import annotations
+
 import math
 
-import numpy as np
-
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _new_step, _scalar_step, _zeros_like
+from ..backend import xp
+from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
 
 class Adam(Optimizer):
@@ -47,9 +48,11 @@ class Adam(Optimizer):
         tensor([ 0.9000, -1.9000], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
-                 decoupled_weight_decay=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
         _check_lr(lr)
         _check_nonneg("epsilon", eps)
         for i in range(2):
@@ -63,54 +66,38 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """One Adam step; ``closure`` (optional) re-evaluates the loss, which is returned."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _zeros_like(p)
-                t = _scalar_step(state)
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+    def _init_state(self, param, state, group):
+        state["step"] = _new_step()
+        state["exp_avg"] = _zeros_like(param)
+        state["exp_avg_sq"] = _zeros_like(param)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros_like(param)
 
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        p._data *= 1 - lr * weight_decay
-                    else:
-                        g = g + weight_decay * p._data
-                # NOTE: one scratch array, every step in place: the same arithmetic, in the same order,
-                # as the plain expressions in the docstring, without ~7 temporaries per parameter
-                tmp = np.subtract(g, m)
-                tmp *= 1 - beta1
-                m += tmp                            # m = beta1 m + (1 - beta1) g  (a lerp)
-                np.multiply(g, g, out=tmp)
-                tmp *= 1 - beta2
-                v *= beta2
-                v += tmp                            # v = beta2 v + (1 - beta2) g^2
-                if amsgrad:
-                    v_hat = state["max_exp_avg_sq"]._data
-                    np.maximum(v_hat, v, out=v_hat)
-                else:
-                    v_hat = v
-                step_size = lr / (1 - beta1 ** t)
-                np.sqrt(v_hat, out=tmp)
-                tmp /= math.sqrt(1 - beta2 ** t)
-                tmp += eps                          # denom
-                np.divide(m, tmp, out=tmp)
-                tmp *= step_size
-                p._data -= tmp
-                self._bump(p)
-        return loss
+    def _update(self, param, grad, state, group):
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        t = float(state["step"]._data)
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        # NOTE: one scratch array, every step in place: the same arithmetic, in the same order,
+        # as the plain expressions in the docstring, without ~7 temporaries per parameter
+        tmp = xp.subtract(grad, m)
+        tmp *= 1 - beta1
+        m += tmp                                # m = beta1 m + (1 - beta1) g  (a lerp)
+        xp.multiply(grad, grad, out=tmp)
+        tmp *= 1 - beta2
+        v *= beta2
+        v += tmp                                # v = beta2 v + (1 - beta2) g^2
+        if group["amsgrad"]:
+            v_hat = state["max_exp_avg_sq"]._data
+            xp.maximum(v_hat, v, out=v_hat)
+        else:
+            v_hat = v
+        step_size = lr / (1 - beta1 ** t)
+        xp.sqrt(v_hat, out=tmp)
+        tmp /= math.sqrt(1 - beta2 ** t)
+        tmp += eps                              # denom
+        xp.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        return tmp                              # p = p - step_size * m / denom
 
 
 class AdamW(Adam):
@@ -137,8 +124,10 @@ class AdamW(Adam):
         tensor([ 0.8500, -1.8000], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          foreach=foreach, maximize=maximize, capturable=capturable,
                          differentiable=differentiable, fused=fused, decoupled_weight_decay=True)

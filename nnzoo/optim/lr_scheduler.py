@@ -79,7 +79,7 @@ class LRScheduler:
             values = self.get_lr()
         else:
             warnings.warn("The epoch parameter in `scheduler.step()` is deprecated; call "
-                          "`scheduler.step()` without it.", UserWarning)
+                          "`scheduler.step()` without it.", UserWarning, stacklevel=2)
             self.last_epoch = epoch
             closed = getattr(self, "_get_closed_form_lr", None)
             values = closed() if closed is not None else self.get_lr()
@@ -479,7 +479,7 @@ class ReduceLROnPlateau:
             epoch = self.last_epoch + 1
         else:
             warnings.warn("The epoch parameter in `scheduler.step()` is deprecated; call "
-                          "`scheduler.step(metrics)` without it.", UserWarning)
+                          "`scheduler.step(metrics)` without it.", UserWarning, stacklevel=2)
         self.last_epoch = epoch
 
         if self.is_better(current, self.best):

@@ -1,19 +1,25 @@
-"""``Optimizer``: the bookkeeping every optimizer shares (param groups, per-parameter state,
-``zero_grad``, ``state_dict``). The update rule itself lives in each subclass's ``step``."""
+"""``Optimizer``: the loop and the bookkeeping every optimizer shares (param groups, per-parameter state,
+the step counter, weight decay, ``maximize``, closures, ``zero_grad``, ``state_dict``). A subclass gives
+only its math: ``_init_state`` (the buffers of one parameter) and ``_update`` (the step of one parameter)."""
+from __future__ import annotations
+
 import copy
 from collections import defaultdict
-
-import numpy as np
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias
 
 from .. import dtypes
 from ..autograd.grad_mode import enable_grad
+from ..backend import xp
 from ..tensor import Tensor
+
+ParamsT: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
 class _RequiredParameter:
     """Marks a hyper-parameter with no default (``lr`` of a bare ``Optimizer``)."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<required parameter>"
 
 
@@ -25,11 +31,22 @@ def _typename(obj):
 
 
 class Optimizer:
-    """Base class of all optimizers.
+    r"""Base class of all optimizers: the loop over groups and parameters, and the bookkeeping.
 
     Holds ``param_groups`` (a list of dicts: ``'params'`` plus that group's options, missing options
-    filled from ``defaults``) and ``state`` (a dict from parameter to that parameter's buffers, created
-    lazily on the first ``step``). Subclasses implement ``step(closure=None)``.
+    filled from ``defaults``) and ``state`` (a dict from parameter to that parameter's buffers, made
+    on its first ``step``). ``step`` runs, for every parameter ``p`` with a gradient in every group::
+
+        g = -p.grad if maximize else p.grad
+        if state is empty:  _init_state(p, state, group)           # the optimizer's buffers
+        state["step"] += 1                                          # where the optimizer counts steps
+        if weight_decay:
+            if decoupled_weight_decay:  p = p * (1 - lr * weight_decay)
+            else:                       g = g + weight_decay * p
+        p = p - _update(p, g, state, group)                         # in place; p's version is bumped
+
+    A subclass implements ``_update`` (and ``_init_state`` if it keeps buffers) on arrays; it does not
+    write the parameter. (An optimizer written PyTorch's way, overriding ``step``, works as well.)
 
     Args:
         params: an iterable of Tensors, or of dicts each holding ``'params'`` and per-group options.
@@ -37,15 +54,20 @@ class Optimizer:
 
     Example::
 
+        >>> class SignSGD(nnzoo.optim.Optimizer):        # p = p - lr * sign(g)
+        ...     def __init__(self, params, lr=0.1):
+        ...         super().__init__(params, dict(lr=lr))
+        ...     def _update(self, param, grad, state, group):
+        ...         return group["lr"] * np.sign(grad)
         >>> w = nnzoo.zeros(3, requires_grad=True)
-        >>> opt = nnzoo.optim.SGD([w], lr=0.1)
-        >>> (w - 1.0).pow(2).sum().backward()
+        >>> opt = SignSGD([w])
+        >>> (w - nnzoo.tensor([1.0, -1.0, 0.0])).pow(2).sum().backward()
         >>> opt.step(); opt.zero_grad()
         >>> w
-        tensor([0.2000, 0.2000, 0.2000], requires_grad=True)
+        tensor([ 0.1000, -0.1000,  0.0000], requires_grad=True)
     """
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state = defaultdict(dict)
         self.param_groups = []
@@ -61,7 +83,7 @@ class Optimizer:
             self.add_param_group(group)
 
     # ---- param groups ----------------------------------------------------------------------------
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own options (e.g. a new layer during fine-tuning)."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {_typename(param_group)}")
@@ -97,7 +119,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     # ---- gradients -------------------------------------------------------------------------------
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors: to ``None`` (default), or to zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
@@ -113,40 +135,69 @@ class Optimizer:
                     p.grad._data[...] = 0
                     p.grad._vc[0] += 1
 
-    def step(self, closure=None):
-        """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
-        raise NotImplementedError(f"{type(self).__name__}.step is not implemented")
+    # ---- the step ----------------------------------------------------------------------------------
+    def _init_state(self, param, state, group):
+        """Fill the empty ``state`` of ``param`` (an array) with the optimizer's buffers (Tensors, so that
+        ``state_dict`` holds them as PyTorch does); ``'step'``, if made, is counted by ``step``."""
 
-    @staticmethod
-    def _eval_closure(closure):
-        """Run the closure (if any) with gradients enabled and return its loss."""
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
+    def _update(self, param, grad, state, group):
+        """The step of one parameter: the array ``u`` that ``step`` subtracts (``p = p - u``), from the
+        parameter and gradient arrays (after ``maximize`` and weight decay), its ``state`` and its
+        ``group``. May return a scratch array it owns; must not write ``param``."""
+        raise NotImplementedError(f"{type(self).__name__}._update is not implemented")
 
-    def _grad_array(self, p, maximize=False):
-        """The gradient of ``p`` as an array (negated when maximizing); ``None`` if it has none."""
-        if p.grad is None:
-            return None
-        g = p.grad._data
-        if g.shape != p._data.shape:
-            raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {tuple(g.shape)} does not "
-                               f"match parameter of shape {tuple(p._data.shape)}")
-        return -g if maximize else g
+    def step(self, closure: Callable[[], Tensor | float] | None = None) -> Tensor | float | None:
+        """Perform one optimization step (the loop in the class docstring).
 
-    @staticmethod
-    def _bump(p):
-        """Record an in-place write of ``p._data`` (autograd's version counter)."""
-        p._vc[0] += 1
+        Args:
+            closure: re-evaluates the model and returns the loss (run with gradients enabled, before the
+                update); optional for all optimizers here.
+
+        Returns:
+            the closure's loss, or None without a closure.
+        """
+        if type(self)._update is Optimizer._update:
+            raise NotImplementedError(f"{type(self).__name__}.step is not implemented")
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        init_state, update, states = self._init_state, self._update, self.state
+        for group in self.param_groups:
+            lr, weight_decay = group.get("lr"), group.get("weight_decay", 0)
+            maximize, decoupled = group.get("maximize", False), group.get("decoupled_weight_decay", False)
+            for p in group["params"]:
+                if p.grad is None:  # no gradient (a sparse gradient does not exist in nnzoo)
+                    continue
+                x, g = p._data, p.grad._data
+                if g.shape != x.shape:
+                    raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {tuple(g.shape)} does "
+                                       f"not match parameter of shape {tuple(x.shape)}")
+                if maximize:
+                    g = -g
+                state = states[p]
+                if not state:
+                    init_state(x, state, group)
+                counter = state.get("step")
+                if counter is not None:
+                    counter._data += 1  # a 0-d array, in place
+                if weight_decay != 0:
+                    if decoupled:
+                        x *= 1 - lr * weight_decay
+                    else:
+                        g = g + weight_decay * x
+                x -= update(x, g, state, group)
+                p._vc[0] += 1  # an in-place write of p: autograd's version counter
+        return loss
 
     # ---- state_dict --------------------------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The optimizer's state as a dict, in PyTorch's layout.
 
         ``'state'`` maps an integer parameter index (counting through the groups in order) to that
-        parameter's buffers; ``'param_groups'`` lists each group's options with ``'params'`` as the
-        list of indices. The buffers are referenced, not copied (as in PyTorch).
+        parameter's buffers (parameters without buffers are left out, as in PyTorch); ``'param_groups'``
+        lists each group's options with ``'params'`` as the list of indices. The buffers are referenced,
+        not copied (as in PyTorch).
         """
         index = {}
         groups = []
@@ -157,10 +208,10 @@ class Optimizer:
                     index[id(p)] = len(index)
             packed["params"] = [index[id(p)] for p in group["params"]]
             groups.append(packed)
-        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
+        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index and s}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a ``state_dict`` (from this library or from PyTorch, tensors converted to nnzoo).
 
         Groups are matched in order and must hold the same number of parameters. Tensors in the
@@ -180,7 +231,7 @@ class Optimizer:
 
         def cast(param, key, value):
             if isinstance(value, Tensor):
-                arr = np.array(value._data, copy=True)
+                arr = xp.array(value._data, copy=True)
                 if key != "step" and param._data.dtype.kind == "f" and arr.dtype.kind == "f":
                     arr = arr.astype(param._data.dtype, copy=False)
                 return Tensor._make(arr)
@@ -214,7 +265,7 @@ class Optimizer:
     def __setstate__(self, state):
         self.__dict__.update(state)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -225,6 +276,7 @@ class Optimizer:
         return "\n".join(lines)
 
 
+# ---- what the subclasses share: argument checks and state buffers ------------------------------------------
 def _check_lr(lr):
     if lr is not required and not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
@@ -235,26 +287,20 @@ def _check_nonneg(name, value):
         raise ValueError(f"Invalid {name} value: {value}")
 
 
-def _scalar_step(state):
-    """Increment the per-parameter step counter (a 0-d float tensor) and return its value."""
-    step = state["step"]._data
-    step += 1
-    return float(step)
-
-
-def _new_step():
-    """A fresh step counter: a 0-d tensor of the default float dtype (PyTorch keeps it as a tensor)."""
-    return Tensor._make(np.array(0.0, dtype=dtypes.get_default_dtype().np))
-
-
-def _zeros_like(p, fill=0.0):
-    return Tensor._make(np.full_like(p._data, fill, order="C"))
-
-
-__all__ = ["Optimizer", "required"]
-
-
 def _check_flags(name, differentiable):
     if differentiable:
         raise NotImplementedError(f"{name}: differentiable=True is not supported (updates run on "
                                   "the arrays, outside autograd)")
+
+
+def _new_step():
+    """A fresh step counter: a 0-d tensor of the default float dtype (PyTorch keeps it as a tensor)."""
+    return Tensor._make(xp.array(0.0, dtype=dtypes.get_default_dtype().np))
+
+
+def _zeros_like(param, fill=0.0):
+    """A state buffer shaped like the parameter array ``param``, filled with ``fill``."""
+    return Tensor._make(xp.full_like(param, fill, order="C"))
+
+
+__all__ = ["Optimizer", "required"]

@@ -1,7 +1,8 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients (Hinton's lecture 6e)."""
-import numpy as np
+from __future__ import annotations
 
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _new_step, _scalar_step, _zeros_like
+from ..backend import xp
+from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
 
 class RMSprop(Optimizer):
@@ -47,8 +48,9 @@ class RMSprop(Optimizer):
         tensor([ 0.9800, -1.9800], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         _check_lr(lr)
         _check_nonneg("epsilon", eps)
         _check_nonneg("momentum", momentum)
@@ -60,44 +62,30 @@ class RMSprop(Optimizer):
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """One RMSprop step; ``closure`` (optional) re-evaluates the loss, which is returned."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            weight_decay, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["square_avg"] = _zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = _zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = _zeros_like(p)
-                _scalar_step(state)
+    def _init_state(self, param, state, group):
+        state["step"] = _new_step()
+        state["square_avg"] = _zeros_like(param)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = _zeros_like(param)
+        if group["centered"]:
+            state["grad_avg"] = _zeros_like(param)
 
-                if weight_decay != 0:
-                    g = g + weight_decay * p._data
-                v = state["square_avg"]._data
-                v *= alpha
-                v += (1 - alpha) * (g * g)
-                if centered:
-                    gbar = state["grad_avg"]._data
-                    gbar += (1 - alpha) * (g - gbar)     # a lerp towards g
-                    avg = np.sqrt(v - gbar * gbar)
-                else:
-                    avg = np.sqrt(v)
-                avg += eps
-                if momentum > 0:
-                    b = state["momentum_buffer"]._data
-                    b *= momentum
-                    b += g / avg
-                    p._data -= lr * b
-                else:
-                    p._data -= lr * (g / avg)
-                self._bump(p)
-        return loss
+    def _update(self, param, grad, state, group):
+        alpha = group["alpha"]
+        v = state["square_avg"]._data
+        v *= alpha
+        v += (1 - alpha) * (grad * grad)
+        if group["centered"]:
+            gbar = state["grad_avg"]._data
+            gbar += (1 - alpha) * (grad - gbar)     # a lerp towards g
+            avg = xp.sqrt(v - gbar * gbar)
+        else:
+            avg = xp.sqrt(v)
+        avg += group["eps"]
+        momentum = group["momentum"]
+        if momentum > 0:
+            b = state["momentum_buffer"]._data
+            b *= momentum
+            b += grad / avg
+            return group["lr"] * b
+        return group["lr"] * (grad / avg)

@@ -1,6 +1,8 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay."""
+from __future__ import annotations
+
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check_lr, _check_nonneg, _check_flags
+from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg
 
 
 class SGD(Optimizer):
@@ -26,6 +28,8 @@ class SGD(Optimizer):
         maximize (bool): maximize the objective instead of minimizing. Default: False.
         foreach, differentiable, fused: accepted for PyTorch compatibility (one NumPy path here).
 
+    State per parameter: ``momentum_buffer`` (b, if momentum > 0; made from the first gradient).
+
     Example::
 
         >>> w = nnzoo.tensor([1.0, -2.0], requires_grad=True)
@@ -36,8 +40,9 @@ class SGD(Optimizer):
         tensor([ 0.8000, -1.6000], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False, foreach=None, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None) -> None:
         _check_lr(lr)
         _check_nonneg("momentum", momentum)
         _check_nonneg("weight_decay", weight_decay)
@@ -49,28 +54,17 @@ class SGD(Optimizer):
                         differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """One SGD step; ``closure`` (optional) re-evaluates the loss, which is returned."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
-                if weight_decay != 0:
-                    g = g + weight_decay * p._data
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = Tensor._make(g.copy())
-                    else:
-                        b = buf._data
-                        b *= momentum
-                        b += g if dampening == 0 else (1 - dampening) * g
-                    g = g + momentum * buf._data if nesterov else buf._data
-                p._data -= lr * g
-                self._bump(p)
-        return loss
+    # no _init_state: the momentum buffer is made from the first gradient, in _update (as in PyTorch)
+
+    def _update(self, param, grad, state, group):
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = Tensor._make(grad.copy())
+            else:
+                b, dampening = buf._data, group["dampening"]
+                b *= momentum
+                b += grad if dampening == 0 else (1 - dampening) * grad
+            grad = grad + momentum * buf._data if group["nesterov"] else buf._data
+        return group["lr"] * grad
