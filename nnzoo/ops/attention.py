@@ -11,13 +11,17 @@ attention (32 x 4 heads, 64 x 64, head dim 32, float32), forward + backward on o
 tests/ops/test_attention.py checks the fused op against the composed form, forward and backward, and
 against PyTorch.
 """
+from __future__ import annotations
+
 import math
 
 import numpy as np
 
+from .._args import shapes_str
 from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import xp
+from ..kernels import attention as K
 from ..random import _gen
 from ..tensor import Tensor
 from . import shape as _shape
@@ -30,24 +34,6 @@ from .reduce import softmax, sum_to
 _make = Tensor._make
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward", "sdpa_composed"]
-
-def _sum_to_array(a, shape):
-    """Sum the array ``a`` down to ``shape`` (undo a broadcast), as ``sum_to`` does for Tensors."""
-    if a.shape == tuple(shape):
-        return a
-    lead = a.ndim - len(shape)
-    kept = tuple(i + lead for i, s in enumerate(shape) if s == 1 and a.shape[i + lead] != 1)
-    out = a.sum(axis=tuple(range(lead)) + kept, keepdims=True)
-    return out.reshape(shape)
-
-
-def _row_sums(a):
-    """sum over the last dim, keepdims.
-
-    NOTE: NumPy's sum reduces short contiguous rows (64 keys) one row at a time; einsum's sum-of-products
-    loop runs over all of them at once: 0.05 ms instead of 0.22 ms for (32, 4, 64, 64) float32 (a GEMV with
-    a vector of ones is as fast single-threaded but stalls when OpenBLAS threads it on a busy machine)."""
-    return xp.einsum("...j->...", a)[..., None]
 
 
 def _mT(t):
@@ -71,29 +57,7 @@ class ScaledDotProductAttention(Op):
 
     @staticmethod
     def forward(ctx, q, k, v, mask, dropout_p, scale, safe, weights):
-        s = xp.matmul(q, xp.swapaxes(k, -1, -2))  # (..., L, S)
-        s *= s.dtype.type(scale)
-        if mask is not None:
-            full = xp.broadcast_shapes(s.shape, mask.shape)
-            if full != s.shape:  # the mask has batch dims q and k lack
-                s = xp.broadcast_to(s, full).copy()
-            if mask.dtype == np.bool_:
-                xp.copyto(s, -xp.inf, where=~mask)
-            else:
-                s += mask
-        m = s.max(axis=-1, keepdims=True)
-        finite = math.isfinite(m.sum())
-        if not finite and safe:
-            dead = m == -xp.inf  # fully masked rows: probabilities 0, not NaN
-            m[dead] = 0
-        with np.errstate(invalid="ignore") if not finite else _NO_ERRSTATE:
-            s -= m
-            xp.exp(s, out=s)
-            den = _row_sums(s)
-            if not finite and safe:
-                den[dead] = 1
-            s /= den
-        p = s
+        p = K.probabilities(q, k, mask, scale, safe)
         keep = None
         if dropout_p > 0.0:
             if dropout_p >= 1.0:
@@ -115,7 +79,9 @@ class ScaledDotProductAttention(Op):
         need = ctx.needs_input_grad
         if not state.enabled:  # first-order backward: plain arrays, no graph to build
             gw = None if grad_weights is None else grad_weights._data
-            return _sdpa_backward_arrays(ctx, q._data, k._data, v._data, p._data, grad._data, gw, need)
+            grads = K.sdpa_backward(q._data, k._data, v._data, p._data, ctx.keep, grad._data, gw, ctx.scale,
+                                    ctx.shapes, need)
+            return tuple(None if a is None else _make(a) for a in grads) + (None, None, None, None)
         # a graph of the backward (double backward): the probabilities recomputed with Tensor ops so
         # that they, too, are differentiable in q, k and the mask
         mask = fmask if fmask is not None else (None if ctx.mask is None else _make(ctx.mask))
@@ -144,46 +110,6 @@ class ScaledDotProductAttention(Op):
         return gq, gk, gv, gm, None, None, None, None
 
 
-class _NoErrstate:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_NO_ERRSTATE = _NoErrstate()
-
-
-def _sdpa_backward_arrays(ctx, q, k, v, p, g, gw, need):
-    """The fused op's gradients on arrays (the formulas of its docstring), for a backward that records
-    nothing."""
-    keep = ctx.keep
-    sq, sk, sv, sm = ctx.shapes
-    gq = gk = gv = gm = None
-    if need[2]:
-        pd = p if keep is None else p * keep
-        gv = _make(_sum_to_array(xp.matmul(xp.swapaxes(pd, -1, -2), g), sv))
-    if need[0] or need[1] or need[3]:
-        ds = xp.matmul(g, xp.swapaxes(v, -1, -2))  # dPd, (..., L, S)
-        if gw is not None:
-            ds += gw
-        if keep is not None:
-            ds *= keep
-        ds *= p
-        r = _row_sums(ds)
-        ds -= p * r  # dS = P * (dP - sum(dP * P))
-        if need[3]:
-            gm = _sum_to_array(ds, sm)
-            gm = _make(gm.copy() if gm is ds else gm)  # ds is scaled in place next
-        ds *= ds.dtype.type(ctx.scale)
-        if need[0]:
-            gq = _make(_sum_to_array(xp.matmul(ds, k), sq))
-        if need[1]:
-            gk = _make(_sum_to_array(xp.matmul(xp.swapaxes(ds, -1, -2), q), sk))
-    return gq, gk, gv, gm, None, None, None, None
-
-
 # ---- the composed reference --------------------------------------------------------------------------
 def _probabilities(q, k, mask, scale, safe):
     """softmax(q k^T * scale + mask) with Tensor ops (mask: None, bool Tensor True = take part, or float
@@ -196,15 +122,16 @@ def _probabilities(q, k, mask, scale, safe):
             s = s + mask
     if not safe:
         return softmax(s, -1)
-    dead = np.isneginf(s._data).all(axis=-1, keepdims=True)
+    dead = xp.isneginf(s._data).all(axis=-1, keepdims=True)
     if not dead.any():
         return softmax(s, -1)
     s = masked_fill(s, _make(dead), 0.0)  # NOTE: softmax of a row of -inf is NaN, and so is its gradient
     return masked_fill(softmax(s, -1), _make(dead), 0.0)
 
 
-def sdpa_composed(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-                  safe=True, keep=None):
+def sdpa_composed(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None, safe: bool = True,
+                  keep: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """The reference composition of ``scaled_dot_product_attention`` from primitives (matmul, masked_fill,
     softmax, mul): what the fused op must equal. ``keep`` is an explicit dropout mask (kept and rescaled)
     instead of ``dropout_p``. Returns (output, probabilities after dropout).
@@ -219,7 +146,7 @@ def sdpa_composed(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=Fa
     e = query.shape[-1]
     scale = 1.0 / math.sqrt(e) if scale is None else scale
     if is_causal:
-        attn_mask = _make(np.tri(query.shape[-2], key.shape[-2], dtype=bool))
+        attn_mask = _make(xp.tri(query.shape[-2], key.shape[-2], dtype=bool))
     p = _probabilities(query, key, attn_mask, scale, safe)
     if keep is not None:
         p = p * keep
@@ -229,10 +156,6 @@ def sdpa_composed(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=Fa
 
 
 # ---- scaled_dot_product_attention ------------------------------------------------------------------
-def _shape_str(*ts):
-    return ", ".join(str(tuple(t.shape)) for t in ts)
-
-
 def _check_sdpa(query, key, value, attn_mask, dropout_p):
     op = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
@@ -254,18 +177,20 @@ def _check_sdpa(query, key, value, attn_mask, dropout_p):
         raise RuntimeError(f"{op}: key {tuple(key.shape)} and value {tuple(value.shape)}: the sequence "
                            f"lengths {key.shape[-2]} and {value.shape[-2]} differ")
     try:
+        # host: shape arithmetic
         batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     except ValueError:
-        raise RuntimeError(f"{op}: the batch dims of query, key and value ({_shape_str(query, key, value)}) "
+        raise RuntimeError(f"{op}: the batch dims of query, key and value ({shapes_str(query, key, value, sep=', ')}) "
                            "do not broadcast") from None
     if attn_mask is not None:
+        # host: the dtype of a mask given as a list or a NumPy array
         md = attn_mask._data.dtype if isinstance(attn_mask, Tensor) else np.asarray(attn_mask).dtype
         if md != np.bool_ and md != dq:
             raise RuntimeError(f"{op}: expected attn_mask dtype to be bool or float or to match query dtype, "
                                f"but got attn_mask.dtype: {md} and query.dtype: {dq} instead")
         scores = batch + (query.shape[-2], key.shape[-2])
         try:
-            np.broadcast_shapes(scores, tuple(attn_mask.shape))
+            np.broadcast_shapes(scores, tuple(attn_mask.shape))  # host: shape arithmetic
         except ValueError:
             raise RuntimeError(f"{op}: attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to the "
                                f"attention scores' shape {scores}") from None
@@ -287,12 +212,13 @@ def _as_mask(attn_mask):
     if attn_mask is None:
         return None
     if not isinstance(attn_mask, Tensor):
-        return np.asarray(attn_mask)
+        return xp.asarray(attn_mask)
     return attn_mask._data if attn_mask._data.dtype == np.bool_ else attn_mask
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-                                 enable_gqa=False):
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
     """softmax(Q K^T * scale + mask) V, with dropout on the probabilities; scale defaults to 1/sqrt(E).
 
     Args:
@@ -328,7 +254,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if attn_mask is not None:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
                                "is_causal=True")
-        attn_mask = np.tri(query.shape[-2], key.shape[-2], dtype=bool)
+        attn_mask = xp.tri(query.shape[-2], key.shape[-2], dtype=bool)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     return ScaledDotProductAttention.apply(query, key, value, _as_mask(attn_mask), float(dropout_p), scale,
                                            True, False)
@@ -341,11 +267,11 @@ def _float_mask(mask, dtype, name):
     if mask is None:
         return None
     if not isinstance(mask, Tensor):
-        mask = _make(np.asarray(mask))
+        mask = _make(xp.asarray(mask))
     kind = mask._data.dtype.kind
     if kind == "b":
-        arr = np.zeros(mask._data.shape, dtype=dtype)
-        arr[mask._data] = -np.inf
+        arr = xp.zeros(mask._data.shape, dtype=dtype)
+        arr[mask._data] = -xp.inf
         return _make(arr)
     if kind != "f":
         raise AssertionError(f"only bool and floating types of {name} are supported")
@@ -510,7 +436,7 @@ def _mha(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_pr
 
     q, k, v = (_heads(t, num_heads, batch_first) for t in (q, k, v))  # (B, H, T, D)
     if add_zero_attn:  # one more key/value of zeros
-        zeros = _make(np.zeros((bsz, num_heads, 1, head_dim), dtype=dtype))
+        zeros = _make(xp.zeros((bsz, num_heads, 1, head_dim), dtype=dtype))
         k = _shape.cat([k, zeros], 2)
         v = _shape.cat([v, zeros], 2)
         attn_mask = _pad_last(attn_mask)
@@ -528,7 +454,7 @@ def _mha(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_pr
     scale = 1.0 / math.sqrt(head_dim)
     mask = attn_mask
     if is_causal and mask is None:
-        mask = np.tri(tgt_len, src_len, dtype=bool)
+        mask = xp.tri(tgt_len, src_len, dtype=bool)
     res = ScaledDotProductAttention.apply(q, k, v, mask, float(dropout_p), scale, not need_weights,
                                           need_weights)
     out, weights = res if need_weights else (res, None)
@@ -555,12 +481,15 @@ def _pad_last(mask):
     return _shape.pad(mask, (0, 1))
 
 
-def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
-                                 bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
-                                 training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
-                                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
-                                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
-                                 is_causal=False):
+def multi_head_attention_forward(
+        query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+        in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None, bias_v: Tensor | None,
+        add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
+        training: bool = True, key_padding_mask: Tensor | None = None, need_weights: bool = True,
+        attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False, q_proj_weight: Tensor | None = None,
+        k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
+        static_v: Tensor | None = None, average_attn_weights: bool = True,
+        is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
     """Multi-head attention, PyTorch's functional form: heads_i = SDPA(q W_q^i, k W_k^i, v W_v^i), output
     concat(heads) W_o^T + b_o. Sequence-first layout; see ``nn.MultiheadAttention`` for the arguments.
 
