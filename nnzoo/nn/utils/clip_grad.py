@@ -1,8 +1,12 @@
 """Gradient clipping, in place on ``p.grad``, as ``torch.nn.utils``."""
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
+from ...autograd.arrays import array, bump_version, wrap
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 
@@ -14,7 +18,8 @@ def _grads(parameters):
 
 
 @no_grad()
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     total = ||(||g_1||, ..., ||g_n||)||_p;  every g_i *= min(1, max_norm / (total + 1e-6)).
@@ -31,30 +36,39 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:
-        return Tensor._make(np.zeros((), dtype=np.float32))
+        return wrap(np.zeros((), dtype=np.float32))
+    arrays = [array(g) for g in grads]
     if math.isinf(norm_type):
-        norms = [np.max(np.abs(g._data)) if g._data.size else 0.0 for g in grads]
+        norms = [np.max(np.abs(a)) if a.size else 0.0 for a in arrays]
         total = max(norms)
     else:
-        norms = [np.linalg.norm(g._data.ravel(), norm_type) for g in grads]
+        norms = [np.linalg.norm(a.ravel(), norm_type) for a in arrays]
         total = np.linalg.norm(np.asarray(norms, dtype=np.float64), norm_type)
-    dtype = grads[0]._data.dtype
+    dtype = arrays[0].dtype
     total = np.asarray(total, dtype=dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
                            f"non-finite ({float(total)}), so it cannot be clipped; pass "
                            "error_if_nonfinite=False to clip anyway")
     coef = min(float(max_norm) / (float(total) + 1e-6), 1.0)
-    for g in grads:
-        np.multiply(g._data, np.asarray(coef, dtype=g._data.dtype), out=g._data)
-        g._vc[0] += 1
-    return Tensor._make(total)
+    for g, a in zip(grads, arrays):
+        np.multiply(a, np.asarray(coef, dtype=a.dtype), out=a)
+        bump_version(g)
+    return wrap(total)
 
 
 @no_grad()
-def clip_grad_value_(parameters, clip_value, foreach=None):
-    """Clamp every gradient element into [-clip_value, clip_value], in place."""
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
+    """Clamp every gradient element into [-clip_value, clip_value], in place.
+
+    Example::
+
+        >>> w = nnzoo.ones(3, requires_grad=True); (w * 3).sum().backward()
+        >>> nnzoo.nn.utils.clip_grad_value_([w], 1.0); w.grad
+        tensor([1., 1., 1.])
+    """
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        np.clip(g._data, -clip_value, clip_value, out=g._data)
-        g._vc[0] += 1
+        a = array(g)
+        np.clip(a, -clip_value, clip_value, out=a)
+        bump_version(g)

@@ -1,14 +1,19 @@
 """One flat vector from many parameters, and back (``torch.nn.utils``)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 from ...autograd.grad_mode import no_grad
 from ...ops.shape import cat
+from ...tensor import Tensor
 
 
-def parameters_to_vector(parameters):
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (differentiable)."""
     return cat([p.reshape(-1) for p in parameters])
 
 
-def vector_to_parameters(vec, parameters):
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (in place, outside the graph)."""
     if vec.ndim != 1:
         raise TypeError(f"vector_to_parameters: expected a 1-D vector, got shape {tuple(vec.shape)}")
