@@ -22,7 +22,8 @@ from .ops.index import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 # the convolution and pooling functions PyTorch also has at the top level (torch.conv2d, ...)
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
-from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool2d, pixel_shuffle, pixel_unshuffle  # noqa: F401,E501
+from .ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
+from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool2d  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -3,10 +3,27 @@
 ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``, ``PixelShuffle``, ``PixelUnshuffle``.
 
 None of them has parameters; each stores its options under PyTorch's attribute names (so ``repr`` matches
-PyTorch's) and calls the function of the same name in ``nnzoo.ops.pool``. ``LocalResponseNorm`` lives
-here rather than in norm.py because it is an average pooling of squares along the channels.
+PyTorch's) and calls the function of the same name in ``nnzoo.ops`` (``pool``, ``interpolate``,
+``local_response_norm``, ``pixel_shuffle``). ``LocalResponseNorm`` lives here rather than in norm.py because it
+is an average pooling of squares along the channels.
 """
-from ..ops import pool as _P
+from __future__ import annotations
+
+from .._args import ntuple
+from ..ops.interpolate import interpolate
+from ..ops.local_response_norm import local_response_norm
+from ..ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from ..ops.pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_unpool2d,
+)
+from ..tensor import Tensor
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
@@ -14,17 +31,11 @@ __all__ = ["MaxPool1d", "MaxPool2d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "A
            "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle"]
 
 
-def _single(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
-
-
-def _pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-
 # ---- max pooling ---------------------------------------------------------------------------------------
 class _MaxPoolNd(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+    def __init__(self, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+                 padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -51,8 +62,8 @@ class MaxPool1d(_MaxPoolNd):
         nnzoo.Size([20, 16, 24])
     """
 
-    def forward(self, input):
-        return _P.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                              ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
@@ -74,8 +85,8 @@ class MaxPool2d(_MaxPoolNd):
         nnzoo.Size([4, 6, 14, 14])
     """
 
-    def forward(self, input):
-        return _P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                              ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
@@ -93,14 +104,16 @@ class MaxUnpool2d(Module):
         nnzoo.Size([1, 1, 4, 4])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride if stride is not None else kernel_size)
-        self.padding = _pair(padding)
+        name = type(self).__name__
+        self.kernel_size = ntuple(kernel_size, 2, name, "kernel_size")
+        self.stride = ntuple(stride if stride is not None else kernel_size, 2, name, "stride")
+        self.padding = ntuple(padding, 2, name, "padding")
 
-    def forward(self, input, indices, output_size=None):
-        return _P.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+    def forward(self, input: Tensor, indices: Tensor, output_size: tuple[int, ...] | None = None) -> Tensor:
+        return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -120,16 +133,18 @@ class AvgPool1d(Module):
         tensor([[[2., 4., 6.]]])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    def __init__(self, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+                 padding: int | tuple[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(stride if stride is not None else kernel_size)
-        self.padding = _single(padding)
+        name = type(self).__name__
+        self.kernel_size = ntuple(kernel_size, 1, name, "kernel_size")
+        self.stride = ntuple(stride if stride is not None else kernel_size, 1, name, "stride")
+        self.padding = ntuple(padding, 1, name, "padding")
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
-    def forward(self, input):
-        return _P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                              self.count_include_pad)
 
     def extra_repr(self):
@@ -155,8 +170,9 @@ class AvgPool2d(Module):
                   [1., 1.]]]])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -165,8 +181,8 @@ class AvgPool2d(Module):
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
-    def forward(self, input):
-        return _P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                              self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
@@ -185,12 +201,12 @@ class AdaptiveAvgPool1d(Module):
         nnzoo.Size([1, 64, 5])
     """
 
-    def __init__(self, output_size):
+    def __init__(self, output_size: int | tuple[int | None, ...]) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input):
-        return _P.adaptive_avg_pool1d(input, self.output_size)
+    def forward(self, input: Tensor) -> Tensor:
+        return adaptive_avg_pool1d(input, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -207,12 +223,12 @@ class AdaptiveAvgPool2d(Module):
         nnzoo.Size([1, 64, 5, 7])
     """
 
-    def __init__(self, output_size):
+    def __init__(self, output_size: int | tuple[int | None, ...]) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input):
-        return _P.adaptive_avg_pool2d(input, self.output_size)
+    def forward(self, input: Tensor) -> Tensor:
+        return adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -228,13 +244,13 @@ class AdaptiveMaxPool2d(Module):
         nnzoo.Size([1, 64, 10, 7])
     """
 
-    def __init__(self, output_size, return_indices=False):
+    def __init__(self, output_size: int | tuple[int | None, int | None], return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices
 
-    def forward(self, input):
-        return _P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -254,15 +270,15 @@ class LocalResponseNorm(Module):
         nnzoo.Size([32, 5, 24, 24])
     """
 
-    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
         self.size = size
         self.alpha = alpha
         self.beta = beta
         self.k = k
 
-    def forward(self, input):
-        return _P.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+    def forward(self, input: Tensor) -> Tensor:
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
@@ -285,8 +301,9 @@ class Upsample(Module):
                   [1., 1., 2., 2.]]]])
     """
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None):
+    def __init__(self, size: int | tuple[int, ...] | None = None, scale_factor: float | tuple[float, ...] | None = None,
+                 mode: str = "nearest", align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size
@@ -298,8 +315,8 @@ class Upsample(Module):
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
-    def forward(self, input):
-        return _P.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+    def forward(self, input: Tensor) -> Tensor:
+        return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                               recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self):
@@ -317,7 +334,8 @@ class UpsamplingNearest2d(Upsample):
         nnzoo.Size([1, 1, 4, 4])
     """
 
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: int | tuple[int, int] | None = None,
+                 scale_factor: float | tuple[float, float] | None = None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
@@ -333,7 +351,8 @@ class UpsamplingBilinear2d(Upsample):
                   [4., 5., 6.]]]])
     """
 
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: int | tuple[int, int] | None = None,
+                 scale_factor: float | tuple[float, float] | None = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -348,12 +367,12 @@ class PixelShuffle(Module):
         nnzoo.Size([1, 1, 12, 12])
     """
 
-    def __init__(self, upscale_factor):
+    def __init__(self, upscale_factor: int) -> None:
         super().__init__()
         self.upscale_factor = upscale_factor
 
-    def forward(self, input):
-        return _P.pixel_shuffle(input, self.upscale_factor)
+    def forward(self, input: Tensor) -> Tensor:
+        return pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self):
         return f"upscale_factor={self.upscale_factor}"
@@ -369,12 +388,12 @@ class PixelUnshuffle(Module):
         nnzoo.Size([1, 9, 4, 4])
     """
 
-    def __init__(self, downscale_factor):
+    def __init__(self, downscale_factor: int) -> None:
         super().__init__()
         self.downscale_factor = downscale_factor
 
-    def forward(self, input):
-        return _P.pixel_unshuffle(input, self.downscale_factor)
+    def forward(self, input: Tensor) -> Tensor:
+        return pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
