@@ -11,6 +11,8 @@ it already owns); every backward is written with Tensor ops so that double backw
 activations' ``inplace=True`` writes the result into the input, with PyTorch's in-place semantics
 (see ``Tensor._inplace``).
 """
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -19,6 +21,8 @@ from .. import dtypes
 from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import quiet, xp
+from ..kernels import special as K
+from ..kernels.special import as_array as _arr
 from ..tensor import Tensor
 from . import arith as _arith
 from .reduce import sum_to
@@ -32,7 +36,6 @@ __all__ = [
     "sign", "floor", "ceil", "round", "trunc", "fix",
 ]
 
-_SQRT1_2 = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -69,12 +72,6 @@ def _no_bool(x, op):
     if x._data.dtype == np.bool_:
         raise RuntimeError(f"{op}: bool tensors are not supported")
     return x
-
-
-def _arr(y):
-    """NumPy's ufuncs return a scalar, not a 0-d array, for 0-d inputs: make it an array (so that
-    ``out=`` works on it and ``save_for_backward`` keeps the very object the op returns)."""
-    return y if type(y) is np.ndarray else xp.asarray(y)
 
 
 def _at_least(x, lo):
@@ -119,7 +116,7 @@ class Exp(Op):
         return grad * y
 
 
-def exp(input):
+def exp(input: Tensor) -> Tensor:
     """e ** input."""
     return Exp.apply(_float(input, "exp"))
 
@@ -141,7 +138,7 @@ class Expm1(Op):
         return grad * (y + 1)
 
 
-def expm1(input):
+def expm1(input: Tensor) -> Tensor:
     """e ** input - 1, accurate for small inputs."""
     return Expm1.apply(_float(input, "expm1"))
 
@@ -161,7 +158,7 @@ class Log(Op):
         return grad / x
 
 
-def log(input):
+def log(input: Tensor) -> Tensor:
     """Natural logarithm (nan below 0, -inf at 0, as in PyTorch)."""
     return Log.apply(_float(input, "log"))
 
@@ -184,7 +181,7 @@ class Log1P(Op):
         return grad / (x + 1)
 
 
-def log1p(input):
+def log1p(input: Tensor) -> Tensor:
     """ln(1 + input), accurate for small inputs."""
     return Log1P.apply(_float(input, "log1p"))
 
@@ -204,7 +201,7 @@ class Log2(Op):
         return grad / (x * math.log(2.0))
 
 
-def log2(input):
+def log2(input: Tensor) -> Tensor:
     return Log2.apply(_float(input, "log2"))
 
 
@@ -223,7 +220,7 @@ class Log10(Op):
         return grad / (x * math.log(10.0))
 
 
-def log10(input):
+def log10(input: Tensor) -> Tensor:
     return Log10.apply(_float(input, "log10"))
 
 
@@ -244,7 +241,7 @@ class Sqrt(Op):
         return grad / (y * 2)
 
 
-def sqrt(input):
+def sqrt(input: Tensor) -> Tensor:
     return Sqrt.apply(_float(input, "sqrt"))
 
 
@@ -265,7 +262,7 @@ class Rsqrt(Op):
         return grad * (y * y * y) * -0.5
 
 
-def rsqrt(input):
+def rsqrt(input: Tensor) -> Tensor:
     """1 / sqrt(input)."""
     return Rsqrt.apply(_float(input, "rsqrt"))
 
@@ -286,7 +283,7 @@ class Reciprocal(Op):
         return -grad * (y * y)
 
 
-def reciprocal(input):
+def reciprocal(input: Tensor) -> Tensor:
     """1 / input (integers give the default float dtype)."""
     return Reciprocal.apply(_float(input, "reciprocal"))
 
@@ -305,7 +302,7 @@ class Square(Op):
         return grad * (x * 2)
 
 
-def square(input):
+def square(input: Tensor) -> Tensor:
     """input * input; integer dtypes are kept (bool becomes int64), as in PyTorch."""
     _tensor(input, "square")
     if input._data.dtype == np.bool_:
@@ -328,7 +325,7 @@ class Sin(Op):
         return grad * cos(x)
 
 
-def sin(input):
+def sin(input: Tensor) -> Tensor:
     return Sin.apply(_float(input, "sin"))
 
 
@@ -346,7 +343,7 @@ class Cos(Op):
         return -grad * sin(x)
 
 
-def cos(input):
+def cos(input: Tensor) -> Tensor:
     return Cos.apply(_float(input, "cos"))
 
 
@@ -365,7 +362,7 @@ class Tan(Op):
         return grad * (y * y + 1)
 
 
-def tan(input):
+def tan(input: Tensor) -> Tensor:
     return Tan.apply(_float(input, "tan"))
 
 
@@ -384,31 +381,17 @@ class Tanh(Op):
         return grad * (1 - y * y)
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     return Tanh.apply(_float(input, "tanh"))
 
 
 # ---- sigmoid and the smooth activations ------------------------------------------------------------
-def _sigmoid_array(x):
-    """1 / (1 + e^-x) as a new array: four passes, one allocation.
-
-    NOTE: for very negative x, e^-x overflows to inf and 1 / (1 + inf) = 0 is the correct limit, so
-    this form is stable as it stands (the overflow warning is silenced); it also keeps full relative
-    accuracy in both tails: sigmoid(-40) = 4.2e-18, not 0 as 0.5 + 0.5 tanh(x/2) would give."""
-    t = _arr(xp.negative(x))
-    with np.errstate(over="ignore"):
-        xp.exp(t, out=t)
-    t += 1
-    xp.divide(1, t, out=t)
-    return t
-
-
 class Sigmoid(Op):
     """y = 1 / (1 + e^-x);  dy/dx = y (1 - y)."""
 
     @staticmethod
     def forward(ctx, x):
-        y = _sigmoid_array(x)
+        y = K.sigmoid(x)
         ctx.save_for_backward(y)
         return y
 
@@ -418,7 +401,7 @@ class Sigmoid(Op):
         return grad * (y * (1 - y))
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + e^-input), stable for large |input|."""
     return Sigmoid.apply(_float(input, "sigmoid"))
 
@@ -444,7 +427,7 @@ class Silu(Op):
         return grad * (s * (x * (1 - s) + 1))
 
 
-def silu(input, inplace=False):
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
     if inplace:
         return input._inplace("silu_", silu)
@@ -488,7 +471,7 @@ class Softplus(Op):
         return grad * d, None, None
 
 
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta * input)) / beta, linear where beta * input > threshold."""
     return Softplus.apply(_float_only(input, "softplus"), beta, threshold)
 
@@ -517,7 +500,7 @@ class LogSigmoid(Op):
         return grad * sigmoid(-x)
 
 
-def logsigmoid(input):
+def logsigmoid(input: Tensor) -> Tensor:
     """log(1 / (1 + e^-input)), stable for any input (``torch.nn.functional.logsigmoid``).
 
     Example::
@@ -552,7 +535,7 @@ class LeakyRelu(Op):
         return grad * (pos + (1 - pos) * ctx.slope), None
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """max(0, x) + negative_slope * min(0, x)."""
     if inplace:
         return input._inplace("leaky_relu_", lambda t: leaky_relu(t, negative_slope))
@@ -592,7 +575,7 @@ class Elu(Op):
         return grad * d, None
 
 
-def elu(input, alpha=1.0, inplace=False):
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (e^x - 1) otherwise."""
     if inplace:
         return input._inplace("elu_", lambda t: elu(t, alpha))
@@ -624,7 +607,7 @@ class Gelu(Op):
             u *= x
             u *= 0.5
             return u
-        cdf = _normal_cdf_array(x)
+        cdf = K.normal_cdf(x)
         ctx.cdf = cdf  # NOTE: kept for a first-order backward: Phi(x) costs as much as the rest of the layer
         return cdf * x
 
@@ -632,15 +615,7 @@ class Gelu(Op):
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         if not state.enabled and ctx.approximate != "tanh":  # first order: reuse the forward's Phi(x)
-            xa = x._data
-            d = xp.square(xa, out=xp.empty_like(xa))  # an array even for a 0-d x
-            d *= -0.5
-            xp.exp(d, out=d)
-            d *= _INV_SQRT_2PI
-            d *= xa
-            d += ctx.cdf
-            d *= grad._data
-            return Tensor._make(d), None
+            return Tensor._make(K.gelu_backward(x._data, ctx.cdf, grad._data)), None
         if ctx.approximate == "tanh":
             x2 = x * x
             t = tanh((x2 * _GELU_TANH_C + 1) * x * _SQRT_2_OVER_PI)
@@ -652,24 +627,13 @@ class Gelu(Op):
         return grad * d, None
 
 
-def _normal_cdf_array(x):
-    """Phi(x) = erfc(-x / sqrt 2) / 2 as a new array.
-
-    NOTE: erfc here skips Cody's exact e^(-a^2) (see _exp_neg_square), which costs a third of erfc's
-    time; that only changes Phi's relative accuracy where it is below 1e-20, invisible in x Phi(x)."""
-    u = _arr(x * -_SQRT1_2)
-    y = _erf_parts(u, True, exact_exp=False)
-    y *= 0.5
-    return y
-
-
 class NormalCdf(Op):
     """Phi(x), the standard normal CDF (gelu's backward);  dPhi/dx = phi(x) = e^(-x^2/2) / sqrt(2 pi)."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _normal_cdf_array(x)
+        return K.normal_cdf(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -677,179 +641,11 @@ class NormalCdf(Op):
         return grad * (exp(x * x * -0.5) * _INV_SQRT_2PI)
 
 
-def gelu(input, approximate="none"):
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) (Phi: standard normal CDF); ``approximate='tanh'`` uses the tanh approximation."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"gelu: approximate argument must be either 'none' or 'tanh', got {approximate!r}")
     return Gelu.apply(_float_only(input, "gelu"), approximate)
-
-
-# ---- erf: W. J. Cody's rational Chebyshev approximations -------------------------------------------
-# Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969) 631-637,
-# in the form of his CALERF routine: three ranges of |x|, each a ratio of two polynomials.
-# |x| <= 0.46875:        erf(x)  = x P(x^2) / Q(x^2)
-# 0.46875 < |x| <= 4:    erfc(x) = e^(-x^2) P(x) / Q(x)
-# |x| > 4:               erfc(x) = e^(-x^2) / x (1/sqrt(pi) + z P(z) / Q(z)),  z = 1 / x^2
-# Verified against math.erf/erfc on a dense grid in tests/ops/test_unary.py (float64: erf within
-# 1e-15 relative, erfc within 2e-15, i.e. a few ulp).
-_ERF_SPLIT, _ERFC_SPLIT = 0.46875, 4.0
-_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
-          3.20937758913846947e03, 1.85777706184603153e-1)
-_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
-          2.84423683343917062e03)
-_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
-          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
-          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
-_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
-          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
-          3.43936767414372164e03, 1.23033935480374942e03)
-_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
-          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
-_ERF_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
-          6.05183413124413191e-2, 2.33520497626869185e-3)
-_INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
-
-
-def _ratio(z, num, den, lead):
-    """Horner, in place: (((lead z + num0) z + num1) z ... + num[-1]) / (((z + den0) z ...) + den[-1]),
-    ``num`` and ``den`` of equal length (Cody's layout: the numerator's leading coefficient apart)."""
-    n = _arr(z * lead)
-    d = z.copy()
-    for a, b in zip(num[:-1], den[:-1]):
-        n += a
-        n *= z
-        d += b
-        d *= z
-    n += num[-1]
-    d += den[-1]
-    n /= d
-    return n
-
-
-def _erfc_tail(y):
-    """erfc(y) e^(y^2) for y > 4 (Cody's third range), by Horner's rule (few elements get here)."""
-    z = 1 / (y * y)
-    t = _ratio(z, _ERF_P[:5], _ERF_Q, _ERF_P[5])
-    t *= z
-    xp.subtract(_INV_SQRT_PI, t, out=t)
-    t /= y
-    return t
-
-
-def _exp_neg_square(a, out):
-    """e^(-a^2) into ``out`` (a >= 0), to full relative accuracy.
-
-    NOTE: a^2 rounds with a relative error of eps, which e^(-a^2) turns into a relative error of
-    a^2 eps (5e-14 at a = 26 in float64, 5e-6 at a = 9 in float32). Cody's fix: split a = s + r with
-    s a multiple of 1/16, so s^2 is exact, and e^(-a^2) = e^(-s^2) e^(-(a - s)(a + s))."""
-    s = a * 16
-    xp.trunc(s, out=s)
-    s /= 16
-    r = a + s
-    xp.subtract(a, s, out=out)
-    out *= r
-    xp.negative(out, out=out)
-    xp.exp(out, out=out)
-    xp.square(s, out=s)
-    xp.negative(s, out=s)
-    xp.exp(s, out=s)
-    out *= s
-    return out
-
-
-def _power_rows():
-    """The two main ranges as one matrix over the powers a^0 .. a^8 of a = |x|. Rows: numerator and
-    denominator of the small range (polynomials in z = a^2, so only even powers), then of the middle
-    range; one matrix product then evaluates all four polynomials.
-
-    NOTE: every coefficient is positive and a >= 0, so the power form sums positive terms: as accurate
-    as Horner's rule (no cancellation), with 7 multiplications and one small GEMM instead of ~50 passes
-    over the data."""
-    rows = np.zeros((4, 9))
-    rows[0, 8::-2] = (_ERF_A[4],) + _ERF_A[:4]  # coefficient of a^8, a^6, ..., a^0
-    rows[1, 8::-2] = (1.0,) + _ERF_B
-    rows[2, 8::-1] = (_ERF_C[8],) + _ERF_C[:8]
-    rows[3, 8::-1] = (1.0,) + _ERF_D
-    return {np.dtype(np.float64): rows, np.dtype(np.float32): rows.astype(np.float32)}
-
-
-_ERF_ROWS = _power_rows()
-_ERF_BLOCK_BYTES = 1 << 17  # per block of x: small enough for its temporaries to stay in cache
-_SIGN_BIT = {np.dtype(np.float32): (np.uint32, np.uint32(1 << 31)),
-             np.dtype(np.float64): (np.uint64, np.uint64(1 << 63))}
-
-
-def _erf_block(x, out, complement, exact_exp):
-    """erf (or erfc) of a contiguous 1-d block ``x`` into ``out``: the whole algorithm on a block small
-    enough that every temporary stays in the CPU cache."""
-    a = xp.abs(x)
-    xp.clip(a, 0.0, 30.0, out=a)  # erfc has underflowed by 30 in every dtype; keeps inf out, nan in
-    powers = xp.empty((9, a.size), dtype=x.dtype)
-    powers[0] = 1
-    powers[1] = a
-    for k in range(2, 9):
-        xp.multiply(powers[k - 1], a, out=powers[k])
-    poly = _ERF_ROWS[x.dtype] @ powers
-    e_small = poly[0]
-    e_small /= poly[1]
-    e_small *= a  # erf(|x|), right for |x| <= 0.46875
-    ec = poly[2]
-    ec /= poly[3]  # erfc(|x|) e^(x^2), right for 0.46875 < |x| <= 4
-    far = a > _ERFC_SPLIT
-    if far.any():
-        idx = xp.flatnonzero(far)
-        ec.put(idx, _erfc_tail(a.take(idx)))
-    e = powers[2]  # a^2, no longer needed as a power
-    if complement and exact_exp:
-        _exp_neg_square(a, e)
-    else:  # the rounding of a^2 costs erfc a relative error of a^2 eps: invisible in erf = 1 - erfc
-        xp.negative(e, out=e)
-        xp.exp(e, out=e)
-    ec *= e  # erfc(|x|) beyond the small range
-    small = a <= _ERF_SPLIT
-    e_small *= small
-    xp.logical_not(small, out=small)
-    xp.subtract(1, ec, out=out)
-    out *= small
-    out += e_small  # erf(|x|), >= 0 everywhere
-    # erf is odd: give the result the sign bit of x (np.copysign is ~10x slower than two integer ops)
-    itype, bit = _SIGN_BIT[x.dtype]
-    signs = xp.bitwise_and(x.view(itype), bit)
-    xp.bitwise_or(out.view(itype), signs, out=out.view(itype))
-    if complement:
-        # erfc(x) = erfc(|x|) for x > 0.46875 (no cancellation), 1 - erf(x) elsewhere (then >= 0.49)
-        pos = x > _ERF_SPLIT
-        xp.subtract(1, out, out=out)
-        out *= xp.logical_not(pos, out=small)
-        ec *= pos
-        out += ec
-    return out
-
-
-def _erf_parts(x, complement, exact_exp=True):
-    """erf(x), or erfc(x) when ``complement``, for a float array (float16 is computed in float32).
-
-    Cody's ranges: |x| <= 0.46875 (erf), 0.46875 < |x| <= 4 (erfc), |x| > 4 (erfc). NOTE on speed:
-    a masked select or boolean indexing runs ~10x slower in NumPy than arithmetic on the random masks
-    real data gives, so both main ranges are evaluated on every element and blended by multiplying
-    with 0/1 masks (exact: one of the two terms is exactly 0); only the rare |x| > 4 is gathered by
-    index. The work runs in blocks of 64 KiB so that its temporaries stay in cache (2x faster)."""
-    if x.dtype == np.float16:
-        return _erf_parts(x.astype(np.float32), complement, exact_exp).astype(np.float16)
-    flat = xp.ascontiguousarray(x).reshape(-1)
-    out = xp.empty_like(flat)
-    step = _ERF_BLOCK_BYTES // flat.itemsize
-    for i in range(0, flat.size, step):
-        _erf_block(flat[i:i + step], out[i:i + step], complement, exact_exp)
-    return out.reshape(x.shape)
-
-
-def _erf_array(x):
-    return _erf_parts(x, False)
-
-
-def _erfc_array(x):
-    return _erf_parts(x, True)
 
 
 class Erf(Op):
@@ -858,7 +654,7 @@ class Erf(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _erf_array(x)
+        return K.erf(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -866,7 +662,7 @@ class Erf(Op):
         return grad * (exp(-(x * x)) * _TWO_OVER_SQRT_PI)
 
 
-def erf(input):
+def erf(input: Tensor) -> Tensor:
     """The error function, accurate to a few ulp (W. J. Cody's rational approximations)."""
     return Erf.apply(_float(input, "erf"))
 
@@ -877,7 +673,7 @@ class Erfc(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _erfc_array(x)
+        return K.erfc(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -885,7 +681,7 @@ class Erfc(Op):
         return grad * (exp(-(x * x)) * -_TWO_OVER_SQRT_PI)
 
 
-def erfc(input):
+def erfc(input: Tensor) -> Tensor:
     """1 - erf(input), accurate also where erf(input) is close to 1."""
     return Erfc.apply(_float(input, "erfc"))
 
@@ -907,7 +703,7 @@ class Abs(Op):
         return grad * sign(x)
 
 
-def abs(input):
+def abs(input: Tensor) -> Tensor:
     """|input|; integer dtypes are kept."""
     return Abs.apply(_no_bool(input, "abs"))
 
@@ -932,15 +728,11 @@ class Relu(Op):
         y, = ctx.saved_tensors
         # y >= 0 or nan, so "y != 0" is PyTorch's "not (y <= 0)" in one pass; a constant bool mask
         if not state.enabled:  # first-order backward: the product on arrays
-            # NOTE: the 0/1 mask cast to float (through an int8 view of the bools) and multiplied in place
-            # runs ~20% faster than float * bool, NumPy's slow casting path (measured on 8 MB arrays)
-            out = (y._data != 0).view(np.int8).astype(grad._data.dtype)
-            out *= grad._data
-            return _make(out)
+            return _make(K.relu_backward(y._data, grad._data))
         return grad * _make(y._data != 0)
 
 
-def relu(input, inplace=False):
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(input, 0); integer dtypes are kept."""
     if inplace:
         return input._inplace("relu_", relu)
@@ -969,7 +761,7 @@ class Hardtanh(Op):
         return grad * _mask(inside, grad), None, None
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """clamp(input, min_val, max_val), with zero gradient at the bounds; integer dtypes are kept."""
     if inplace:
         return input._inplace("hardtanh_", lambda t: hardtanh(t, min_val, max_val))
@@ -985,7 +777,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     return Hardtanh.apply(input, min_val, max_val)
 
 
-def relu6(input, inplace=False):
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(input, 0), 6): hardtanh(input, 0, 6)."""
     return hardtanh(input, 0.0, 6.0, inplace)
 
@@ -1064,7 +856,7 @@ class ClampTensor(Op):
         return gx, glo, ghi
 
 
-def clamp(input, min=None, max=None):
+def clamp(input: Tensor, min: float | Tensor | None = None, max: float | Tensor | None = None) -> Tensor:
     """Limit every element to [min, max]; either bound may be None, a number, or a Tensor
     (broadcasting with input, and receiving gradient where it is the active bound).
 
@@ -1098,11 +890,11 @@ def _bound(b, dt):
 clip = clamp
 
 
-def clamp_min(input, min):
+def clamp_min(input: Tensor, min: float | Tensor) -> Tensor:
     return clamp(input, min=min)
 
 
-def clamp_max(input, max):
+def clamp_max(input: Tensor, max: float | Tensor) -> Tensor:
     return clamp(input, max=max)
 
 
@@ -1128,7 +920,7 @@ class Sign(_ZeroGrad):
         return y
 
 
-def sign(input):
+def sign(input: Tensor) -> Tensor:
     """-1, 0 or +1 per element (sign(nan) = 0); the dtype is kept, bool included."""
     _tensor(input, "sign")
     if input._data.dtype == np.bool_:
@@ -1173,17 +965,17 @@ def _rounding(cls, input, op):
     return cls.apply(input)
 
 
-def floor(input):
+def floor(input: Tensor) -> Tensor:
     """Largest integer <= input (integer dtypes are kept); zero gradient."""
     return _rounding(Floor, input, "floor")
 
 
-def ceil(input):
+def ceil(input: Tensor) -> Tensor:
     """Smallest integer >= input (integer dtypes are kept); zero gradient."""
     return _rounding(Ceil, input, "ceil")
 
 
-def trunc(input):
+def trunc(input: Tensor) -> Tensor:
     """Round toward zero (integer dtypes are kept); zero gradient."""
     return _rounding(Trunc, input, "trunc")
 
@@ -1191,7 +983,7 @@ def trunc(input):
 fix = trunc
 
 
-def round(input, *, decimals=0):
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round half to even, to ``decimals`` decimal places (negative: tens, hundreds, ...);
     zero gradient. Integer inputs are returned as a copy when decimals == 0."""
     _no_bool(input, "round")
