@@ -45,5 +45,4 @@ from . import nn  # noqa: E402  (after the ops it re-exports)
 from . import optim  # noqa: E402
 from . import io  # noqa: E402
 from . import data, utils  # noqa: E402  (nnzoo.utils.data is nnzoo.data, as torch.utils.data)
-from . import train  # noqa: E402
 from .io import load, save  # noqa: E402

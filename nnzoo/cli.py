@@ -15,9 +15,10 @@ commands:
                               bundled data; writes runs/tour/report.html (what `make demo` runs)
   nnzoo datasets [NAME]       list the datasets (bundled and downloadable), or describe one
   nnzoo train MODEL           train a zoo model on its task; `nnzoo train --list` shows the models
-  nnzoo sample --prompt TEXT  write text with a trained language model (default: runs/char-rnn)
-  nnzoo translate TEXT        translate with a trained seq2seq model, e.g. "saturday 9 may 2018"
-                              (default: runs/date-translator)
+  nnzoo sample --prompt TEXT  write text with a trained model whose recipe samples text
+                              (default: runs/char-rnn)
+  nnzoo translate TEXT        translate with a trained model whose recipe translates, e.g. "saturday 9
+                              may 2018" (default: runs/date-translator)
 """
 
 
@@ -124,8 +125,8 @@ def _parser():
     sa.add_argument("--seed", type=int, help="random seed for reproducible samples")
 
     tl = sub.add_parser("translate", help="translate a text with a trained seq2seq model (e.g. a date)",
-                        description="Load a run of `nnzoo train date-translator` (or date-transformer) and "
-                                    "translate TEXT by greedy decoding.")
+                        description="Load a run of `nnzoo train` whose recipe translates (date-translator, "
+                                    "date-transformer, ...) and translate TEXT.")
     tl.add_argument("text", help='e.g. "saturday 9 may 2018"')
     tl.add_argument("--run", default="runs/date-translator", help="the run's folder (default: runs/date-translator)")
     parser.commands = {"tour": tour, "datasets": ds, "train": tr, "sample": sa, "translate": tl}
@@ -152,26 +153,27 @@ def _cmd_datasets(args):
 
 
 def _cmd_train(args):
-    from . import zoo
+    from .recipes import recipe, recipes
     if args.list or not args.model:
-        width = max(map(len, zoo.recipes()))
-        for name, r in zoo.recipes().items():
+        width = max(map(len, recipes()))
+        for name, r in recipes().items():
             d = ", ".join(f"{k}={v}" for k, v in r.defaults.items())
             print(f"  {name:<{width}}  {r.description}\n  {'':<{width}}  defaults: {d}")
         return 0
+    from . import recipes as _recipes
     from .io import CheckpointError, dumps_json
+    from .recipes import ConfigError, recipe_config
     from .train import NonFiniteError
-    from .train.recipes import ConfigError, recipe_config, run_recipe
     try:
-        zoo.recipe(args.model)
+        recipe(args.model)
     except KeyError as e:
-        return _fail("train", f"argument MODEL: {e.args[0][len('zoo: '):]} (`nnzoo train --list` describes them)")
+        return _fail("train", f"argument MODEL: {e.args[0][len('recipes: '):]} (`nnzoo train --list` describes them)")
     overrides = _parse_set(args.set)
     flags = [key for key in _TRAIN_FLAGS if getattr(args, key) is not None]
     overrides.update({key: getattr(args, key) for key in flags})
     try:
         config = recipe_config(args.model, overrides)
-        result = run_recipe(args.model, out_dir=args.out, overrides=overrides, resume=args.resume,
+        result = _recipes.run_recipe(args.model, out_dir=args.out, overrides=overrides, resume=args.resume,
                             seed=args.seed, progress=not args.no_progress)
     except ConfigError as e:
         if e.key in flags or e.key in _RUN_FLAGS:
@@ -219,7 +221,7 @@ def _diverged(e, config):
 def _load_run(run):
     """``load_run(run)``, its errors (no run, a damaged result.json or checkpoint) as :class:`_UsageError`."""
     from .io import CheckpointError
-    from .train.recipes import RunError, load_run
+    from .recipes import RunError, load_run
     try:
         return load_run(run)
     except (FileNotFoundError, RunError) as e:
@@ -242,26 +244,32 @@ def _cmd_sample(args):
     r, config, model = _load_run(args.run)
     if r.sample is None:
         raise _UsageError(f"argument --run: {args.run} holds a {r.name!r} run, not a model that writes text "
-                          "(char-rnn, char-gpt)")
+                          f"({_able('sample')})")
     generator = Generator().manual_seed(args.seed) if args.seed is not None else None
     print(r.sample(model, config, args.prompt, args.length, args.temperature, args.top_k, generator))
     return 0
 
 
+def _able(hook):
+    """The recipes that have ``hook`` (``'sample'``, ``'translate'``): ``'char-rnn, char-gpt'``."""
+    from .recipes import recipes
+    return ", ".join(name for name, r in recipes().items() if getattr(r, hook) is not None)
+
+
 def _cmd_translate(args):
-    from .zoo.seq2seq import source_text, translate
     if not args.text.strip():
         raise _UsageError("argument TEXT: nothing to translate; give a date, e.g. \"saturday 9 may 2018\"")
     r, config, model = _load_run(args.run)
-    if r.name not in ("date-translator", "date-transformer"):
+    if r.translate is None:
         raise _UsageError(f"argument --run: {args.run} holds a {r.name!r} run, not a translation model "
-                          "(date-translator, date-transformer)")
-    text, notes = source_text(config, args.text)
-    if not text:
-        raise _UsageError(f"argument TEXT: nothing left to translate: {'; '.join(notes)}")
+                          f"({_able('translate')})")
+    try:
+        text, notes = r.translate(model, config, args.text)
+    except ValueError as e:
+        raise _UsageError(f"argument TEXT: {e}") from None
     if notes:
         print(_one_line(f"nnzoo translate: {'; '.join(notes)}"), file=sys.stderr)
-    print(translate(model, config, text))
+    print(text)
     return 0
 
 
@@ -294,8 +302,8 @@ def _run(parser, args, argv):
     if args.command in ("tour", "train", "sample", "translate"):
         ensure_fast_blas(argv)
     if args.command == "tour":
+        from .recipes import ConfigError, make_out_dir
         from .tour import run
-        from .train.recipes import ConfigError, make_out_dir
         try:
             make_out_dir(args.out)
         except ConfigError as e:

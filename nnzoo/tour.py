@@ -85,7 +85,7 @@ def autograd_tour(steps=2000, seed=0, log=None):
     nnzoo.manual_seed(seed)
     sizes = [2, 16, 16, 1]
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         bound = 1 / np.sqrt(fan_in)
         params.append(((nnzoo.rand(fan_in, fan_out) * 2 - 1) * bound).requires_grad_())
         params.append(((nnzoo.rand(fan_out) * 2 - 1) * bound).requires_grad_())
@@ -112,9 +112,8 @@ def run(out_dir="runs/tour", quick=False, progress=True, seed=0):
     """The whole tour; writes ``out_dir/report.html`` and returns a dict of every part's results.
 
     ``quick=True`` is the reduced tour the tests run: fewer steps and epochs, same parts."""
-    from .train.recipes import run_recipe
+    from .recipes import feature_maps, recipe, run_recipe
     from .viz.report import Report
-    from .zoo import feature_maps, recipe
 
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -203,8 +202,8 @@ SEARCH_SPACE = {"lr": ("float", 1e-4, 1e-2, True), "hidden": ("categorical", [64
 
 def _search(report, out, quick, seed):
     """Part 4: search the MLP's hyper-parameters on the validation set, then test the best once."""
+    from .recipes import run_recipe
     from .train import evaluate_best, search
-    from .train.recipes import run_recipe
     trials, epochs = (3, 2) if quick else (12, 15)
 
     def config(params):
@@ -258,7 +257,7 @@ def _report_feature_maps(report, fm):
 
 def _gradient_flow(report, out, quick, seed):
     """Part 5a: ||dl/dh_t|| for every t on the adding problem, RNN vs LSTM vs GRU, before and after training."""
-    from .zoo import gradient_flow
+    from .recipes import gradient_flow
     T, steps = (20, 20) if quick else (50, 400)
     res = gradient_flow.compare(T=T, steps=steps, seed=seed)
     path = gradient_flow.plot_gradient_flow(res, out / "gradient_flow.png")
@@ -285,7 +284,7 @@ def _gradient_flow(report, out, quick, seed):
 
 def _char_rnn(report, out, quick, seed, progress):
     """Part 5b: the char-RNN recipe, small and short (about 30 s): validation bits per character, a sample."""
-    from .train.recipes import run_recipe
+    from .recipes import run_recipe
     overrides = {"hidden": 128, "embed": 32, "bptt": 64, "batch_size": 32, "epochs": 1,
                  "train_chars": 40_000 if quick else 1_000_000, "eval_chars": 20_000 if quick else 100_000}
     r = run_recipe("char-rnn", out_dir=out, overrides=overrides, seed=seed, progress=progress)
@@ -304,13 +303,13 @@ def _char_rnn(report, out, quick, seed, progress):
 
 
 def _vocab():
-    from .zoo.char_rnn import shakespeare_vocab
+    from .recipes.char_rnn import shakespeare_vocab
     return shakespeare_vocab(None)
 
 
 def _dates(report, out, quick, seed, progress):
     """Part 6: the date-translator recipe on fewer dates (about 30 s): exact match on fresh dates, heat-maps."""
-    from .train.recipes import run_recipe
+    from .recipes import run_recipe
     overrides = {"n_train": 2000, "n_val": 200, "n_test": 200, "epochs": 1} if quick else \
         {"n_train": 20000, "n_val": 500, "n_test": 1000, "epochs": 2}
     r = run_recipe("date-translator", out_dir=out, overrides=overrides, seed=seed, progress=progress)

@@ -7,33 +7,22 @@ token embedding's (weight tying) -> logits (B, T, V), the scores of the next tok
 is their cross-entropy against the inputs shifted by one. The parameter names are nanoGPT's
 (``transformer.h.0.attn.c_attn.weight``, ...), so a nanoGPT state_dict of the same sizes loads unchanged.
 
-Recipe ``char-gpt`` (``nnzoo train char-gpt``, then ``nnzoo sample --run runs/char-gpt --prompt "ROMEO:"``):
-nanoGPT's small CPU configuration on the bundled Shakespeare corpus (the char-RNN's vocabulary and splits):
-4 layers, 4 heads, embedding 128, context 64, dropout 0; batches of 12 random windows; 2000 iterations
-(10 "epochs" of ``eval_interval`` = 200 batches, validated after each on a fixed set of random windows of the
-validation split); AdamW at 1e-3, decayed per iteration by cosine to 1e-4; gradients clipped to norm 1.
+Trained by the recipe ``char-gpt`` (:mod:`nnzoo.recipes.gpt`: ``nnzoo train char-gpt``, then
+``nnzoo sample --run runs/char-gpt --prompt "ROMEO:"``): nanoGPT's small CPU configuration and its optimizer
+and schedule on the bundled Shakespeare corpus.
 """
 import math
 from dataclasses import asdict, dataclass
-
-import numpy as np
 
 from .. import nn
 from ..autograd.grad_mode import no_grad
 from ..creation import arange, tensor
 from ..nn import functional as F
-from ..ops.shape import cat
-from ..random import Generator
-from ..train.callbacks import Callback
-from ..train.metrics import BitsPerCharacter
-from . import Recipe, register
-from .char_rnn import shakespeare_streams
-from .char_rnn import WORKS_RULE, sample_text, save_sample, shakespeare_vocab
 from ..nn.utils import evaluating
+from ..ops.shape import cat
 from .generate import encode_prompt, sample_next
 
-__all__ = ["GPT", "GPTConfig", "CausalSelfAttention", "MLP", "Block", "RandomWindows", "random_windows",
-           "window_starts", "CosineDecay"]
+__all__ = ["GPT", "GPTConfig", "CausalSelfAttention", "MLP", "Block"]
 
 
 @dataclass
@@ -159,7 +148,7 @@ class GPT(nn.Module):
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
     def forward(self, idx, targets=None):
-        B, T = idx.size()
+        T = idx.size(1)                                                   # idx (B, T)
         if T > self.config.block_size:
             raise ValueError(f"GPT: a sequence of length {T} is longer than block_size {self.config.block_size}")
         pos = arange(0, T, dtype=idx.dtype)                               # (T,)
@@ -204,143 +193,3 @@ class GPT(nn.Module):
         with evaluating(self):
             out = self.generate(tensor([ids]), length, temperature, top_k, generator, exclude=specials)
         return prompt + vocab.decode(out[0, len(ids):].tolist())
-
-
-# ---- data: random windows of a token stream -----------------------------------------------------------------
-def window_starts(n_tokens, batch_size, block_size, rng):
-    """``batch_size`` uniformly drawn window offsets in [0, n_tokens - block_size) of a stream of ``n_tokens``
-    (each window needs block_size inputs and the token after them); ``rng`` a ``numpy.random.Generator``."""
-    if n_tokens <= block_size:
-        raise ValueError(f"window_starts: a stream of {n_tokens} tokens has no window of {block_size} + 1")
-    return rng.integers(0, n_tokens - block_size, size=batch_size)       # (B,)
-
-
-def random_windows(stream, batch_size, block_size, rng):
-    """(inputs, targets), two (B, T) arrays: ``stream[i:i + T]`` and ``stream[i + 1:i + 1 + T]`` at
-    ``batch_size`` random offsets i of the 1-D int array ``stream`` (nanoGPT's ``get_batch``)."""
-    ix = window_starts(len(stream), batch_size, block_size, rng)          # (B,)
-    cols = ix[:, None] + np.arange(block_size)                            # (B, T)
-    return stream[cols], stream[cols + 1]
-
-
-class RandomWindows:
-    """``batches`` batches of random (input, target) windows per pass, drawn from ``generator`` (so a Trainer
-    checkpoints the stream: a resumed run draws the batches an uninterrupted one would), or, with
-    ``fixed=True``, the same batches every pass (a validation set of random windows).
-
-    Example::
-
-        >>> loader = RandomWindows(nnzoo.arange(100), batch_size=4, block_size=8, batches=3)
-        >>> [tuple(x.shape) for x, y in loader], len(loader)
-        ([(4, 8), (4, 8), (4, 8)], 3)
-    """
-
-    def __init__(self, stream, batch_size, block_size, batches, generator=None, fixed=False):
-        self.stream = np.asarray(stream.numpy() if hasattr(stream, "numpy") else stream)
-        self.batch_size, self.block_size, self.batches = batch_size, block_size, batches
-        self.generator = generator if generator is not None else Generator().manual_seed(0)
-        self._fixed = [self._draw() for _ in range(batches)] if fixed else None
-
-    def _draw(self):
-        x, y = random_windows(self.stream, self.batch_size, self.block_size, self.generator._rng)
-        return tensor(x), tensor(y)
-
-    def __len__(self):
-        return self.batches
-
-    def __iter__(self):
-        if self._fixed is not None:
-            return iter(self._fixed)
-        return (self._draw() for _ in range(self.batches))
-
-
-# ---- the learning-rate schedule as a callback ---------------------------------------------------------------
-class CosineDecay(Callback):
-    """After every optimizer step t (1, 2, ...): lr_t = min_lr + (lr - min_lr) (1 + cos(pi t / T)) / 2, T the
-    total number of steps of the fit (epochs x batches per epoch), min_lr = ``min_lr_ratio`` x lr.
-
-    NOTE: a callback, because ``run_recipe`` builds the optimizer itself and passes a scheduler only for
-    ``plateau_patience``. It reads the step from ``trainer.global_step``, which the Trainer checkpoints, so a
-    resumed run continues the same schedule. Equal to ``CosineAnnealingLR(optimizer, T, min_lr)`` stepped per
-    batch.
-    """
-
-    def __init__(self, min_lr_ratio=0.1):
-        self.min_lr_ratio = min_lr_ratio
-
-    def on_fit_start(self, trainer):
-        for group in trainer.optimizer.param_groups:
-            group.setdefault("initial_lr", group["lr"])
-        self.total = trainer.epochs * len(trainer.train_loader)
-
-    def on_batch_end(self, trainer, batch_idx, logs):
-        t = min(trainer.global_step, self.total)
-        for group in trainer.optimizer.param_groups:
-            lr0 = group["initial_lr"]
-            lo = self.min_lr_ratio * lr0
-            group["lr"] = lo + (lr0 - lo) * (1 + math.cos(math.pi * t / self.total)) / 2
-
-
-# ---- the recipe -----------------------------------------------------------------------------------------------
-def _works(config):
-    return config.get("works") or None
-
-
-def _loaders(config, data, seed):
-    train, val, test = data
-    B, T = config["batch_size"], config["block_size"]
-    return (RandomWindows(train, B, T, config["eval_interval"], Generator().manual_seed(seed)),
-            RandomWindows(val, B, T, config["eval_batches"], Generator().manual_seed(seed + 1), fixed=True),
-            RandomWindows(test, B, T, config["eval_batches"], Generator().manual_seed(seed + 2), fixed=True))
-
-
-def _build(config):
-    return GPT(vocab_size=len(shakespeare_vocab(_works(config))), block_size=config["block_size"],
-               n_layer=config["n_layer"], n_head=config["n_head"], n_embd=config["n_embd"],
-               dropout=config["dropout"], bias=config["bias"])
-
-
-def _with_targets(batch):
-    x, y = batch
-    return (x, y), y                    # the model gets the targets and computes its loss
-
-
-class _ModelLoss(nn.Module):
-    def forward(self, output, target):  # output = (logits, loss)
-        return output[1]
-
-
-class _BitsPerCharacter(BitsPerCharacter):
-    def __init__(self):
-        super().__init__(class_dim=-1)
-
-    def update(self, output, target):
-        super().update(output[0], target)
-
-
-def _finish(model, config, data, out_dir):
-    return {**save_sample(model, config, data, out_dir), "iterations": config["epochs"] * config["eval_interval"]}
-
-
-register(Recipe(
-    name="char-gpt",
-    description="character-level GPT (decoder-only Transformer) on the Shakespeare corpus",
-    build_model=_build,
-    load_data=shakespeare_streams,
-    loss=_ModelLoss,
-    defaults={"block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.0, "bias": True,
-              "batch_size": 12, "epochs": 10, "eval_interval": 200, "eval_batches": 50, "lr": 1e-3,
-              "optimizer": "adamw", "weight_decay": 0.1, "clip_grad_norm": 1.0,
-              "works": "", "train_chars": 0, "eval_chars": 0},
-    metrics=(_BitsPerCharacter(),),
-    loaders=_loaders,
-    trainer_options={"batch_fn": _with_targets, "callbacks": [CosineDecay(min_lr_ratio=0.1)]},
-    finish=_finish,
-    sample=sample_text,
-    constraints={"works": WORKS_RULE,
-                 **{key: (lambda v, c: v == 0 or v > c["block_size"],
-                          "0 (all) or more characters than block_size ({block_size})")
-                    for key in ("train_chars", "eval_chars")},
-                 "n_embd": (lambda v, c: v >= 1 and v % c["n_head"] == 0,
-                            "an integer >= 1, a multiple of n_head ({n_head})")},
-))

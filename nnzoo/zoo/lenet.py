@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from .. import nn
 from ..ops.shape import flatten
-from . import Recipe, digits_splits, register
 
 __all__ = ["Net", "LeNet5", "DigitsCNN", "DigitsCNNConfig"]
 
@@ -195,19 +194,3 @@ class DigitsCNN(nn.Module):
         x = self.features(x)            # (N, 32, 8, 8) -> (N, 32, 4, 4) -> (N, 64, 4, 4) -> (N, 64, 2, 2)
         x = flatten(x, 1)               # (N, 256)
         return self.classifier(x)       # (N, num_classes)
-
-
-# ---- recipe: a CNN on the digits --------------------------------------------------------------------
-register(Recipe(
-    name="cnn",
-    description="CNN on the 8x8 digits: [conv3x3-BN-ReLU-maxpool2] x 2 (32, 64 channels), FC 128, dropout 0.25, Adam",
-    build_model=lambda c: DigitsCNN(channels=tuple(c["channels"]), hidden=c["hidden"], dropout=c["dropout"]),
-    load_data=digits_splits,
-    loss=nn.CrossEntropyLoss,
-    defaults=dict(epochs=20, lr=1e-3, batch_size=32, optimizer="adam", weight_decay=0.0, channels=(32, 64),
-                  hidden=128, dropout=0.25),
-    metrics=("accuracy",),
-    # NOTE: 180 validation images make accuracy a coarse signal; the lowest validation loss picks better
-    monitor=("val_loss", "min"),
-    constraints={"channels": (lambda v, c: len(v) == 2, "two integers >= 1 (the stages' widths), e.g. [32, 64]")},
-))

@@ -4,11 +4,9 @@ The notes' feed-forward network: f(x) = W_L σ(... σ(W_1 x + b_1) ...) + b_L wi
 with the softmax cross-entropy loss. Logistic regression is the same model with no hidden layer: the
 linear predictor f(x) = Wx + b that the notes start from.
 
-Recipes (``nnzoo train mlp``, ``nnzoo train logreg``): the 1,797 8x8 handwritten digits bundled with
-scikit-learn, a stratified 70/10/20 train/validation/test split with a fixed seed.
+Trained by the recipes ``mlp`` and ``logreg`` (:mod:`nnzoo.recipes.mlp`) on the 8x8 digits.
 """
 from .. import nn
-from . import Recipe, digits_splits, register
 
 __all__ = ["MLP", "LogisticRegression"]
 
@@ -62,28 +60,3 @@ class LogisticRegression(nn.Module):
 
     def forward(self, x):                        # (N, *)
         return self.linear(self.flatten(x))      # (N, num_classes)
-
-
-# ---- recipes: the digits ---------------------------------------------------------------------------
-register(Recipe(
-    name="mlp",
-    description="MLP 64-256-256-10 (ReLU, dropout 0.2) on the 8x8 digits, Adam",
-    build_model=lambda c: MLP(64, c["hidden"], 10, dropout=c["dropout"]),
-    load_data=digits_splits,
-    loss=nn.CrossEntropyLoss,
-    defaults=dict(epochs=30, lr=1e-3, batch_size=32, optimizer="adam", weight_decay=0.0,
-                  hidden=(256, 256), dropout=0.2),
-    metrics=("accuracy",),
-    monitor=("val_accuracy", "max"),
-))
-
-register(Recipe(
-    name="logreg",
-    description="logistic regression (a linear classifier) on the 8x8 digits, SGD with momentum",
-    build_model=lambda c: LogisticRegression(64, 10),
-    load_data=digits_splits,
-    loss=nn.CrossEntropyLoss,
-    defaults=dict(epochs=30, lr=0.1, batch_size=32, optimizer="sgd", momentum=0.9, weight_decay=1e-4),
-    metrics=("accuracy",),
-    monitor=("val_accuracy", "max"),
-))

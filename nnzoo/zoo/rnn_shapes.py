@@ -1,7 +1,7 @@
 """Two of the notes' shapes of recurrent networks, on the bundled 8x8 digits read as sequences of 8 rows.
 
 - many-to-one, :class:`SequenceClassifier`: read the rows x_1..x_8 (8 pixels each), classify from the last
-  hidden state h_8 (or from both directions' last states). Recipe ``rnn-digits`` (``nnzoo train rnn-digits``).
+  hidden state h_8 (or from both directions' last states). Recipe ``rnn-digits`` (:mod:`nnzoo.recipes.rnn_shapes`).
 - one-to-many, :class:`SequenceGenerator`: from one input (the digit's class) write a sequence, each output
   row fed back as the next step's input, as an image captioner writes words from one image's features.
   Trained with teacher forcing (the true previous row as input); :meth:`SequenceGenerator.generate` feeds
@@ -11,7 +11,6 @@ from .. import nn
 from ..autograd.grad_mode import no_grad
 from ..creation import zeros
 from ..ops.shape import cat, stack
-from . import Recipe, digits_splits, register
 
 __all__ = ["SequenceClassifier", "SequenceGenerator"]
 
@@ -98,16 +97,3 @@ class SequenceGenerator(nn.Module):
             x = self.out(out)                              # (N, 1, F), fed back
             rows.append(x[:, 0])
         return stack(rows, dim=1)                          # (N, steps, F)
-
-
-register(Recipe(
-    name="rnn-digits",
-    description="many-to-one LSTM reading the 8x8 digits one row at a time",
-    build_model=lambda c: SequenceClassifier(8, c["hidden"], 10, cell=c["cell"], layers=c["layers"],
-                                             bidirectional=c["bidirectional"]),
-    load_data=digits_splits,
-    loss=nn.CrossEntropyLoss,
-    defaults={"cell": "lstm", "hidden": 128, "layers": 1, "bidirectional": False, "epochs": 30, "lr": 3e-3,
-              "batch_size": 64, "optimizer": "adam"},
-    constraints={"cell": (lambda v, c: v in _LAYERS, " or ".join(_LAYERS))},
-))

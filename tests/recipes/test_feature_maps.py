@@ -1,4 +1,4 @@
-"""nnzoo.zoo.feature_maps: the feature-map lesson (linear predictors w·φ(x), chosen by validation).
+"""nnzoo.recipes.feature_maps: the feature-map lesson (linear predictors w·φ(x), chosen by validation).
 
 Expectations: the φ whose form matches the generating curve wins on validation; the gradient solution
 equals NumPy's closed-form least squares; the feature maps equal their NumPy formulas; the plots are real
@@ -11,7 +11,7 @@ import pytest
 
 import nnzoo
 import nnzoo.nn.functional as F
-from nnzoo.zoo import feature_maps as fm
+from nnzoo.recipes import feature_maps as fm
 
 pytest.importorskip("matplotlib")  # the plots need the viz extra
 

@@ -1,4 +1,4 @@
-"""Running a zoo recipe end to end: ``nnzoo train NAME`` and the tour call :func:`run_recipe`.
+"""Running a recipe end to end: ``nnzoo train NAME`` and the tour call :func:`run_recipe`.
 
 The workflow the notes teach: split the data into training, validation and test sets; train with
 mini-batch SGD (or Adam) while watching the validation metric; lower the learning rate when it plateaus
@@ -6,20 +6,23 @@ mini-batch SGD (or Adam) while watching the validation metric; lower the learnin
 once. Everything a run writes goes to one folder: ``best.safetensors``, ``last.safetensors``
 (resumable), ``history.json``, ``history.png`` and ``result.json``.
 """
+from __future__ import annotations
+
 import json
 import math
 import os
 import pathlib
 import time
+from typing import Any
 
-from .. import optim
-from ..io import atomic_write, dumps_json
+from .. import nn
 from ..data import DataLoader
+from ..io import atomic_write, dumps_json
 from ..random import Generator, manual_seed
-from ..zoo import recipe
-from .trainer import Trainer
+from ..train import Trainer
+from . import Recipe, recipe
 
-__all__ = ["run_recipe", "make_optimizer", "load_run", "recipe_config", "make_out_dir", "ConfigError", "RunError"]
+__all__ = ["run_recipe", "load_run", "recipe_config", "make_out_dir", "ConfigError", "RunError"]
 
 # The hyper-parameters every recipe takes, with a value of the type each must have (a recipe's own default
 # decides the type where it has one). plateau_patience and clip_grad_norm may also be None (off).
@@ -54,7 +57,7 @@ class ConfigError(ValueError):
             got -1.0'``; the message is ``'run_recipe(NAME): KEY PROBLEM'``.
     """
 
-    def __init__(self, message, key=None, problem=None):
+    def __init__(self, message: str, key: str | None = None, problem: str | None = None) -> None:
         super().__init__(message)
         self.key, self.problem = key, problem if problem is not None else message
 
@@ -63,20 +66,6 @@ class RunError(ValueError):
     """A run folder :func:`load_run` cannot use: its ``result.json`` is unreadable, not JSON, lacks the
     recipe's name or config, names no known recipe, holds a config the recipe cannot take, or its weights
     do not fit the model that config describes. The message names the file."""
-
-
-def make_optimizer(config, params):
-    """The optimizer a config names: ``optimizer`` = ``'sgd'`` (with ``momentum``), ``'adam'`` or
-    ``'adamw'``, at ``lr`` with ``weight_decay``."""
-    name = config.get("optimizer", "sgd").lower()
-    lr, wd = config["lr"], config.get("weight_decay", 0.0)
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=config.get("momentum", 0.0), weight_decay=wd)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=wd)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr, weight_decay=wd)
-    raise ValueError(f"make_optimizer: unknown optimizer {name!r} (sgd, adam, adamw)")
 
 
 def _is_int(v):
@@ -157,13 +146,13 @@ def _config(r, overrides):
     return config
 
 
-def recipe_config(name, overrides=None):
+def recipe_config(name: str, overrides: dict | None = None) -> dict:
     """The config :func:`run_recipe` would train ``name`` with: its defaults updated with ``overrides``,
     every value checked (:class:`ConfigError` names a key the recipe cannot take, and what it allows)."""
     return _config(recipe(name), overrides or {})
 
 
-def make_out_dir(out_dir):
+def make_out_dir(out_dir: str | os.PathLike) -> pathlib.Path:
     """``out_dir`` as a Path, created; :class:`ConfigError` (key ``out_dir``) when it cannot be."""
     out = pathlib.Path(out_dir)
     try:
@@ -221,16 +210,20 @@ def _check_resumable(out, name, config, model):
 
 
 def _best_epoch(history, monitor, mode):
+    # NOTE: a NaN epoch is never the best (min/max on NaN is arbitrary)
     values = [(v, e) for v, e in zip(history.get(monitor) or [], history.get("epoch", []))
-              if v is not None and math.isfinite(v)]  # NOTE: a NaN epoch is never the best (min/max on NaN is arbitrary)
+              if v is not None and math.isfinite(v)]
     if not values:
         return len(history.get("epoch", []))
     pick = max if mode == "max" else min
     return pick(values, key=lambda ve: ve[0])[1]
 
 
-def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progress=True, test=True):
-    """Train the zoo recipe ``name`` and test its best checkpoint once.
+def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: dict | None = None,
+               resume: bool = False, seed: int = 0, progress: bool = True, test: bool = True) -> dict[str, Any]:
+    """Train the recipe ``name`` and test its best checkpoint once: its data, its model, its optimizer and
+    scheduler (the recipe's ``make_optimizer`` and ``make_scheduler`` hooks), the Trainer, the best
+    validation epoch's weights, the test set.
 
     Args:
         name: a registered recipe (``nnzoo train --list``).
@@ -268,15 +261,12 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     model = r.build_model(config)
     if resume:
         _check_resumable(out, name, config, model)
-    optimizer = make_optimizer(config, model.parameters())
+    optimizer = r.make_optimizer(config, model)
+    scheduler, interval = r.make_scheduler(config, optimizer, len(train_loader))
     monitor, mode = r.monitor
-    scheduler = None
-    if config.get("plateau_patience"):
-        scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=0.1,
-                                                         patience=config["plateau_patience"])
     options = {"clip_grad_norm": config.get("clip_grad_norm"), **r.trainer_options}
-    trainer = Trainer(model, r.loss(), optimizer, scheduler=scheduler, metrics=list(r.metrics), out_dir=out,
-                      progress=progress, monitor=monitor, mode=mode, **options)
+    trainer = Trainer(model, r.loss(), optimizer, scheduler=scheduler, scheduler_interval=interval,
+                      metrics=list(r.metrics), out_dir=out, progress=progress, monitor=monitor, mode=mode, **options)
     start = time.perf_counter()
     trainer.fit(train_loader, val_loader, epochs=config["epochs"], resume=True if resume else None)
     seconds = time.perf_counter() - start
@@ -297,7 +287,8 @@ def run_recipe(name, out_dir=None, overrides=None, resume=False, seed=0, progres
     return {**result, "history": trainer.history, "model": model, "test_set": data[2]}
 
 
-def load_run(out_dir, checkpoint="best.safetensors"):
+def load_run(out_dir: str | os.PathLike,
+             checkpoint: str = "best.safetensors") -> tuple[Recipe, dict, nn.Module]:
     """A trained model back from a :func:`run_recipe` folder: its ``result.json`` names the recipe and the
     config, ``checkpoint`` holds the weights.
 
@@ -330,7 +321,7 @@ def load_run(out_dir, checkpoint="best.safetensors"):
     try:
         r = recipe(result["name"])
     except KeyError as e:
-        raise RunError(f"load_run: {result_path} names {e.args[0][len('zoo: '):]}") from None
+        raise RunError(f"load_run: {result_path} names {e.args[0][len('recipes: '):]}") from None
     try:
         config = _config(r, result["config"])
     except ConfigError as e:

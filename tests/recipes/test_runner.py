@@ -1,5 +1,6 @@
-"""run_recipe: configs (checked against the defaults' types, the common ranges and a recipe's constraints),
-optimizers, the test set left alone when asked, the files a run writes, resuming, load_run's errors."""
+"""nnzoo.recipes.runner: run_recipe's configs (checked against the defaults' types, the common ranges and a
+recipe's constraints), the default optimizer and scheduler hooks, the test set left alone when asked, the files
+a run writes, resuming, load_run's errors."""
 import json
 import re
 import shutil
@@ -7,19 +8,41 @@ import shutil
 import pytest
 
 import nnzoo
-from nnzoo import zoo
+from nnzoo import recipes
 from nnzoo.io import CheckpointError
-from nnzoo.train.recipes import ConfigError, RunError, load_run, make_optimizer, recipe_config, run_recipe
+from nnzoo.recipes import (
+    ConfigError,
+    RunError,
+    default_optimizer,
+    load_run,
+    plateau_scheduler,
+    recipe_config,
+    run_recipe,
+)
 
 
-def test_make_optimizer_follows_the_config():
-    params = [nnzoo.zeros(2, requires_grad=True)]
-    sgd = make_optimizer({"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4}, params)
+def test_default_optimizer_follows_the_config():
+    model = nnzoo.nn.Linear(2, 1)
+    sgd = default_optimizer({"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4}, model)
     assert isinstance(sgd, nnzoo.optim.SGD) and sgd.defaults["momentum"] == 0.9
-    assert isinstance(make_optimizer({"optimizer": "Adam", "lr": 1e-3}, params), nnzoo.optim.Adam)
-    assert isinstance(make_optimizer({"optimizer": "adamw", "lr": 1e-3}, params), nnzoo.optim.AdamW)
+    assert [p for g in sgd.param_groups for p in g["params"]] == list(model.parameters())
+    assert isinstance(default_optimizer({"optimizer": "Adam", "lr": 1e-3}, model), nnzoo.optim.Adam)
+    assert isinstance(default_optimizer({"optimizer": "adamw", "lr": 1e-3}, model), nnzoo.optim.AdamW)
     with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
-        make_optimizer({"optimizer": "lbfgs", "lr": 1.0}, params)
+        default_optimizer({"optimizer": "lbfgs", "lr": 1.0}, model)
+
+
+def test_the_default_scheduler_is_the_plateau_policy_on_the_monitor():
+    opt = default_optimizer({"optimizer": "sgd", "lr": 0.1}, nnzoo.nn.Linear(2, 1))
+    assert plateau_scheduler({"plateau_patience": 0}, opt, 10) == (None, "epoch")
+    assert plateau_scheduler({"plateau_patience": None}, opt, 10) == (None, "epoch")
+    sched, interval = plateau_scheduler({"plateau_patience": 3}, opt, 10, mode="max")
+    assert isinstance(sched, nnzoo.optim.lr_scheduler.ReduceLROnPlateau) and interval == "epoch"
+    assert (sched.mode, sched.factor, sched.patience) == ("max", 0.1, 3)
+    # a recipe without hooks gets these two, the plateau on its monitor's mode
+    r = recipes.recipe("mlp")
+    assert r.make_optimizer is default_optimizer and r.make_scheduler.keywords == {"mode": "max"}
+    assert recipes.recipe("char-gpt").make_scheduler.__module__ == "nnzoo.recipes.gpt"
 
 
 def test_run_writes_its_files_and_can_skip_the_test_set(tmp_path):
@@ -30,12 +53,12 @@ def test_run_writes_its_files_and_can_skip_the_test_set(tmp_path):
         assert (tmp_path / name).exists()
     saved = json.loads((tmp_path / "result.json").read_text())
     assert saved["config"]["epochs"] == 2 and saved["test"] is None
-    with pytest.raises(ValueError, match="takes .*batch_size"):
+    with pytest.raises(ValueError, match=r"takes .*batch_size"):
         run_recipe("logreg", out_dir=tmp_path, overrides={"batchsize": 8})
 
 
 def test_every_recipe_takes_its_own_defaults():
-    for name, r in zoo.recipes().items():
+    for name, r in recipes.recipes().items():
         assert recipe_config(name) == {**r.defaults, **recipe_config(name)}
 
 
@@ -62,6 +85,12 @@ def test_every_recipe_takes_its_own_defaults():
     ("char-rnn", {"eval_chars": 63, "batch_size": 32}, "eval_chars", "2 x batch_size characters (batch_size is 32)"),
     ("char-gpt", {"n_embd": 102}, "n_embd", "a multiple of n_head (4)"),
     ("char-gpt", {"train_chars": 64}, "train_chars", "block_size (64)"),
+    ("char-gpt", {"optimizer": "sgd"}, "optimizer", "adamw (nanoGPT's optimizer)"),
+    ("char-gpt", {"plateau_patience": 2}, "plateau_patience", "0 or null"),
+    ("char-gpt", {"beta2": 1.0}, "beta2", "a number in [0, 1)"),
+    ("char-gpt", {"warmup_iters": 200, "epochs": 1}, "warmup_iters",
+     "fewer than the iterations (epochs x eval_interval: 1 x 200)"),
+    ("char-gpt", {"min_lr": 2e-3}, "min_lr", "at most lr (0.001)"),
     ("date-translator", {"cell": "rnn"}, "cell", "gru or lstm"),
     ("date-translator", {"n_val": 0}, "n_val", "an integer >= 1"),
     ("date-translator", {"data_seed": -1}, "data_seed", "an integer >= 0"),
@@ -87,8 +116,8 @@ def test_values_are_checked_against_the_defaults_types_and_kept():
 
 
 def test_a_recipes_constraints_replace_the_derived_rule():
-    from nnzoo.train.recipes import _config
-    r = zoo.Recipe(name="toy", description="", build_model=None, load_data=None, loss=None,
+    from nnzoo.recipes.runner import _config
+    r = recipes.Recipe(name="toy", description="", build_model=None, load_data=None, loss=None,
                    defaults={"epochs": 1, "lr": 0.1, "batch_size": 8, "width": 16, "heads": 2, "seed_like": 3},
                    constraints={"seed_like": (lambda v, c: v >= -1, "an integer >= -1 (-1: random)"),
                                 "width": (lambda v, c: v % c["heads"] == 0, "a multiple of heads ({heads})")})
@@ -122,7 +151,7 @@ def test_resume_refuses_another_models_checkpoint(tmp_path):
     with pytest.raises(ConfigError, match="is from a run of 'mlp', not 'logreg'"):
         run_recipe("logreg", out_dir=tmp_path, overrides={"epochs": 2}, resume=True, progress=False)
     (tmp_path / "last.safetensors").write_bytes(b"\x00" * 10)
-    with pytest.raises(CheckpointError, match="last.safetensors"):
+    with pytest.raises(CheckpointError, match=r"last\.safetensors"):
         run_recipe("mlp", out_dir=tmp_path, overrides={"epochs": 2, "hidden": [8]}, resume=True, progress=False)
 
 
@@ -143,13 +172,13 @@ def test_load_run_says_what_is_wrong_with_a_damaged_run(tmp_path):
             load_run(run)
     shutil.copytree(good, tmp_path / "weights")
     (tmp_path / "weights" / "best.safetensors").write_bytes(b"\x00" * 10)
-    with pytest.raises(CheckpointError, match="best.safetensors"):
+    with pytest.raises(CheckpointError, match=r"best\.safetensors"):
         load_run(tmp_path / "weights")
 
 
 def test_best_epoch_never_picks_a_nan_epoch():
     """``min``/``max`` over a list holding NaN depend on where the NaN is; a NaN epoch is never the best."""
-    from nnzoo.train.recipes import _best_epoch
+    from nnzoo.recipes.runner import _best_epoch
     nan = float("nan")
     history = {"epoch": [1, 2, 3], "val_loss": [nan, 0.5, 0.7], "val_accuracy": [0.2, nan, 0.1]}
     assert _best_epoch(history, "val_loss", "min") == 2
