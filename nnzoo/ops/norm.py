@@ -4,11 +4,14 @@
 included); the running-statistics update happens outside the graph. ``layer_norm`` and the normalisation step
 of ``group_norm`` are one fused op, :class:`LayerNorm`, whose backward is written by hand.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
 
 from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad, state
-from ..backend import xp
+from ..kernels import norm as K
 from ..tensor import Tensor
 from . import shape as _shape
 from .reduce import mean, var
@@ -26,8 +29,9 @@ def _normalise(x, dims, eps):
     return (x - mu) * rsqrt(v + eps), mu, v
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
-               eps=1e-05):
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-05) -> Tensor:
     """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per channel (dim 1) over all other dims.
 
     In training the batch statistics are used and, when given, the running estimates are updated in
@@ -93,12 +97,13 @@ class LayerNorm(Op):
 
         dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat));  dw = sum over rows of g * xhat;  db = sum of g.
 
-    NOTE: fused. The composed form (:func:`_layer_norm_composed`: mean, var, rsqrt, sub, mul, mul, add) records
-    seven graph nodes, each with its own backward and temporaries. Here the forward is 2 row reductions and
-    4 elementwise passes over (M, N) arrays, the first-order backward 5 reductions and 6 passes, on arrays:
-    row sums are BLAS matrix-vector products (x @ ones is ~4x faster than x.sum(1)), temporaries are reused
-    in place, and the forward saves only x, w and the (M,) mean and rstd. The statistics stay in the input's
-    dtype (float32 sums for float32, as PyTorch on the CPU), with the two-pass variance sum((x - mean)^2) / N.
+    NOTE: fused (its array code is :mod:`nnzoo.kernels.norm`). The composed form (:func:`_layer_norm_composed`:
+    mean, var, rsqrt, sub, mul, mul, add) records seven graph nodes, each with its own backward and temporaries.
+    Here the forward is 2 row reductions and 4 elementwise passes over (M, N) arrays, the first-order backward 5
+    reductions and 6 passes, on arrays: row sums are BLAS matrix-vector products (x @ ones is ~4x faster than
+    x.sum(1)), temporaries are reused in place, and the forward saves only x, w and the (M,) mean and rstd. The
+    statistics stay in the input's dtype (float32 sums for float32, as PyTorch on the CPU), with the two-pass
+    variance sum((x - mean)^2) / N.
     Measured forward + backward, float32, one thread, perf_counter medians (range over 7 alternating rounds)
     in one process, on a shared 2-core machine, PyTorch 2.13:
         (2048, 128): composed 1.72 ms (1.59-1.93), fused 0.73 ms (0.68-0.75), PyTorch 0.30 ms (0.29-0.42);
@@ -111,85 +116,22 @@ class LayerNorm(Op):
 
     @staticmethod
     def forward(ctx, x, w, b, k, eps):
-        n = math.prod(x.shape[x.ndim - k:])
-        mu, rstd, y = _row_stats(x.reshape(-1, n), eps)  # y: a fresh (M, N) array holding xhat
-        if w is not None:
-            y *= w.reshape(n)
-        if b is not None:
-            y += b.reshape(n)
+        y, mu, rstd = K.layer_norm_forward(x, w, b, k, eps)
         ctx.k, ctx.eps, ctx.mu, ctx.rstd = k, eps, mu, rstd
         ctx.save_for_backward(x, w)
-        return y.reshape(x.shape)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         if not state.enabled:  # first-order backward: plain arrays, no graph to build
-            grads = _layer_norm_backward_arrays(x._data, None if w is None else w._data, grad._data,
-                                                ctx.mu, ctx.rstd, ctx.k, need)
+            grads = K.layer_norm_backward(x._data, None if w is None else w._data, grad._data, ctx.mu, ctx.rstd,
+                                          ctx.k, need)
+            grads = tuple(None if a is None else _make(a) for a in grads)
         else:
             grads = _layer_norm_backward_graph(x, w, grad, ctx.k, ctx.eps, need)
         return grads + (None, None)
-
-
-def _row_stats(x2, eps):
-    """Mean and rstd = 1 / sqrt(var + eps) of each row of x2 (M, N), and xhat = (x2 - mean) * rstd as a
-    fresh array. NOTE: the two-pass variance (the centred x is needed for xhat anyway), so no cancellation
-    when |mean| >> std."""
-    n = x2.shape[1]
-    mu = xp.matmul(x2, xp.ones(n, dtype=x2.dtype))  # (M,) row sums by BLAS
-    mu *= 1.0 / n
-    xc = xp.subtract(x2, mu[:, None])  # (M, N) fresh
-    v = xp.vecdot(xc, xc)  # (M,) sum of squares
-    v *= 1.0 / n
-    v += eps
-    rstd = xp.sqrt(v, out=v)
-    xp.reciprocal(rstd, out=rstd)
-    xc *= rstd[:, None]
-    return mu, rstd, xc
-
-
-def _layer_norm_backward_arrays(x, w, g, mu, rstd, k, need):
-    """LayerNorm's gradients on arrays, for a backward that records nothing.
-
-    NOTE: dx is computed as rstd * gw + A * x + C, with per-row A = -rstd^3 (s2 - mean s1) / N and
-    C = rstd (rstd^2 mean (s2 - mean s1) - s1) / N, where s1 = sum(gw) and s2 = sum(gw * x): the form of
-    PyTorch's CPU kernel. It needs no xhat array (one pass less than the xhat form) and matches PyTorch's
-    rounding; like it, dx loses ~log10(|mean| / std) digits when the mean dwarfs the spread.
-    """
-    shape = x.shape[x.ndim - k:]  # normalized_shape
-    m, n = mu.shape[0], math.prod(shape)
-    x2, g2 = x.reshape(m, n), g.reshape(m, n)
-    w1 = None if w is None else w.reshape(n)
-    gx = gw = gb = None
-    q = None  # g * x, (M, N)
-    if need[1] or (need[0] and w1 is not None):
-        q = xp.multiply(g2, x2)
-    if need[1]:  # dw = sum_i g (x - mean) rstd = rstd @ (g x) - (mean rstd) @ g
-        gw = xp.matmul(rstd, q)
-        gw -= xp.matmul(mu * rstd, g2)
-        gw = _make(gw.reshape(shape))
-    if len(need) > 2 and need[2]:
-        gb = _make(xp.matmul(xp.ones(m, dtype=g2.dtype), g2).reshape(shape))
-    if need[0]:
-        if w1 is not None:
-            s1 = xp.matmul(g2, w1)  # sum_j g w
-            s2 = xp.matmul(q, w1)  # sum_j g w x
-            d = xp.multiply(g2, w1)
-            d *= rstd[:, None]
-        else:
-            s1 = xp.matmul(g2, xp.ones(n, dtype=g2.dtype))
-            s2 = xp.vecdot(g2, x2)
-            d = xp.multiply(g2, rstd[:, None])
-        inv_n = 1.0 / n
-        a = (s1 * mu - s2) * (rstd * rstd * rstd) * inv_n  # (M,)
-        c = -a * mu - s1 * rstd * inv_n
-        t = xp.multiply(x2, a[:, None], out=q) if q is not None else xp.multiply(x2, a[:, None])
-        d += t
-        d += c[:, None]
-        gx = _make(d.reshape(x.shape))
-    return gx, gw, gb
 
 
 def _layer_norm_backward_graph(x, w, g, k, eps, need):
@@ -228,7 +170,8 @@ def _fusable(input, *params):
         all(p is None or p._data.dtype == dt for p in params)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-05) -> Tensor:
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims
     (biased variance).
 
@@ -264,7 +207,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     return LayerNorm.apply(input, weight, bias, k, eps)
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-05) -> Tensor:
     """Split the C channels into num_groups groups; normalise each (sample, group) over its channels and
     the spatial dims (biased variance); then a per-channel affine map.
 
