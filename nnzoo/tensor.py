@@ -369,8 +369,11 @@ class Tensor:
         if shape != self._data.shape and np.broadcast_shapes(shape, self._data.shape) != self._data.shape:
             raise RuntimeError(f"{name}: result of shape {tuple(shape)} can't be written into a tensor of "
                                f"shape {tuple(self._data.shape)}")
+        # PyTorch writes any integer result into any integer tensor (wrapping, e.g. uint8 ^= int64); NumPy's
+        # same_kind refuses signed into unsigned
+        ints = type(arr) is np.ndarray and arr.dtype.kind in "iu" and self._data.dtype.kind in "iu"
         try:
-            np.copyto(self._data, arr, casting="same_kind")
+            np.copyto(self._data, arr, casting="unsafe" if ints else "same_kind")
         except TypeError:
             raise RuntimeError(f"{name}: result type {np.result_type(arr)} can't be cast to the tensor's "
                                f"dtype {self.dtype}") from None
@@ -537,18 +540,39 @@ class Tensor:
         return _arith.ge(self, other)
 
     def __and__(self, other):
-        return _arith.logical_and(self, other) if self._data.dtype == np.bool_ else \
-            _arith.bitwise_and(self, other)
+        return _arith.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _arith.bitwise_and(other, self)
 
     def __or__(self, other):
-        return _arith.logical_or(self, other) if self._data.dtype == np.bool_ else \
-            _arith.bitwise_or(self, other)
+        return _arith.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _arith.bitwise_or(other, self)
 
     def __xor__(self, other):
-        return _arith.logical_xor(self, other)
+        return _arith.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _arith.bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return _arith.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return _arith.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return _arith.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return _arith.bitwise_right_shift(other, self)
 
     def __invert__(self):
-        return _arith.logical_not(self)
+        if self._data.dtype.kind == "f":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+        return _arith.bitwise_not(self)
 
     def __getitem__(self, key):
         return _index.getitem(self, key)
@@ -623,6 +647,52 @@ class Tensor:
 
     def logical_or(self, other):
         return _arith.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _arith.logical_xor(self, other)
+
+    def bitwise_not(self):
+        return _arith.bitwise_not(self)
+
+    def bitwise_and(self, other):
+        return _arith.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return _arith.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return _arith.bitwise_xor(self, other)
+
+    def bitwise_left_shift(self, other):
+        return _arith.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other):
+        return _arith.bitwise_right_shift(self, other)
+
+    # in place (PyTorch's &=, |=, ^=, <<=, >>= change the tensor, not the name)
+    def bitwise_not_(self):
+        return self._inplace("bitwise_not_", _arith.bitwise_not)
+
+    def bitwise_and_(self, other):
+        return self._inplace("bitwise_and_", lambda t: _arith.bitwise_and(t, other))
+
+    def bitwise_or_(self, other):
+        return self._inplace("bitwise_or_", lambda t: _arith.bitwise_or(t, other))
+
+    def bitwise_xor_(self, other):
+        return self._inplace("bitwise_xor_", lambda t: _arith.bitwise_xor(t, other))
+
+    def bitwise_left_shift_(self, other):
+        return self._inplace("bitwise_left_shift_", lambda t: _arith.bitwise_left_shift(t, other))
+
+    def bitwise_right_shift_(self, other):
+        return self._inplace("bitwise_right_shift_", lambda t: _arith.bitwise_right_shift(t, other))
+
+    __iand__ = bitwise_and_
+    __ior__ = bitwise_or_
+    __ixor__ = bitwise_xor_
+    __ilshift__ = bitwise_left_shift_
+    __irshift__ = bitwise_right_shift_
 
     def where(self, condition, other):
         return _arith.where(condition, self, other)
@@ -952,7 +1022,7 @@ class Size(tuple):
 def _constant_like(t, value):
     """``value`` (a number, array or Tensor) as the new content of ``t``: the gradient to t's old
     values is zero, a Tensor value gets the gradient (fill_/copy_/zero_ inside the graph)."""
-    if state.enabled and (t.requires_grad or isinstance(value, Tensor) and value.requires_grad):
+    if state.enabled and (t.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
         if not isinstance(value, Tensor):
             value = Tensor._make(np.asarray(value, dtype=t._data.dtype))
         return _arith.where(Tensor._make(np.ones(t.shape, dtype=bool)), value, t)
@@ -1024,8 +1094,8 @@ _new = object.__new__
 from . import creation  # noqa: E402
 from . import random as nz_random  # noqa: E402
 from .autograd import engine  # noqa: E402
-from .autograd.grad_mode import state  # noqa: E402
 from .autograd.function import AccumulateGrad  # noqa: E402
+from .autograd.grad_mode import state  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402

@@ -14,7 +14,11 @@ from .reduce import sum_to
 
 _make = Tensor._make
 
-__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "pow", "neg", "negative", "maximum", "minimum", "where", "clone", "eq", "ne", "lt", "le", "gt", "ge", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or"]
+__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder",
+           "pow", "neg", "negative", "maximum", "minimum", "where", "clone", "eq", "ne", "lt", "le", "gt", "ge",
+           "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor",
+           "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+           "bitwise_right_shift"]
 
 
 def _promote(a, b, op):
@@ -430,15 +434,20 @@ def clone(input):
 
 
 # ---- comparisons and logic: no gradient, computed directly ---------------------------------------
+def _no_grad_binary(ufunc, name, input, other):
+    """``ufunc`` on the promoted operands' arrays, as a tensor outside the graph."""
+    a, b = _promote(input, other, name)
+    a = a._data if isinstance(a, Tensor) else a
+    b = b._data if isinstance(b, Tensor) else b
+    try:
+        return _make(ufunc(a, b))
+    except ValueError as e:
+        raise RuntimeError(f"{name}: shapes {xp.shape(a)} and {xp.shape(b)}: {e}") from None
+
+
 def _compare(ufunc, name):
     def compare(input, other):
-        a, b = _promote(input, other, name)
-        a = a._data if isinstance(a, Tensor) else a
-        b = b._data if isinstance(b, Tensor) else b
-        try:
-            return _make(ufunc(a, b))
-        except ValueError as e:
-            raise RuntimeError(f"{name}: shapes {xp.shape(a)} and {xp.shape(b)}: {e}") from None
+        return _no_grad_binary(ufunc, name, input, other)
     compare.__name__ = name
     compare.__doc__ = f"Elementwise ``{name}`` as a bool tensor, broadcasting."
     return compare
@@ -453,12 +462,55 @@ ge = greater_equal = _compare(xp.greater_equal, "ge")
 logical_and = _compare(xp.logical_and, "logical_and")
 logical_or = _compare(xp.logical_or, "logical_or")
 logical_xor = _compare(xp.logical_xor, "logical_xor")
-bitwise_and = _compare(xp.bitwise_and, "bitwise_and")
-bitwise_or = _compare(xp.bitwise_or, "bitwise_or")
 
 
 def logical_not(input):
+    """``not input`` elementwise, as a bool tensor (any dtype: nonzero is True)."""
     return _make(xp.logical_not(input._data))
+
+
+# ---- bitwise: integer and bool tensors, no gradient --------------------------------------------------
+# On bool tensors and, or, xor and not are the logical ones; the shifts refuse bool (as PyTorch). Shifts by
+# a negative amount or by the type's width or more give 0 (<<) or the sign fill (>>), in NumPy as in PyTorch.
+_TORCH_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "bool": "Bool"}
+
+
+def _not_implemented(kernel: str, dt: dtypes.dtype) -> NotImplementedError:
+    """PyTorch's error for a bitwise op on a dtype it has no kernel for (a RuntimeError subclass)."""
+    return NotImplementedError(f'"{kernel}_cpu" not implemented for {_TORCH_TYPE_NAME.get(dt.name, dt.name)!r}')
+
+
+def _bitwise(ufunc, name, kernel, symbol, bool_ok=True):
+    def bitwise(input: Tensor | int | bool, other: Tensor | int | bool) -> Tensor:
+        dt = dtypes.result_type(input, other)
+        if dt.is_floating_point or (dt == dtypes.bool and not bool_ok):
+            raise _not_implemented(kernel, dt)
+        return _no_grad_binary(ufunc, name, input, other)
+    bitwise.__name__ = bitwise.__qualname__ = name
+    bitwise.__doc__ = (f"``input {symbol} other`` bit by bit on integer{' and bool' if bool_ok else ''} tensors "
+                       "(PyTorch's promotion, broadcasting); float tensors raise NotImplementedError.")
+    return bitwise
+
+
+bitwise_and = _bitwise(xp.bitwise_and, "bitwise_and", "bitwise_and", "&")
+bitwise_or = _bitwise(xp.bitwise_or, "bitwise_or", "bitwise_or", "|")
+bitwise_xor = _bitwise(xp.bitwise_xor, "bitwise_xor", "bitwise_xor", "^")
+bitwise_left_shift = _bitwise(xp.left_shift, "bitwise_left_shift", "lshift", "<<", bool_ok=False)
+bitwise_right_shift = _bitwise(xp.right_shift, "bitwise_right_shift", "rshift", ">>", bool_ok=False)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """``~input``: every bit flipped on an integer tensor (``~x == -x - 1`` for signed ones), logical not
+    on a bool tensor; float tensors raise NotImplementedError, as in PyTorch.
+
+    Example::
+
+        >>> nnzoo.bitwise_not(nnzoo.tensor([1, 2])), ~nnzoo.tensor([True, False])
+        (tensor([-2, -3]), tensor([False,  True]))
+    """
+    if input._data.dtype.kind == "f":
+        raise _not_implemented("bitwise_not", input.dtype)
+    return _make(xp.invert(input._data))
 
 
 from . import unary as _unary  # noqa: E402  (pow's backward uses log)
