@@ -56,7 +56,7 @@ class Adagrad(Optimizer):
         # even for a group that sets its own (that value only applies to groups added later).
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p._data, self.state[p], self.defaults)
+                self._init_state(p.detach().numpy(), self.state[p], self.defaults)
 
     def _init_state(self, param, state, group):
         state["step"] = _new_step()

@@ -347,3 +347,65 @@ def test_load_state_dict_casts_to_param_dtype():
     opt2.load_state_dict(opt.state_dict())
     assert opt2.state[dst]["exp_avg"].dtype == nnzoo.float32
     assert opt2.state[dst]["step"].item() == 1.0
+
+
+# ---- the base owns the loop: a subclass gives its math only -----------------------------------------------
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad, optim.Adadelta])
+def test_optimizers_give_only_their_math(cls):
+    assert "step" not in vars(cls) and cls._update is not optim.Optimizer._update
+
+
+class _SignSGD(optim.Optimizer):
+    """p = p - lr * sign(g), counting its steps: the smallest optimizer written on the base."""
+
+    def __init__(self, params, lr=0.1, weight_decay=0.0, maximize=False, decoupled_weight_decay=False):
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _init_state(self, param, state, group):
+        state["step"] = nnzoo.tensor(0.0)
+
+    def _update(self, param, grad, state, group):
+        return group["lr"] * np.sign(grad)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(maximize=True), dict(weight_decay=3.0),
+                                     dict(weight_decay=0.5, decoupled_weight_decay=True)])
+def test_base_does_maximize_weight_decay_state_and_version(options):
+    """The base's loop (see Optimizer's docstring) against the same loop written in NumPy here."""
+    rng = np.random.default_rng(1)
+    start, target = rng.standard_normal(4), rng.standard_normal(4)
+    w, skipped = nnzoo.tensor(start, requires_grad=True), nnzoo.tensor(start, requires_grad=True)
+    opt = _SignSGD([w, skipped], **options)
+    lr, wd, sign = 0.1, options.get("weight_decay", 0.0), -1.0 if options.get("maximize") else 1.0
+    want = start.copy()
+    for k in range(1, 4):
+        opt.zero_grad()
+        (sign * ((w - nnzoo.tensor(target)) ** 2).sum()).backward()
+        version = w._version
+        opt.step()
+        g = 2 * (want - target)  # maximizing -loss: the base negates the gradient back
+        if options.get("decoupled_weight_decay"):
+            want = want * (1 - lr * wd)
+        else:
+            g = g + wd * want
+        want = want - lr * np.sign(g)
+        np.testing.assert_allclose(w.detach().numpy(), want, rtol=1e-12)
+        assert w._version == version + 1 and opt.state[w]["step"].item() == k
+    assert skipped not in opt.state and list(opt.state_dict()["state"]) == [0]
+    np.testing.assert_array_equal(skipped.detach().numpy(), start)
+
+
+def test_gradient_of_the_wrong_shape():
+    w = nnzoo.ones(3, requires_grad=True)
+    w.grad = nnzoo.ones(4)
+    with pytest.raises(RuntimeError, match=r"SGD.step: gradient of shape \(4,\) does not match parameter of shape"):
+        optim.SGD([w], lr=0.1).step()
+
+
+def test_sgd_without_momentum_has_no_state():
+    nz, th = Problem(nnzoo), Problem(torch)
+    for lib, prob in ((nnzoo, nz), (torch, th)):
+        opt = lib.optim.SGD(prob.groups({}), lr=0.1)
+        _run(prob, opt, 2)
+        assert opt.state_dict()["state"] == {}
