@@ -1,11 +1,15 @@
 """Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``, ``Unfold``, ``Fold``.
 
 The layers own the parameters (PyTorch's names, shapes and initialisation) and call ``nnzoo.ops.conv``."""
+from __future__ import annotations
+
 import math
 
 from .. import creation
+from .._args import ntuple
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from ..ops.shape import pad
+from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -13,12 +17,6 @@ from .parameter import Parameter
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _ntuple(v, n):
-    if isinstance(v, (tuple, list)):
-        return tuple(v)
-    return (v,) * n
 
 
 class _ConvNd(Module):
@@ -39,7 +37,12 @@ class _ConvNd(Module):
         if out_channels % groups != 0:
             raise ValueError(f"{name}: out_channels must be divisible by groups (out_channels={out_channels}, "
                              f"groups={groups})")
-        kernel_size, stride, dilation = (_ntuple(v, n) for v in (kernel_size, stride, dilation))
+        # NOTE: PyTorch's layers keep a sequence as given (Conv2d(3, 4, [3]) has kernel_size (3,)) and leave the
+        # checks to the forward; ntuple expands a 1-element sequence and raises at once, with the forward's errors
+        # (TypeError for a non-int, RuntimeError for a wrong length)
+        kernel_size = ntuple(kernel_size, n, name, "kernel_size")
+        stride = ntuple(stride, n, name, "stride")
+        dilation = ntuple(dilation, n, name, "dilation")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{name}: invalid padding string {padding!r}, should be one of "
@@ -48,7 +51,7 @@ class _ConvNd(Module):
                 raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
                                  f"(stride={stride})")
         else:
-            padding = _ntuple(padding, n)
+            padding = ntuple(padding, n, name, "padding")
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, but got "
                              f"padding_mode={padding_mode!r}")
@@ -59,7 +62,7 @@ class _ConvNd(Module):
         self.padding = padding
         self.dilation = dilation
         self.transposed = transposed
-        self.output_padding = _ntuple(output_padding, n)
+        self.output_padding = ntuple(output_padding, n, name, "output_padding")
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad's argument for the non-zero padding modes: last dim first, (before, after) per dim
@@ -114,8 +117,10 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     _fn = None
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0,
+                 dilation: int | tuple[int, ...] = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups,
                          bias, padding_mode, device, dtype)
 
@@ -126,7 +131,7 @@ class _Conv(_ConvNd):
             return fn(x, weight, bias, self.stride, 0, self.dilation, self.groups)
         return fn(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return self._conv_forward(input, self.weight, self.bias)
 
 
@@ -190,8 +195,10 @@ class Conv2d(_Conv):
 class _ConvTransposeNd(_ConvNd):
     _fn = None
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0,
+                 output_padding: int | tuple[int, ...] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple[int, ...] = 1, padding_mode: str = "zeros", device=None, dtype=None) -> None:
         name = type(self).__name__
         if padding_mode != "zeros":
             raise ValueError(f'{name}: only "zeros" padding mode is supported, got padding_mode={padding_mode!r}')
@@ -223,7 +230,7 @@ class _ConvTransposeNd(_ConvNd):
                                  f"{list(input.shape[lead:])})")
         return tuple(int(size) - lo for size, lo in zip(output_size, mins))
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size: list[int] | tuple[int, ...] | None = None) -> Tensor:
         output_padding = self._output_padding(input, output_size)
         return type(self)._fn(input, self.weight, self.bias, self.stride, self.padding, output_padding,
                               self.groups, self.dilation)
@@ -295,14 +302,15 @@ class Unfold(Module):
         nnzoo.Size([2, 30, 4])
     """
 
-    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+    def __init__(self, kernel_size: int | tuple[int, int], dilation: int | tuple[int, int] = 1,
+                 padding: int | tuple[int, int] = 0, stride: int | tuple[int, int] = 1) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.dilation = dilation
         self.padding = padding
         self.stride = stride
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self):
@@ -322,7 +330,9 @@ class Fold(Module):
         nnzoo.Size([1, 3, 4, 5])
     """
 
-    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    def __init__(self, output_size: int | tuple[int, int], kernel_size: int | tuple[int, int],
+                 dilation: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 stride: int | tuple[int, int] = 1) -> None:
         super().__init__()
         self.output_size = output_size
         self.kernel_size = kernel_size
@@ -330,7 +340,7 @@ class Fold(Module):
         self.padding = padding
         self.stride = stride
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self):

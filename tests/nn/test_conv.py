@@ -196,3 +196,42 @@ def test_conv_net_learns_a_tiny_task():
         opt.step()
         first = first if first is not None else loss.item()
     assert loss.item() < first / 10
+
+
+# a bad argument raises what PyTorch raises (TypeError for a non-int, RuntimeError for a tuple of the wrong length),
+# in the function and in the layer; nnzoo's layers raise in the constructor, PyTorch's in the forward
+BAD_ARGUMENTS = [
+    ("conv2d", dict(stride=(1, 2, 3))), ("conv2d", dict(padding=(1, 2, 3))), ("conv2d", dict(dilation=())),
+    ("conv2d", dict(stride=1.5)), ("conv2d", dict(stride=(1.5, 1))), ("conv2d", dict(stride=True)),
+    ("conv2d", dict(groups=1.0)), ("conv2d", dict(groups=0)), ("conv1d", dict(stride=(1, 2))),
+    ("conv_transpose2d", dict(output_padding=(0, 0, 0))), ("conv_transpose1d", dict(padding=(1, 1))),
+]
+
+
+def _bad_call(lib, fn, kw):
+    nd = 1 if fn.endswith("1d") else 2
+    cin = 4 if "transpose" in fn else 3
+    x, w = lib.zeros((1, cin) + (6,) * nd), lib.zeros((4, 3) + (3,) * nd)
+    getattr(lib.nn.functional, fn)(x, w, **kw)
+
+
+def _bad_layer(lib, fn, kw):
+    nd = 1 if fn.endswith("1d") else 2
+    name = ("ConvTranspose" if "transpose" in fn else "Conv") + f"{nd}d"
+    layer = getattr(lib.nn, name)(3, 4, 3, **kw)
+    layer(lib.zeros((1, 3) + (6,) * nd))
+
+
+@pytest.mark.parametrize("fn,kw", BAD_ARGUMENTS, ids=[f"{f}-{k}" for f, k in BAD_ARGUMENTS])
+def test_bad_arguments_raise_what_torch_raises(fn, kw):
+    for call in (_bad_call, _bad_layer):
+        if call is _bad_layer and "groups" in kw:
+            continue  # the layers check groups with a ValueError, in both libraries (see CTOR_ERRORS)
+        kinds = []
+        for lib in (nnzoo, torch):
+            try:
+                call(lib, fn, kw)
+                kinds.append(None)
+            except (TypeError, RuntimeError, ValueError) as e:
+                kinds.append(type(e))
+        assert kinds[0] is kinds[1] and kinds[0] is not None, (call.__name__, kinds)

@@ -102,3 +102,21 @@ def test_the_notes_pooling_in_a_sequential():
     nets[0].load_state_dict({k: nnzoo.tensor(v.numpy()) for k, v in nets[1].state_dict().items()})
     outs = [net(lib.tensor(x)) for net, lib in zip(nets, (nnzoo, torch))]
     np.testing.assert_allclose(outs[0].detach().numpy(), outs[1].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("src, shape", [
+    ("MaxPool2d((2, 2, 2))", (1, 1, 4, 4)), ("MaxPool2d(2.5)", (1, 1, 4, 4)), ("MaxPool2d((2.5, 2))", (1, 1, 4, 4)),
+    ("MaxPool1d((2, 2))", (1, 1, 4)), ("AvgPool2d((2, 2, 2))", (1, 1, 4, 4)), ("AvgPool2d(2.5)", (1, 1, 4, 4)),
+    ("AvgPool1d((2, 2))", (1, 1, 4)), ("AvgPool1d(2.5)", (1, 1, 4)), ("MaxPool2d(True)", (1, 1, 4, 4)),
+])
+def test_bad_arguments_raise_what_torch_raises(src, shape):
+    """TypeError for a non-int size, RuntimeError for a tuple of the wrong length, as PyTorch (whose
+    AvgPool1d checks in the forward where nnzoo's checks in the constructor)."""
+    kinds = []
+    for lib in (nnzoo, torch):
+        try:
+            _build(lib, src)(lib.zeros(*shape))
+            kinds.append(None)
+        except (TypeError, RuntimeError) as e:
+            kinds.append(type(e))
+    assert kinds[0] is kinds[1] and kinds[0] is not None, kinds
