@@ -3,17 +3,15 @@
 The layers in ``nnzoo.nn`` own the parameters and call these; ``nnzoo.nn.functional`` re-exports them.
 Forwards work on arrays, backwards are written with Tensor ops (so double backward works).
 """
-import math
-
-import numpy as np
+from __future__ import annotations
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import no_grad, state
+from ..autograd.grad_mode import state
 from ..backend import xp
-from ..random import _gen
+from ..kernels import nn as K
+from ..random import Generator, _gen
 from ..tensor import Tensor
 from . import shape as _shape
-from .index import _segment_sum
 from .linalg import _matmul, matmul
 
 _make = Tensor._make
@@ -90,7 +88,7 @@ def _linear_backward_arrays(x, w, g, need):
     return gx, gw, gb
 
 
-def linear(input, weight, bias=None):
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight^T + bias.
 
     Args:
@@ -119,7 +117,7 @@ def linear(input, weight, bias=None):
     return Linear.apply(input, weight, bias)
 
 
-def bilinear(input1, input2, weight, bias=None):
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y_k = x1^T A_k x2 + b_k, x1 (*, in1), x2 (*, in2), A (out, in1, in2), b (out,).
 
     Composed from einsum (whose backward gives every gradient).
@@ -161,7 +159,8 @@ def _apply_mask(input, keep, scale, inplace, op):
     return input * mask
 
 
-def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+            generator: Generator | None = None) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (identity when not training).
 
     Example::
@@ -175,7 +174,7 @@ def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        keep = np.zeros(input.shape, dtype=bool)
+        keep = xp.zeros(input.shape, dtype=bool)
         return _apply_mask(input, keep, 0.0, inplace, "dropout")
     keep = _gen(generator).random(input.shape) >= p
     return _apply_mask(input, keep, 1.0 / (1.0 - p), inplace, "dropout")
@@ -192,17 +191,19 @@ def _channel_dropout(input, p, training, inplace, op, ndims, generator):
     batched = input.ndim == ndims[1]
     mshape = (input.shape[:2] if batched else input.shape[:1]) + (1,) * (input.ndim - (2 if batched else 1))
     if p == 1.0:
-        return _apply_mask(input, np.zeros(mshape, dtype=bool), 0.0, inplace, op)
+        return _apply_mask(input, xp.zeros(mshape, dtype=bool), 0.0, inplace, op)
     keep = _gen(generator).random(mshape) >= p
     return _apply_mask(input, keep, 1.0 / (1.0 - p), inplace, op)
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False, *, generator=None):
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              generator: Generator | None = None) -> Tensor:
     """Zero whole channels of (N, C, L) or (C, L) inputs with probability p; scale by 1 / (1 - p)."""
     return _channel_dropout(input, p, training, inplace, "dropout1d", (2, 3), generator)
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False, *, generator=None):
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              generator: Generator | None = None) -> Tensor:
     """Zero whole channels of (N, C, H, W) or (C, H, W) inputs with probability p; scale by 1 / (1 - p).
 
     NOTE: a 3-D input is taken as unbatched (C, H, W); PyTorch warns and, for historical reasons,
@@ -214,7 +215,8 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def alpha_dropout(input, p=0.5, training=False, inplace=False, *, generator=None):
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False, *,
+                  generator: Generator | None = None) -> Tensor:
     """Dropout for SELU networks: dropped elements take the value alpha' = -scale * alpha, then an affine
     map a * x + b restores zero mean and unit variance:
 
@@ -240,9 +242,9 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False, *, generator=None
 
 # ---- embedding ----------------------------------------------------------------------------------------
 class Embedding(Op):
-    """out = weight[idx];  dweight = segment sums of the rows of grad by index (np.bincount), with
-    rows of ``padding_idx`` left at zero and, with ``scale_grad_by_freq``, each row divided by its
-    index's count in the batch."""
+    """out = weight[idx];  dweight = segment sums of the rows of grad by index, with rows of ``padding_idx``
+    left at zero and, with ``scale_grad_by_freq``, each row divided by its index's count in the batch
+    (:func:`nnzoo.kernels.nn.embedding_backward`)."""
 
     @staticmethod
     def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq):
@@ -256,24 +258,14 @@ class Embedding(Op):
 
 
 class EmbeddingBackward(Op):
-    """The weight gradient of embedding as an op, so that its own gradient (a gather) exists."""
+    """The weight gradient of embedding as an op, so that its own gradient (a gather) exists:
+    d(dweight)/d(grad) picks dweight's rows back by index (times the row weights)."""
 
     @staticmethod
     def forward(ctx, grad, idx, n, padding_idx, scale):
-        d = grad.shape[-1]
-        lin = idx.reshape(-1)
-        rows = grad.reshape(-1, d)
-        factor = None
-        if scale:
-            counts = xp.bincount(lin, minlength=n)
-            factor = (1.0 / counts[lin]).astype(grad.dtype)
-        if padding_idx is not None or factor is not None:
-            w = np.ones(lin.shape, dtype=grad.dtype) if factor is None else factor
-            if padding_idx is not None:
-                w = w * (lin != padding_idx)
-            rows = rows * w[:, None]
-        ctx.idx, ctx.w = idx, (None if padding_idx is None and factor is None else w)
-        return _segment_sum(rows, lin, n)
+        dw, ctx.w = K.embedding_backward(grad, idx, n, padding_idx, scale)
+        ctx.idx = idx
+        return dw
 
     @staticmethod
     def backward(ctx, gw):
@@ -286,22 +278,12 @@ class EmbeddingBackward(Op):
 def _renorm_rows(weight, idx, max_norm, norm_type):
     """Rows of ``weight`` used by ``idx`` with a norm above max_norm are scaled in place to max_norm
     (factor max_norm / (norm + 1e-7), as PyTorch), outside the graph."""
-    rows = np.unique(idx)
-    with no_grad():
-        w = weight._data
-        sub = w[rows]
-        if norm_type == math.inf:
-            norms = np.abs(sub).max(axis=1)
-        else:
-            norms = (np.abs(sub) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
-        big = norms > max_norm
-        if big.any():
-            w[rows[big]] = sub[big] * (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
-            weight._vc[0] += 1
+    if K.renorm_rows_(weight._data, idx, max_norm, norm_type):
+        weight._vc[0] += 1
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-              sparse=False):
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``: out[..., :] = weight[input[...], :].
 
     Args:
@@ -325,7 +307,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape "
                            f"{tuple(weight.shape)}")
     n = weight.shape[0]
-    idx = input._data.astype(np.intp, copy=False)
+    idx = input._data.astype(xp.intp, copy=False)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx.min() if idx.min() < 0 else idx.max()
         raise IndexError(f"embedding: index {bad} is out of range for a weight with {n} rows")
