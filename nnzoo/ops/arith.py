@@ -4,6 +4,8 @@ Operands are promoted with PyTorch's rules (``dtypes.result_type``) before the o
 forward works on arrays of one dtype; every backward reduces its gradient to the operand's shape
 with the one broadcasting helper ``sum_to``.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from .. import dtypes
@@ -67,9 +69,9 @@ def _no_bool_sub(a, b):
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-
-
 class Add(Op):
+    """out = a + b.  d/da = 1, d/db = 1: each side gets grad, broadcast back with sum_to."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = getattr(a, "shape", ()), getattr(b, "shape", ())  # b may be a Python scalar
@@ -83,6 +85,8 @@ class Add(Op):
 
 
 class Sub(Op):
+    """out = a - b.  d/da = 1, d/db = -1: grad and -grad, each broadcast back with sum_to."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = getattr(a, "shape", ()), getattr(b, "shape", ())  # b may be a Python scalar
@@ -96,6 +100,8 @@ class Sub(Op):
 
 
 class Mul(Op):
+    """out = a * b.  d(a*b)/da = b, d(a*b)/db = a: grad * b and grad * a, broadcast back with sum_to."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -110,6 +116,9 @@ class Mul(Op):
 
 
 class Div(Op):
+    """out = a / b.  d/da = 1 / b, d/db = -a / b^2: grad / b and -grad (a / b) / b, broadcast back with
+    sum_to."""
+
     @staticmethod
     @quiet
     def forward(ctx, a, b):
@@ -127,6 +136,9 @@ class Div(Op):
 
 
 class Pow(Op):
+    """out = a^b.  d/da = b a^(b-1) (0 where b = 0), d/db = a^b log a (0 where a = 0 and b >= 0), each
+    times grad and broadcast back with sum_to."""
+
     @staticmethod
     @quiet
     def forward(ctx, a, b):
@@ -168,6 +180,9 @@ def _integer_pow(a, b):
 
 
 class Remainder(Op):
+    """out = a - b floor(a / b) (the sign of b).  d/da = 1, d/db = -floor(a / b), broadcast back with
+    sum_to."""
+
     @staticmethod
     @quiet
     def forward(ctx, a, b):
@@ -182,7 +197,8 @@ class Remainder(Op):
 
 
 class Maximum(Op):
-    """Elementwise max; NOTE: where both inputs are equal each gets half the gradient (PyTorch)."""
+    """out = max(a, b).  d/da = 1 where a > b, 0 where a < b, 1/2 at a tie (d/db alike), times grad and
+    broadcast back with sum_to. NOTE: the halves at a tie are PyTorch's."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -196,7 +212,8 @@ class Maximum(Op):
 
 
 class Minimum(Op):
-    """Elementwise min; NOTE: ties split the gradient in half, as in PyTorch."""
+    """out = min(a, b).  d/da = 1 where a < b, 0 where a > b, 1/2 at a tie (d/db alike), times grad and
+    broadcast back with sum_to. NOTE: ties split the gradient in half, as in PyTorch."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -221,6 +238,8 @@ def _split_grad(grad, a, b, a_loses, b_loses):
 
 
 class Neg(Op):
+    """out = -a.  d/da = -1: the gradient is -grad."""
+
     @staticmethod
     def forward(ctx, a):
         return -a
@@ -231,6 +250,9 @@ class Neg(Op):
 
 
 class Where(Op):
+    """out = a where cond else b.  d/da = cond, d/db = not cond (grad selected, zero elsewhere), broadcast
+    back with sum_to; cond gets no gradient."""
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
@@ -248,6 +270,8 @@ class Where(Op):
 
 
 class Cast(Op):
+    """out = a converted to another dtype.  d/da = 1: grad cast back to a's dtype."""
+
     @staticmethod
     def forward(ctx, a, np_dtype):
         ctx.src = a.dtype
@@ -259,6 +283,8 @@ class Cast(Op):
 
 
 class Clone(Op):
+    """out = a copy of a.  d/da = 1: grad passes through."""
+
     @staticmethod
     def forward(ctx, a):
         return a.copy()
@@ -282,14 +308,14 @@ def _scaled(other, alpha, input, op):
     return out if out.dtype == dt else cast(out, dt)  # bool * 2 is int64; the op's dtype decides
 
 
-def add(input, other, *, alpha=1):
+def add(input: Tensor | float, other: Tensor | float, *, alpha: float = 1) -> Tensor:
     """input + alpha * other, broadcasting."""
     if alpha != 1:
         other = _scaled(other, alpha, input, "add")
     return _binary(Add, input, other)
 
 
-def sub(input, other, *, alpha=1):
+def sub(input: Tensor | float, other: Tensor | float, *, alpha: float = 1) -> Tensor:
     """input - alpha * other, broadcasting."""
     if alpha != 1:
         _no_bool_sub(input, other)
@@ -300,7 +326,7 @@ def sub(input, other, *, alpha=1):
 subtract = sub
 
 
-def mul(input, other):
+def mul(input: Tensor | float, other: Tensor | float) -> Tensor:
     """input * other, broadcasting."""
     return _binary(Mul, input, other)
 
@@ -309,7 +335,7 @@ multiply = mul
 
 
 class RoundedDiv(Op):
-    """input / other rounded toward zero (``trunc``) or down (``floor``); the gradient is zero (PyTorch).
+    """out = trunc(a / b) or floor(a / b).  d/da = d/db = 0 (a step function; PyTorch's zero gradient).
 
     NOTE: float floor division is PyTorch's (and Python's) algorithm, not floor(a / b): q = (a - fmod(a, b))
     / b, minus 1 where the remainder's sign differs from b's, rounded to the nearest integer; so
@@ -352,7 +378,7 @@ def _integer_divisor(dt, b, op):
         raise RuntimeError(f"{op}: ZeroDivisionError (integer division by zero)")
 
 
-def div(input, other, *, rounding_mode=None):
+def div(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | None = None) -> Tensor:
     """input / other (true division; integers give the default float dtype).
 
     ``rounding_mode='trunc'`` or ``'floor'`` rounds the quotient; its gradient is zero, as in PyTorch
@@ -375,11 +401,11 @@ def div(input, other, *, rounding_mode=None):
 true_divide = divide = div
 
 
-def floor_divide(input, other):
+def floor_divide(input: Tensor | float, other: Tensor | float) -> Tensor:
     return div(input, other, rounding_mode="floor")
 
 
-def remainder(input, other):
+def remainder(input: Tensor | float, other: Tensor | float) -> Tensor:
     """Python-style modulo: the result has the sign of ``other`` (integer division by zero raises, as in
     PyTorch)."""
     dt = dtypes.result_type(input, other)
@@ -388,7 +414,7 @@ def remainder(input, other):
     return _binary(Remainder, input, other)
 
 
-def pow(input, exponent):
+def pow(input: Tensor | float, exponent: Tensor | float) -> Tensor:
     """input ** exponent, broadcasting; either may be a Python number. Integer tensors to negative tensor
     powers give PyTorch's integers (0 unless the base is +-1); to a negative Python int they raise."""
     if type(exponent) is int and exponent < 0 and isinstance(input, Tensor) and input._data.dtype.kind in "biu":
@@ -400,22 +426,22 @@ def pow(input, exponent):
     return _binary(Pow, input, exponent)
 
 
-def neg(input):
+def neg(input: Tensor) -> Tensor:
     return Neg.apply(input)
 
 
 negative = neg
 
 
-def maximum(input, other):
+def maximum(input: Tensor, other: Tensor | float) -> Tensor:
     return _binary(Maximum, input, other)
 
 
-def minimum(input, other):
+def minimum(input: Tensor, other: Tensor | float) -> Tensor:
     return _binary(Minimum, input, other)
 
 
-def where(condition, input, other):
+def where(condition: Tensor, input: Tensor | float, other: Tensor | float) -> Tensor:
     """Elementwise ``input if condition else other``, broadcasting all three."""
     cond = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
     if cond.dtype != np.bool_:
@@ -424,12 +450,12 @@ def where(condition, input, other):
     return Where.apply(_make(cond), a, b)
 
 
-def cast(input, dtype):
+def cast(input: Tensor, dtype: dtypes.dtype) -> Tensor:
     """``input`` converted to ``dtype`` (differentiable between float dtypes)."""
     return Cast.apply(input, dtype.np)
 
 
-def clone(input):
+def clone(input: Tensor) -> Tensor:
     return Clone.apply(input)
 
 
@@ -464,7 +490,7 @@ logical_or = _compare(xp.logical_or, "logical_or")
 logical_xor = _compare(xp.logical_xor, "logical_xor")
 
 
-def logical_not(input):
+def logical_not(input: Tensor) -> Tensor:
     """``not input`` elementwise, as a bool tensor (any dtype: nonzero is True)."""
     return _make(xp.logical_not(input._data))
 

@@ -14,8 +14,11 @@ and ``np.add.at`` is slow, so the scatter is a segment sum (``nnzoo.kernels.inde
 ``bincount`` on flat positions for narrow rows, a sort by target plus one vectorised add per duplicate
 rank for wide rows). A boolean mask selects every position once, so its backward is a plain assignment.
 """
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any
 
 import numpy as np
 
@@ -322,7 +325,7 @@ class IndexBackward(Op):
         return Index.apply(grad, ctx.plan), None, None
 
 
-def getitem(input, key):
+def getitem(input: Tensor, key: Any) -> Tensor:
     """``input[key]``: ints, slices (step > 0), None, ..., index tensors/lists (broadcast together), masks.
 
     Basic keys give views; index tensors and masks give copies, as in PyTorch.
@@ -340,7 +343,7 @@ def getitem(input, key):
     return Index.apply(input, plan)
 
 
-def setitem(input, key, value):
+def setitem(input: Tensor, key: Any, value: Any) -> None:
     """``input[key] = value`` in place (value: a number, array or tensor, broadcast to the selection).
 
     Outside the graph the values are written directly. Inside it (``input`` or ``value`` requires
@@ -507,7 +510,7 @@ class GatherBackward(Op):
         return Gather.apply(grad, ctx.dim, ctx.idx), None, None, None
 
 
-def gather(input, dim, index, *, sparse_grad=False):
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j][k] = input[index[i][j][k]][j][k]`` along ``dim`` (here 0); out has index's shape.
 
     Args:
@@ -600,7 +603,8 @@ def _scatter_src(op, input, src):
     return src
 
 
-def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+def scatter(input: Tensor, dim: int, index: Tensor, src: Tensor | float | None = None, *, value: float | None = None,
+            reduce: str | None = None) -> Tensor:
     """Out-of-place ``input.scatter_``: ``out[index[i][j]][j] = src[i][j]`` along ``dim`` (here 0).
 
     Args:
@@ -640,7 +644,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     return out.reshape(()) if flat else out
 
 
-def scatter_add(input, dim, index, src):
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Out-of-place ``input.scatter_add_``: ``out[index[i][j]][j] += src[i][j]`` (dim 0), duplicates add up.
 
     Example::
@@ -679,7 +683,7 @@ def _dim_key(shape, dim, idx):
     return _parse(shape, (slice(None),) * dim + (idx,))
 
 
-def index_select(input, dim, index):
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` at positions ``index`` (a vector) along ``dim``.
 
     Example::
@@ -716,7 +720,7 @@ class IndexAdd(Op):
         return grad, gs, None, None
 
 
-def index_add(input, dim, index, source, *, alpha=1):
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
     """Out-of-place ``input.index_add_``: adds ``alpha * source`` slices at ``index`` along ``dim``.
 
     Example::
@@ -780,7 +784,7 @@ class MaskedFill(Op):
         return gx, None, gv
 
 
-def masked_fill(input, mask, value):
+def masked_fill(input: Tensor, mask: Tensor, value: float | Tensor) -> Tensor:
     """``value`` where ``mask`` is True, ``input`` elsewhere; mask broadcasts (value: number or 0-d tensor).
 
     Example::
@@ -807,7 +811,7 @@ def masked_fill(input, mask, value):
     return MaskedFill.apply(input, m, value)
 
 
-def masked_select(input, mask):
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The entries of ``input`` where ``mask`` is True as a 1-D tensor (input and mask broadcast).
 
     Example::
@@ -821,7 +825,7 @@ def masked_select(input, mask):
     return Index.apply(x, _parse(shape, (xp.broadcast_to(m, shape),)))
 
 
-def take_along_dim(input, indices, dim=None):
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``gather`` with broadcasting: input and indices broadcast over every dim but ``dim``;
     ``dim=None`` indexes the flattened input with the flattened indices.
 
@@ -850,7 +854,7 @@ def take_along_dim(input, indices, dim=None):
     return gather(x, dim, idx)
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """``out[..., c] = 1 if tensor[...] == c else 0`` (int64, shape ``tensor.shape + (num_classes,)``);
     ``num_classes=-1`` takes ``tensor.max() + 1`` (``torch.nn.functional.one_hot``).
 
@@ -876,7 +880,7 @@ def one_hot(tensor, num_classes=-1):
     return _make((arr[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
-def nonzero(input, *, as_tuple=False):
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """The indices of the non-zero entries: an (n, ndim) int64 tensor, or with ``as_tuple`` one 1-D
     tensor per dim (not differentiable).
 
@@ -894,6 +898,6 @@ def nonzero(input, *, as_tuple=False):
     return _make(xp.argwhere(arr).astype(np.int64, copy=False))
 
 
-def argwhere(input):
+def argwhere(input: Tensor) -> Tensor:
     """``nonzero(input)``: the (n, ndim) indices of the non-zero entries."""
     return nonzero(input)

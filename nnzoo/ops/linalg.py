@@ -1,4 +1,6 @@
 """Matrix products: matmul (batched, broadcasting), mm, bmm, mv, dot, outer, einsum."""
+from __future__ import annotations
+
 import string
 
 from .._args import shapes_str
@@ -103,7 +105,7 @@ def _check_matmul(a, b, op):
                            "broadcast")
 
 
-def matmul(input, other):
+def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: 1-D operands are vectors, leading dims broadcast.
 
     Shape: (..., n, k) @ (..., k, m) -> (..., n, m); a 1-D left operand (k,) acts as (1, k) and a
@@ -132,7 +134,7 @@ def matmul(input, other):
     return out.reshape(out.shape[:-1])
 
 
-def mm(input, mat2):
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices (no broadcasting): (n, k) @ (k, m) -> (n, m)."""
     _check_tensors("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
@@ -142,7 +144,7 @@ def mm(input, mat2):
     return MatMul.apply(input, mat2)
 
 
-def bmm(input, mat2):
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of 3-D tensors with equal batch size: (B, n, k) @ (B, k, m) -> (B, n, m)."""
     _check_tensors("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
@@ -155,7 +157,7 @@ def bmm(input, mat2):
     return MatMul.apply(input, mat2)
 
 
-def mv(input, vec):
+def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product: (n, k) @ (k,) -> (n,)."""
     _check_tensors("mv", input, vec)
     if input.ndim != 2 or vec.ndim != 1:
@@ -165,7 +167,7 @@ def mv(input, vec):
     return matmul(input, vec)
 
 
-def dot(input, tensor):
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length: sum_i input_i * tensor_i (a 0-dim tensor)."""
     _check_tensors("dot", input, tensor)
     if input.ndim != 1 or tensor.ndim != 1:
@@ -177,7 +179,7 @@ def dot(input, tensor):
     return Dot.apply(input, tensor)
 
 
-def outer(input, vec2):
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two vectors: out[i, j] = input[i] * vec2[j]; (n,), (m,) -> (n, m).
 
     The dtypes promote as for ``mul``.
@@ -384,7 +386,7 @@ def _sublist_equation(args):
     return eq, operands
 
 
-def einsum(equation, *operands):
+def einsum(equation: str, *operands: Tensor) -> Tensor:
     """Einstein summation: multiply ``operands`` along the labels they share and sum the labels the
     output (after '->') does not keep.
 

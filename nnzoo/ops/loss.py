@@ -13,6 +13,8 @@ term (:class:`BCEWithLogitsPosWeight`) and kl_div's t log t (:class:`XLogX`) are
 ``'batchmean'`` for :func:`kl_div`). The legacy ``size_average`` / ``reduce`` arguments are accepted
 where PyTorch still accepts them and mapped to ``reduction`` as PyTorch does (with a warning).
 """
+from __future__ import annotations
+
 import warnings
 
 import numpy as np
@@ -125,7 +127,8 @@ class HuberLoss(Op):
         return dx, dt, None, None
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(input - target)^2, reduced.
 
     Args:
@@ -148,7 +151,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _weighted("mse_loss", diff * diff, weight, reduction)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """|input - target|, reduced (the gradient at 0 is 0, as in PyTorch).
 
     Args: as :func:`mse_loss`.
@@ -164,7 +168,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _weighted("l1_loss", (input - target).abs(), weight, reduction)
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta=0 is L1.
 
     Example::
@@ -182,7 +187,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(HuberLoss.apply(input, target, float(beta), True), reduction)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)  (= delta * smooth_l1 with beta=delta).
 
     ``weight`` (input's shape) multiplies the per-element losses; with ``'mean'`` PyTorch then takes
@@ -239,7 +245,8 @@ class BinaryCrossEntropy(Op):
         return dx, dt
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """-w [t log(x) + (1 - t) log(1 - x)] for probabilities x in [0, 1].
 
     NOTE: as PyTorch, each log is clamped to >= -100, so x = 0 or 1 gives a finite loss (100 per
@@ -295,8 +302,9 @@ class BCEWithLogitsPosWeight(Op):
         return dx, dt, dp, ds
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
-                                     reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """-w [p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] for logits x, with p = ``pos_weight``.
 
     NOTE: computed as (1 - t) x - (1 + (p - 1) t) log sigmoid(x), as PyTorch, with log sigmoid one
@@ -422,8 +430,8 @@ def _nll_composed(name, logp, target, weight, ignore_index, reduction, label_smo
     return loss.sum() / w_t.sum()
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-             reduction="mean"):
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """-w[y] input[y]: the negative log-likelihood of log-probabilities ``input`` at class ``target``.
 
     Args:
@@ -566,8 +574,9 @@ def _cross_entropy_probs(name, input, target, weight, reduction, label_smoothing
     return _reduce(loss, reduction)
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                  reduction="mean", label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                  ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between the softmax of logits ``input`` (classes on dim 1) and ``target``.
 
     With class indices y: loss = w[y] (logsumexp(x) - x[y]), 0 where y == ignore_index; 'mean'
@@ -652,7 +661,8 @@ class XLogX(Op):
             return grad * (t.log() + t / t)
 
 
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence with ``input`` in log space: t (log t - input), or e^t (t - input) if ``log_target``.
 
     ``t log t`` is taken as 0 where t = 0 (``xlogy``), and the target's gradient there is nan, as
@@ -682,8 +692,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction)
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
-                          reduction="mean"):
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average: bool | None = None, reduce: bool | None = None,
+                          reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1 (0 for other y).
 
     cos = sum(x1 x2) / sqrt((sum x1^2 + eps)(sum x2^2 + eps)) over the last dim (eps keeps a zero vector
@@ -715,8 +726,9 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     return _reduce(loss, reduction)
 
 
-def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
-                        reduction="mean"):
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average: bool | None = None, reduce: bool | None = None,
+                        reduction: str = "mean") -> Tensor:
     """max(0, -y (x1 - x2) + margin): y = 1 asks for x1 ranked above x2, y = -1 the reverse.
 
     Shape: input1, input2, target with the same number of dims (they broadcast).

@@ -7,7 +7,10 @@ also means all dims. ``keepdim=True`` keeps the reduced dims with size 1.
 Every backward first brings the output gradient back to the "kept" shape (reduced dims of size 1)
 with ``_unreduce`` and then lets broadcasting spread it over the input.
 """
+from __future__ import annotations
+
 import builtins
+import itertools
 import math
 import warnings
 from collections import namedtuple
@@ -31,7 +34,7 @@ max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
 
 
-def sum_to(grad, shape):
+def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum ``grad`` down to ``shape`` (undoing a broadcast): every binary op's backward calls this."""
     gshape = grad._data.shape
     if gshape == shape:
@@ -59,7 +62,7 @@ def _dims(dim, ndim, op):
     if not dim:
         return tuple(range(ndim))
     dims = sorted(_wrap_dim(int(d), ndim, op) for d in dim)
-    for a, b in zip(dims, dims[1:]):
+    for a, b in itertools.pairwise(dims):
         if a == b:
             raise RuntimeError(f"{op}: dim {a} appears multiple times in the list of dims")
     return tuple(dims) if ndim else ()
@@ -144,7 +147,8 @@ class Sum(Op):
         return _expand(_unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim), ctx.shape), None, None
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
+        dtype: dtypes.dtype | None = None) -> Tensor:
     """Sum over ``dim`` (all dims when None); integer and bool inputs sum to int64 as in PyTorch.
 
     Example::
@@ -178,7 +182,8 @@ class Mean(Op):
         return _expand(g, ctx.shape), None, None
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
+         dtype: dtypes.dtype | None = None) -> Tensor:
     """Mean over ``dim`` (all dims when None); floating point inputs only, as in PyTorch.
 
     Example::
@@ -216,7 +221,7 @@ class CumSum(Op):
         return CumSum.apply(grad, ctx.d, not ctx.reverse), None, None
 
 
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input: Tensor, dim: int, *, dtype: dtypes.dtype | None = None) -> Tensor:
     """Cumulative sum along ``dim``; integer and bool inputs give int64, as in PyTorch.
 
     Example::
@@ -322,7 +327,7 @@ def _cumprod_grad_exact(grad, x, d, rev):
     return out.transpose(d, -1)
 
 
-def cumprod(input, dim, *, dtype=None):
+def cumprod(input: Tensor, dim: int, *, dtype: dtypes.dtype | None = None) -> Tensor:
     """Cumulative product along ``dim`` (correct gradient with zeros in the input).
 
     Example::
@@ -381,7 +386,7 @@ def _exclusive_prods(x, d):
     return left * right
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: dtypes.dtype | None = None) -> Tensor:
     """Product of all elements, or along one int ``dim``; integer and bool inputs give int64.
 
     Example::
@@ -476,7 +481,8 @@ def _max_min(input, dim, keepdim, other, largest):
     return (max_result if largest else min_result)(values, indices.detach())
 
 
-def max(input, dim=None, keepdim=False, *, other=None):
+def max(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+        other: Tensor | None = None) -> Tensor | tuple[Tensor, Tensor]:
     """``max(input)``: the largest element (0-d); ``max(input, dim, keepdim=False)``: a
     ``(values, indices)`` namedtuple along ``dim``; ``max(input, other)``: elementwise ``maximum``.
 
@@ -492,7 +498,8 @@ def max(input, dim=None, keepdim=False, *, other=None):
     return _max_min(input, dim, keepdim, other, True)
 
 
-def min(input, dim=None, keepdim=False, *, other=None):
+def min(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+        other: Tensor | None = None) -> Tensor | tuple[Tensor, Tensor]:
     """The smallest element, a ``(values, indices)`` namedtuple along ``dim``, or elementwise
     ``minimum`` with a tensor; see :func:`max`."""
     return _max_min(input, dim, keepdim, other, False)
@@ -508,7 +515,7 @@ def _amax_amin(input, dim, keepdim, largest):
     return AMax.apply(input, dims, keepdim, largest, False)
 
 
-def amax(input, dim=(), keepdim=False):
+def amax(input: Tensor, dim: int | tuple[int, ...] = (), keepdim: bool = False) -> Tensor:
     """Max over ``dim`` (an int or a tuple; () means all); ties share the gradient evenly.
 
     Example::
@@ -519,7 +526,7 @@ def amax(input, dim=(), keepdim=False):
     return _amax_amin(input, dim, keepdim, True)
 
 
-def amin(input, dim=(), keepdim=False):
+def amin(input: Tensor, dim: int | tuple[int, ...] = (), keepdim: bool = False) -> Tensor:
     """Min over ``dim`` (an int or a tuple; () means all); ties share the gradient evenly."""
     return _amax_amin(input, dim, keepdim, False)
 
@@ -542,7 +549,7 @@ def _arg(input, dim, keepdim, largest):
     return _make(xp.asarray(fn(x, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
-def argmax(input, dim=None, keepdim=False):
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the max along ``dim``, or into the flattened tensor when ``dim`` is None.
 
     Example::
@@ -553,7 +560,7 @@ def argmax(input, dim=None, keepdim=False):
     return _arg(input, dim, keepdim, True)
 
 
-def argmin(input, dim=None, keepdim=False):
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the min along ``dim``, or into the flattened tensor when ``dim`` is None."""
     return _arg(input, dim, keepdim, False)
 
@@ -565,12 +572,12 @@ def _logical(input, dim, keepdim, fn, name):
     return _make(xp.asarray(out, dtype=np.uint8 if x.dtype == np.uint8 else np.bool_))
 
 
-def all(input, dim=None, keepdim=False):
+def all(input: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
     """True where every element along ``dim`` (all dims when None) is non-zero."""
     return _logical(input, dim, keepdim, xp.all, "all")
 
 
-def any(input, dim=None, keepdim=False):
+def any(input: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
     """True where some element along ``dim`` (all dims when None) is non-zero."""
     return _logical(input, dim, keepdim, xp.any, "any")
 
@@ -639,7 +646,8 @@ def _var_std(input, dim, unbiased, keepdim, correction, take_sqrt):
     return Var.apply(input, dims, correction, keepdim, take_sqrt, dim is None or input.ndim == 0)
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var(input: Tensor, dim: int | tuple[int, ...] | None = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
     """Variance over ``dim`` with Bessel's correction by default (``correction=1``; ``unbiased=False``
     or ``correction=0`` for the population variance), as PyTorch.
 
@@ -651,7 +659,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _var_std(input, dim, unbiased, keepdim, correction, False)
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std(input: Tensor, dim: int | tuple[int, ...] | None = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
     """Standard deviation: sqrt of :func:`var` (same ``dim``/``unbiased``/``correction`` rules).
 
     Example::
@@ -692,7 +701,7 @@ class LogSumExp(Op):
         return g * (x - _unreduce(out, x.shape, ctx.dims, ctx.keepdim)).exp(), None, None
 
 
-def logsumexp(input, dim, keepdim=False):
+def logsumexp(input: Tensor, dim: int | tuple[int, ...], keepdim: bool = False) -> Tensor:
     """log(sum(exp(input))) over ``dim`` (an int or a tuple), computed stably.
 
     Example::
@@ -781,7 +790,8 @@ class Norm(Op):
         return scale * term, None, None, None
 
 
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+def norm(input: Tensor, p: float | str | None = "fro", dim: int | tuple[int, ...] | None = None, keepdim: bool = False,
+         dtype: dtypes.dtype | None = None) -> Tensor:
     """The norm of ``input`` as ``torch.norm``: a vector p-norm over ``dim`` (all elements when None).
 
     ``p``: 'fro' (= 2 over at most 2 dims), any positive or negative float, ``inf``, ``-inf``, or 0
@@ -935,7 +945,7 @@ def _softmax_input(input, dim, dtype, name):
     return input, _dim1(dim, input.ndim, name)
 
 
-def softmax(input, dim, dtype=None):
+def softmax(input: Tensor, dim: int, dtype: dtypes.dtype | None = None) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``dim`` (fused and stable); ``dtype`` casts the input first.
 
     Example::
@@ -947,7 +957,7 @@ def softmax(input, dim, dtype=None):
     return Softmax.apply(input, d)
 
 
-def log_softmax(input, dim, dtype=None):
+def log_softmax(input: Tensor, dim: int, dtype: dtypes.dtype | None = None) -> Tensor:
     """x_i - log sum_j exp(x_j) along ``dim`` (fused and stable); ``dtype`` casts the input first.
 
     Example::
@@ -960,6 +970,4 @@ def log_softmax(input, dim, dtype=None):
 
 
 from . import arith as _arith  # noqa: E402  (arith imports sum_to from here)
-
-
 from . import shape as _shape  # noqa: E402  (shape imports this module)

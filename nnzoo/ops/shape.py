@@ -6,7 +6,11 @@ with its input. Ops that copy in PyTorch (flip, roll, repeat, cat, pad) copy her
 pair up for their backward (cat <-> split, stack <-> unbind, narrow <-> constant pad, pad <-> fold,
 diagonal <-> diagonal embedding), each written as an op, so every derivative is again differentiable.
 """
+from __future__ import annotations
+
 import itertools
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +72,7 @@ class Reshape(Op):
         return grad.reshape(ctx.shape), None
 
 
-def reshape(input, *shape, **kw):
+def reshape(input: Tensor, *shape: int | Sequence[int], **kw: Any) -> Tensor:
     """``input`` with a new shape of the same number of elements (one dim may be -1).
 
     ``x.reshape(2, 3)``, ``x.reshape((2, 3))`` and ``torch.reshape(x, shape=(2, 3))`` all work.
@@ -83,7 +87,7 @@ def reshape(input, *shape, **kw):
     return Reshape.apply(input, shape)
 
 
-def view(input, *shape):
+def view(input: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """Like reshape, but an error when the memory layout would need a copy (as in PyTorch)."""
     shape = _infer(_shape_arg(shape), input._data.size, "view", input.shape)
     probe = input._data.view()
@@ -113,7 +117,7 @@ class Permute(Op):
         return grad.permute(*inv), None
 
 
-def permute(input, *dims, **kw):
+def permute(input: Tensor, *dims: int | Sequence[int], **kw: Any) -> Tensor:
     """Reorder the dims: ``out.shape[i] == input.shape[dims[i]]`` (``x.permute(1, 0)``,
     ``torch.permute(x, (1, 0))`` or ``dims=``)."""
     dims = _ints(dims, kw.pop("dims", None), "permute", "dims")
@@ -129,7 +133,7 @@ def permute(input, *dims, **kw):
     return Permute.apply(input, dims)
 
 
-def transpose(input, dim0, dim1):
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims."""
     nd = input.ndim
     if nd == 0:
@@ -145,14 +149,14 @@ def transpose(input, dim0, dim1):
 swapaxes = swapdims = transpose
 
 
-def t(input):
+def t(input: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims."""
     if input.ndim > 2:
         raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got shape {tuple(input.shape)}")
     return transpose(input, 0, 1) if input.ndim == 2 else input
 
 
-def unsqueeze(input, dim):
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (in [-ndim-1, ndim])."""
     nd = input.ndim + 1
     d = _wrap_dim(dim, nd, "unsqueeze")
@@ -160,7 +164,7 @@ def unsqueeze(input, dim):
     return Reshape.apply(input, shape)
 
 
-def squeeze(input, dim=None):
+def squeeze(input: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
     """Remove size-1 dims (all of them, or those in ``dim`` that have size 1)."""
     shape = input.shape
     if dim is None:
@@ -205,7 +209,7 @@ class Expand(Op):
         return sum_to(grad, ctx.shape), None
 
 
-def expand(input, *sizes):
+def expand(input: Tensor, *sizes: int | Sequence[int]) -> Tensor:
     """Broadcast to ``sizes`` without copying; -1 keeps a dim's size."""
     sizes = _shape_arg(sizes)
     shape = input.shape
@@ -229,7 +233,7 @@ def expand(input, *sizes):
     return input if target == shape else Expand.apply(input, target)
 
 
-def broadcast_to(input, shape):
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     return expand(input, *tuple(shape))
 
 
@@ -261,7 +265,7 @@ def _at(dim, index):
 
 
 # ---- flatten / unflatten / movedim ---------------------------------------------------------------------
-def flatten(input, start_dim=0, end_dim=-1):
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one: (2, 3, 4) with start_dim=1 -> (2, 12).
 
     A view when the memory layout allows it (as in PyTorch); a 0-d input becomes shape (1,).
@@ -280,7 +284,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, shape[:s] + (n,) + shape[e + 1:])
 
 
-def unflatten(input, dim, sizes):
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one entry may be -1): (2, 12) with dim=1, (3, 4) -> (2, 3, 4)."""
     sizes = _seq(sizes)
     nd = input.ndim
@@ -302,7 +306,7 @@ def unflatten(input, dim, sizes):
     return Reshape.apply(input, shape[:d] + sizes + shape[d + 1:])
 
 
-def movedim(input, source, destination):
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
     """Move dims ``source`` to positions ``destination``; the others keep their order (a view)."""
     src, dst = _seq(source), _seq(destination)
     nd = input.ndim
@@ -353,7 +357,7 @@ class Repeat(Op):
         return grad.reshape(split).sum(tuple(axes)).reshape(ctx.shape), None
 
 
-def repeat(input, *sizes):
+def repeat(input: Tensor, *sizes: int | Sequence[int]) -> Tensor:
     """Tile ``input`` ``sizes[i]`` times along each dim (``Tensor.repeat``; copies, unlike expand)."""
     sizes = _ints(sizes, None, "repeat", "sizes")
     if len(sizes) < input.ndim:
@@ -364,7 +368,7 @@ def repeat(input, *sizes):
     return Repeat.apply(input, sizes)
 
 
-def tile(input, *dims, **kw):
+def tile(input: Tensor, *dims: int | Sequence[int], **kw: Any) -> Tensor:
     """Like ``repeat``, but ``dims`` shorter than ``input.ndim`` is padded with leading 1s (``torch.tile``)."""
     dims = _ints(dims, kw.pop("dims", None), "tile", "dims")
     if kw:
@@ -390,7 +394,7 @@ class Flip(Op):
         return Flip.apply(grad, ctx.dims), None
 
 
-def flip(input, *dims, **kw):
+def flip(input: Tensor, *dims: int | Sequence[int], **kw: Any) -> Tensor:
     """Reverse the order of elements along ``dims``: ``x.flip(0, 1)`` or ``torch.flip(x, [0, 1])``."""
     dims = _ints(dims, kw.pop("dims", None), "flip", "dims")
     if kw:
@@ -404,14 +408,14 @@ def flip(input, *dims, **kw):
     return Flip.apply(input, wrapped)
 
 
-def fliplr(input):
+def fliplr(input: Tensor) -> Tensor:
     """Flip the columns (dim 1) of a tensor of at least 2 dims."""
     if input.ndim < 2:
         raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {shape_of(input)}")
     return flip(input, 1)
 
 
-def flipud(input):
+def flipud(input: Tensor) -> Tensor:
     """Flip the rows (dim 0) of a tensor of at least 1 dim."""
     if input.ndim < 1:
         raise RuntimeError(f"flipud: input must be >= 1-d, got shape {shape_of(input)}")
@@ -435,7 +439,7 @@ class Roll(Op):
         return Roll.apply(grad, neg, ctx.dims), None, None
 
 
-def roll(input, shifts, dims=None):
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
     """Shift elements cyclically along ``dims`` (the flattened tensor when ``dims`` is None)."""
     shifts = _seq(shifts)
     if dims is None:
@@ -507,7 +511,7 @@ def _promote_all(tensors):
     return [t if t._data.dtype == dt.np else _arith.cast(t, dt) for t in tensors]
 
 
-def cat(tensors, dim=0, *, axis=None):
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing dim: (2, 3) and (4, 3) with dim=0 -> (6, 3).
 
     Args:
@@ -544,12 +548,12 @@ def cat(tensors, dim=0, *, axis=None):
     return Cat.apply(d, tuple(skip) if any(skip) else None, *tensors)
 
 
-def concat(tensors, dim=0):
+def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Alias of :func:`cat`."""
     return cat(tensors, dim)
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Alias of :func:`cat` (NumPy's argument name ``axis``)."""
     return cat(tensors, axis)
 
@@ -567,7 +571,7 @@ class Stack(Op):
         return (None,) + Unbind.apply(grad, ctx.dim)
 
 
-def stack(tensors, dim=0):
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join equal-shape tensors along a new dim: three (2, 3) tensors with dim=1 -> (2, 3, 3).
 
     Example::
@@ -605,28 +609,28 @@ def _atleast(tensors, n):
     return out[0] if single else tuple(out)
 
 
-def atleast_1d(*tensors):
+def atleast_1d(*tensors: Tensor) -> Tensor | tuple[Tensor, ...]:
     """Each tensor with at least 1 dim (a 0-d tensor becomes shape (1,))."""
     return _atleast(tensors, 1)
 
 
-def atleast_2d(*tensors):
+def atleast_2d(*tensors: Tensor) -> Tensor | tuple[Tensor, ...]:
     """Each tensor with at least 2 dims: (k,) -> (1, k)."""
     return _atleast(tensors, 2)
 
 
-def atleast_3d(*tensors):
+def atleast_3d(*tensors: Tensor) -> Tensor | tuple[Tensor, ...]:
     """Each tensor with at least 3 dims: (k,) -> (1, k, 1), (m, k) -> (m, k, 1)."""
     return _atleast(tensors, 3)
 
 
-def hstack(tensors):
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join horizontally: along dim 0 for 1-d tensors, dim 1 otherwise."""
     tensors = atleast_1d(tuple(_tensor_list(tensors, "hstack")))
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
-def vstack(tensors):
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join vertically (dim 0), after making every tensor at least 2-d."""
     return cat(atleast_2d(tuple(_tensor_list(tensors, "vstack"))), 0)
 
@@ -634,12 +638,12 @@ def vstack(tensors):
 row_stack = vstack
 
 
-def dstack(tensors):
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join along the third dim (dim 2), after making every tensor at least 3-d."""
     return cat(atleast_3d(tuple(_tensor_list(tensors, "dstack"))), 2)
 
 
-def column_stack(tensors):
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     """Join as columns: 0-d and 1-d tensors become (k, 1) columns, then cat along dim 1."""
     tensors = [reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t
                for t in _tensor_list(tensors, "column_stack")]
@@ -671,7 +675,7 @@ def _need_dims(input, op):
         raise RuntimeError(f"{op}: expects at least a 1-dimensional tensor, got a 0-d tensor")
 
 
-def split(tensor, split_size_or_sections, dim=0):
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """Split into views along ``dim``: pieces of ``split_size`` (the last may be smaller) or of the
     given section sizes, which must sum to the dim's size.
 
@@ -703,7 +707,7 @@ def split(tensor, split_size_or_sections, dim=0):
     return Split.apply(tensor, d, _bounds(sizes))
 
 
-def chunk(input, chunks, dim=0):
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` views of size ceil(n / chunks) along ``dim`` (fewer if they run out)."""
     _need_dims(input, "chunk")
     chunks = int(chunks)
@@ -717,7 +721,7 @@ def chunk(input, chunks, dim=0):
     return split(input, size, d)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int] | Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """Split along ``dim`` into ``sections`` near-equal views (the first n % sections one longer),
     or at the given indices (NumPy's ``array_split``)."""
     _need_dims(input, "tensor_split")
@@ -755,7 +759,7 @@ class Unbind(Op):
         return Stack.apply(ctx.dim, *grads), None
 
 
-def unbind(input, dim=0):
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim`` as a tuple of views, with that dim removed."""
     if input.ndim == 0:
         raise IndexError(f"unbind: dimension specified as {dim} but the tensor has no dimensions")
@@ -779,7 +783,7 @@ class Narrow(Op):
         return ConstantPad.apply(grad, ctx.widths, 0), None, None, None
 
 
-def narrow(input, dim, start, length):
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """Elements ``start .. start + length - 1`` along ``dim``, as a view (``start`` may be negative)."""
     if input.ndim == 0:
         raise RuntimeError("narrow: cannot be applied to a 0-dim tensor")
@@ -910,7 +914,7 @@ def _fold(g, d, lo, hi, mode):
     return core
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad (or, with negative sizes, crop) the last dims: ``torch.nn.functional.pad``.
 
     Args:
@@ -998,14 +1002,14 @@ class Triangle(Op):
         return Triangle.apply(grad, ctx.k, ctx.upper), None, None
 
 
-def tril(input, diagonal=0):
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims (elements with j - i <= diagonal); the rest zero."""
     if input.ndim < 2:
         raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {shape_of(input)}")
     return Triangle.apply(input, int(diagonal), False)
 
 
-def triu(input, diagonal=0):
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims (elements with j - i >= diagonal); the rest zero."""
     if input.ndim < 2:
         raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {shape_of(input)}")
@@ -1050,7 +1054,7 @@ class DiagonalBackward(Op):
         return (Diagonal.apply(grad, *ctx.args),) + (None,) * 4
 
 
-def diagonal(input, offset=0, dim1=0, dim2=1):
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal of the matrices over dims (dim1, dim2), as a view with those dims replaced by one last
     dim; ``offset`` > 0 is above the main diagonal, < 0 below."""
     nd = input.ndim
