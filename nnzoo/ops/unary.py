@@ -9,7 +9,8 @@ silu, softplus, hardtanh) are exported here too; ``nnzoo.nn.functional`` re-expo
 Every forward works on arrays and allocates as few temporaries as it can (``out=`` on a temporary
 it already owns); every backward is written with Tensor ops so that double backward works. The
 activations' ``inplace=True`` writes the result into the input, with PyTorch's in-place semantics
-(see ``Tensor._inplace``).
+(see ``Tensor._inplace``). The array numerics that are more than a ufunc or two (erf and erfc, the normal
+CDF, the sigmoid, gelu's and relu's first-order backwards) are in :mod:`nnzoo.kernels.special`.
 """
 from __future__ import annotations
 
