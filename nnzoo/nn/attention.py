@@ -4,9 +4,12 @@ additive (``BahdanauAttention``) and multiplicative (``LuongAttention``) attenti
 NOTE: the seq2seq modules own their weights in ``Linear`` submodules (their state_dict keys) but apply them
 through ``_linear_2d``: one 2-D GEMM over all rows instead of NumPy's one GEMM per leading index of a 3-D/4-D
 input."""
+from __future__ import annotations
+
 import numpy as np
 
-from .. import creation
+from .. import creation, dtypes
+from ..autograd.arrays import as_array, wrap
 from ..ops import shape as _shape
 from ..ops.attention import _linear_2d, _mha
 from ..ops.index import masked_fill
@@ -63,8 +66,10 @@ class MultiheadAttention(Module):
         (nnzoo.Size([2, 5, 16]), nnzoo.Size([2, 5, 5]))
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, device: str | None = None,
+                 dtype: dtypes.dtype | None = None) -> None:
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
                              f"num_heads={num_heads} instead")
@@ -121,8 +126,9 @@ class MultiheadAttention(Module):
         if self.bias_v is not None:
             init.xavier_normal_(self.bias_v)
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-                average_attn_weights=True, is_causal=False):
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
+                need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         batched = query.dim() == 3
         return _mha(query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,
                     self.bias_k, self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight,
@@ -154,10 +160,10 @@ def _attend(scores, values, mask, single):
     """weights = softmax over the keys of the scores (B, Lq, Lk), with invalid keys (mask False) at -inf
     (weight exactly 0); context = weights @ values. A query of one step (``single``) drops the Lq dim."""
     if mask is not None:
-        valid = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        valid = as_array(mask)
         if valid.dtype != np.bool_:
             raise RuntimeError(f"attention: the mask must be bool (True = valid key), got {valid.dtype}")
-        scores = masked_fill(scores, Tensor._make(~valid[:, None, :]), float("-inf"))
+        scores = masked_fill(scores, wrap(~valid[:, None, :]), float("-inf"))
     weights = softmax(scores, -1)  # (B, Lq, Lk)
     context = matmul(weights, values)  # (B, Lq, Dv)
     if single:
@@ -192,18 +198,20 @@ class BahdanauAttention(Module):
         (nnzoo.Size([2, 6]), nnzoo.Size([2, 7]), tensor([1.0000, 1.0000]))
     """
 
-    def __init__(self, query_dim, key_dim, hidden_dim, device=None, dtype=None):
+    def __init__(self, query_dim: int, key_dim: int, hidden_dim: int, device: str | None = None,
+                 dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         self.query_dim, self.key_dim, self.hidden_dim = query_dim, key_dim, hidden_dim
         self.w1 = Linear(key_dim, hidden_dim, bias=False, device=device, dtype=dtype)
         self.w2 = Linear(query_dim, hidden_dim, device=device, dtype=dtype)
         self.v = Linear(hidden_dim, 1, bias=False, device=device, dtype=dtype)
 
-    def project_keys(self, keys):
+    def project_keys(self, keys: Tensor) -> Tensor:
         """W1 h for every key: (B, Lk, hidden_dim)."""
         return _linear_2d(keys, self.w1.weight, None)
 
-    def forward(self, query, keys, values=None, mask=None, projected_keys=None):
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None, mask: Tensor | None = None,
+                projected_keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
         _check_attention_inputs("BahdanauAttention", query, keys, values, mask, self.query_dim, self.key_dim)
         single = query.ndim == 2
         if single:
@@ -214,7 +222,7 @@ class BahdanauAttention(Module):
         scores = _shape.squeeze(_linear_2d(hidden, self.v.weight, None), -1)  # (B, Lq, Lk)
         return _attend(scores, keys if values is None else values, mask, single)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"query_dim={self.query_dim}, key_dim={self.key_dim}, hidden_dim={self.hidden_dim}"
 
 
@@ -242,7 +250,8 @@ class LuongAttention(Module):
         (nnzoo.Size([2, 3, 8]), nnzoo.Size([2, 3, 5]))
     """
 
-    def __init__(self, query_dim, key_dim, score="dot", hidden_dim=None, device=None, dtype=None):
+    def __init__(self, query_dim: int, key_dim: int, score: str = "dot", hidden_dim: int | None = None,
+                 device: str | None = None, dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         if score not in ("dot", "general", "concat"):
             raise ValueError(f"LuongAttention: score must be 'dot', 'general' or 'concat', got {score!r}")
@@ -257,7 +266,8 @@ class LuongAttention(Module):
             self.linear = Linear(query_dim + key_dim, self.hidden_dim, **kw)
             self.v = Linear(self.hidden_dim, 1, **kw)
 
-    def forward(self, query, keys, values=None, mask=None):
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None,
+                mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         _check_attention_inputs("LuongAttention", query, keys, values, mask, self.query_dim, self.key_dim)
         single = query.ndim == 2
         if single:
@@ -275,6 +285,6 @@ class LuongAttention(Module):
             scores = _shape.squeeze(_linear_2d(hidden, self.v.weight, None), -1)
         return _attend(scores, keys if values is None else values, mask, single)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         extra = f", hidden_dim={self.hidden_dim}" if self.score == "concat" else ""
         return f"query_dim={self.query_dim}, key_dim={self.key_dim}, score={self.score!r}{extra}"

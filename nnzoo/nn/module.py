@@ -1,11 +1,17 @@
 """``nn.Module``: the base of every layer and model. It does bookkeeping only: registering parameters,
 buffers and submodules by attribute assignment, walking them, train/eval, dtype casts, state dicts and
 forward hooks, all with PyTorch's names and key formats."""
+from __future__ import annotations
+
 import itertools
 from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
+from .. import dtypes
+from ..autograd.arrays import array, assign_, bump_version
 from ..autograd.grad_mode import no_grad
 from ..tensor import Size, Tensor
 from .parameter import Parameter
@@ -31,11 +37,11 @@ class RemovableHandle:
 
     _next_id = itertools.count()
 
-    def __init__(self, hooks_dict):
+    def __init__(self, hooks_dict: dict[int, Callable[..., Any]]) -> None:
         self._hooks = hooks_dict
         self.id = next(RemovableHandle._next_id)
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
     def __enter__(self):
@@ -58,7 +64,7 @@ def _as_array(value):
     """The values of a state-dict entry as a NumPy array: an nnzoo Tensor, a NumPy array, or anything
     with ``__array__`` (a PyTorch tensor, for interop)."""
     if isinstance(value, Tensor):
-        return value._data
+        return array(value)
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
         return value.detach().cpu().numpy()
     return np.asarray(value)
@@ -85,7 +91,7 @@ class Module:
     training: bool
     _version = 1
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments")
         set_ = object.__setattr__
@@ -97,11 +103,11 @@ class Module:
         set_(self, "_forward_hooks", OrderedDict())
         set_(self, "_forward_pre_hooks", OrderedDict())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args, **kwargs) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     # ---- calling -------------------------------------------------------------------------------
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args, **kwargs) -> Any:
         if not self._forward_pre_hooks and not self._forward_hooks:
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
@@ -115,7 +121,7 @@ class Module:
                 out = res
         return out
 
-    def register_forward_pre_hook(self, hook, *, prepend=False):
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False) -> RemovableHandle:
         """``hook(module, args)`` runs before ``forward``; a returned value replaces the args
         (a non-tuple is wrapped in one). Returns a handle whose ``remove()`` unregisters it."""
         handle = RemovableHandle(self._forward_pre_hooks)
@@ -124,7 +130,7 @@ class Module:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False):
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False) -> RemovableHandle:
         """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the output."""
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
@@ -141,7 +147,7 @@ class Module:
         if name == "":
             raise KeyError(f'{kind} name can\'t be empty string ""')
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register a Tensor (or None) that is state but not a parameter (e.g. BatchNorm's running_mean);
         persistent buffers are part of the state dict."""
         if "_buffers" not in self.__dict__:
@@ -158,7 +164,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register a Parameter (or None) under ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -170,7 +176,7 @@ class Module:
                             "(nnzoo.nn.Parameter or None required)")
         self._parameters[name] = param
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Register a submodule (or None) under ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -240,7 +246,8 @@ class Module:
         return sorted(k for k in set(keys) if not k[0].isdigit())
 
     # ---- walking the tree ---------------------------------------------------------------------------
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(qualified name, module) for this module and every descendant, depth first; each module once."""
         if memo is None:
             memo = set()
@@ -255,18 +262,18 @@ class Module:
             sub = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, module in self._modules.items():
             if module is not None and module not in seen:
                 seen.add(module)
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -284,22 +291,24 @@ class Module:
                     seen.add(id(value))
                 yield mod_prefix + ("." if mod_prefix else "") + name, value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(qualified name, Parameter) pairs, e.g. ('features.0.weight', ...); shared parameters once."""
         return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The submodule at the dotted path ``target`` ('' is this module)."""
         mod = self
         if target == "":
@@ -310,7 +319,7 @@ class Module:
             mod = mod._modules[item]
         return mod
 
-    def get_parameter(self, target):
+    def get_parameter(self, target: str) -> Parameter:
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
         if name not in mod._parameters:
@@ -318,7 +327,7 @@ class Module:
         return mod._parameters[name]
 
     # ---- modes and casts ----------------------------------------------------------------------------
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and every descendant (Dropout and BatchNorm read it)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -326,15 +335,15 @@ class Module:
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (default) or to zeros."""
         for p in self.parameters():
             if p.grad is None:
@@ -346,10 +355,9 @@ class Module:
                     p.grad = p.grad.detach()
                 else:
                     p.grad.requires_grad_(False)
-                p.grad._data[...] = 0
-                p.grad._vc[0] += 1
+                assign_(p.grad, 0)
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn(module)`` on every descendant (children first) and on this module; returns self."""
         for m in self.children():
             m.apply(fn)
@@ -361,14 +369,14 @@ class Module:
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
-                    if t is None or (floating_only and t._data.dtype.kind != "f") or t._data.dtype == npdt:
+                    if t is None or (floating_only and array(t).dtype.kind != "f") or array(t).dtype == npdt:
                         continue
-                    t._data = t._data.astype(npdt)
+                    t.data = array(t).astype(npdt)  # a new array behind the same tensor, as PyTorch's .data =
                     if t.grad is not None:
-                        t.grad._data = t.grad._data.astype(npdt)
+                        t.grad.data = array(t.grad).astype(npdt)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self, *args, **kwargs) -> Module:
         """``to(dtype)``, ``to('cpu')``, ``to(tensor)``: floating parameters and buffers are cast in place
         (the Parameter objects stay the same, so an optimizer built before still holds them)."""
         from ..tensor import _to_args
@@ -379,26 +387,27 @@ class Module:
             self._cast(dtype.np)
         return self
 
-    def float(self):
+    def float(self) -> Module:
         return self._cast(np.dtype(np.float32))
 
-    def double(self):
+    def double(self) -> Module:
         return self._cast(np.dtype(np.float64))
 
-    def half(self):
+    def half(self) -> Module:
         return self._cast(np.dtype(np.float16))
 
-    def type(self, dst_type):
+    def type(self, dst_type: dtypes.dtype) -> Module:
         return self._cast(dst_type.np)
 
-    def cpu(self):
+    def cpu(self) -> Module:
         return self
 
-    def cuda(self, device=None):
+    def cuda(self, device: int | str | None = None) -> Module:
         raise RuntimeError("nnzoo has no CUDA backend yet: modules live on the CPU")
 
     # ---- state dicts --------------------------------------------------------------------------------
-    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, *args, destination: dict[str, Any] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Tensor]:
         """An OrderedDict of every parameter and persistent buffer by qualified name ('0.weight',
         'bn.running_mean', ...), sharing memory with the module (detached unless ``keep_vars``)."""
         if args:  # the legacy positional form state_dict(destination, prefix, keep_vars)
@@ -438,12 +447,12 @@ class Module:
             try:
                 with no_grad():
                     if assign:
-                        param._data = np.array(arr, dtype=param._data.dtype if arr.dtype.kind == "f"
-                                               and param._data.dtype.kind == "f" else arr.dtype)
-                        param._vc[0] += 1
+                        dtype = array(param).dtype if arr.dtype.kind == "f" and param.is_floating_point() \
+                            else arr.dtype
+                        param.data = np.array(arr, dtype=dtype)
+                        bump_version(param)
                     else:
-                        np.copyto(param._data, arr, casting="unsafe")
-                        param._vc[0] += 1
+                        assign_(param, arr)
             except Exception as e:  # pragma: no cover - unusual values
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
                                   f"{_size(param.shape)} and whose dimensions in the checkpoint are "
@@ -454,7 +463,8 @@ class Module:
                 if first not in self._modules and first not in local:
                     unexpected_keys.append(key)
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:
         """Copy parameters and buffers from ``state_dict`` (nnzoo or PyTorch tensors, NumPy arrays).
 
         With ``strict`` (default) missing or unexpected keys raise a RuntimeError listing them;
@@ -483,7 +493,7 @@ class Module:
     def _get_name(self):
         return type(self).__name__
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The options printed inside this module's repr; layers override it."""
         return ""
 

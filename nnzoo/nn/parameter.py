@@ -1,4 +1,10 @@
-"""``nn.Parameter``: a Tensor that a Module registers as one of its parameters."""
+"""``nn.Parameter``: a Tensor that a Module registers as one of its parameters.
+
+A Tensor subclass, so its constructor fills the Tensor slots itself (the array and the version counter it
+shares with ``data``): the one place in nn that writes them, with ``Tensor`` itself (see
+``nnzoo.autograd.arrays`` for everything else)."""
+from __future__ import annotations
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -18,7 +24,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
         if data is None:
             arr = np.empty((0,), dtype=np.float32)
             vc = [0]

@@ -6,13 +6,16 @@ Each layer and direction is one fused op of ``nnzoo.ops.rnn`` (its time loop and
 run on arrays); a cell step is one op. State dicts use PyTorch's keys (``weight_ih_l0``,
 ``bias_hh_l1_reverse``, ``weight_hr_l0``, ...) in PyTorch's order, so they load in both libraries.
 """
+from __future__ import annotations
+
 import math
 import numbers
 import warnings
 
 import numpy as np
 
-from .. import creation
+from .. import creation, dtypes
+from ..autograd.arrays import array, as_array, wrap
 from ..autograd.grad_mode import is_grad_enabled
 from ..ops import rnn as _rnn
 from ..ops.nn import dropout as _dropout
@@ -32,14 +35,14 @@ def _unbind(t):
     """t.unbind(0); on arrays when no graph is recorded (the sampling loop's path: fewer op calls)."""
     if t.requires_grad and is_grad_enabled():
         return t.unbind(0)
-    return [Tensor._make(a) for a in t._data]
+    return [wrap(a) for a in array(t)]
 
 
 def _stack(ts):
     """stack(ts); on arrays when no graph is recorded."""
     if is_grad_enabled() and any(t.requires_grad for t in ts):
         return stack(ts)
-    return Tensor._make(np.stack([t._data for t in ts]))
+    return wrap(np.stack([array(t) for t in ts]))
 
 
 class RNNBase(Module):
@@ -52,8 +55,9 @@ class RNNBase(Module):
     All are initialised from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
     """
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: str | None = None, dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
             raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
@@ -115,7 +119,7 @@ class RNNBase(Module):
                 self._all_weights.append(names)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
@@ -125,14 +129,14 @@ class RNNBase(Module):
         return [getattr(self, n, None) for n in self._flat_weights_names]
 
     @property
-    def all_weights(self):
+    def all_weights(self) -> list[list[Parameter]]:
         """The parameters as a list per layer and direction: [[w_ih, w_hh, b_ih, b_hh(, w_hr)], ...]."""
         return [[getattr(self, n) for n in names] for names in self._all_weights]
 
-    def flatten_parameters(self):
+    def flatten_parameters(self) -> None:
         """A no-op (PyTorch packs the weights into one buffer for cuDNN here)."""
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = "{input_size}, {hidden_size}"
         if self.proj_size != 0:
             s += ", proj_size={proj_size}"
@@ -149,9 +153,9 @@ class RNNBase(Module):
         return s.format(**self.__dict__)
 
     # ---- input checks (PyTorch's messages) -------------------------------------------------------------
-    def check_input(self, input, batch_sizes):
+    def check_input(self, input: Tensor, batch_sizes: Tensor | None) -> None:
         w0 = self._parameters[self._flat_weights_names[0]]
-        if input._data.dtype != w0._data.dtype:
+        if array(input).dtype != array(w0).dtype:
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({w0.dtype}). Convert "
                              f"input: input.to({w0.dtype}), or convert model: model.to({input.dtype})")
         expected = 2 if batch_sizes is not None else 3
@@ -161,7 +165,7 @@ class RNNBase(Module):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
                                f"{input.shape[-1]}")
 
-    def get_expected_hidden_size(self, input, batch_sizes):
+    def get_expected_hidden_size(self, input: Tensor, batch_sizes: Tensor | None) -> tuple[int, int, int]:
         if batch_sizes is not None:
             mini_batch = int(batch_sizes[0])
         else:
@@ -170,8 +174,9 @@ class RNNBase(Module):
         h = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * num_directions, mini_batch, h)
 
-    def check_hidden_size(self, hx, expected, msg="Expected hidden size {}, got {}"):
-        if hx._data.shape != expected:
+    def check_hidden_size(self, hx: Tensor, expected: tuple[int, ...],
+                          msg: str = "Expected hidden size {}, got {}") -> None:
+        if array(hx).shape != expected:
             raise RuntimeError(msg.format(expected, list(hx.shape)))
 
     # ---- forward -----------------------------------------------------------------------------------------
@@ -180,7 +185,7 @@ class RNNBase(Module):
         if isinstance(input, PackedSequence):
             data, batch_sizes, sorted_indices, _ = input
             self.check_input(data, batch_sizes)
-            bs = np.asarray(batch_sizes._data if isinstance(batch_sizes, Tensor) else batch_sizes)
+            bs = as_array(batch_sizes)
             T, B = len(bs), int(bs[0])
             x = ScatterRows.apply(data, _packed_rows(bs, B), T * B, 0.0).reshape(T, B, data.shape[-1])
             lengths = (bs[None, :] > np.arange(B)[:, None]).sum(1)
@@ -240,7 +245,8 @@ class RNNBase(Module):
             c0 = c0.index_select(1, sorted_indices) if c0 is not None else None
         return h0, c0
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor | PackedSequence, Tensor | tuple[Tensor, Tensor]]:
         packed = isinstance(input, PackedSequence)
         x, lengths, sorted_indices, batch_sizes, is_batched = self._unpack_input(input)
         h0, c0 = self._initial_state(hx, x, is_batched, packed, sorted_indices)
@@ -310,7 +316,7 @@ class RNN(RNNBase):
         (nnzoo.Size([5, 3, 20]), nnzoo.Size([2, 3, 20]))
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if len(args) > 3:
@@ -345,7 +351,7 @@ class LSTM(RNNBase):
         (nnzoo.Size([5, 3, 20]), nnzoo.Size([2, 3, 20]), nnzoo.Size([2, 3, 20]))
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__("LSTM", *args, **kwargs)
 
 
@@ -364,7 +370,7 @@ class GRU(RNNBase):
         (nnzoo.Size([3, 5, 20]), nnzoo.Size([2, 3, 20]))
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         super().__init__("GRU", *args, **kwargs)
@@ -375,7 +381,8 @@ class RNNCellBase(Module):
     """The parameters of a cell: ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih``,
     ``bias_hh`` (G*H) or None; all from U(-1/sqrt(H), 1/sqrt(H))."""
 
-    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device: str | None = None,
+                 dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -391,7 +398,7 @@ class RNNCellBase(Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = "{input_size}, {hidden_size}"
         if "bias" in self.__dict__ and self.bias is not True:
             s += ", bias={bias}"
@@ -399,7 +406,7 @@ class RNNCellBase(Module):
             s += ", nonlinearity={nonlinearity}"
         return s.format(**self.__dict__)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
@@ -451,11 +458,12 @@ class RNNCell(RNNCellBase):
         nnzoo.Size([3, 20])
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: str | None = None, dtype: dtypes.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, (h,), is_batched = self._lift(input, hx, 1)
         if self.nonlinearity == "tanh":
             op = _rnn.RNNTanhCellStep
@@ -482,10 +490,11 @@ class LSTMCell(RNNCellBase):
         (nnzoo.Size([3, 20]), nnzoo.Size([3, 20]))
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: str | None = None,
+                 dtype: dtypes.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         input, (h, c), is_batched = self._lift(input, hx, 2)
         h, c = _rnn.LSTMCellStep.apply(input, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return (h, c) if is_batched else (h.squeeze(0), c.squeeze(0))
@@ -504,10 +513,11 @@ class GRUCell(RNNCellBase):
         nnzoo.Size([3, 20])
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: str | None = None,
+                 dtype: dtypes.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, (h,), is_batched = self._lift(input, hx, 1)
         ret = _rnn.GRUCellStep.apply(input, h, None, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return ret if is_batched else ret.squeeze(0)

@@ -22,12 +22,14 @@ The MUT cells name each matrix as the paper and the notes do (``weight_xz`` is W
 Initialisation, unless a docstring says otherwise: every parameter ~ U(-1/sqrt(hidden_size),
 1/sqrt(hidden_size)), PyTorch's rule for its recurrent layers.
 """
+from __future__ import annotations
+
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-import numpy as np
-
-from .. import creation
+from .. import creation, dtypes
+from .._args import shape_of
+from ..autograd.arrays import as_array, wrap
 from ..ops.arith import where
 from ..ops.conv import conv2d
 from ..ops.nn import dropout as _dropout
@@ -44,10 +46,6 @@ __all__ = ["PeepholeLSTMCell", "CoupledLSTMCell", "ConvLSTMCell", "ChoGRUCell", 
            "MUT3Cell", "Recurrent", "Bidirectional"]
 
 
-def _shape(t):
-    return tuple(t.shape)
-
-
 # ---- the cell protocol ------------------------------------------------------------------------------
 class _Cell(Module):
     """What every cell shares: sizes, zero states, input/state checks, initialisation and repr.
@@ -57,7 +55,7 @@ class _Cell(Module):
 
     _has_cell_state = False
 
-    def __init__(self, input_size, hidden_size):
+    def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
         name = type(self).__name__
         for what, v in (("input_size", input_size), ("hidden_size", hidden_size)):
@@ -69,7 +67,7 @@ class _Cell(Module):
     def _param(self, *shape, dtype=None):
         return Parameter(creation.empty(*shape, dtype=dtype))
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
@@ -78,7 +76,7 @@ class _Cell(Module):
     def _state_shape(self, batch, like):
         return (batch, self.hidden_size)
 
-    def init_state(self, batch, like):
+    def init_state(self, batch: int, like: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         """Zeros of the state's shape(s), with ``like``'s dtype: ``h`` or ``(h, c)``."""
         dt = like.dtype if isinstance(like, Tensor) else None
         shape = self._state_shape(batch, like)
@@ -86,7 +84,7 @@ class _Cell(Module):
             return creation.zeros(shape, dtype=dt), creation.zeros(shape, dtype=dt)
         return creation.zeros(shape, dtype=dt)
 
-    def output(self, state):
+    def output(self, state: Tensor | tuple[Tensor, Tensor]) -> Tensor:
         """h_t: the state itself, or the first of (h, c)."""
         return state[0] if isinstance(state, tuple) else state
 
@@ -96,12 +94,13 @@ class _Cell(Module):
     def _expected_input(self):
         return f"(batch, {self.input_size})"
 
-    def forward(self, input, state=None):
+    def forward(self, input: Tensor,
+                state: Tensor | tuple[Tensor, Tensor] | None = None) -> Tensor | tuple[Tensor, Tensor]:
         name = type(self).__name__
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, not {type(input).__name__}")
         if not self._input_shape_ok(input):
-            raise ValueError(f"{name}: expected input of shape {self._expected_input()}, got {_shape(input)}")
+            raise ValueError(f"{name}: expected input of shape {self._expected_input()}, got {shape_of(input)}")
         if state is None:
             state = self.init_state(input.shape[0], input)
         want = self._state_shape(input.shape[0], input)
@@ -109,13 +108,13 @@ class _Cell(Module):
         if self._has_cell_state and not (isinstance(state, tuple) and len(state) == 2):
             raise TypeError(f"{name}: state must be a tuple (h, c), got {type(state).__name__}")
         for label, s in zip(("h", "c"), parts):
-            if not isinstance(s, Tensor) or _shape(s) != want:
-                got = _shape(s) if isinstance(s, Tensor) else type(s).__name__
-                raise ValueError(f"{name}: state {label} must have shape {want} for input {_shape(input)}, "
+            if not isinstance(s, Tensor) or shape_of(s) != want:
+                got = shape_of(s) if isinstance(s, Tensor) else type(s).__name__
+                raise ValueError(f"{name}: state {label} must have shape {want} for input {shape_of(input)}, "
                                  f"got {got}")
         return self.step(input, state)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
 
 
@@ -149,7 +148,7 @@ class PeepholeLSTMCell(_Cell):
 
     _has_cell_state = True
 
-    def __init__(self, input_size, hidden_size, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, dtype: dtypes.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size)
         H = hidden_size
         self.weight_ih = self._param(4 * H, input_size, dtype=dtype)
@@ -160,7 +159,7 @@ class PeepholeLSTMCell(_Cell):
         self.weight_co = self._param(H, dtype=dtype)
         self.reset_parameters()
 
-    def step(self, x, state):
+    def step(self, x: Tensor, state: Tensor | tuple[Tensor, Tensor]) -> Tensor | tuple[Tensor, Tensor]:
         h, c = state
         gates = linear(x, self.weight_ih, self.bias) + linear(h, self.weight_hh)  # (B, 4H)
         gi, gf, gg, go = gates.chunk(4, 1)
@@ -197,7 +196,7 @@ class CoupledLSTMCell(_Cell):
 
     _has_cell_state = True
 
-    def __init__(self, input_size, hidden_size, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, dtype: dtypes.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size)
         H = hidden_size
         self.weight_ih = self._param(3 * H, input_size, dtype=dtype)
@@ -205,7 +204,7 @@ class CoupledLSTMCell(_Cell):
         self.bias = self._param(3 * H, dtype=dtype)
         self.reset_parameters()
 
-    def step(self, x, state):
+    def step(self, x: Tensor, state: Tensor | tuple[Tensor, Tensor]) -> Tensor | tuple[Tensor, Tensor]:
         h, c = state
         gates = linear(x, self.weight_ih, self.bias) + linear(h, self.weight_hh)  # (B, 3H)
         gf, gg, go = gates.chunk(3, 1)
@@ -250,7 +249,8 @@ class ConvLSTMCell(_Cell):
 
     _has_cell_state = True
 
-    def __init__(self, input_channels, hidden_channels, kernel_size=3, peephole_shape=None, dtype=None):
+    def __init__(self, input_channels: int, hidden_channels: int, kernel_size: int | tuple[int, int] = 3,
+                 peephole_shape: tuple[int, int] | None = None, dtype: dtypes.dtype | None = None) -> None:
         super().__init__(input_channels, hidden_channels)
         k = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
         if len(k) != 2 or not all(isinstance(v, int) and v > 0 for v in k):
@@ -268,14 +268,14 @@ class ConvLSTMCell(_Cell):
         self.reset_parameters()
 
     @property
-    def input_channels(self):
+    def input_channels(self) -> int:
         return self.input_size
 
     @property
-    def hidden_channels(self):
+    def hidden_channels(self) -> int:
         return self.hidden_size
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size * self.kernel_size[0] * self.kernel_size[1])
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
@@ -292,7 +292,7 @@ class ConvLSTMCell(_Cell):
         hw = ("H", "W") if self.peephole_shape is None else self.peephole_shape
         return f"(batch, {self.input_size}, {hw[0]}, {hw[1]})"
 
-    def step(self, x, state):
+    def step(self, x: Tensor, state: Tensor | tuple[Tensor, Tensor]) -> Tensor | tuple[Tensor, Tensor]:
         h, c = state
         gates = (conv2d(x, self.weight_ih, self.bias, padding="same")
                  + conv2d(h, self.weight_hh, None, padding="same"))  # (B, 4C, H, W)
@@ -305,7 +305,7 @@ class ConvLSTMCell(_Cell):
             go = go + self.weight_co * c_new
         return sigmoid(go) * tanh(c_new), c_new
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, kernel_size={self.kernel_size}"
         if self.peephole_shape is not None:
             s += f", peephole_shape={self.peephole_shape}"
@@ -336,7 +336,7 @@ class ChoGRUCell(_Cell):
         nnzoo.Size([2, 7])
     """
 
-    def __init__(self, input_size, hidden_size, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, dtype: dtypes.dtype | None = None) -> None:
         super().__init__(input_size, hidden_size)
         H = hidden_size
         self.weight_ih = self._param(3 * H, input_size, dtype=dtype)
@@ -344,7 +344,7 @@ class ChoGRUCell(_Cell):
         self.bias = self._param(3 * H, dtype=dtype)
         self.reset_parameters()
 
-    def step(self, x, h):
+    def step(self, x: Tensor, h: Tensor) -> Tensor:
         H = self.hidden_size
         xr, xz, xh = linear(x, self.weight_ih, self.bias).chunk(3, 1)  # (B, H) each
         hr, hz = linear(h, self.weight_hh[:2 * H]).chunk(2, 1)
@@ -401,7 +401,7 @@ class MUT1Cell(_MUTCell):
     _needs_square = True
     _weights = ("weight_xz", "weight_xr", "weight_hr", "weight_hh")
 
-    def step(self, x, h):
+    def step(self, x: Tensor, h: Tensor) -> Tensor:
         z = sigmoid(linear(x, self.weight_xz, self.bias_z))
         r = sigmoid(linear(x, self.weight_xr, self.bias_r) + linear(h, self.weight_hr))
         return self._update(tanh(x), h, r, z)
@@ -430,7 +430,7 @@ class MUT2Cell(_MUTCell):
     _needs_square = True
     _weights = ("weight_xz", "weight_hz", "weight_hr", "weight_hh", "weight_xh")
 
-    def step(self, x, h):
+    def step(self, x: Tensor, h: Tensor) -> Tensor:
         z = sigmoid(linear(x, self.weight_xz, self.bias_z) + linear(h, self.weight_hz))
         r = sigmoid(x + linear(h, self.weight_hr, self.bias_r))
         return self._update(linear(x, self.weight_xh), h, r, z)
@@ -457,7 +457,7 @@ class MUT3Cell(_MUTCell):
 
     _weights = ("weight_xz", "weight_hz", "weight_xr", "weight_hr", "weight_hh", "weight_xh")
 
-    def step(self, x, h):
+    def step(self, x: Tensor, h: Tensor) -> Tensor:
         z = sigmoid(linear(x, self.weight_xz, self.bias_z) + linear(tanh(h), self.weight_hz))
         r = sigmoid(linear(x, self.weight_xr, self.bias_r) + linear(h, self.weight_hr))
         return self._update(linear(x, self.weight_xh), h, r, z)
@@ -521,8 +521,9 @@ class Recurrent(Module):
         (nnzoo.Size([5, 3, 40]), 4, nnzoo.Size([3, 20]))
     """
 
-    def __init__(self, cell, num_layers=1, batch_first=False, dropout=0.0, bidirectional=False, merge="concat",
-                 *, input_size=None):
+    def __init__(self, cell: Module | Sequence[Module] | Callable[..., Module], num_layers: int = 1,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, merge: str = "concat", *,
+                 input_size: int | None = None) -> None:
         super().__init__()
         if merge not in ("concat", "sum"):
             raise ValueError(f"Recurrent: merge must be 'concat' or 'sum', got {merge!r}")
@@ -586,7 +587,7 @@ class Recurrent(Module):
         """Per step t, None (every sequence still running) or a bool Tensor (B, 1, ...) to broadcast."""
         if lengths is None:
             return [None] * T
-        lengths = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
+        lengths = as_array(lengths)
         if lengths.shape != (B,) or lengths.dtype.kind not in "iu":
             raise ValueError(f"Recurrent: lengths must be B={B} integers, got shape {lengths.shape} of "
                              f"{lengths.dtype}")
@@ -596,7 +597,7 @@ class Recurrent(Module):
         masks = []
         for t in range(T):
             alive = t < lengths
-            masks.append(None if alive.all() else Tensor._make(alive.reshape((B,) + trailing)))
+            masks.append(None if alive.all() else wrap(alive.reshape((B,) + trailing)))
         return masks
 
     def _run(self, cell, x, state, masks, reverse):
@@ -614,9 +615,10 @@ class Recurrent(Module):
             state = new
         return stack(outs, 0), state
 
-    def forward(self, input, states=None, lengths=None):
+    def forward(self, input: Tensor, states: Sequence[Tensor | tuple[Tensor, Tensor] | None] | None = None,
+                lengths: Tensor | Sequence[int] | None = None) -> tuple[Tensor, list[Tensor | tuple[Tensor, Tensor]]]:
         if not isinstance(input, Tensor) or input.ndim < 3:
-            got = _shape(input) if isinstance(input, Tensor) else type(input).__name__
+            got = shape_of(input) if isinstance(input, Tensor) else type(input).__name__
             raise ValueError(f"Recurrent: expected input of shape ({'B, T' if self.batch_first else 'T, B'}, *), "
                              f"got {got}")
         x = input.transpose(0, 1) if self.batch_first else input  # (T, B, *)
@@ -642,7 +644,7 @@ class Recurrent(Module):
                 x = _dropout(x, self.dropout, True)
         return (x.transpose(0, 1) if self.batch_first else x), finals
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"num_layers={self.num_layers}"
         if self.batch_first:
             s += ", batch_first=True"
@@ -677,6 +679,6 @@ class Bidirectional(Recurrent):
         (nnzoo.Size([7, 2, 6]), nnzoo.Size([2, 6]))
     """
 
-    def __init__(self, cell_fwd, cell_bwd, merge="concat", batch_first=False):
+    def __init__(self, cell_fwd: Module, cell_bwd: Module, merge: str = "concat", batch_first: bool = False) -> None:
         super().__init__([cell_fwd, cell_bwd], num_layers=1, batch_first=batch_first, bidirectional=True,
                          merge=merge)

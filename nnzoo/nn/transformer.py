@@ -2,12 +2,16 @@
 ``TransformerEncoderLayer``, ``TransformerDecoderLayer``, ``TransformerEncoder``, ``TransformerDecoder``,
 ``Transformer``; and the positional encodings ``SinusoidalPositionalEncoding`` and
 ``LearnedPositionalEncoding``."""
+from __future__ import annotations
+
 import copy
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import dtypes
+from ..autograd.arrays import array, wrap
 from ..ops import shape as _shape
 from ..ops.attention import _float_mask
 from ..ops.unary import gelu, relu
@@ -31,7 +35,7 @@ def _generate_square_subsequent_mask(sz, device=None, dtype=None):
     np_dtype = (dtype or dtypes.get_default_dtype()).np
     if np_dtype.kind != "f":
         raise TypeError(f"generate_square_subsequent_mask: dtype must be floating, got {dtype}")
-    return Tensor._make(np.triu(np.full((sz, sz), -np.inf, dtype=np_dtype), 1))
+    return wrap(np.triu(np.full((sz, sz), -np.inf, dtype=np_dtype), 1))
 
 
 def _get_seq_len(src, batch_first):
@@ -44,7 +48,7 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
         sz = size if size is not None else mask.shape[-2]
-        arr = mask._data
+        arr = array(mask)
         if arr.dtype == np.bool_:
             causal = np.triu(np.ones((sz, sz), dtype=bool), 1)
         else:
@@ -97,8 +101,10 @@ class TransformerEncoderLayer(Module):
         nnzoo.Size([2, 5, 16])
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=relu, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = relu, layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, device: str | None = None,
+                 dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         kw = dict(device=device, dtype=dtype)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
@@ -121,9 +127,10 @@ class TransformerEncoderLayer(Module):
             self.activation_relu_or_gelu = 0
         self.activation = activation
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        src_key_padding_mask = _float_mask(src_key_padding_mask, src._data.dtype, "src_key_padding_mask")
-        src_mask = _float_mask(src_mask, src._data.dtype, "src_mask")
+    def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool = False) -> Tensor:
+        src_key_padding_mask = _float_mask(src_key_padding_mask, array(src).dtype, "src_key_padding_mask")
+        src_mask = _float_mask(src_mask, array(src).dtype, "src_mask")
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal=is_causal)
@@ -159,8 +166,10 @@ class TransformerDecoderLayer(Module):
         nnzoo.Size([5, 2, 16])
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=relu, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = relu, layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, device: str | None = None,
+                 dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         kw = dict(device=device, dtype=dtype)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias,
@@ -179,8 +188,9 @@ class TransformerDecoderLayer(Module):
         self.dropout3 = Dropout(dropout)
         self.activation = _get_activation_fn(activation) if isinstance(activation, str) else activation
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None, memory_key_padding_mask: Tensor | None = None,
+                tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
@@ -226,7 +236,8 @@ class TransformerEncoder(Module):
         nnzoo.Size([2, 5, 16])
     """
 
-    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
         self.layers = _get_clones(encoder_layer, num_layers)
         self.num_layers = num_layers
@@ -235,9 +246,10 @@ class TransformerEncoder(Module):
         self.use_nested_tensor = False
         self.mask_check = mask_check
 
-    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
-        src_key_padding_mask = _float_mask(src_key_padding_mask, src._data.dtype, "src_key_padding_mask")
-        mask = _float_mask(mask, src._data.dtype, "mask")
+    def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
+        src_key_padding_mask = _float_mask(src_key_padding_mask, array(src).dtype, "src_key_padding_mask")
+        mask = _float_mask(mask, array(src).dtype, "mask")
         batch_first = self.layers[0].self_attn.batch_first
         is_causal = _detect_is_causal_mask(mask, is_causal, _get_seq_len(src, batch_first))
         output = src
@@ -262,14 +274,15 @@ class TransformerDecoder(Module):
         nnzoo.Size([5, 2, 16])
     """
 
-    def __init__(self, decoder_layer, num_layers, norm=None):
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None) -> None:
         super().__init__()
         self.layers = _get_clones(decoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None, memory_key_padding_mask: Tensor | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
         output = tgt
         seq_len = _get_seq_len(tgt, self.layers[0].self_attn.batch_first)
         tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, seq_len)
@@ -305,9 +318,11 @@ class Transformer(Module):
         nnzoo.Size([2, 3, 16])
     """
 
-    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
-                 dropout=0.1, activation=relu, custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6, num_decoder_layers: int = 6,
+                 dim_feedforward: int = 2048, dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = relu,
+                 custom_encoder: Module | None = None, custom_decoder: Module | None = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device: str | None = None, dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         kw = dict(device=device, dtype=dtype)
         if custom_encoder is not None:
@@ -329,9 +344,11 @@ class Transformer(Module):
         self.nhead = nhead
         self.batch_first = batch_first
 
-    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
-                tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
-                memory_is_causal=False):
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None, tgt_mask: Tensor | None = None,
+                memory_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None, memory_key_padding_mask: Tensor | None = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
         is_batched = src.dim() == 3
         bdim = 0 if self.batch_first else 1
         if is_batched and src.shape[bdim] != tgt.shape[bdim]:
@@ -347,7 +364,8 @@ class Transformer(Module):
                             memory_is_causal=memory_is_causal)
 
     @staticmethod
-    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+    def generate_square_subsequent_mask(sz: int, device: str | None = None,
+                                        dtype: dtypes.dtype | None = None) -> Tensor:
         """(sz, sz) float mask, -inf above the diagonal and 0 elsewhere: position i attends to 0..i.
 
         Example::
@@ -405,17 +423,18 @@ class SinusoidalPositionalEncoding(Module):
         tensor([0.8415, 0.5403])
     """
 
-    def __init__(self, d_model, max_len=5000, dropout=0.1, batch_first=False, device=None, dtype=None):
+    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.1, batch_first: bool = False,
+                 device: str | None = None, dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         self.d_model, self.max_len, self.batch_first = d_model, max_len, batch_first
         self.dropout = Dropout(dropout)
         np_dtype = (dtype or dtypes.get_default_dtype()).np
-        self.register_buffer("pe", Tensor._make(_sinusoids(max_len, d_model).astype(np_dtype)), persistent=False)
+        self.register_buffer("pe", wrap(_sinusoids(max_len, d_model).astype(np_dtype)), persistent=False)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.dropout(_add_positions(x, self.pe, self.batch_first, "SinusoidalPositionalEncoding"))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"d_model={self.d_model}, max_len={self.max_len}, batch_first={self.batch_first}"
 
 
@@ -433,14 +452,15 @@ class LearnedPositionalEncoding(Module):
         nnzoo.Size([2, 3, 8])
     """
 
-    def __init__(self, d_model, max_len=5000, dropout=0.1, batch_first=False, device=None, dtype=None):
+    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.1, batch_first: bool = False,
+                 device: str | None = None, dtype: dtypes.dtype | None = None) -> None:
         super().__init__()
         self.d_model, self.max_len, self.batch_first = d_model, max_len, batch_first
         self.embedding = Embedding(max_len, d_model, device=device, dtype=dtype)
         self.dropout = Dropout(dropout)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.dropout(_add_positions(x, self.embedding.weight, self.batch_first, "LearnedPositionalEncoding"))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"d_model={self.d_model}, max_len={self.max_len}, batch_first={self.batch_first}"

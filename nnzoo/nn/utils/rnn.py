@@ -11,11 +11,14 @@ length, ``data`` holds step 0 of every sequence, then step 1 of those still runn
 ``pad_packed_sequence`` are each other's backward (a row gather and a row scatter), so gradients flow
 through packing and unpacking.
 """
+from __future__ import annotations
+
 from collections import namedtuple
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ...autograd.arrays import as_array, wrap
 from ...autograd.function import Op
 from ...backend import xp
 from ...tensor import Tensor
@@ -76,7 +79,8 @@ def _side(padding_side, op):
     return padding_side == "left"
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right") -> Tensor:
     """Stack variable-length sequences into one tensor, padding the shorter ones with ``padding_value``.
 
     out[:L_b, b] = sequences[b] (right padding) or out[T - L_b:, b] = sequences[b] (left padding),
@@ -137,7 +141,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return PadSequence.apply(bool(batch_first), padding_value, left, None, *seqs)
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first=False, *, padding_side="right"):
+def unpad_sequence(padded_sequences: Tensor, lengths: Tensor | Sequence[int], batch_first: bool = False, *,
+                   padding_side: str = "right") -> list[Tensor]:
     """Cut padded sequences back out of a padded tensor: the inverse of :func:`pad_sequence`.
 
     Differentiable: the gradients of the pieces go back to their places in ``padded_sequences``.
@@ -188,14 +193,14 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False, *, padding_side
 
 
 # ---- packed sequences ------------------------------------------------------------------------------------
-def invert_permutation(permutation):
+def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     """The inverse of a permutation (a 1-D int64 tensor), or None for None."""
     if permutation is None:
         return None
-    p = np.asarray(permutation._data if isinstance(permutation, Tensor) else permutation)
+    p = as_array(permutation)
     inv = np.empty_like(p)
     inv[p] = np.arange(len(p), dtype=p.dtype)
-    return Tensor._make(inv)
+    return wrap(inv)
 
 
 class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
@@ -216,7 +221,8 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
 
     __slots__ = ()
 
-    def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+    def __new__(cls, data: Tensor | tuple[Tensor, Tensor], batch_sizes: Tensor | None = None,
+                sorted_indices: Tensor | None = None, unsorted_indices: Tensor | None = None) -> PackedSequence:
         if unsorted_indices is None:
             unsorted_indices = invert_permutation(sorted_indices)
         if batch_sizes is None:  # PackedSequence((data, batch_sizes), ...)
@@ -225,39 +231,39 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
             data, batch_sizes = data
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
-    def to(self, *args, **kwargs):
+    def to(self, *args, **kwargs) -> PackedSequence:
         """``data.to(...)``; the index tensors stay as they are. Returns self if nothing changed."""
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
         return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
 
-    def cpu(self, *args, **kwargs):
+    def cpu(self, *args, **kwargs) -> PackedSequence:
         return self
 
-    def cuda(self, *args, **kwargs):
+    def cuda(self, *args, **kwargs) -> PackedSequence:
         return self.to("cuda")
 
-    def double(self):
+    def double(self) -> PackedSequence:
         return self.to(dtype=_dtypes().float64)
 
-    def float(self):
+    def float(self) -> PackedSequence:
         return self.to(dtype=_dtypes().float32)
 
-    def half(self):
+    def half(self) -> PackedSequence:
         return self.to(dtype=_dtypes().float16)
 
-    def long(self):
+    def long(self) -> PackedSequence:
         return self.to(dtype=_dtypes().int64)
 
-    def int(self):
+    def int(self) -> PackedSequence:
         return self.to(dtype=_dtypes().int32)
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> bool:
         return False
 
-    def is_pinned(self):
+    def is_pinned(self) -> bool:
         return False
 
 
@@ -301,14 +307,15 @@ class ScatterRows(Op):
 
 
 def _lengths_array(lengths, op):
-    lens = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
+    lens = as_array(lengths)
     if lens.ndim != 1 or (lens.size and lens.dtype.kind not in "iu"):
         raise ValueError(f"{op}: lengths must be a 1-D sequence of ints, got shape {lens.shape} and dtype "
                          f"{lens.dtype}")
     return lens.astype(np.int64)
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(input: Tensor, lengths: Tensor | Sequence[int], batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch of variable-length sequences: keep step t of sequence b only if t < lengths[b].
 
     Differentiable: ``data``'s gradient flows back to the valid positions of ``input``.
@@ -351,7 +358,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     else:
         order = np.argsort(-lens, kind="stable")
         lens = lens[order]
-        sorted_indices = Tensor._make(order.astype(np.int64))
+        sorted_indices = wrap(order.astype(np.int64))
         input = input.index_select(batch_dim, sorted_indices)
     if B and lens[-1] <= 0:
         raise RuntimeError("Length of all samples has to be greater than 0, but found an element in "
@@ -365,10 +372,11 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     batch_sizes = (lens[None, :] > np.arange(n_steps)[:, None]).sum(1).astype(np.int64)
     flat = input.reshape(T * B, *input.shape[2:])
     data = GatherRows.apply(flat, _packed_rows(batch_sizes, B))
-    return PackedSequence(data, Tensor._make(batch_sizes), sorted_indices, None)
+    return PackedSequence(data, wrap(batch_sizes), sorted_indices, None)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
     """Unpack a :class:`PackedSequence` into a padded tensor; the inverse of :func:`pack_padded_sequence`.
 
     Args:
@@ -391,7 +399,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
                 [4, 5, 6]]), tensor([2, 1, 3]))
     """
     data, batch_sizes, _, unsorted_indices = sequence
-    bs = np.asarray(batch_sizes._data if isinstance(batch_sizes, Tensor) else batch_sizes).astype(np.int64)
+    bs = as_array(batch_sizes).astype(np.int64)
     T = len(bs)
     if total_length is not None:
         if total_length < T:
@@ -406,11 +414,11 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         padded = padded.transpose(0, 1)
     if unsorted_indices is not None:
         padded = padded.index_select(0 if batch_first else 1, unsorted_indices)
-        lengths = lengths[np.asarray(unsorted_indices._data)]
-    return padded, Tensor._make(lengths)
+        lengths = lengths[as_array(unsorted_indices)]
+    return padded, wrap(lengths)
 
 
-def pack_sequence(sequences, enforce_sorted=True):
+def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
     """Pack a list of variable-length tensors (each (L_b, *)): ``pad_sequence`` then
     ``pack_padded_sequence``.
 
@@ -425,7 +433,7 @@ def pack_sequence(sequences, enforce_sorted=True):
     return pack_padded_sequence(pad_sequence(seqs), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpack_sequence(packed_sequences):
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """The list of sequences (each (L_b, *)) held by a :class:`PackedSequence`, in the original order.
 
     Example::
