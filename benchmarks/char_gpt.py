@@ -1,10 +1,12 @@
 """The character-level GPT trained by nnzoo and by PyTorch: the same model, the same initial weights, the same
 data stream, the same optimizer and schedule; final validation loss and wall time of each.
 
-nanoGPT's small CPU configuration (issue 7): 4 layers, 4 heads, embedding 128, context 64, batch 12, 2000
-iterations, AdamW (lr 1e-3, weight decay 0.1) decayed per iteration by cosine to 1e-4, gradients clipped to
-norm 1, dropout 0, on the bundled Shakespeare corpus (the char-RNN's vocabulary and splits) — the defaults
-of the ``char-gpt`` recipe (nnzoo/zoo/gpt.py).
+nanoGPT's small CPU configuration (issue 7) and its optimizer and schedule (issue 14): 4 layers, 4 heads,
+embedding 128, context 64, batch 12, 2000 iterations, AdamW (lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on
+the parameters of 2 or more dimensions only), the lr warmed up linearly over 100 iterations then decayed by
+cosine to 1e-4 (``LinearLR`` + ``CosineAnnealingLR`` joined by ``SequentialLR``, stepped per iteration),
+gradients clipped to norm 1, dropout 0, on the bundled Shakespeare corpus (the char-RNN's vocabulary and
+splits) — the defaults of the ``char-gpt`` recipe (nnzoo/recipes/gpt.py; the model nnzoo/zoo/gpt.py).
 
 How:
 
@@ -102,7 +104,7 @@ def torch_gpt(torch, vocab_size, block_size, n_layer, n_head, n_embd, dropout=0.
             self.transformer.wte.weight = self.lm_head.weight                # weight tying
 
         def forward(self, idx, targets=None):
-            B, T = idx.size()
+            T = idx.size(1)                                                  # idx (B, T)
             pos = torch.arange(0, T, dtype=torch.long)                       # (T,)
             x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))  # (B, T, C)
             for block in self.transformer.h:
@@ -119,7 +121,7 @@ def torch_gpt(torch, vocab_size, block_size, n_layer, n_head, n_embd, dropout=0.
 # ---- the data: windows at given offsets ------------------------------------------------------------------
 def windows_at(stream, starts, block_size):
     """(inputs, targets) (B, T) int64 arrays: stream[i:i + T] and stream[i + 1:i + 1 + T] for i in starts
-    (what ``nnzoo.zoo.gpt.random_windows`` returns for the same offsets)."""
+    (what ``nnzoo.recipes.gpt.random_windows`` returns for the same offsets)."""
     cols = np.asarray(starts)[:, None] + np.arange(block_size)              # (B, T)
     return stream[cols].astype(np.int64), stream[cols + 1].astype(np.int64)
 
@@ -134,19 +136,44 @@ def evaluate(lib, model, batches):
     return float(np.mean(losses))
 
 
+def nanogpt_optimizer(lib, model, lr, weight_decay, betas):
+    """nanoGPT's ``configure_optimizers`` with ``lib``: AdamW, weight decay on the parameters of 2 or more
+    dimensions only (the recipe's ``make_optimizer``, nnzoo/recipes/gpt.py)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    return lib.optim.AdamW(groups, lr=lr, betas=tuple(betas))
+
+
+def nanogpt_scheduler(lib, optimizer, iters, warmup_iters, min_lr):
+    """nanoGPT's ``get_lr`` with ``lib``'s stock schedulers, stepped per iteration: ``LinearLR`` from
+    1 / (warmup + 1) over ``warmup_iters``, then ``CosineAnnealingLR`` to ``min_lr`` at ``iters``, joined by
+    ``SequentialLR`` (the recipe's ``make_scheduler``). nnzoo's SequentialLR lives in nnzoo.recipes.schedules
+    until nnzoo.optim.lr_scheduler has it."""
+    sched = lib.optim.lr_scheduler
+    sequential = getattr(sched, "SequentialLR", None)
+    if sequential is None:
+        from nnzoo.recipes.schedules import SequentialLR as sequential
+    cosine = sched.CosineAnnealingLR(optimizer, T_max=iters - warmup_iters, eta_min=min_lr)
+    if not warmup_iters:
+        return sequential(optimizer, [cosine], milestones=[])
+    warm = sched.LinearLR(optimizer, start_factor=1 / (warmup_iters + 1), end_factor=1.0, total_iters=warmup_iters)
+    return sequential(optimizer, [warm, cosine], milestones=[warmup_iters])
+
+
 def train_char_gpt(lib, model, train_batch, val_batches, iters, eval_interval, lr=1e-3, min_lr=1e-4,
-                   weight_decay=0.1, grad_clip=1.0, log=None):
+                   weight_decay=0.1, betas=(0.9, 0.99), warmup_iters=100, grad_clip=1.0, log=None):
     """Train ``model`` (its forward ``(idx, targets) -> (logits, loss)``) for ``iters`` iterations with
     ``lib`` (the nnzoo or the torch module): batch ``train_batch(it)`` -> loss -> backward -> clip -> AdamW
-    step -> ``CosineAnnealingLR`` step (per iteration, from ``lr`` to ``min_lr`` over ``iters``); the mean loss
-    over ``val_batches`` every ``eval_interval`` iterations and at the end.
+    step (:func:`nanogpt_optimizer`) -> scheduler step (:func:`nanogpt_scheduler`, per iteration); the mean
+    loss over ``val_batches`` every ``eval_interval`` iterations and at the end.
 
     Returns:
         dict: ``val_loss`` (final), ``history`` [(iteration, mean train loss since the last eval, val loss)],
         ``train_s`` (the iterations), ``eval_s`` (the evaluations), ``wall_s`` (both).
     """
-    optimizer = lib.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = lib.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=iters, eta_min=min_lr)
+    optimizer = nanogpt_optimizer(lib, model, lr, weight_decay, betas)
+    scheduler = nanogpt_scheduler(lib, optimizer, iters, warmup_iters, min_lr)
     model.train()
     history, running, train_s, eval_s = [], [], 0.0, 0.0
     start = time.perf_counter()
@@ -204,7 +231,7 @@ def _child(side, data_path, out_path, threads):
 
     result = train_char_gpt(lib, model, train_batch, val_batches, config["iters"], config["eval_interval"],
                             lr=config["lr"], min_lr=config["min_lr"], weight_decay=config["weight_decay"],
-                            grad_clip=config["grad_clip"],
+                            betas=config["betas"], warmup_iters=config["warmup_iters"], grad_clip=config["grad_clip"],
                             log=lambda m: print(f"[{side}] {m}", file=sys.stderr, flush=True))
     result["facts"] = facts()
     with open(out_path, "w") as f:
@@ -215,9 +242,9 @@ def _prepare(args, path):
     """Write the shared data, offsets and initial weights of the run to ``path`` (an .npz); returns the config."""
     import nnzoo
     from nnzoo.random import Generator
-    from nnzoo.train.recipes import _config
-    from nnzoo.zoo import recipe
-    from nnzoo.zoo.gpt import window_starts
+    from nnzoo.recipes import recipe
+    from nnzoo.recipes.gpt import window_starts
+    from nnzoo.recipes.runner import _config
 
     r = recipe("char-gpt")
     rc = _config(r, {"epochs": 1, "eval_interval": args.iters, "eval_batches": args.eval_batches})
@@ -231,9 +258,11 @@ def _prepare(args, path):
     config = {"vocab_size": model.config.vocab_size, "block_size": T, "n_layer": rc["n_layer"],
               "n_head": rc["n_head"], "n_embd": rc["n_embd"], "dropout": rc["dropout"], "bias": rc["bias"],
               "batch_size": B, "iters": args.iters, "eval_interval": args.eval_interval,
-              "eval_batches": args.eval_batches, "lr": rc["lr"], "min_lr": rc["lr"] / 10,
-              "weight_decay": rc["weight_decay"], "grad_clip": rc["clip_grad_norm"], "seed": args.seed,
-              "optimizer": "AdamW (betas 0.9, 0.999), cosine per iteration", "threads": args.threads,
+              "eval_batches": args.eval_batches, "lr": rc["lr"], "min_lr": rc["min_lr"],
+              "weight_decay": rc["weight_decay"], "betas": [rc["beta1"], rc["beta2"]],
+              "warmup_iters": min(rc["warmup_iters"], args.iters - 1), "grad_clip": rc["clip_grad_norm"],
+              "seed": args.seed, "optimizer": "nanoGPT's: AdamW (betas 0.9, 0.99), weight decay on >= 2-D parameters "
+              "only, linear warm-up then cosine per iteration", "threads": args.threads,
               "train_chars": len(train), "valid_chars": len(valid)}
     weights = {"w." + k: v.numpy() for k, v in model.state_dict().items()}
     np.savez(path, config=json.dumps(config), train=train.numpy().astype(np.uint8),
@@ -242,7 +271,7 @@ def _prepare(args, path):
 
 
 def _side_env(side, threads):
-    from benchmarks.runner import coretype_setting, child_env
+    from benchmarks.runner import child_env, coretype_setting
     coretype, why = coretype_setting(False)
     env = child_env(side, coretype)
     if threads:

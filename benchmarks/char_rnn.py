@@ -34,7 +34,8 @@ def _prepare(folder, seed):
     """Encode the corpus with the char-RNN recipe's vocabulary and save nnzoo's initial weights."""
     import nnzoo
     from nnzoo.data.datasets.shakespeare import shakespeare
-    from nnzoo.zoo.char_rnn import CharRNN, shakespeare_vocab
+    from nnzoo.recipes.char_rnn import shakespeare_vocab
+    from nnzoo.zoo.char_rnn import CharRNN
     vocab = shakespeare_vocab(None)
     for split in ("train", "valid"):
         np.save(os.path.join(folder, f"{split}.npy"), np.asarray(vocab.encode(shakespeare(split)), dtype=np.int64))

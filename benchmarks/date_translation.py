@@ -1,7 +1,7 @@
 """Date translation (issue 7): train the ``date-translator`` (bi-GRU encoder, GRU decoder with Bahdanau
 attention) and the ``date-transformer`` recipes once each, and record what they reach on 1,000 fresh dates.
 
-Each recipe runs through :func:`nnzoo.train.recipes.run_recipe` with its defaults (the full ``dates()``
+Each recipe runs through :func:`nnzoo.recipes.run_recipe` with its defaults (the full ``dates()``
 mixture: 8 locales x 18 formats, 50,000 training pairs; validation and test sets of fresh dates whose text
 never occurs in training) in its own fresh process, and the script records the test set's exact match and
 per-character accuracy of the greedy decoding, the teacher-forced token accuracy, the training time (the
@@ -33,8 +33,7 @@ RECIPES = ("date-translator", "date-transformer")
 
 def _child(name, overrides, out_dir, seed):
     """Train one recipe in this (fresh) process; print its result as one JSON line."""
-    import nnzoo.zoo.seq2seq  # noqa: F401  (registers the recipes)
-    from nnzoo.train.recipes import run_recipe
+    from nnzoo.recipes import run_recipe
     r = run_recipe(name, out_dir=out_dir, overrides=overrides, seed=seed, progress=False)
     keep = ("config", "epochs", "best_epoch", "seconds", "val", "test", "parameters", "val_exact_match",
             "val_char_accuracy", "test_exact_match", "test_char_accuracy", "test_errors", "examples")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nnzoo
-from nnzoo import cli, zoo
+from nnzoo import cli, recipes
 from nnzoo.data.datasets import catalog
 from nnzoo.viz import graph_text
 
@@ -45,7 +45,7 @@ def test_train_lists_recipes(capsys, monkeypatch):
     monkeypatch.setenv("NNZOO_NO_CORETYPE", "1")
     assert cli.main(["train", "--list"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in zoo.recipes())
+    assert all(name in out for name in recipes.recipes())
 
 
 def test_train_then_resume_equals_one_run(tmp_path, capsys, monkeypatch):
@@ -96,7 +96,7 @@ def test_graph_text_draws_shared_leaves_and_names():
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Two finished runs to break copies of: logreg (1 epoch) and a tiny date translator."""
-    from nnzoo.train.recipes import run_recipe
+    from nnzoo.recipes import run_recipe
     root = tmp_path_factory.mktemp("runs")
     run_recipe("logreg", out_dir=root / "logreg", overrides={"epochs": 1}, progress=False)
     r = run_recipe("date-translator", out_dir=root / "dates", progress=False, overrides={
@@ -107,7 +107,7 @@ def runs(tmp_path_factory):
 
 
 def test_translate_command(runs, tmp_path, capsys, monkeypatch):
-    from nnzoo.zoo.seq2seq import translate
+    from nnzoo.recipes.seq2seq import translate
     monkeypatch.setenv("NNZOO_NO_CORETYPE", "1")
     assert cli.main(["translate", "saturday 9 may 2018", "--run", str(runs["dates"])]) == 0
     out = capsys.readouterr()
@@ -120,7 +120,7 @@ def test_translate_command(runs, tmp_path, capsys, monkeypatch):
 def test_translate_drops_unknown_characters_and_cuts_long_texts(runs, capsys, monkeypatch):
     """Characters outside the source vocabulary are dropped and a text longer than any date the recipe's data
     holds is cut, each said on one stderr line; exit 0 while something is left, 2 when nothing is."""
-    from nnzoo.zoo.seq2seq import longest_date, translate
+    from nnzoo.recipes.seq2seq import longest_date, translate
     monkeypatch.setenv("NNZOO_NO_CORETYPE", "1")
     run, model, config = str(runs["dates"]), runs["dates_model"], runs["dates_config"]
     assert cli.main(["translate", "Saturday 9 May 2018 \U0001F600", "--run", run]) == 0
@@ -302,7 +302,6 @@ def test_resume_without_a_checkpoint_trains_from_scratch(tmp_path, capsys, monke
 def test_a_diverged_run_exits_1_with_one_line(tmp_path, capsys, monkeypatch):
     """NonFiniteError from the Trainer: one line with where it diverged, the kept checkpoint and a hint."""
     from nnzoo.train import NonFiniteError
-    from nnzoo.train import recipes
     monkeypatch.setenv("NNZOO_NO_CORETYPE", "1")
 
     def diverge(*args, **kwargs):
@@ -319,7 +318,6 @@ def test_a_diverged_run_exits_1_with_one_line(tmp_path, capsys, monkeypatch):
 
 
 def test_the_result_is_printed_as_strict_json(tmp_path, capsys, monkeypatch):
-    from nnzoo.train import recipes
     monkeypatch.setenv("NNZOO_NO_CORETYPE", "1")
     monkeypatch.setattr(recipes, "run_recipe", lambda *a, **k: {"test": {"loss": float("nan"), "accuracy": 0.5},
                                                                "out_dir": str(tmp_path)})

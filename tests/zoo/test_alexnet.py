@@ -3,10 +3,10 @@ state_dict keys and shapes equal to the same architecture written in torch, para
 import numpy as np
 import pytest
 import torch
+from helpers import state_shapes
 from torch import nn as tnn
 
 import nnzoo
-from helpers import state_shapes
 from nnzoo.zoo.alexnet import AlexNet, TorchvisionAlexNet, alexnet
 
 

@@ -9,9 +9,10 @@ import nnzoo
 from nnzoo import cli
 from nnzoo.data import BPTTLoader, Vocab
 from nnzoo.random import Generator
+from nnzoo.recipes import load_run, run_recipe
+from nnzoo.recipes.char_rnn import sequence_cross_entropy
 from nnzoo.train import Trainer
-from nnzoo.train.recipes import load_run, run_recipe
-from nnzoo.zoo.char_rnn import CharRNN, sequence_cross_entropy
+from nnzoo.zoo.char_rnn import CharRNN
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

@@ -1,6 +1,6 @@
 """nnzoo.zoo.gpt: shapes, causality, weight tying, nanoGPT's initialisation, parity with PyTorch (the
 benchmark's torch copy of the model, state_dicts both ways), learning a periodic text, seeded generation, the
-random-window loaders, the cosine schedule, and the char-gpt recipe end to end with `nnzoo sample`."""
+random-window loaders, nanoGPT's optimizer and schedule, and the char-gpt recipe end to end with `nnzoo sample`."""
 import json
 import math
 import os
@@ -14,8 +14,9 @@ import nnzoo
 from nnzoo import cli
 from nnzoo.data import Vocab
 from nnzoo.random import Generator
-from nnzoo.train.recipes import load_run, run_recipe
-from nnzoo.zoo.gpt import GPT, GPTConfig, RandomWindows, random_windows
+from nnzoo.recipes import load_run, run_recipe
+from nnzoo.recipes.gpt import RandomWindows, random_windows
+from nnzoo.zoo.gpt import GPT, GPTConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
@@ -73,7 +74,7 @@ def test_weight_tying():
     sd = model.state_dict()
     assert "lm_head.weight" in sd and "transformer.wte.weight" in sd  # both names, as nanoGPT / PyTorch
     names = [n for n, _ in model.named_parameters()]
-    assert len(names) == len(set(id(p) for p in model.parameters())) == len(sd) - 1  # the shared one once
+    assert len(names) == len({id(p) for p in model.parameters()}) == len(sd) - 1  # the shared one once
     # the one weight gets the gradient of both uses: the embedding rows of the inputs and the whole head
     idx = nnzoo.tensor([[1, 2, 3]])
     _, loss = model(idx, idx)
@@ -182,14 +183,15 @@ def test_random_windows_and_loaders():
     assert len(first) == 3 and not np.array_equal(first[0], second[0])  # a fresh draw every pass
     fixed = RandomWindows(stream, 4, 7, batches=3, generator=Generator().manual_seed(5), fixed=True)
     assert all(np.array_equal(a[0].numpy(), b[0].numpy()) for a, b in zip(fixed, fixed))
-    np.testing.assert_array_equal([b[0].numpy() for b in fixed][0], first[0])  # the same seed, the same draws
+    np.testing.assert_array_equal(next(iter(fixed))[0].numpy(), first[0])  # the same seed, the same draws
     with pytest.raises(ValueError, match="window_starts: a stream of 5 tokens has no window of 7"):
         random_windows(np.arange(5), 2, 7, np.random.default_rng(0))
 
 
 def test_the_benchmark_loop_trains_both_libraries_alike():
     """The benchmark's train_char_gpt with nnzoo and with PyTorch from the same weights on the same batches:
-    the same losses, step after step (AdamW, clipping and the per-iteration cosine schedule of both)."""
+    the same losses, step after step (nanoGPT's AdamW param groups, clipping, and the per-iteration warm-up and
+    cosine of both)."""
     model = _small()
     tmodel = _torch_copy(model)
     stream = np.tile(np.arange(13), 31)[:400]  # periodic: learnable in a few steps
@@ -197,8 +199,10 @@ def test_the_benchmark_loop_trains_both_libraries_alike():
     runs = []
     for lib, m in ((nnzoo, model), (torch, tmodel)):
         val = [tuple(lib.tensor(a) for a in windows_at(stream, starts[-1], 8))]
-        runs.append(train_char_gpt(lib, m, lambda it: tuple(lib.tensor(a) for a in windows_at(stream, starts[it], 8)),
-                                   val, iters=6, eval_interval=3, lr=3e-3, min_lr=3e-4, grad_clip=0.5))
+        def batch(it, lib=lib):
+            return tuple(lib.tensor(a) for a in windows_at(stream, starts[it], 8))
+        runs.append(train_char_gpt(lib, m, batch, val, iters=6, eval_interval=3, lr=3e-3, min_lr=3e-4, grad_clip=0.5,
+                                   warmup_iters=2))
     (a, b) = runs
     assert [h[0] for h in a["history"]] == [3, 6]
     np.testing.assert_allclose(np.array(a["history"])[:, 1:], np.array(b["history"])[:, 1:], rtol=1e-4)
@@ -210,16 +214,26 @@ def test_recipe_end_to_end_and_the_sample_command(tmp_path, capsys, monkeypatch)
     out = tmp_path / "gpt"
     result = run_recipe("char-gpt", out_dir=out, progress=False, overrides={
         "works": "sonnets", "train_chars": 20000, "eval_chars": 3000, "n_layer": 1, "n_head": 2, "n_embd": 32,
-        "block_size": 32, "batch_size": 8, "epochs": 3, "eval_interval": 10, "eval_batches": 2})
+        "block_size": 32, "batch_size": 8, "epochs": 3, "eval_interval": 10, "eval_batches": 2, "warmup_iters": 15})
     saved = json.loads((out / "result.json").read_text())
     assert saved["test"]["loss"] == pytest.approx(result["test"]["loss"]) and saved["iterations"] == 30
     assert saved["val"]["bpc"] == pytest.approx(saved["val"]["loss"] / np.log(2), rel=1e-4)
     history = result["history"]
     assert history["train_loss"][-1] < history["train_loss"][0]
-    # the learning rate at the start of each epoch follows the cosine from lr to lr / 10 over 30 iterations
-    lr = 1e-3
-    expected = [lr / 10 + (lr - lr / 10) * (1 + math.cos(math.pi * t / 30)) / 2 for t in (0, 10, 20)]
-    np.testing.assert_allclose(history["lr"], expected, rtol=1e-9)
+    # the learning rate at the start of each epoch is nanoGPT's get_lr: a linear warm-up over warmup_iters,
+    # then the cosine from lr to min_lr at the last of the 30 iterations
+    lr, min_lr, warmup, iters = 1e-3, 1e-4, 15, 30
+
+    def get_lr(it):
+        if it < warmup:
+            return lr * (it + 1) / (warmup + 1)
+        return min_lr + (lr - min_lr) * (1 + math.cos(math.pi * (it - warmup) / (iters - warmup))) / 2
+    np.testing.assert_allclose(history["lr"], [get_lr(t) for t in (0, 10, 20)], rtol=1e-9)
+    # nanoGPT's optimizer: AdamW, betas (0.9, 0.99), weight decay on the >= 2-D parameters only
+    groups = nnzoo.recipes.recipe("char-gpt").make_optimizer(result["config"], result["model"])
+    assert [g["weight_decay"] for g in groups.param_groups] == [0.1, 0.0]
+    assert all(p.dim() >= 2 for p in groups.param_groups[0]["params"])
+    assert all(p.dim() < 2 for p in groups.param_groups[1]["params"]) and groups.defaults["betas"] == (0.9, 0.99)
     assert (out / "sample.txt").read_text().startswith("ROMEO:") and (out / "vocab.json").is_file()
     r, config, model = load_run(out)
     assert r.name == "char-gpt" and not model.training and config["n_embd"] == 32

@@ -6,8 +6,8 @@ import torch
 
 import nnzoo
 from nnzoo.data.datasets import adding_problem
-from nnzoo.zoo.gradient_flow import (AddingRegressor, compare, hidden_state_gradients, largest_singular_value,
-                                     plot_gradient_flow)
+from nnzoo.recipes.gradient_flow import compare, plot_gradient_flow
+from nnzoo.zoo.gradient_flow import AddingRegressor, hidden_state_gradients, largest_singular_value
 
 
 def _torch_norms(model, x, y):

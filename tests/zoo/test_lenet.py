@@ -188,7 +188,7 @@ def test_digits_cnn_learns_the_digits():
     from nnzoo.data.datasets import digits
     from nnzoo.train import Trainer
     ds = digits()
-    train, val, test = train_val_test_split(ds, val=0.1, test=0.2, stratify=ds.tensors[1], seed=0)
+    train, _, test = train_val_test_split(ds, val=0.1, test=0.2, stratify=ds.tensors[1], seed=0)
     model = DigitsCNN()
     trainer = Trainer(model, nnzoo.nn.CrossEntropyLoss(), nnzoo.optim.Adam(model.parameters(), lr=3e-3),
                       metrics="accuracy", progress=False, seed=0)
@@ -200,7 +200,8 @@ def test_digits_cnn_learns_the_digits():
 def test_cnn_recipe_learns_the_digits_to_98_5_percent_within_2_minutes(tmp_path):
     """The issue's bar: a CNN on the digits, stratified split (80% train+validation / 20% test), seed 0."""
     import time
-    from nnzoo.train.recipes import run_recipe
+
+    from nnzoo.recipes import run_recipe
     start = time.perf_counter()
     result = run_recipe("cnn", out_dir=tmp_path, seed=0, progress=False)
     assert result["test"]["accuracy"] >= 0.985

@@ -2,7 +2,7 @@
 import time
 
 import nnzoo
-from nnzoo.train.recipes import run_recipe
+from nnzoo.recipes import run_recipe
 from nnzoo.zoo import MLP, LogisticRegression
 
 

@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import as_f64, check_model_parity, state_shapes
 from torch import nn as tnn
 from torch.nn import functional as TF
 
 import nnzoo
-from helpers import as_f64, check_model_parity, state_shapes
 from nnzoo.zoo import resnet as R
 
 
@@ -180,7 +180,7 @@ def cifar_count(n, num_classes=10, shortcut="A"):
     total = 3 * 16 * 9 + 2 * 16
     c_in = 16
     for c in (16, 32, 64):
-        for i in range(n):
+        for _ in range(n):
             total += c_in * c * 9 + c * c * 9 + 2 * 2 * c
             if shortcut == "B" and c_in != c:
                 total += c_in * c + 2 * c

@@ -30,7 +30,7 @@ def test_classifier_learns_digits_row_by_row():
     nnzoo.manual_seed(0)
     model = SequenceClassifier(8, 64, 10, cell="gru")
     opt = nnzoo.optim.Adam(model.parameters(), lr=1e-2)
-    for epoch in range(6):
+    for _ in range(6):
         for i in range(0, len(train), 64):
             b = train[i:i + 64]
             loss = nnzoo.nn.functional.cross_entropy(model(X[b]), y[b])

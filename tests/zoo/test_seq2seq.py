@@ -6,8 +6,16 @@ import pytest
 
 import nnzoo
 from nnzoo.ops.reduce import log_softmax
-from nnzoo.zoo.seq2seq import (Seq2Seq, SequenceLoss, TransformerSeq2Seq, _locales_formats, date_splits, date_vocabs,
-                               token_accuracy, translate, translation_scores)
+from nnzoo.recipes.seq2seq import (
+    SequenceLoss,
+    _locales_formats,
+    date_splits,
+    date_vocabs,
+    token_accuracy,
+    translate,
+    translation_scores,
+)
+from nnzoo.zoo.seq2seq import Seq2Seq, TransformerSeq2Seq
 
 SMALL = dict(src_vocab=14, tgt_vocab=14, embed=8, enc_hidden=8, dec_hidden=16, attn_hidden=8, max_len=7)
 PAD, BOS, EOS = 0, 2, 3
@@ -259,7 +267,7 @@ TINY = {"n_train": 256, "n_val": 64, "n_test": 64, "epochs": 1, "batch_size": 64
                                         ("date-transformer", {"d_model": 16, "nhead": 2, "layers": 1,
                                                               "dim_feedforward": 32})])
 def test_recipe_end_to_end_and_translate(tmp_path, name, sizes):
-    from nnzoo.train.recipes import load_run, run_recipe
+    from nnzoo.recipes import load_run, run_recipe
     r = run_recipe(name, out_dir=tmp_path, overrides={**TINY, **sizes}, progress=False)
     for key in ("test_exact_match", "test_char_accuracy", "val_exact_match", "val_char_accuracy"):
         assert 0.0 <= r[key] <= 1.0

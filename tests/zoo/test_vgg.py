@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import as_f64, check_model_parity, state_shapes
 from torch import nn as tnn
 
 import nnzoo
-from helpers import as_f64, check_model_parity, state_shapes
 from nnzoo.zoo import vgg as V
 
 
