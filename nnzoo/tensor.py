@@ -1,15 +1,21 @@
 """``Tensor``: an n-dimensional array plus what autograd needs (``requires_grad``, ``grad``, the node
 that made it). Operators and methods forward to the op functions in ``nnzoo.ops``; the math lives
 there, one op family per file."""
+from __future__ import annotations
+
 import math
 import numbers
 import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import dtypes
 
 _ndarray = np.ndarray
+# the builtins under names that Tensor's methods float(), int() and bool() do not shadow (as PyTorch's stubs)
+_int, _float, _bool = int, float, bool
 
 
 class Tensor:
@@ -32,7 +38,7 @@ class Tensor:
     __array_ufunc__ = None  # NumPy defers to our reflected operators: np.float32(2) * t is a Tensor
     __array_priority__ = 1000
 
-    def __init__(self, *args, dtype=None, requires_grad=False):
+    def __init__(self, *args: Any, dtype: dtypes.dtype | None = None, requires_grad: _bool = False) -> None:
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):
             arr = np.array(args[0]._data if isinstance(args[0], Tensor) else args[0],
                            dtype=dtypes.to_numpy(dtype) or dtypes.get_default_dtype().np)
@@ -76,7 +82,7 @@ class Tensor:
     def shape(self):
         return Size(self._data.shape)
 
-    def size(self, dim=None):
+    def size(self, dim: _int | None = None) -> Size | _int:
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
@@ -89,17 +95,17 @@ class Tensor:
     def ndim(self):
         return self._data.ndim
 
-    def dim(self):
+    def dim(self) -> _int:
         return self._data.ndim
 
     ndimension = dim
 
-    def numel(self):
+    def numel(self) -> _int:
         return self._data.size
 
     nelement = numel
 
-    def element_size(self):
+    def element_size(self) -> _int:
         return self._data.itemsize
 
     @property
@@ -114,13 +120,13 @@ class Tensor:
     def is_cuda(self):
         return False
 
-    def is_floating_point(self):
+    def is_floating_point(self) -> _bool:
         return self._data.dtype.kind == "f"
 
-    def is_contiguous(self):
+    def is_contiguous(self) -> _bool:
         return self._data.flags.c_contiguous
 
-    def stride(self, dim=None):
+    def stride(self, dim: _int | None = None) -> tuple[_int, ...] | _int:
         st = tuple(s // self._data.itemsize for s in self._data.strides)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, "stride")]
 
@@ -134,7 +140,7 @@ class Tensor:
         return self._data.shape[0]
 
     # ---- data access ---------------------------------------------------------------------------
-    def numpy(self, *, force=False):
+    def numpy(self, *, force: _bool = False) -> np.ndarray:
         """The underlying NumPy array (shared memory, as in PyTorch)."""
         if self.requires_grad and not force:
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use "
@@ -144,13 +150,13 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         return self._data if dtype is None else self._data.astype(dtype)
 
-    def item(self):
+    def item(self) -> _float | _int | _bool:
         if self._data.size != 1:
             raise RuntimeError(f"item(): a tensor with {self._data.size} elements cannot be converted "
                                "to a Python scalar")
         return self._data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self._data.tolist()
 
     @property
@@ -225,11 +231,12 @@ class Tensor:
         return new
 
     # ---- autograd --------------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient: Tensor | None = None, retain_graph: _bool | None = None, create_graph: _bool = False,
+                 inputs: Sequence[Tensor] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; a non-scalar needs ``gradient``."""
         engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: _bool = True) -> Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
         if requires_grad and self._data.dtype.kind != "f":
@@ -237,17 +244,17 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def detach(self):
+    def detach(self) -> Tensor:
         t = Tensor._make(self._data)
         t._vc = self._vc
         return t
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self.requires_grad = False
         return self
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         if self.grad_fn is None:
@@ -262,7 +269,7 @@ class Tensor:
         node = self.grad_fn
         return node is not None and node._retained is not None and self._output_nr in node._retained
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> None:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
         if not self.requires_grad:
             raise RuntimeError("register_hook on a tensor that does not require grad")
@@ -270,7 +277,7 @@ class Tensor:
         node.register_prehook(nr, hook)
 
     # ---- dtype conversion and copies ---------------------------------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
+    def to(self, *args: Any, dtype: dtypes.dtype | None = None, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to('cpu')``, ``to(other)``: a cast is differentiable; same dtype returns self."""
         copy = kwargs.pop("copy", False)
         dtype = _to_args(args, dtype, kwargs)
@@ -278,58 +285,58 @@ class Tensor:
             return self.clone() if copy else self
         return _arith.cast(self, dtype)
 
-    def type(self, dtype=None):
+    def type(self, dtype: dtypes.dtype | None = None) -> Tensor | str:
         if dtype is None:
             return "nnzoo." + {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}[self._data.dtype.kind] \
                 + "Tensor"
         return self.to(dtype)
 
-    def float(self):
+    def float(self) -> Tensor:
         return self.to(dtypes.float32)
 
-    def double(self):
+    def double(self) -> Tensor:
         return self.to(dtypes.float64)
 
-    def half(self):
+    def half(self) -> Tensor:
         return self.to(dtypes.float16)
 
-    def long(self):
+    def long(self) -> Tensor:
         return self.to(dtypes.int64)
 
-    def int(self):
+    def int(self) -> Tensor:
         return self.to(dtypes.int32)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         return self.to(dtypes.bool)
 
-    def type_as(self, other):
+    def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         return self
 
-    def cuda(self, *args, **kwargs):
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
         raise RuntimeError("nnzoo has no CUDA backend yet: tensors live on the CPU")
 
-    def clone(self):
+    def clone(self) -> Tensor:
         return _arith.clone(self)
 
-    def contiguous(self):
+    def contiguous(self) -> Tensor:
         return self if self._data.flags.c_contiguous else _arith.clone(self)
 
-    def new_tensor(self, data, dtype=None, requires_grad=False):
+    def new_tensor(self, data: Any, dtype: dtypes.dtype | None = None, requires_grad: _bool = False) -> Tensor:
         return creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None):
+    def new_zeros(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None) -> Tensor:
         return creation.zeros(*size, dtype=dtype or self.dtype)
 
-    def new_ones(self, *size, dtype=None):
+    def new_ones(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None) -> Tensor:
         return creation.ones(*size, dtype=dtype or self.dtype)
 
-    def new_full(self, size, fill_value, dtype=None):
+    def new_full(self, size: Sequence[_int], fill_value: _float, dtype: dtypes.dtype | None = None) -> Tensor:
         return creation.full(size, fill_value, dtype=dtype or self.dtype)
 
-    def new_empty(self, *size, dtype=None):
+    def new_empty(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None) -> Tensor:
         return creation.empty(*size, dtype=dtype or self.dtype)
 
     # ---- in-place ops ------------------------------------------------------------------------------
@@ -396,16 +403,16 @@ class Tensor:
         self._vc[0] += 1
         return self
 
-    def add_(self, other, alpha=1):
+    def add_(self, other: Tensor | _float, alpha: _float = 1) -> Tensor:
         return self._ufunc_inplace("add_", np.add, _arith.add, other if alpha == 1 else other * alpha)
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other: Tensor | _float, alpha: _float = 1) -> Tensor:
         return self._ufunc_inplace("sub_", np.subtract, _arith.sub, other if alpha == 1 else other * alpha)
 
-    def mul_(self, other):
+    def mul_(self, other: Tensor | _float) -> Tensor:
         return self._ufunc_inplace("mul_", np.multiply, _arith.mul, other)
 
-    def div_(self, other):
+    def div_(self, other: Tensor | _float) -> Tensor:
         return self._ufunc_inplace("div_", np.true_divide, _arith.div, other)
 
     __iadd__ = add_
@@ -413,54 +420,55 @@ class Tensor:
     __imul__ = mul_
     __itruediv__ = div_
 
-    def pow_(self, exponent):
+    def pow_(self, exponent: Tensor | _float) -> Tensor:
         return self._inplace("pow_", lambda t: t.pow(exponent))
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         return self._inplace("zero_", lambda t: _constant_like(t, 0))
 
-    def fill_(self, value):
+    def fill_(self, value: Any) -> Tensor:
         return self._inplace("fill_", lambda t: _constant_like(t, value))
 
-    def copy_(self, src):
+    def copy_(self, src: Tensor | _float) -> Tensor:
         return self._inplace("copy_", lambda t: _constant_like(t, src))
 
-    def clamp_(self, min=None, max=None):
+    def clamp_(self, min: _float | Tensor | None = None, max: _float | Tensor | None = None) -> Tensor:
         return self._inplace("clamp_", lambda t: t.clamp(min, max))
 
     clip_ = clamp_
 
-    def uniform_(self, a=0.0, b=1.0, generator=None):
+    def uniform_(self, a: _float = 0.0, b: _float = 1.0, generator: nz_random.Generator | None = None) -> Tensor:
         draw = nz_random._gen(generator).uniform(a, b, self._data.shape)
         return self._inplace("uniform_", lambda t: _constant_like(t, draw))
 
-    def normal_(self, mean=0.0, std=1.0, generator=None):
+    def normal_(self, mean: _float = 0.0, std: _float = 1.0, generator: nz_random.Generator | None = None) -> Tensor:
         draw = nz_random._gen(generator).normal(mean, std, self._data.shape)
         return self._inplace("normal_", lambda t: _constant_like(t, draw))
 
-    def bernoulli(self, p=None, *, generator=None):
+    def bernoulli(self, p: _float | Tensor | None = None, *, generator: nz_random.Generator | None = None) -> Tensor:
         return nz_random.bernoulli(self, p, generator=generator)
 
-    def multinomial(self, num_samples, replacement=False, *, generator=None):
+    def multinomial(self, num_samples: _int, replacement: _bool = False, *,
+                    generator: nz_random.Generator | None = None) -> Tensor:
         return nz_random.multinomial(self, num_samples, replacement, generator=generator)
 
-    def bernoulli_(self, p=0.5, generator=None):
+    def bernoulli_(self, p: _float | Tensor = 0.5, generator: nz_random.Generator | None = None) -> Tensor:
         draw = nz_random._gen(generator).random(self._data.shape) < p
         return self._inplace("bernoulli_", lambda t: _constant_like(t, draw))
 
-    def masked_fill_(self, mask, value):
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
         return self._inplace("masked_fill_", lambda t: t.masked_fill(mask, value))
 
-    def exp_(self):
+    def exp_(self) -> Tensor:
         return self._inplace("exp_", lambda t: t.exp())
 
-    def relu_(self):
+    def relu_(self) -> Tensor:
         return self._inplace("relu_", lambda t: t.relu())
 
-    def sigmoid_(self):
+    def sigmoid_(self) -> Tensor:
         return self._inplace("sigmoid_", lambda t: t.sigmoid())
 
-    def tanh_(self):
+    def tanh_(self) -> Tensor:
         return self._inplace("tanh_", lambda t: t.tanh())
 
     def __setitem__(self, key, value):
@@ -577,115 +585,115 @@ class Tensor:
     def __getitem__(self, key):
         return _index.getitem(self, key)
 
-    def add(self, other, alpha=1):
+    def add(self, other: Tensor | _float, alpha: _float = 1) -> Tensor:
         return _arith.add(self, other, alpha=alpha)
 
-    def sub(self, other, alpha=1):
+    def sub(self, other: Tensor | _float, alpha: _float = 1) -> Tensor:
         return _arith.sub(self, other, alpha=alpha)
 
     subtract = sub
 
-    def mul(self, other):
+    def mul(self, other: Tensor | _float) -> Tensor:
         return _arith.mul(self, other)
 
     multiply = mul
 
-    def div(self, other, rounding_mode=None):
+    def div(self, other: Tensor | _float, rounding_mode: str | None = None) -> Tensor:
         return _arith.div(self, other, rounding_mode=rounding_mode)
 
     divide = true_divide = div
 
-    def remainder(self, other):
+    def remainder(self, other: Tensor | _float) -> Tensor:
         return _arith.remainder(self, other)
 
-    def pow(self, exponent):
+    def pow(self, exponent: Tensor | _float) -> Tensor:
         return _arith.pow(self, exponent)
 
-    def neg(self):
+    def neg(self) -> Tensor:
         return _arith.neg(self)
 
     negative = neg
 
-    def maximum(self, other):
+    def maximum(self, other: Tensor | _float) -> Tensor:
         return _arith.maximum(self, other)
 
-    def minimum(self, other):
+    def minimum(self, other: Tensor | _float) -> Tensor:
         return _arith.minimum(self, other)
 
-    def eq(self, other):
+    def eq(self, other: Tensor | _float) -> Tensor:
         return _arith.eq(self, other)
 
-    def ne(self, other):
+    def ne(self, other: Tensor | _float) -> Tensor:
         return _arith.ne(self, other)
 
-    def lt(self, other):
+    def lt(self, other: Tensor | _float) -> Tensor:
         return _arith.lt(self, other)
 
-    def le(self, other):
+    def le(self, other: Tensor | _float) -> Tensor:
         return _arith.le(self, other)
 
-    def gt(self, other):
+    def gt(self, other: Tensor | _float) -> Tensor:
         return _arith.gt(self, other)
 
-    def ge(self, other):
+    def ge(self, other: Tensor | _float) -> Tensor:
         return _arith.ge(self, other)
 
-    def equal(self, other):
+    def equal(self, other: Tensor) -> _bool:
         return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
 
-    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    def allclose(self, other: Tensor, rtol: _float = 1e-05, atol: _float = 1e-08, equal_nan: _bool = False) -> _bool:
         return bool(np.allclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
-    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    def isclose(self, other: Tensor, rtol: _float = 1e-05, atol: _float = 1e-08, equal_nan: _bool = False) -> Tensor:
         return Tensor._make(np.isclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
-    def logical_not(self):
+    def logical_not(self) -> Tensor:
         return _arith.logical_not(self)
 
-    def logical_and(self, other):
+    def logical_and(self, other: Tensor | _float) -> Tensor:
         return _arith.logical_and(self, other)
 
-    def logical_or(self, other):
+    def logical_or(self, other: Tensor | _float) -> Tensor:
         return _arith.logical_or(self, other)
 
-    def logical_xor(self, other):
+    def logical_xor(self, other: Tensor | _float) -> Tensor:
         return _arith.logical_xor(self, other)
 
-    def bitwise_not(self):
+    def bitwise_not(self) -> Tensor:
         return _arith.bitwise_not(self)
 
-    def bitwise_and(self, other):
+    def bitwise_and(self, other: Tensor | _float) -> Tensor:
         return _arith.bitwise_and(self, other)
 
-    def bitwise_or(self, other):
+    def bitwise_or(self, other: Tensor | _float) -> Tensor:
         return _arith.bitwise_or(self, other)
 
-    def bitwise_xor(self, other):
+    def bitwise_xor(self, other: Tensor | _float) -> Tensor:
         return _arith.bitwise_xor(self, other)
 
-    def bitwise_left_shift(self, other):
+    def bitwise_left_shift(self, other: Tensor | _float) -> Tensor:
         return _arith.bitwise_left_shift(self, other)
 
-    def bitwise_right_shift(self, other):
+    def bitwise_right_shift(self, other: Tensor | _float) -> Tensor:
         return _arith.bitwise_right_shift(self, other)
 
     # in place (PyTorch's &=, |=, ^=, <<=, >>= change the tensor, not the name)
-    def bitwise_not_(self):
+    def bitwise_not_(self) -> Tensor:
         return self._inplace("bitwise_not_", _arith.bitwise_not)
 
-    def bitwise_and_(self, other):
+    def bitwise_and_(self, other: Tensor | _float) -> Tensor:
         return self._inplace("bitwise_and_", lambda t: _arith.bitwise_and(t, other))
 
-    def bitwise_or_(self, other):
+    def bitwise_or_(self, other: Tensor | _float) -> Tensor:
         return self._inplace("bitwise_or_", lambda t: _arith.bitwise_or(t, other))
 
-    def bitwise_xor_(self, other):
+    def bitwise_xor_(self, other: Tensor | _float) -> Tensor:
         return self._inplace("bitwise_xor_", lambda t: _arith.bitwise_xor(t, other))
 
-    def bitwise_left_shift_(self, other):
+    def bitwise_left_shift_(self, other: Tensor | _float) -> Tensor:
         return self._inplace("bitwise_left_shift_", lambda t: _arith.bitwise_left_shift(t, other))
 
-    def bitwise_right_shift_(self, other):
+    def bitwise_right_shift_(self, other: Tensor | _float) -> Tensor:
         return self._inplace("bitwise_right_shift_", lambda t: _arith.bitwise_right_shift(t, other))
 
     __iand__ = bitwise_and_
@@ -694,194 +702,199 @@ class Tensor:
     __ilshift__ = bitwise_left_shift_
     __irshift__ = bitwise_right_shift_
 
-    def where(self, condition, other):
+    def where(self, condition: Tensor, other: Tensor | _float) -> Tensor:
         return _arith.where(condition, self, other)
 
-    def isnan(self):
+    def isnan(self) -> Tensor:
         return Tensor._make(np.isnan(self._data))
 
-    def isinf(self):
+    def isinf(self) -> Tensor:
         return Tensor._make(np.isinf(self._data))
 
-    def isfinite(self):
+    def isfinite(self) -> Tensor:
         return Tensor._make(np.isfinite(self._data))
 
     # ---- unary math ------------------------------------------------------------------------------
-    def abs(self):
+    def abs(self) -> Tensor:
         return _unary.abs(self)
 
     absolute = abs
 
-    def exp(self):
+    def exp(self) -> Tensor:
         return _unary.exp(self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return _unary.log(self)
 
-    def log1p(self):
+    def log1p(self) -> Tensor:
         return _unary.log1p(self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return _unary.sqrt(self)
 
-    def rsqrt(self):
+    def rsqrt(self) -> Tensor:
         return _unary.rsqrt(self)
 
-    def expm1(self):
+    def expm1(self) -> Tensor:
         return _unary.expm1(self)
 
-    def log2(self):
+    def log2(self) -> Tensor:
         return _unary.log2(self)
 
-    def log10(self):
+    def log10(self) -> Tensor:
         return _unary.log10(self)
 
-    def reciprocal(self):
+    def reciprocal(self) -> Tensor:
         return _unary.reciprocal(self)
 
-    def square(self):
+    def square(self) -> Tensor:
         return _unary.square(self)
 
-    def tan(self):
+    def tan(self) -> Tensor:
         return _unary.tan(self)
 
-    def erf(self):
+    def erf(self) -> Tensor:
         return _unary.erf(self)
 
-    def erfc(self):
+    def erfc(self) -> Tensor:
         return _unary.erfc(self)
 
-    def trunc(self):
+    def trunc(self) -> Tensor:
         return _unary.trunc(self)
 
     fix = trunc
 
-    def clamp_min(self, min):
+    def clamp_min(self, min: _float | Tensor) -> Tensor:
         return _unary.clamp_min(self, min)
 
-    def clamp_max(self, max):
+    def clamp_max(self, max: _float | Tensor) -> Tensor:
         return _unary.clamp_max(self, max)
 
-    def sin(self):
+    def sin(self) -> Tensor:
         return _unary.sin(self)
 
-    def cos(self):
+    def cos(self) -> Tensor:
         return _unary.cos(self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return _unary.tanh(self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return _unary.sigmoid(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return _unary.relu(self)
 
-    def clamp(self, min=None, max=None):
+    def clamp(self, min: _float | Tensor | None = None, max: _float | Tensor | None = None) -> Tensor:
         return _unary.clamp(self, min, max)
 
     clip = clamp
 
-    def sign(self):
+    def sign(self) -> Tensor:
         return _unary.sign(self)
 
-    def floor(self):
+    def floor(self) -> Tensor:
         return _unary.floor(self)
 
-    def ceil(self):
+    def ceil(self) -> Tensor:
         return _unary.ceil(self)
 
-    def round(self, decimals=0):
+    def round(self, decimals: _int = 0) -> Tensor:
         return _unary.round(self, decimals=decimals)
 
     # ---- reductions --------------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, dtype=None):
+    def sum(self, dim: _int | tuple[_int, ...] | None = None, keepdim: _bool = False,
+            dtype: dtypes.dtype | None = None) -> Tensor:
         return _reduce.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim=None, keepdim=False, dtype=None):
+    def mean(self, dim: _int | tuple[_int, ...] | None = None, keepdim: _bool = False,
+             dtype: dtypes.dtype | None = None) -> Tensor:
         return _reduce.mean(self, dim, keepdim, dtype=dtype)
 
-    def prod(self, dim=None, keepdim=False, dtype=None):
+    def prod(self, dim: _int | None = None, keepdim: _bool = False, dtype: dtypes.dtype | None = None) -> Tensor:
         return _reduce.prod(self, dim, keepdim, dtype=dtype)
 
-    def max(self, dim=None, keepdim=False):
+    def max(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor | tuple[Tensor, Tensor]:
         return _reduce.max(self, dim, keepdim)
 
-    def min(self, dim=None, keepdim=False):
+    def min(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor | tuple[Tensor, Tensor]:
         return _reduce.min(self, dim, keepdim)
 
-    def amax(self, dim=(), keepdim=False):
+    def amax(self, dim: _int | tuple[_int, ...] = (), keepdim: _bool = False) -> Tensor:
         return _reduce.amax(self, dim, keepdim)
 
-    def amin(self, dim=(), keepdim=False):
+    def amin(self, dim: _int | tuple[_int, ...] = (), keepdim: _bool = False) -> Tensor:
         return _reduce.amin(self, dim, keepdim)
 
-    def argmax(self, dim=None, keepdim=False):
+    def argmax(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor:
         return _reduce.argmax(self, dim, keepdim)
 
-    def argmin(self, dim=None, keepdim=False):
+    def argmin(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor:
         return _reduce.argmin(self, dim, keepdim)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def var(self, dim: _int | tuple[_int, ...] | None = None, unbiased: _bool | None = None, keepdim: _bool = False, *,
+            correction: _float | None = None) -> Tensor:
         return _reduce.var(self, dim, unbiased, keepdim, correction=correction)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def std(self, dim: _int | tuple[_int, ...] | None = None, unbiased: _bool | None = None, keepdim: _bool = False, *,
+            correction: _float | None = None) -> Tensor:
         return _reduce.std(self, dim, unbiased, keepdim, correction=correction)
 
-    def logsumexp(self, dim, keepdim=False):
+    def logsumexp(self, dim: _int | tuple[_int, ...], keepdim: _bool = False) -> Tensor:
         return _reduce.logsumexp(self, dim, keepdim)
 
-    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+    def norm(self, p: _float | str | None = "fro", dim: _int | tuple[_int, ...] | None = None, keepdim: _bool = False,
+             dtype: dtypes.dtype | None = None) -> Tensor:
         return _reduce.norm(self, p, dim, keepdim, dtype=dtype)
 
-    def cumsum(self, dim, *, dtype=None):
+    def cumsum(self, dim: _int, *, dtype: dtypes.dtype | None = None) -> Tensor:
         return _reduce.cumsum(self, dim, dtype=dtype)
 
-    def cumprod(self, dim, *, dtype=None):
+    def cumprod(self, dim: _int, *, dtype: dtypes.dtype | None = None) -> Tensor:
         return _reduce.cumprod(self, dim, dtype=dtype)
 
-    def softmax(self, dim, dtype=None):
+    def softmax(self, dim: _int, dtype: dtypes.dtype | None = None) -> Tensor:
         return _reduce.softmax(self, dim, dtype=dtype)
 
-    def log_softmax(self, dim, dtype=None):
+    def log_softmax(self, dim: _int, dtype: dtypes.dtype | None = None) -> Tensor:
         return _reduce.log_softmax(self, dim, dtype=dtype)
 
-    def all(self, dim=None, keepdim=False):
+    def all(self, dim: _int | tuple[_int, ...] | None = None, keepdim: _bool = False) -> Tensor:
         return _reduce.all(self, dim, keepdim)
 
-    def any(self, dim=None, keepdim=False):
+    def any(self, dim: _int | tuple[_int, ...] | None = None, keepdim: _bool = False) -> Tensor:
         return _reduce.any(self, dim, keepdim)
 
     # ---- shape -----------------------------------------------------------------------------------------
-    def reshape(self, *shape):
+    def reshape(self, *shape: _int | Sequence[_int]) -> Tensor:
         return _shape.reshape(self, *shape)
 
-    def view(self, *shape):
+    def view(self, *shape: _int | Sequence[_int]) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
             raise NotImplementedError("view(dtype) is not supported; use to(dtype)")
         return _shape.view(self, *shape)
 
-    def view_as(self, other):
+    def view_as(self, other: Tensor) -> Tensor:
         return _shape.view(self, other.shape)
 
-    def reshape_as(self, other):
+    def reshape_as(self, other: Tensor) -> Tensor:
         return _shape.reshape(self, other.shape)
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim: _int = 0, end_dim: _int = -1) -> Tensor:
         return _shape.flatten(self, start_dim, end_dim)
 
-    def unflatten(self, dim, sizes):
+    def unflatten(self, dim: _int, sizes: Sequence[_int]) -> Tensor:
         return _shape.unflatten(self, dim, sizes)
 
-    def transpose(self, dim0, dim1):
+    def transpose(self, dim0: _int, dim1: _int) -> Tensor:
         return _shape.transpose(self, dim0, dim1)
 
     swapaxes = swapdims = transpose
 
-    def permute(self, *dims):
+    def permute(self, *dims: _int | Sequence[_int]) -> Tensor:
         return _shape.permute(self, *dims)
 
-    def t(self):
+    def t(self) -> Tensor:
         return _shape.t(self)
 
     @property
@@ -892,118 +905,119 @@ class Tensor:
     def mT(self):
         return _shape.transpose(self, -2, -1)
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim: _int | tuple[_int, ...] | None = None) -> Tensor:
         return _shape.squeeze(self, dim)
 
-    def unsqueeze(self, dim):
+    def unsqueeze(self, dim: _int) -> Tensor:
         return _shape.unsqueeze(self, dim)
 
-    def expand(self, *sizes):
+    def expand(self, *sizes: _int | Sequence[_int]) -> Tensor:
         return _shape.expand(self, *sizes)
 
-    def expand_as(self, other):
+    def expand_as(self, other: Tensor) -> Tensor:
         return _shape.expand(self, other.shape)
 
-    def broadcast_to(self, shape):
+    def broadcast_to(self, shape: Sequence[_int]) -> Tensor:
         return _shape.broadcast_to(self, shape)
 
-    def repeat(self, *sizes):
+    def repeat(self, *sizes: _int | Sequence[_int]) -> Tensor:
         return _shape.repeat(self, *sizes)
 
-    def tile(self, *dims):
+    def tile(self, *dims: _int | Sequence[_int]) -> Tensor:
         return _shape.tile(self, *dims)
 
-    def movedim(self, source, destination):
+    def movedim(self, source: _int | Sequence[_int], destination: _int | Sequence[_int]) -> Tensor:
         return _shape.movedim(self, source, destination)
 
     moveaxis = movedim
 
-    def fliplr(self):
+    def fliplr(self) -> Tensor:
         return _shape.fliplr(self)
 
-    def flipud(self):
+    def flipud(self) -> Tensor:
         return _shape.flipud(self)
 
-    def tensor_split(self, indices_or_sections, dim=0):
+    def tensor_split(self, indices_or_sections: _int | Sequence[_int] | Tensor, dim: _int = 0) -> tuple[Tensor, ...]:
         return _shape.tensor_split(self, indices_or_sections, dim)
 
-    def flip(self, *dims):
+    def flip(self, *dims: _int | Sequence[_int]) -> Tensor:
         return _shape.flip(self, *dims)
 
-    def roll(self, shifts, dims=None):
+    def roll(self, shifts: _int | Sequence[_int], dims: _int | Sequence[_int] | None = None) -> Tensor:
         return _shape.roll(self, shifts, dims)
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size_or_sections: _int | Sequence[_int], dim: _int = 0) -> tuple[Tensor, ...]:
         return _shape.split(self, split_size_or_sections, dim)
 
-    def chunk(self, chunks, dim=0):
+    def chunk(self, chunks: _int, dim: _int = 0) -> tuple[Tensor, ...]:
         return _shape.chunk(self, chunks, dim)
 
-    def unbind(self, dim=0):
+    def unbind(self, dim: _int = 0) -> tuple[Tensor, ...]:
         return _shape.unbind(self, dim)
 
-    def narrow(self, dim, start, length):
+    def narrow(self, dim: _int, start: _int, length: _int) -> Tensor:
         return _shape.narrow(self, dim, start, length)
 
-    def tril(self, diagonal=0):
+    def tril(self, diagonal: _int = 0) -> Tensor:
         return _shape.tril(self, diagonal)
 
-    def triu(self, diagonal=0):
+    def triu(self, diagonal: _int = 0) -> Tensor:
         return _shape.triu(self, diagonal)
 
-    def diagonal(self, offset=0, dim1=0, dim2=1):
+    def diagonal(self, offset: _int = 0, dim1: _int = 0, dim2: _int = 1) -> Tensor:
         return _shape.diagonal(self, offset, dim1, dim2)
 
     # ---- indexing ------------------------------------------------------------------------------------
-    def gather(self, dim, index):
+    def gather(self, dim: _int, index: Tensor) -> Tensor:
         return _index.gather(self, dim, index)
 
-    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+    def scatter(self, dim: _int, index: Tensor, src: Tensor | _float | None = None, *, value: _float | None = None,
+                reduce: str | None = None) -> Tensor:
         return _index.scatter(self, dim, index, src, value=value, reduce=reduce)
 
-    def scatter_add(self, dim, index, src):
+    def scatter_add(self, dim: _int, index: Tensor, src: Tensor) -> Tensor:
         return _index.scatter_add(self, dim, index, src)
 
-    def index_select(self, dim, index):
+    def index_select(self, dim: _int, index: Tensor) -> Tensor:
         return _index.index_select(self, dim, index)
 
-    def masked_fill(self, mask, value):
+    def masked_fill(self, mask: Tensor, value: _float | Tensor) -> Tensor:
         return _index.masked_fill(self, mask, value)
 
-    def take_along_dim(self, indices, dim=None):
+    def take_along_dim(self, indices: Tensor, dim: _int | None = None) -> Tensor:
         return _index.take_along_dim(self, indices, dim)
 
-    def nonzero(self, *, as_tuple=False):
+    def nonzero(self, *, as_tuple: _bool = False) -> Tensor | tuple[Tensor, ...]:
         return _index.nonzero(self, as_tuple=as_tuple)
 
-    def masked_select(self, mask):
+    def masked_select(self, mask: Tensor) -> Tensor:
         return _index.masked_select(self, mask)
 
-    def index_add(self, dim, index, source, *, alpha=1):
+    def index_add(self, dim: _int, index: Tensor, source: Tensor, *, alpha: _float = 1) -> Tensor:
         return _index.index_add(self, dim, index, source, alpha=alpha)
 
-    def argwhere(self):
+    def argwhere(self) -> Tensor:
         return _index.argwhere(self)
 
     # ---- linear algebra --------------------------------------------------------------------------------
-    def matmul(self, other):
+    def matmul(self, other: Tensor) -> Tensor:
         return _linalg.matmul(self, other)
 
-    def mm(self, other):
+    def mm(self, other: Tensor) -> Tensor:
         return _linalg.mm(self, other)
 
-    def bmm(self, other):
+    def bmm(self, other: Tensor) -> Tensor:
         return _linalg.bmm(self, other)
 
-    def outer(self, other):
+    def outer(self, other: Tensor) -> Tensor:
         return _linalg.outer(self, other)
 
     ger = outer
 
-    def mv(self, vec):
+    def mv(self, vec: Tensor) -> Tensor:
         return _linalg.mv(self, vec)
 
-    def dot(self, other):
+    def dot(self, other: Tensor) -> Tensor:
         return _linalg.dot(self, other)
 
 
