@@ -1,12 +1,18 @@
 """Making tensors: ``tensor`` from data, and the deterministic factories (zeros, arange, eye, ...)."""
+from __future__ import annotations
+
 import math
 import operator
 from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import dtypes
 from .tensor import Tensor, _check_device
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _make = Tensor._make
 
@@ -95,7 +101,8 @@ def _array(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+def tensor(data: Any, dtype: dtypes.dtype | None = None, device: str | None = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays or tensors).
 
     The dtype, unless given, follows PyTorch: Python floats become the default dtype (float32), ints
@@ -133,7 +140,7 @@ def _unwrap(seq):
     return [x._data if isinstance(x, Tensor) else _unwrap(x) if isinstance(x, _SEQUENCES) else x for x in seq]
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data: Any, dtype: dtypes.dtype | None = None, device: str | None = None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array or tensor when no conversion is needed."""
     _check_device(device)
     if isinstance(data, Tensor):
@@ -144,7 +151,7 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype)
 
 
-def from_numpy(array):
+def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (changes to one show in the other)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
@@ -182,19 +189,22 @@ def _np_dtype(dtype):
     return dtypes.to_numpy(dtype) if dtype is not None else dtypes.get_default_dtype().np
 
 
-def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+def zeros(*sizes: int, size: int | Sequence[int] | None = None, dtype: dtypes.dtype | None = None,
+          device: str | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
     _check_device(device)
     return _finish(np.zeros(_sizes(sizes, size, "zeros"), dtype=_np_dtype(dtype)), requires_grad)
 
 
-def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+def ones(*sizes: int, size: int | Sequence[int] | None = None, dtype: dtypes.dtype | None = None,
+         device: str | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
     _check_device(device)
     return _finish(np.ones(_sizes(sizes, size, "ones"), dtype=_np_dtype(dtype)), requires_grad)
 
 
-def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+def empty(*sizes: int, size: int | Sequence[int] | None = None, dtype: dtypes.dtype | None = None,
+          device: str | None = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor (whatever the memory held)."""
     _check_device(device)
     return _finish(np.empty(_sizes(sizes, size, "empty"), dtype=_np_dtype(dtype)), requires_grad)
@@ -204,7 +214,8 @@ def _scalar(value):
     return value.item() if isinstance(value, Tensor) else value
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size: Sequence[int], fill_value: float | bool | Tensor, dtype: dtypes.dtype | None = None,
+         device: str | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``.
 
     The dtype follows the value's kind as PyTorch does: bool -> bool, int -> int64, float -> the
@@ -222,28 +233,33 @@ def _like(input, dtype, device):
     return input.shape, (dtypes.to_numpy(dtype) if dtype is not None else input._data.dtype)
 
 
-def zeros_like(input, dtype=None, device=None, requires_grad=False):
+def zeros_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | None = None,
+               requires_grad: bool = False) -> Tensor:
     shape, dt = _like(input, dtype, device)
     return _finish(np.zeros(shape, dtype=dt), requires_grad)
 
 
-def ones_like(input, dtype=None, device=None, requires_grad=False):
+def ones_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | None = None,
+              requires_grad: bool = False) -> Tensor:
     shape, dt = _like(input, dtype, device)
     return _finish(np.ones(shape, dtype=dt), requires_grad)
 
 
-def empty_like(input, dtype=None, device=None, requires_grad=False):
+def empty_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | None = None,
+               requires_grad: bool = False) -> Tensor:
     shape, dt = _like(input, dtype, device)
     return _finish(np.empty(shape, dtype=dt), requires_grad)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+def full_like(input: Tensor, fill_value: float | bool | Tensor, dtype: dtypes.dtype | None = None,
+              device: str | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor shaped like ``input`` filled with ``fill_value``; the dtype is ``input``'s unless given."""
     shape, dt = _like(input, dtype, device)
     return _finish(np.full(shape, _scalar(fill_value), dtype=dt), requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def arange(start: float, end: float | None = None, step: float = 1, *, dtype: dtypes.dtype | None = None,
+           device: str | None = None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``: ``arange(end)`` or ``arange(start, end, step)``.
 
     The dtype is int64 when all of start, end, step are integers, else the default float dtype.
@@ -294,21 +310,24 @@ def _steps(steps, op):
     return steps
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+def linspace(start: float, end: float, steps: int, *, dtype: dtypes.dtype | None = None, device: str | None = None,
+             requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default float dtype)."""
     _check_device(device)
     vals = np.linspace(_scalar(start), _scalar(end), _steps(steps, "linspace"))
     return _finish(vals.astype(_np_dtype(dtype)), requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: dtypes.dtype | None = None,
+             device: str | None = None, requires_grad: bool = False) -> Tensor:
     """``steps`` values ``base ** x`` for x evenly spaced from ``start`` to ``end`` inclusive."""
     _check_device(device)
     vals = base ** np.linspace(_scalar(start), _scalar(end), _steps(steps, "logspace"))
     return _finish(vals.astype(_np_dtype(dtype)), requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, *, dtype: dtypes.dtype | None = None, device: str | None = None,
+        requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m defaults to n)."""
     _check_device(device)
     m = n if m is None else m

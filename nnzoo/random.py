@@ -4,9 +4,20 @@ Built on NumPy's PCG64 bit generator. The same seed gives the same draws (within
 are not PyTorch's), and separate generators are independent streams: drawing from one never moves
 another.
 """
+from __future__ import annotations
+
 import operator
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .creation import _sizes  # the size parsing of zeros/ones/empty (imported before this module)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from . import dtypes
+    from .tensor import Tensor
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
@@ -27,16 +38,16 @@ class Generator:
         True
     """
 
-    def __init__(self, device="cpu"):
+    def __init__(self, device: str = "cpu") -> None:
         from .tensor import _check_device
         _check_device(device)
         self.manual_seed(_DEFAULT_SEED)
 
     @property
-    def device(self):
+    def device(self) -> str:
         return "cpu"
 
-    def manual_seed(self, seed):
+    def manual_seed(self, seed: int) -> Generator:
         """Restart the stream from ``seed`` (an int in [-2**63, 2**64); negatives wrap as in PyTorch)."""
         seed = operator.index(seed)
         if not -(2 ** 63) <= seed < _U64:
@@ -45,15 +56,15 @@ class Generator:
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
         return self
 
-    def seed(self):
+    def seed(self) -> int:
         """Reseed from the operating system's entropy; returns the new seed."""
         self.manual_seed(int(np.random.SeedSequence().entropy % _U64))
         return self._seed
 
-    def initial_seed(self):
+    def initial_seed(self) -> int:
         return self._seed
 
-    def get_state(self):
+    def get_state(self) -> Tensor:
         """The stream's state as a uint8 tensor (restore it with ``set_state``)."""
         import json
 
@@ -61,7 +72,7 @@ class Generator:
         raw = json.dumps(self._rng.bit_generator.state).encode()
         return tensor(np.frombuffer(raw, dtype=np.uint8).copy())
 
-    def set_state(self, state):
+    def set_state(self, state: Tensor) -> Generator:
         import json
         self._rng.bit_generator.state = json.loads(bytes(state.numpy()).decode())
         return self
@@ -76,33 +87,28 @@ def _gen(generator):
     return (generator if generator is not None else default_generator)._rng
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> Generator:
     """Seed the default generator (all random ops without ``generator=`` draw from it)."""
     return default_generator.manual_seed(seed)
 
 
-def seed():
+def seed() -> int:
     return default_generator.seed()
 
 
-def initial_seed():
+def initial_seed() -> int:
     return default_generator.initial_seed()
 
 
-def get_rng_state():
+def get_rng_state() -> Tensor:
     return default_generator.get_state()
 
 
-def set_rng_state(state):
+def set_rng_state(state: Tensor) -> None:
     default_generator.set_state(state)
 
 
 # ---- random factories ------------------------------------------------------------------------
-def _shape(sizes, size, op):
-    from .creation import _sizes
-    return _sizes(sizes, size, op)
-
-
 def _float_dtype(dtype, op):
     """The NumPy dtype for a sampler that only makes floats (``dtype`` None -> the default dtype)."""
     from . import dtypes
@@ -130,24 +136,28 @@ def _standard_normal(rng, shape, npdt):
     return rng.standard_normal(shape, dtype=npdt)
 
 
-def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*sizes: int, size: int | Sequence[int] | None = None, generator: Generator | None = None,
+         dtype: dtypes.dtype | None = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1): ``rand(2, 3)``, ``rand((2, 3))`` or ``rand(size=(2, 3))``."""
     npdt = _float_dtype(dtype, "rand")
-    return _out(_uniform(_gen(generator), _shape(sizes, size, "rand"), npdt), npdt, requires_grad)
+    return _out(_uniform(_gen(generator), _sizes(sizes, size, "rand"), npdt), npdt, requires_grad)
 
 
-def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*sizes: int, size: int | Sequence[int] | None = None, generator: Generator | None = None,
+          dtype: dtypes.dtype | None = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples (mean 0, variance 1)."""
     npdt = _float_dtype(dtype, "randn")
-    return _out(_standard_normal(_gen(generator), _shape(sizes, size, "randn"), npdt), npdt, requires_grad)
+    return _out(_standard_normal(_gen(generator), _sizes(sizes, size, "randn"), npdt), npdt, requires_grad)
 
 
-def rand_like(input, *, dtype=None, generator=None, device=None, requires_grad=False):
+def rand_like(input: Tensor, *, dtype: dtypes.dtype | None = None, generator: Generator | None = None,
+              device: str | None = None, requires_grad: bool = False) -> Tensor:
     """``rand`` with the shape (and, unless given, the dtype) of ``input``."""
     return rand(input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def randn_like(input, *, dtype=None, generator=None, device=None, requires_grad=False):
+def randn_like(input: Tensor, *, dtype: dtypes.dtype | None = None, generator: Generator | None = None,
+               device: str | None = None, requires_grad: bool = False) -> Tensor:
     """``randn`` with the shape (and, unless given, the dtype) of ``input``."""
     return randn(input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
@@ -159,7 +169,9 @@ def _int_range(low, high, op):
     return low, high
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = None, *,
+            generator: Generator | None = None, dtype: dtypes.dtype | None = None, device: str | None = None,
+            requires_grad: bool = False) -> Tensor:
     """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``; int64
     unless ``dtype`` says otherwise."""
     from . import dtypes
@@ -170,11 +182,12 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     if size is None or high is None:
         raise TypeError("randint(): expected randint(high, size) or randint(low, high, size)")
     low, high = _int_range(low, high, "randint")
-    arr = _gen(generator).integers(low, high, _shape((size,), None, "randint"), dtype=np.int64)
+    arr = _gen(generator).integers(low, high, _sizes((size,), None, "randint"), dtype=np.int64)
     return _out(arr, dtypes.to_numpy(dtype) if dtype is not None else np.dtype(np.int64), requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, generator: Generator | None = None,
+                 dtype: dtypes.dtype | None = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
     """``randint`` with the shape and (unless given) the dtype of ``input``: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``."""
     if high is None:
@@ -183,7 +196,8 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
                    requires_grad=requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randperm(n: int, *, generator: Generator | None = None, dtype: dtypes.dtype | None = None,
+             device: str | None = None, requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
     from . import dtypes
     n = operator.index(n)
@@ -193,7 +207,9 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     return _out(_gen(generator).permutation(n), npdt, requires_grad)
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+def normal(mean: float | Tensor, std: float | Tensor = 1.0, size: Sequence[int] | None = None, *,
+           generator: Generator | None = None, dtype: dtypes.dtype | None = None, device: str | None = None,
+           requires_grad: bool = False) -> Tensor:
     """Normal samples ``mean + std * z``: from tensors ``mean`` and/or ``std`` (broadcast together; the
     dtype is theirs), or from two numbers and a ``size``."""
     from . import dtypes
@@ -203,12 +219,12 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     s = std._data if isinstance(std, Tensor) else std
     if tensors:
         shape = np.broadcast_shapes(np.shape(m), np.shape(s)) if size is None else \
-            _shape((size,), None, "normal")
+            _sizes((size,), None, "normal")
         npdt = dtypes.result_type(*tensors).np if dtype is None else _float_dtype(dtype, "normal")
     else:
         if size is None:
             raise TypeError("normal(): with a number for both mean and std, give a size: normal(0.0, 1.0, (2, 3))")
-        shape = _shape((size,), None, "normal")
+        shape = _sizes((size,), None, "normal")
         npdt = _float_dtype(dtype, "normal")
     if npdt.kind != "f":
         raise RuntimeError(f"normal: expected floating point mean/std, got {dtypes.from_numpy(npdt)}")
@@ -218,7 +234,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return _out(z * np.asarray(s, dtype=npdt) + np.asarray(m, dtype=npdt), npdt, requires_grad)
 
 
-def bernoulli(input, p=None, *, generator=None):
+def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None) -> Tensor:
     """Draw 1 with probability ``input`` (or the number ``p``) per element, else 0; shape and dtype of input."""
     probs = input._data if p is None else p
     if not np.all((np.asarray(probs) >= 0) & (np.asarray(probs) <= 1)):
@@ -227,7 +243,8 @@ def bernoulli(input, p=None, *, generator=None):
     return _out(u < probs, input._data.dtype)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
     """Indices of categories drawn from the rows of ``input`` (non-negative weights, not necessarily
     summing to 1), int64.
 
