@@ -1,13 +1,19 @@
 """The backward pass: an iterative walk of the graph in dependency order (no recursion, so a chain of
 100,000 ops backprops fine). ``backward`` accumulates into leaves' ``.grad``; ``grad`` returns the
 gradients of chosen inputs and leaves ``.grad`` alone."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..tensor import Tensor
 from .grad_mode import state
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Tensor | Sequence[Tensor | None] | None = None,
+             retain_graph: bool | None = None, create_graph: bool = False,
+             inputs: Tensor | Sequence[Tensor] | None = None) -> None:
     """Compute the gradients of ``tensors`` (w.r.t. every leaf) and accumulate them into ``.grad``."""
     tensors, grads = _roots(tensors, grad_tensors, "backward")
     if retain_graph is None:
@@ -25,7 +31,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 t.grad = g if t.grad is None else t.grad + g
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Tensor | Sequence[Tensor | None] | None = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """Return d(outputs)/d(inputs) as a tuple, without touching ``.grad``.
 
     With ``create_graph=True`` the results are themselves differentiable (higher-order gradients).

@@ -15,7 +15,11 @@ the output (rebuilt on demand, so the node holds no reference cycle to its own o
 else as a constant. Every saved input/output remembers its version: an in-place change between
 forward and backward raises instead of giving a wrong gradient.
 """
+from __future__ import annotations
+
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -81,11 +85,11 @@ class Function:
     # ---- the user-facing ctx API ------------------------------------------------------------
     _to_save = None
 
-    def save_for_backward(self, *items):
+    def save_for_backward(self, *items: Tensor | None) -> None:
         self._to_save = items
 
     @property
-    def saved_tensors(self):
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
         if self._freed:
             raise RuntimeError(
                 f"{self.name()}: trying to backward through the graph a second time (or to use saved "
@@ -93,18 +97,18 @@ class Function:
                 "backward(retain_graph=True) the first time if you need to backward twice.")
         return tuple(None if s is None else s.unpack(self) for s in self._saved)
 
-    def mark_non_differentiable(self, *tensors):
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
         self._non_diff = {id(t._data if isinstance(t, Tensor) else t) for t in tensors}
 
     @classmethod
-    def name(cls):
+    def name(cls) -> str:
         return cls.__name__ + "Backward0"
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[..., Any]) -> None:
         """Hook called with the gradients of this node's outputs (used by ``Tensor.register_hook``)."""
         self.register_prehook(0, hook)
 
-    def register_prehook(self, output_nr, hook):
+    def register_prehook(self, output_nr: int, hook: Callable[..., Any]) -> None:
         if self._pre_hooks is None:
             self._pre_hooks = {}
         self._pre_hooks.setdefault(output_nr, []).append(hook)
@@ -114,15 +118,15 @@ class Function:
 
     # ---- forward: run the op and, if any input requires grad, record the node ----------------
     @staticmethod
-    def forward(ctx, *args):
+    def forward(ctx: Any, *args: Any) -> Any:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx, *grads):
+    def backward(ctx: Any, *grads: Any) -> Any:
         raise NotImplementedError(f"{ctx.name()}: backward is not implemented")
 
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args: Any) -> Any:
         if not cls._array_forward:
             return cls._apply_user(args)
         ctx = _new(cls)
@@ -157,7 +161,7 @@ class Function:
         return t
 
     @classmethod
-    def apply2(cls, a, b):
+    def apply2(cls, a: Tensor, b: Tensor) -> Tensor:
         """``apply(a, b)`` for an op on two Tensors: the binary operators' path.
 
         NOTE: the same steps as ``apply`` without its argument loop; per-op Python overhead decides

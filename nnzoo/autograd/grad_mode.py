@@ -1,6 +1,12 @@
 """Whether ops record a graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled`` (thread-local, as in PyTorch)."""
+from __future__ import annotations
+
 import functools
 import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])  # a decorated function keeps its type
 
 
 class _State(threading.local):
@@ -10,7 +16,7 @@ class _State(threading.local):
 state = _State()
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     return state.enabled
 
 
@@ -27,7 +33,7 @@ class _GradModeContext:
         state.enabled = self._prev
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         mode = self.mode
 
         @functools.wraps(fn)
@@ -64,7 +70,7 @@ class enable_grad(_GradModeContext):
 class set_grad_enabled(_GradModeContext):
     """``set_grad_enabled(False)`` is ``no_grad()``; takes effect at once, like PyTorch's, and also as a context."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
         self._prev = state.enabled
         state.enabled = self.mode
@@ -72,7 +78,7 @@ class set_grad_enabled(_GradModeContext):
     def __enter__(self):
         pass
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         state.enabled = self._prev  # used as a decorator: switch only while fn runs
         return super().__call__(fn)
 
@@ -80,5 +86,5 @@ class set_grad_enabled(_GradModeContext):
 class inference_mode(_GradModeContext):
     """PyTorch's inference mode; here the same as ``no_grad`` (``inference_mode(False)`` enables grad)."""
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         self.mode = not mode

@@ -1,4 +1,8 @@
 """Finite-difference checks of gradients: ``gradcheck`` and ``gradgradcheck`` (float64)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -6,7 +10,7 @@ from .engine import grad as autograd_grad
 from .grad_mode import enable_grad, no_grad
 
 
-def nnzoo_zeros(like):
+def nnzoo_zeros(like: Tensor) -> Tensor:
     return Tensor._make(np.zeros(like.shape, dtype=like._data.dtype))
 
 
@@ -23,8 +27,9 @@ def _diff_inputs(inputs):
     return [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
 
 
-def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, fast_mode=False,
-              n_directions=3, seed=0):
+def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Sequence[Tensor], *, eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, fast_mode: bool = False,
+              n_directions: int = 3, seed: int = 0) -> bool:
     """Check the analytical gradient of ``fn`` at ``inputs`` against central differences.
 
     The full Jacobian is compared column by column (``fast_mode=False``), or only its products with
@@ -132,7 +137,8 @@ def _compare(analytical, numerical, atol, rtol, where):
             f"{int(bad.sum())} of {bad.size} entries differ")
 
 
-def gradgradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+def gradgradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Sequence[Tensor], *, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
     """Check second derivatives: gradcheck of the function ``x -> d(u . fn(x))/dx`` for a random ``u``."""
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     idx = _diff_inputs(inputs)
