@@ -460,20 +460,15 @@ def clone(input: Tensor) -> Tensor:
 
 
 # ---- comparisons and logic: no gradient, computed directly ---------------------------------------
-def _no_grad_binary(ufunc, name, input, other):
-    """``ufunc`` on the promoted operands' arrays, as a tensor outside the graph."""
-    a, b = _promote(input, other, name)
-    a = a._data if isinstance(a, Tensor) else a
-    b = b._data if isinstance(b, Tensor) else b
-    try:
-        return _make(ufunc(a, b))
-    except ValueError as e:
-        raise RuntimeError(f"{name}: shapes {xp.shape(a)} and {xp.shape(b)}: {e}") from None
-
-
 def _compare(ufunc, name):
     def compare(input, other):
-        return _no_grad_binary(ufunc, name, input, other)
+        a, b = _promote(input, other, name)
+        a = a._data if isinstance(a, Tensor) else a
+        b = b._data if isinstance(b, Tensor) else b
+        try:
+            return _make(ufunc(a, b))
+        except ValueError as e:
+            raise RuntimeError(f"{name}: shapes {xp.shape(a)} and {xp.shape(b)}: {e}") from None
     compare.__name__ = name
     compare.__doc__ = f"Elementwise ``{name}`` as a bool tensor, broadcasting."
     return compare
@@ -506,23 +501,33 @@ def _not_implemented(kernel: str, dt: dtypes.dtype) -> NotImplementedError:
     return NotImplementedError(f'"{kernel}_cpu" not implemented for {_TORCH_TYPE_NAME.get(dt.name, dt.name)!r}')
 
 
-def _bitwise(ufunc, name, kernel, symbol, bool_ok=True):
+def _bitwise(ufunc, name, kernel, symbol, example, bool_ok=True):
     def bitwise(input: Tensor | int | bool, other: Tensor | int | bool) -> Tensor:
         dt = dtypes.result_type(input, other)
         if dt.is_floating_point or (dt == dtypes.bool and not bool_ok):
             raise _not_implemented(kernel, dt)
-        return _no_grad_binary(ufunc, name, input, other)
+        a, b = _to(input, dt), _to(other, dt)
+        a = a._data if isinstance(a, Tensor) else a
+        b = b._data if isinstance(b, Tensor) else b
+        try:
+            return _make(ufunc(a, b))
+        except ValueError as e:
+            raise RuntimeError(f"{name}: shapes {xp.shape(a)} and {xp.shape(b)}: {e}") from None
     bitwise.__name__ = bitwise.__qualname__ = name
     bitwise.__doc__ = (f"``input {symbol} other`` bit by bit on integer{' and bool' if bool_ok else ''} tensors "
-                       "(PyTorch's promotion, broadcasting); float tensors raise NotImplementedError.")
+                       "(PyTorch's promotion, broadcasting); float tensors raise NotImplementedError.\n\n"
+                       "    Example::\n\n"
+                       f"        >>> nnzoo.{name}(nnzoo.tensor([12, -12]), 2)\n        {example}\n")
     return bitwise
 
 
-bitwise_and = _bitwise(xp.bitwise_and, "bitwise_and", "bitwise_and", "&")
-bitwise_or = _bitwise(xp.bitwise_or, "bitwise_or", "bitwise_or", "|")
-bitwise_xor = _bitwise(xp.bitwise_xor, "bitwise_xor", "bitwise_xor", "^")
-bitwise_left_shift = _bitwise(xp.left_shift, "bitwise_left_shift", "lshift", "<<", bool_ok=False)
-bitwise_right_shift = _bitwise(xp.right_shift, "bitwise_right_shift", "rshift", ">>", bool_ok=False)
+bitwise_and = _bitwise(xp.bitwise_and, "bitwise_and", "bitwise_and", "&", "tensor([0, 0])")
+bitwise_or = _bitwise(xp.bitwise_or, "bitwise_or", "bitwise_or", "|", "tensor([ 14, -10])")
+bitwise_xor = _bitwise(xp.bitwise_xor, "bitwise_xor", "bitwise_xor", "^", "tensor([ 14, -10])")
+bitwise_left_shift = _bitwise(xp.left_shift, "bitwise_left_shift", "lshift", "<<", "tensor([ 48, -48])",
+                              bool_ok=False)
+bitwise_right_shift = _bitwise(xp.right_shift, "bitwise_right_shift", "rshift", ">>", "tensor([ 3, -3])",
+                               bool_ok=False)
 
 
 def bitwise_not(input: Tensor) -> Tensor:
