@@ -59,6 +59,8 @@ independent copies, so they no longer share memory after ``load``. ``nn.Paramete
 ``safetensors``. NumPy arrays in ``obj`` are saved like tensors and come back as Tensors; NumPy scalars
 come back as Python numbers.
 """
+from __future__ import annotations
+
 import hashlib
 import io
 import json
@@ -70,6 +72,7 @@ import secrets
 import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -217,7 +220,7 @@ def _sha256_all(arrays):
 
 
 # ---- save ---------------------------------------------------------------------------------------
-def save(obj, f):
+def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     """Save ``obj`` (a state dict, an optimizer state dict, or dicts/lists/tuples of those) to ``f``.
 
     The file is a safetensors file; tensors are stored under their path in ``obj`` and the rest of the
@@ -258,7 +261,7 @@ def save(obj, f):
     atomic_write(f, lambda tmp: st.numpy.save_file(enc.tensors, tmp, metadata=metadata))
 
 
-def dumps_json(obj, note_key="non_finite", **kwargs):
+def dumps_json(obj: Any, note_key: str = "non_finite", **kwargs) -> str:
     """``json.dumps`` that always writes strict JSON: NaN and infinite floats become ``null``.
 
     Python's ``json`` writes ``NaN`` and ``Infinity``, which strict parsers (browsers, ``jq``, most
@@ -308,7 +311,7 @@ def dumps_json(obj, note_key="non_finite", **kwargs):
     return json.dumps(out, allow_nan=False, **kwargs)
 
 
-def atomic_write(path, content):
+def atomic_write(path: str | os.PathLike, content: str | bytes) -> None:
     """Write a file so that a crash at any moment leaves either the old file or the new one, whole.
 
     The bytes go to a temporary file in the same directory (``.<name>.<random>.tmp``), are flushed to
@@ -523,7 +526,8 @@ def _check_map_location(map_location):
                        "on the CPU, use map_location=None or 'cpu'")
 
 
-def load(f, map_location=None, *, weights_only=True, mmap=None, verify=True):
+def load(f: str | os.PathLike | BinaryIO, map_location: str | None = None, *, weights_only: bool = True,
+         mmap: bool | None = None, verify: bool = True) -> Any:
     """Load an object saved by :func:`save`, or a state dict from any safetensors file.
 
     A file with nnzoo metadata comes back with its exact structure (dicts with their key types, lists,

@@ -1,10 +1,13 @@
 """Datasets: the map-style ``Dataset`` and stream-style ``IterableDataset`` protocols, the wrappers that
 combine them (``TensorDataset``, ``StackDataset``, ``Subset``, ``ConcatDataset``, ``ChainDataset``) and
 the splitters ``random_split`` and ``train_val_test_split`` (PyTorch's ``torch.utils.data`` semantics)."""
+from __future__ import annotations
+
 import bisect
 import itertools
 import math
 import warnings
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -78,7 +81,7 @@ class TensorDataset(Dataset):
         (4, 1)
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor) -> None:
         if not tensors:
             raise ValueError("TensorDataset: give at least one tensor")
         for t in tensors:
@@ -113,7 +116,7 @@ class StackDataset(Dataset):
         {'image': 11, 'label': 1}
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         if args and kwargs:
             raise ValueError("StackDataset: give datasets either positionally (tuple samples) or by keyword "
                              "(dict samples), not both")
@@ -152,7 +155,7 @@ class Subset(Dataset):
         (2, 13, 10)
     """
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
         if type(self).__getitem__ is not Subset.__getitem__ and type(self).__getitems__ is Subset.__getitems__:
@@ -193,10 +196,10 @@ class ConcatDataset(Dataset):
     """
 
     @staticmethod
-    def cumsum(sequence):
+    def cumsum(sequence: Iterable[Dataset]) -> list[int]:
         return list(itertools.accumulate(len(d) for d in sequence))
 
-    def __init__(self, datasets):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
@@ -242,7 +245,7 @@ class ChainDataset(IterableDataset):
         (['a', 'b', 'c'], 3)
     """
 
-    def __init__(self, datasets):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = datasets
 
     def __iter__(self):
@@ -264,7 +267,8 @@ def _check_iterable(d):
                         "(concatenate map-style datasets with ConcatDataset)")
 
 
-def random_split(dataset, lengths, generator=default_generator):
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: Generator | None = default_generator) -> list[Subset]:
     """Split ``dataset`` at random into non-overlapping Subsets of the given lengths.
 
     ``lengths`` are sizes summing to ``len(dataset)``, or fractions summing to 1: then each size is
@@ -350,7 +354,9 @@ def _apportion(counts, fracs):
     return table
 
 
-def train_val_test_split(dataset_or_labels, val=0.1, test=0.1, stratify=None, generator=None, seed=None):
+def train_val_test_split(dataset_or_labels: Dataset | Sequence[int] | Tensor, val: float | int = 0.1,
+                         test: float | int = 0.1, stratify: Sequence[int] | Tensor | None = None,
+                         generator: Generator | None = None, seed: int | None = None) -> tuple[Subset, Subset, Subset]:
     """Split a dataset into train, validation and test Subsets, stratified by class when labels are given.
 
     Each class's items (in a random order drawn from ``generator``) are shared out so that, for every

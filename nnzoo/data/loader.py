@@ -5,19 +5,24 @@ numbers into tensors, containers collated per field); ``default_convert`` conver
 unbatched sample to tensors. Both follow PyTorch's rules type by type, including the registry
 ``default_collate_fn_map`` that ``collate`` dispatches on.
 """
+from __future__ import annotations
+
 import collections.abc
 import copy
 import math
 import re
 import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import dtypes
 from ..creation import as_tensor, tensor
 from ..ops.shape import stack
+from ..random import Generator
 from ..tensor import Tensor
-from .dataset import IterableDataset, Subset, TensorDataset
+from .dataset import Dataset, IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "collate", "default_collate_fn_map",
@@ -26,13 +31,13 @@ __all__ = ["DataLoader", "default_collate", "default_convert", "collate", "defau
 _NP_STR_OBJ = re.compile(r"[SaUO]")  # NumPy dtype codes of bytes, str and object arrays
 
 
-def get_worker_info():
+def get_worker_info() -> None:
     """Information about the current DataLoader worker: always None, as nnzoo loads in the main process."""
     return None
 
 
 # ---- default_convert: an unbatched sample's NumPy data -> tensors -----------------------------------------
-def default_convert(data):
+def default_convert(data: Any) -> Any:
     """Convert the NumPy arrays and scalars in ``data`` (also inside dicts, lists, tuples) to tensors.
 
     The DataLoader's collate function when batching is off (``batch_size=None``). Tensors, Python
@@ -179,7 +184,7 @@ default_collate_fn_map = {
 }
 
 
-def default_collate(batch):
+def default_collate(batch: Sequence[Any]) -> Any:
     """Merge a list of samples into a batch with a new first dim of size ``len(batch)``.
 
     By the type of the samples (as in PyTorch):
@@ -271,10 +276,14 @@ class DataLoader:
 
     _initialized = False
 
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
-                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
-                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
-                 pin_memory_device="", in_order=True):
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler: Sampler | Iterable[int] | None = None,
+                 batch_sampler: Sampler | Iterable[Sequence[int]] | None = None, num_workers: int = 0,
+                 collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: Any = None, generator: Generator | None = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
         if num_workers < 0:
             raise ValueError(f"DataLoader: num_workers option should be non-negative, got {num_workers}; use "
                              "num_workers=0 to disable multiprocessing")

@@ -6,7 +6,10 @@ start of every epoch (each ``iter()``) it draws a fresh seed from nnzoo's defaul
 generator's state (``nnzoo.set_rng_state``) restores them. The streams are nnzoo's, not PyTorch's: the
 same seed gives a different permutation than in PyTorch.
 """
+from __future__ import annotations
+
 import itertools
+from collections.abc import Iterable, Sequence, Sized
 
 import numpy as np
 
@@ -66,7 +69,7 @@ class SequentialSampler(Sampler):
         [0, 1, 2]
     """
 
-    def __init__(self, data_source):
+    def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source
 
     def __iter__(self):
@@ -95,7 +98,8 @@ class RandomSampler(Sampler):
         [0, 1, 2, 3, 4]
     """
 
-    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+    def __init__(self, data_source: Sized, replacement: bool = False, num_samples: int | None = None,
+                 generator: Generator | None = None) -> None:
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
@@ -104,7 +108,7 @@ class RandomSampler(Sampler):
         _positive_int(self.num_samples, "num_samples", "RandomSampler")
 
     @property
-    def num_samples(self):
+    def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
@@ -136,7 +140,7 @@ class SubsetRandomSampler(Sampler):
         [3, 5, 7]
     """
 
-    def __init__(self, indices, generator=None):
+    def __init__(self, indices: Sequence[int], generator: Generator | None = None) -> None:
         self.indices = indices
         self.generator = generator
 
@@ -164,7 +168,8 @@ class WeightedRandomSampler(Sampler):
         [1, 1, 1]
     """
 
-    def __init__(self, weights, num_samples, replacement=True, generator=None):
+    def __init__(self, weights: Sequence[float] | Tensor, num_samples: int, replacement: bool = True,
+                 generator: Generator | None = None) -> None:
         _positive_int(num_samples, "num_samples", "WeightedRandomSampler")
         _flag(replacement, "replacement", "WeightedRandomSampler")
         w = weights.numpy(force=True) if isinstance(weights, Tensor) else weights
@@ -198,7 +203,7 @@ class BatchSampler(Sampler):
         [[0, 1], [2, 3], [4]]
     """
 
-    def __init__(self, sampler, batch_size, drop_last):
+    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
         _positive_int(batch_size, "batch_size", "BatchSampler")
         _flag(drop_last, "drop_last", "BatchSampler")
         self.sampler = sampler
@@ -245,7 +250,8 @@ class BucketBatchSampler(Sampler):
         [[1, 1], [2, 3], [4, 5]]
     """
 
-    def __init__(self, lengths, batch_size, drop_last=False, shuffle=True, bucket_size=100, generator=None):
+    def __init__(self, lengths: Sequence[int], batch_size: int, drop_last: bool = False, shuffle: bool = True,
+                 bucket_size: int = 100, generator: Generator | None = None) -> None:
         _positive_int(batch_size, "batch_size", "BucketBatchSampler")
         _positive_int(bucket_size, "bucket_size", "BucketBatchSampler")
         _flag(drop_last, "drop_last", "BucketBatchSampler")
