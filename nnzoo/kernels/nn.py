@@ -1,15 +1,29 @@
-"""Embedding's array code: the weight gradient as a weighted segment sum, and max_norm's in-place renorm.
+"""The basic layers' array code: linear's first-order backward, embedding's weight gradient as a weighted
+segment sum, and max_norm's in-place renorm.
 
-The Ops (:mod:`nnzoo.ops.nn`) hold the derivatives. NOTE: linear's array code (``_matmul_rows`` and its
-first-order backward) stays in ops/nn.py for now: it calls ops/linalg's ``_matmul`` (the outer-product
-fast path), which has no kernels home yet.
+The Ops (:mod:`nnzoo.ops.nn`) hold the derivatives.
 """
 import math
 
 from ..backend import xp
 from .index import segment_sum
+from .linalg import matmul_rows
 
-__all__ = ["embedding_backward", "renorm_rows_"]
+__all__ = ["linear_backward", "embedding_backward", "renorm_rows_"]
+
+
+def linear_backward(x, w, g, need):
+    """Linear's gradients (dx = g W, dW = g^T x over the flattened leading dims, db = g summed over them)
+    as arrays, for a backward that records nothing; ``need`` says which of (x, W, b) are wanted."""
+    gx = gw = gb = None
+    if need[0]:
+        gx = matmul_rows(g, w)
+    if need[1]:
+        n_out, n_in = w.shape
+        gw = xp.matmul(g.reshape(-1, n_out).T, x.reshape(-1, n_in))
+    if len(need) > 2 and need[2]:
+        gb = g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+    return gx, gw, gb
 
 
 def embedding_backward(grad, idx, n, padding_idx, scale):
