@@ -21,7 +21,9 @@ differentiated: that goes through the ops, which record the graph.
 
 They are plain functions with no checks, one call each, for the hot paths (``clip_grad_norm_``, the
 running statistics). ``Parameter`` (a Tensor subclass that fills its own slots) and ``Tensor`` itself
-are the only code that touches the private attributes in nn.
+are the only code that touches the private attributes in nn. ``creation`` and ``random`` sit beside
+``Tensor`` (they are how tensors are made, and this module imports ``Tensor`` after them), so they keep
+``Tensor._make``; ``data`` and ``io`` still read ``._data`` directly in a few places, to move here next.
 
 Example::
 
