@@ -24,6 +24,8 @@ running statistics). ``Parameter`` (a Tensor subclass that fills its own slots) 
 are the only code that touches the private attributes in nn. ``creation`` and ``random`` sit beside
 ``Tensor`` (they are how tensors are made, and this module imports ``Tensor`` after them), so they keep
 ``Tensor._make``; ``data`` and ``io`` still read ``._data`` directly in a few places, to move here next.
+The optimizers use them too: ``Optimizer.step`` reads and writes the parameters through them, and each
+optimizer's ``_update`` reads its state buffers with ``array``.
 
 Example::
 

@@ -1,6 +1,7 @@
 """Adadelta: step sizes from the ratio of running RMS of past updates to running RMS of gradients."""
 from __future__ import annotations
 
+from ..autograd.arrays import array
 from ..backend import xp
 from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
@@ -58,7 +59,7 @@ class Adadelta(Optimizer):
 
     def _update(self, param, grad, state, group):
         rho, eps = group["rho"], group["eps"]
-        v, u = state["square_avg"]._data, state["acc_delta"]._data
+        v, u = array(state["square_avg"]), array(state["acc_delta"])
         v *= rho
         v += (1 - rho) * (grad * grad)
         delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * grad

@@ -1,6 +1,7 @@
 """Adagrad: per-coordinate step sizes shrinking with the sum of all past squared gradients."""
 from __future__ import annotations
 
+from ..autograd.arrays import array
 from ..backend import xp
 from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
@@ -63,9 +64,9 @@ class Adagrad(Optimizer):
         state["sum"] = _zeros_like(param, group["initial_accumulator_value"])
 
     def _update(self, param, grad, state, group):
-        t = float(state["step"]._data)
+        t = float(array(state["step"]))
         clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
-        s = state["sum"]._data
+        s = array(state["sum"])
         s += grad * grad
         std = xp.sqrt(s)
         std += group["eps"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ..autograd.arrays import array
 from ..backend import xp
 from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
@@ -75,8 +76,8 @@ class Adam(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        t = float(state["step"]._data)
-        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        t = float(array(state["step"]))
+        m, v = array(state["exp_avg"]), array(state["exp_avg_sq"])
         # NOTE: one scratch array, every step in place: the same arithmetic, in the same order,
         # as the plain expressions in the docstring, without ~7 temporaries per parameter
         tmp = xp.subtract(grad, m)
@@ -87,7 +88,7 @@ class Adam(Optimizer):
         v *= beta2
         v += tmp                                # v = beta2 v + (1 - beta2) g^2
         if group["amsgrad"]:
-            v_hat = state["max_exp_avg_sq"]._data
+            v_hat = array(state["max_exp_avg_sq"])
             xp.maximum(v_hat, v, out=v_hat)
         else:
             v_hat = v

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias
 
 from .. import dtypes
+from ..autograd.arrays import array, bump_version, wrap
 from ..autograd.grad_mode import enable_grad
 from ..backend import xp
 from ..tensor import Tensor
@@ -132,8 +133,8 @@ class Optimizer:
                         p.grad.detach_()
                     else:
                         p.grad.requires_grad = False
-                    p.grad._data[...] = 0
-                    p.grad._vc[0] += 1
+                    array(p.grad)[...] = 0
+                    bump_version(p.grad)
 
     # ---- the step ----------------------------------------------------------------------------------
     def _init_state(self, param, state, group):
@@ -169,7 +170,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:  # no gradient (a sparse gradient does not exist in nnzoo)
                     continue
-                x, g = p._data, p.grad._data
+                x, g = array(p), array(p.grad)
                 if g.shape != x.shape:
                     raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {tuple(g.shape)} does "
                                        f"not match parameter of shape {tuple(x.shape)}")
@@ -180,14 +181,14 @@ class Optimizer:
                     init_state(x, state, group)
                 counter = state.get("step")
                 if counter is not None:
-                    counter._data += 1  # a 0-d array, in place
+                    array(counter)[...] += 1  # a 0-d array, in place
                 if weight_decay != 0:
                     if decoupled:
                         x *= 1 - lr * weight_decay
                     else:
                         g = g + weight_decay * x
                 x -= update(x, g, state, group)
-                p._vc[0] += 1  # an in-place write of p: autograd's version counter
+                bump_version(p)  # an in-place write of p: autograd's version counter
         return loss
 
     # ---- state_dict --------------------------------------------------------------------------------
@@ -231,10 +232,10 @@ class Optimizer:
 
         def cast(param, key, value):
             if isinstance(value, Tensor):
-                arr = xp.array(value._data, copy=True)
-                if key != "step" and param._data.dtype.kind == "f" and arr.dtype.kind == "f":
-                    arr = arr.astype(param._data.dtype, copy=False)
-                return Tensor._make(arr)
+                arr = xp.array(array(value), copy=True)
+                if key != "step" and array(param).dtype.kind == "f" and arr.dtype.kind == "f":
+                    arr = arr.astype(array(param).dtype, copy=False)
+                return wrap(arr)
             if isinstance(value, dict):
                 return {k: cast(param, k, v) for k, v in value.items()}
             if isinstance(value, (list, tuple)):
@@ -295,12 +296,12 @@ def _check_flags(name, differentiable):
 
 def _new_step():
     """A fresh step counter: a 0-d tensor of the default float dtype (PyTorch keeps it as a tensor)."""
-    return Tensor._make(xp.array(0.0, dtype=dtypes.get_default_dtype().np))
+    return wrap(xp.array(0.0, dtype=dtypes.get_default_dtype().np))
 
 
 def _zeros_like(param, fill=0.0):
     """A state buffer shaped like the parameter array ``param``, filled with ``fill``."""
-    return Tensor._make(xp.full_like(param, fill, order="C"))
+    return wrap(xp.full_like(param, fill, order="C"))
 
 
 __all__ = ["Optimizer", "required"]

@@ -1,6 +1,7 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients (Hinton's lecture 6e)."""
 from __future__ import annotations
 
+from ..autograd.arrays import array
 from ..backend import xp
 from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
@@ -72,11 +73,11 @@ class RMSprop(Optimizer):
 
     def _update(self, param, grad, state, group):
         alpha = group["alpha"]
-        v = state["square_avg"]._data
+        v = array(state["square_avg"])
         v *= alpha
         v += (1 - alpha) * (grad * grad)
         if group["centered"]:
-            gbar = state["grad_avg"]._data
+            gbar = array(state["grad_avg"])
             gbar += (1 - alpha) * (grad - gbar)     # a lerp towards g
             avg = xp.sqrt(v - gbar * gbar)
         else:
@@ -84,7 +85,7 @@ class RMSprop(Optimizer):
         avg += group["eps"]
         momentum = group["momentum"]
         if momentum > 0:
-            b = state["momentum_buffer"]._data
+            b = array(state["momentum_buffer"])
             b *= momentum
             b += grad / avg
             return group["lr"] * b

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-from ..tensor import Tensor
+from ..autograd.arrays import array, wrap
 from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg
 
 
@@ -61,10 +61,10 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = Tensor._make(grad.copy())
+                buf = state["momentum_buffer"] = wrap(grad.copy())
             else:
-                b, dampening = buf._data, group["dampening"]
+                b, dampening = array(buf), group["dampening"]
                 b *= momentum
                 b += grad if dampening == 0 else (1 - dampening) * grad
-            grad = grad + momentum * buf._data if group["nesterov"] else buf._data
+            grad = grad + momentum * array(buf) if group["nesterov"] else array(buf)
         return group["lr"] * grad
