@@ -18,18 +18,24 @@ Monitored values: ``monitor=None`` means the Trainer's ``monitor`` (``'val_loss'
 validation set, else ``'train_loss'``), and ``mode='auto'`` means ``'max'`` for names containing ``acc``
 and ``'min'`` otherwise (Keras' rule).
 """
+from __future__ import annotations
+
 import math
 import os
 import sys
 import time
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..io import save
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "LRSchedulerCallback", "ProgressBar",
            "TensorBoard", "resolve_mode", "step_scheduler"]
 
 
-def resolve_mode(mode, monitor):
+def resolve_mode(mode: str | None, monitor: str) -> str:
     """``'min'`` or ``'max'`` for a monitored value: ``mode`` itself, or the Keras rule for ``'auto'``.
 
     Example::
@@ -44,7 +50,7 @@ def resolve_mode(mode, monitor):
     return mode
 
 
-def step_scheduler(scheduler, value=None):
+def step_scheduler(scheduler: Any, value: float | None = None) -> None:
     """Advance a learning-rate scheduler one step; ``ReduceLROnPlateau`` gets the monitored ``value``."""
     if hasattr(scheduler, "is_better"):  # ReduceLROnPlateau (the one scheduler that steps on a metric)
         if value is None:
@@ -59,26 +65,26 @@ def step_scheduler(scheduler, value=None):
 class Callback:
     """Base class: every hook does nothing; override the ones you need."""
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, trainer: Trainer) -> None:
         pass
 
-    def on_epoch_start(self, trainer, epoch):
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         pass
 
-    def on_batch_end(self, trainer, batch_idx, logs):
+    def on_batch_end(self, trainer: Trainer, batch_idx: int, logs: dict[str, float]) -> None:
         pass
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         pass
 
-    def on_fit_end(self, trainer):
+    def on_fit_end(self, trainer: Trainer) -> None:
         pass
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """What must survive a stop and resume (saved in the Trainer's last checkpoint)."""
         return {}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         pass
 
 
@@ -121,17 +127,17 @@ class History(Callback):
     The Trainer always has one; ``trainer.history`` is its ``history`` dict.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.history = {}
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"history": self.history}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = {k: list(v) for k, v in state_dict["history"].items()}
 
 
@@ -161,7 +167,8 @@ class EarlyStopping(_Monitor, Callback):
         (True, 0.8, 3)
     """
 
-    def __init__(self, monitor=None, min_delta=0.0, patience=3, mode=None):
+    def __init__(self, monitor: str | None = None, min_delta: float = 0.0, patience: int = 3,
+                 mode: str | None = None) -> None:
         if patience < 0:
             raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
         self._init_monitor(monitor, mode, min_delta)
@@ -169,10 +176,10 @@ class EarlyStopping(_Monitor, Callback):
         self.wait = 0
         self.stopped_epoch = None
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, trainer: Trainer) -> None:
         self._resolve(trainer)
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         value = self._value(logs)
         if self._improved(value):
             self.best, self.wait = value, 0
@@ -182,10 +189,10 @@ class EarlyStopping(_Monitor, Callback):
             self.stopped_epoch = epoch
             trainer.stop_training = True
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "wait": self.wait, "stopped_epoch": self.stopped_epoch}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.best, self.wait = state_dict["best"], state_dict["wait"]
         self.stopped_epoch = state_dict["stopped_epoch"]
 
@@ -206,14 +213,15 @@ class ModelCheckpoint(_Monitor, Callback):
         best (best value so far), best_epoch (0-based), best_path (the file, once written).
     """
 
-    def __init__(self, dirpath=None, filename="best.safetensors", monitor=None, min_delta=0.0, mode=None):
+    def __init__(self, dirpath: str | os.PathLike | None = None, filename: str = "best.safetensors",
+                 monitor: str | None = None, min_delta: float = 0.0, mode: str | None = None) -> None:
         self._init_monitor(monitor, mode, min_delta)
         self.dirpath = dirpath
         self.filename = filename
         self.best_epoch = None
         self.best_path = None
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, trainer: Trainer) -> None:
         self._resolve(trainer)
         dirpath = self.dirpath if self.dirpath is not None else trainer.out_dir
         if dirpath is None:
@@ -221,17 +229,17 @@ class ModelCheckpoint(_Monitor, Callback):
         os.makedirs(dirpath, exist_ok=True)
         self._path = os.path.join(os.fspath(dirpath), self.filename)
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         value = self._value(logs)
         if self._improved(value):
             self.best, self.best_epoch = value, epoch
             save(trainer.model.state_dict(), self._path)
             self.best_path = self._path
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_epoch": self.best_epoch, "best_path": self.best_path}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.best, self.best_epoch = state_dict["best"], state_dict["best_epoch"]
         self.best_path = state_dict["best_path"]
 
@@ -245,25 +253,25 @@ class LRSchedulerCallback(Callback):
         monitor (str, optional): the metric ``ReduceLROnPlateau`` steps on. Default: the Trainer's monitor.
     """
 
-    def __init__(self, scheduler, interval="epoch", monitor=None):
+    def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str | None = None) -> None:
         if interval not in ("epoch", "batch"):
             raise ValueError(f"LRSchedulerCallback: interval must be 'epoch' or 'batch', got {interval!r}")
         self.scheduler = scheduler
         self.interval = interval
         self.monitor = monitor
 
-    def on_batch_end(self, trainer, batch_idx, logs):
+    def on_batch_end(self, trainer: Trainer, batch_idx: int, logs: dict[str, float]) -> None:
         if self.interval == "batch":
             step_scheduler(self.scheduler)
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.interval == "epoch":
             step_scheduler(self.scheduler, logs.get(self.monitor or trainer.monitor))
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"scheduler": self.scheduler.state_dict()}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.scheduler.load_state_dict(state_dict["scheduler"])
 
 
@@ -291,11 +299,11 @@ class ProgressBar(Callback):
     file or a notebook without a terminal the callback prints one line per epoch instead.
     """
 
-    def __init__(self, file=None):
+    def __init__(self, file: TextIO | None = None) -> None:
         self.file = file
         self._bar = None
 
-    def on_epoch_start(self, trainer, epoch):
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         file = self.file or sys.stderr
         self._bar = None
         if not getattr(file, "isatty", lambda: False)():
@@ -313,12 +321,12 @@ class ProgressBar(Callback):
                          dynamic_ncols=True, bar_format="{desc} {percentage:3.0f}%|{bar:16}| {n_fmt}/{total_fmt} "
                                                         "[{elapsed}]{postfix}")
 
-    def on_batch_end(self, trainer, batch_idx, logs):
+    def on_batch_end(self, trainer: Trainer, batch_idx: int, logs: dict[str, float]) -> None:
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix_str(_short(_format(trainer.running_logs())), refresh=False)
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self._bar is not None:
             self._bar.set_postfix_str(_short(_format(logs)), refresh=True)
             self._bar.close()
@@ -327,7 +335,7 @@ class ProgressBar(Callback):
             print(f"epoch {epoch + 1}/{trainer.epochs} {_format(logs)} ({logs.get('time', 0.0):.1f}s)",
                   file=self.file or sys.stdout, flush=True)
 
-    def on_fit_end(self, trainer):
+    def on_fit_end(self, trainer: Trainer) -> None:
         if self._bar is not None:  # training interrupted mid-epoch
             self._bar.close()
             self._bar = None
@@ -344,11 +352,11 @@ class TensorBoard(Callback):
         log_dir (str or Path, optional): event-file folder. Default: ``<trainer.out_dir>/tb``.
     """
 
-    def __init__(self, log_dir=None):
+    def __init__(self, log_dir: str | os.PathLike | None = None) -> None:
         self.log_dir = log_dir
         self.writer = None
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, trainer: Trainer) -> None:
         try:
             from tensorboardX import SummaryWriter
         except ImportError:
@@ -369,13 +377,13 @@ class TensorBoard(Callback):
                 return f"{key[len(split) + 1:]}/{split}"
         return key
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         for key, value in logs.items():
             if key != "epoch" and isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.writer.add_scalar(self.tag(key), value, epoch + 1, walltime=time.time())
         self.writer.flush()
 
-    def on_fit_end(self, trainer):
+    def on_fit_end(self, trainer: Trainer) -> None:
         if self.writer is not None:
             self.writer.close()
             self.writer = None

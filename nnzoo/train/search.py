@@ -14,10 +14,13 @@ The space is a dict ``name -> spec``::
 keeps the configuration with the best validation score. The test set is kept out of the search: after
 it, :func:`evaluate_best` runs the chosen configuration on the test set exactly once.
 """
+from __future__ import annotations
+
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from ..random import manual_seed
 from .trainer import NonFiniteError
@@ -49,7 +52,7 @@ class SearchResult:
     best_params: dict
     best_value: float
     study: Any
-    test_score: Optional[Any] = None
+    test_score: Any | None = None
 
 
 def _is_spec(value):
@@ -79,7 +82,7 @@ def _check_space(space):
             raise ValueError(f"search: {name!r}: a log scale needs low > 0, got {low!r}")
 
 
-def sample_config(trial, space):
+def sample_config(trial: Any, space: dict) -> dict:
     """One config from an Optuna ``trial``: ``trial.suggest_*`` for every spec, fixed values as they are."""
     config = {}
     for name, spec in space.items():
@@ -129,8 +132,9 @@ def _sampler(optuna, sampler, seed):
     raise ValueError(f"search: sampler must be 'tpe', 'random' or an optuna sampler, got {sampler!r}")
 
 
-def search(objective, space, n_trials=20, sampler="tpe", seed=None, direction="minimize", metric="val_loss",
-           timeout=None, verbose=False):
+def search(objective: Callable[[dict], Any], space: dict, n_trials: int = 20, sampler: str = "tpe",
+           seed: int | None = None, direction: str = "minimize", metric: str = "val_loss",
+           timeout: float | None = None, verbose: bool = False) -> SearchResult:
     """Search ``space`` for the config with the best validation score of ``objective``.
 
     Args:
@@ -197,7 +201,7 @@ def search(objective, space, n_trials=20, sampler="tpe", seed=None, direction="m
     return SearchResult(best_params=params, best_value=best.value, study=study)
 
 
-def evaluate_best(result, test_fn):
+def evaluate_best(result: SearchResult, test_fn: Callable[[dict], float]) -> float:
     """Run the best configuration on the test set, once: ``result.test_score = test_fn(result.best_params)``.
 
     ``test_fn`` typically retrains with the config on train (+ validation) data and returns the test
