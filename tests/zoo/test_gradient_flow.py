@@ -6,7 +6,6 @@ import torch
 
 import nnzoo
 from nnzoo.data.datasets import adding_problem
-from nnzoo.recipes.gradient_flow import compare, plot_gradient_flow
 from nnzoo.zoo.gradient_flow import AddingRegressor, hidden_state_gradients, largest_singular_value
 
 
@@ -57,16 +56,6 @@ def test_vanilla_rnn_gradient_shrinks_at_least_geometrically():
     x, y = adding_problem(32, T=20, seed=0).tensors
     norms = hidden_state_gradients(model, x, y)
     assert np.all(norms[:-1] <= 0.5 * norms[1:] * (1 + 1e-5))
-
-
-def test_compare_reports_every_model_and_plots(tmp_path):
-    results = compare(T=8, hidden=4, steps=3, batch_size=8)
-    assert list(results) == ["RNN", "LSTM", "GRU", "LSTM, forget bias 2"]
-    for r in results.values():
-        assert r.norms_init.shape == r.norms_trained.shape == (8,) and len(r.losses) == 3
-        assert np.isfinite(r.test_mse) and r.sigma_init > 0
-    path = plot_gradient_flow(results, tmp_path / "flow.png")
-    assert (tmp_path / "flow.png").stat().st_size > 1000 and str(path).endswith("flow.png")
 
 
 def test_forget_bias_opens_the_forget_gate():
