@@ -10,11 +10,18 @@ input specs. :func:`check_op` then
    every input gradient (float32: atol 1e-5 / rtol 1e-3; float64: 1e-9);
 3. checks the float64 nnzoo gradient against central differences (eps 1e-6) along random
    directions: u . (f(x + eps d) - f(x - eps d)) / 2 eps  ==  sum(grad * d);
-4. repeats 1-2 with non-contiguous (transposed-storage) inputs when ``noncontig`` is set.
+4. repeats 1-2 with non-contiguous (transposed-storage) inputs when ``noncontig`` is set;
+5. double backward, float64 only: g = d/dx sum(u * out) with ``create_graph=True`` (u differentiable
+   too), then the gradient of sum(g * v) for a random direction v with respect to the inputs and to u,
+   compared with torch's (same construction; atol 1e-12, rtol 1e-10), and nnzoo's against central
+   differences of its own first-order gradient along one random direction of (x, u) (``fd_tol``). On for
+   every differentiable case; a case where PyTorch has no (or a wrong) double backward opts out with
+   ``no_double="<the reason>"``.
 """
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +30,7 @@ import nnzoo
 
 TOL_FWD = {np.float32: dict(atol=1e-6, rtol=1e-4), np.float64: dict(atol=1e-10, rtol=1e-10)}
 TOL_BWD = {np.float32: dict(atol=1e-5, rtol=1e-3), np.float64: dict(atol=1e-9, rtol=1e-9)}
+TOL_DOUBLE = dict(atol=1e-12, rtol=1e-10)  # second-order gradients, float64
 FD_EPS = 1e-6
 
 
@@ -32,8 +40,8 @@ class Spec:
     or fixed ``values`` (e.g. int64 indices). ``grad`` marks it differentiable."""
 
     shape: tuple = ()
-    low: Optional[float] = None
-    high: Optional[float] = None
+    low: float | None = None
+    high: float | None = None
     values: Any = None
     grad: bool = True
 
@@ -60,7 +68,7 @@ class OpCase:
     name: str
     fn: Callable
     inputs: list
-    torch_fn: Optional[Callable] = None
+    torch_fn: Callable | None = None
     dtypes: tuple = (np.float32, np.float64)
     grad: bool = True  # check backward at all
     fd: bool = True  # float64 finite-difference check
@@ -68,6 +76,8 @@ class OpCase:
     fwd_tol: dict = field(default_factory=dict)  # overrides per dtype, e.g. {np.float32: dict(atol=1e-5)}
     bwd_tol: dict = field(default_factory=dict)
     fd_tol: dict = field(default_factory=lambda: dict(atol=1e-6, rtol=1e-5))
+    no_double: str = ""  # why the double-backward step (5) is off: PyTorch has no double backward here, ...
+    double_tol: dict = field(default_factory=dict)  # overrides TOL_DOUBLE
 
     def __str__(self):
         return self.name
@@ -190,8 +200,83 @@ def finite_difference_check(case, arrays, rng, n_directions=2):
             f"{case.name}: finite differences {numeric!r} vs analytical {analytic!r}"
 
 
+def _th_np(t):
+    """A torch tensor as a NumPy array (a ZeroTensor, as torch returns for some second derivatives, included)."""
+    return t.detach().numpy(force=True)
+
+
+def _second_order(lib, ins, outs, idx, us, vs):
+    """d/d(x, u) sum(v * g), g = d/dx sum(u * out) built with create_graph=True; None where unused."""
+    u_t = [lib.from_numpy(u.copy()).requires_grad_() for u in us]
+    loss = sum((o * u).sum() for o, u in zip(outs, u_t))
+    grads = lib.autograd.grad(loss, [ins[i] for i in idx], create_graph=True, allow_unused=True)
+    terms = [(g * lib.from_numpy(v)).sum() for g, v in zip(grads, vs) if g is not None and g.requires_grad]
+    if not terms:
+        return None
+    return lib.autograd.grad(sum(terms), [ins[i] for i in idx] + u_t, allow_unused=True)
+
+
+def double_backward_check(case, arrays, rng):
+    """Step 5 of the module docstring: second-order gradients against torch's and against finite
+    differences of the first-order gradient."""
+    nz_in, th_in = _build(case, arrays, np.float64)
+    idx = [i for i, t in enumerate(th_in) if t.requires_grad]
+    out_nz, out_th = _as_list(case.fn(nnzoo, *nz_in)), _as_list((case.torch_fn or case.fn)(torch, *th_in))
+    keep = [k for k, b in enumerate(out_th) if b.requires_grad]
+    if not idx or not keep:
+        return
+    us = [np.asarray(rng.standard_normal(tuple(out_th[k].shape))) for k in keep]
+    vs = [np.asarray(rng.standard_normal(tuple(th_in[i].shape))) for i in idx]
+    got = _second_order(nnzoo, nz_in, [out_nz[k] for k in keep], idx, us, vs)
+    try:
+        want = _second_order(torch, th_in, [out_th[k] for k in keep], idx, us, vs)
+    except (RuntimeError, NotImplementedError) as e:
+        raise AssertionError(f"{case.name}: torch has no double backward here ({e}); "
+                             "give the case no_double='<the reason>'") from e
+    if want is None:  # torch's first-order gradient is a constant (e.g. empty): nnzoo's second order is 0
+        assert got is None or not any(np.any(_np(g)) for g in got if g is not None), \
+            f"{case.name}: torch's first-order gradient has no graph, nnzoo's second-order gradient is not 0"
+        return
+    assert got is not None, f"{case.name}: nnzoo's first-order gradient has no graph (create_graph=True)"
+    tol = {**TOL_DOUBLE, **case.double_tol}
+    names = [f"x{i}" for i in idx] + [f"u{k}" for k in keep]
+    for name, a, b in zip(names, got, want):
+        b = None if b is None else _th_np(b)
+        a = None if a is None else _np(a)
+        if b is None or a is None:
+            assert not np.any(a if b is None else b), f"{case.name}: second-order grad of {name} in one library only"
+            continue
+        _compare(case.name, f"second-order grad of {name}", a, b, tol)
+    if case.fd:
+        _double_fd(case, nz_in, [out_nz[k] for k in keep], idx, keep, us, vs, got, rng)
+
+
+def _double_fd(case, nz_in, outs, idx, keep, us, vs, got, rng):
+    """phi(x, u) = sum(v * d/dx sum(u * f(x))) along one random direction (d, e) of (x, u): central
+    differences of nnzoo's first-order gradient (plain backward) against nnzoo's second-order gradient."""
+    ds = [np.asarray(rng.standard_normal(nz_in[i].shape)) for i in idx]
+    es = [np.asarray(rng.standard_normal(u.shape)) for u in us]
+
+    def phi(sign):
+        ins = [t.detach().clone() for t in nz_in]
+        for i, d in zip(idx, ds):
+            ins[i] = nnzoo.from_numpy(np.asarray(_np(nz_in[i]) + sign * FD_EPS * d)).requires_grad_()
+        res = _as_list(case.fn(nnzoo, *ins))
+        loss = sum((res[k] * nnzoo.from_numpy(np.asarray(u + sign * FD_EPS * e))).sum()
+                   for k, u, e in zip(keep, us, es))
+        grads = nnzoo.autograd.grad(loss, [ins[i] for i in idx], allow_unused=True)
+        return sum(float(np.sum(_np(g) * v)) for g, v in zip(grads, vs) if g is not None)
+
+    numeric = (phi(1.0) - phi(-1.0)) / (2 * FD_EPS)
+    analytic = sum(float(np.sum(_np(g) * d)) for g, d in zip(got, ds + es) if g is not None)
+    tol = case.fd_tol
+    assert abs(numeric - analytic) <= tol["atol"] + tol["rtol"] * max(abs(numeric), abs(analytic)), \
+        f"{case.name}: second order: finite differences of the gradient {numeric!r} vs analytical {analytic!r}"
+
+
 def check_op(case):
-    """Forward, backward and finite-difference checks of one OpCase (see the module docstring)."""
+    """Forward, backward, finite-difference and double-backward checks of one OpCase (see the module
+    docstring)."""
     rng = np.random.default_rng(_seed(case.name))
     arrays = [spec.make(rng) for spec in case.inputs]
     variants = [False, True] if case.noncontig and any(_can_transpose(a) for a in arrays) else [False]
@@ -204,6 +289,8 @@ def check_op(case):
                 run_backward(case, nz_in, th_in, out_nz, out_th, dtype, rng, label)
     if case.grad and case.fd and np.float64 in case.dtypes:
         finite_difference_check(case, arrays, rng)
+    if case.grad and not case.no_double and np.float64 in case.dtypes:
+        double_backward_check(case, arrays, rng)
 
 
 def cases_params(cases):

@@ -76,7 +76,7 @@ def test_shared_subexpression_gets_summed_gradient():
     xv = np.array([0.5, -1.5], dtype=np.float64)
     xn = nnzoo.tensor(xv, requires_grad=True)
     xt = torch.tensor(xv, requires_grad=True)
-    for m, x in ((nnzoo, xn), (torch, xt)):
+    for x in (xn, xt):
         y = x.tanh()
         (y * y + y.exp() - 3 * y).sum().backward()
     np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
@@ -128,7 +128,7 @@ def test_tensor_hooks_modify_gradients_like_torch():
     for m in (nnzoo, torch):
         x = m.ones(3, requires_grad=True)
         seen = []
-        x.register_hook(lambda g: seen.append(g.clone()) or g * 10)
+        x.register_hook(lambda g, seen=seen: seen.append(g.clone()) or g * 10)
         y = x * 2
         y.register_hook(lambda g: g + 1)
         y.sum().backward()

@@ -88,7 +88,7 @@ def test_custom_function_needs_input_grad_and_multiple_outputs():
 
     x = nnzoo.ones(2, requires_grad=True)
     y = nnzoo.ones(2)
-    s, d = SplitHalves.apply(x, y)
+    s, _d = SplitHalves.apply(x, y)
     assert list(s.grad_fn.flags) == [True, False]
     (s * 3).sum().backward()  # d unused: its gradient is materialised as zeros
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])

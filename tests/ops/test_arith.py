@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 import torch
+from helpers import OpCase, S, V, cases_params, check_op
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import nnzoo
-from helpers import OpCase, S, V, cases_params, check_op
 
 POS = dict(low=0.5, high=2.0)
 
@@ -150,7 +150,7 @@ def _both(fn):
     for lib in (nnzoo, torch):
         try:
             out.append(fn(lib))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             out.append(type(e))
     return out
 
@@ -177,7 +177,7 @@ def test_integer_division_by_zero_and_bool_operands_raise(call):
     got, want = _both(lambda m: call(m, m.tensor([7, -7]), m.tensor([2, -3])).numpy())
     np.testing.assert_array_equal(got, want)
     for a, b in [([7, -7], [2, 0]), ([True, False], [True, True])]:
-        got, want = _both(lambda m: call(m, m.tensor(a), m.tensor(b)).numpy())
+        got, want = _both(lambda m, a=a, b=b: call(m, m.tensor(a), m.tensor(b)).numpy())
         assert got is RuntimeError and want in (RuntimeError, NotImplementedError), (a, b, got, want)
 
 
@@ -185,7 +185,7 @@ def test_integer_division_by_zero_and_bool_operands_raise(call):
                                   lambda m, a, b: m.sub(a, b, alpha=2), lambda m, a, b: b - 1])
 def test_subtraction_with_a_bool_tensor_raises(call):
     for a in ([1.0, 2.0], [1, 2], [True, True]):
-        got, want = _both(lambda m: call(m, m.tensor(a), m.tensor([True, False])))
+        got, want = _both(lambda m, a=a: call(m, m.tensor(a), m.tensor([True, False])))
         assert got is RuntimeError or got is TypeError, (a, got)
         assert want is RuntimeError
 
@@ -238,15 +238,15 @@ def test_integer_pow_with_negative_exponents_matches_torch():
     base = [-2, -1, 0, 1, 2, 3] * 3
     exp = [-1] * 6 + [-2] * 6 + [-3] * 6
     for dt in ("int64", "int32"):
-        got, want = _both(lambda m: m.pow(m.tensor(base, dtype=getattr(m, dt)), m.tensor(exp, dtype=getattr(m, dt)))
-                          .numpy())
+        got, want = _both(lambda m, dt=dt: m.pow(m.tensor(base, dtype=getattr(m, dt)),
+                                                 m.tensor(exp, dtype=getattr(m, dt))).numpy())
         np.testing.assert_array_equal(got, want)
     got, want = _both(lambda m: m.pow(m.tensor([True, False] * 2), m.tensor([-1, -1, 0, 0])).numpy())
     np.testing.assert_array_equal(got, want)
     got, want = _both(lambda m: (2 ** m.tensor([-1, 2])).numpy())
     np.testing.assert_array_equal(got, want)
     for x in ([2, 3], [], [True]):
-        got, want = _both(lambda m: m.tensor(x, dtype=m.bool if x == [True] else m.int64) ** -2)
+        got, want = _both(lambda m, x=x: m.tensor(x, dtype=m.bool if x == [True] else m.int64) ** -2)
         assert got is want is RuntimeError
 
 
@@ -256,7 +256,7 @@ def test_pow_of_two_bools_raises_as_torch():
     got, want = _both(lambda m: m.pow(m.tensor([True, False]), m.tensor(True)))
     assert got is RuntimeError and want is NotImplementedError
     for e in (False, True):
-        got, want = _both(lambda m: (m.tensor([True, False]) ** e).numpy())
+        got, want = _both(lambda m, e=e: (m.tensor([True, False]) ** e).numpy())
         assert got.dtype == want.dtype == np.bool_ and np.array_equal(got, want)
     got, want = _both(lambda m: m.pow(m.tensor([True, False]), m.tensor([2, 0])).numpy())
     np.testing.assert_array_equal(got, want)

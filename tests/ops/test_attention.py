@@ -1,23 +1,29 @@
 """scaled_dot_product_attention (nnzoo/ops/attention.py): torch parity forward and backward through the op
-harness, the fused op against its composed reference, fully masked rows, dropout, errors, double backward."""
+harness (double backward included), the fused op against its composed reference, fully masked rows, dropout,
+errors."""
 import math
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from helpers import OpCase, S, V, cases_params, check_op
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import nnzoo
-from helpers import OpCase, S, V, cases_params, check_op
 from nnzoo.ops.attention import ScaledDotProductAttention, scaled_dot_product_attention, sdpa_composed
 
 
 def sdpa_case(name, q, k, v, *extra, **kw):
     """An OpCase calling SDPA on (q, k, v[, attn_mask]) with keyword options ``kw`` in both libraries."""
     def fn(lib, *ts):
-        f = scaled_dot_product_attention if lib is nnzoo else TF.scaled_dot_product_attention
         mask = ts[3] if len(ts) > 3 else None
-        return f(ts[0], ts[1], ts[2], attn_mask=mask, **kw)
+        if lib is nnzoo:
+            return scaled_dot_product_attention(ts[0], ts[1], ts[2], attn_mask=mask, **kw)
+        # NOTE: torch's math kernel, its reference: the flash kernel it picks on CPU for some inputs has no
+        # double backward, which the harness checks
+        with sdpa_kernel(SDPBackend.MATH):
+            return TF.scaled_dot_product_attention(ts[0], ts[1], ts[2], attn_mask=mask, **kw)
     return OpCase(name, fn, [q, k, v, *extra])
 
 
@@ -151,18 +157,8 @@ def test_probabilities_sum_to_one_and_are_zero_where_masked():
     np.testing.assert_allclose(p.sum(-1), 1.0, rtol=1e-12)
     assert np.all(p[:, ~_BOOL_MASK] == 0.0)
     # the fused op's weights output (MultiheadAttention's need_weights path) is the same matrix
-    out, w = ScaledDotProductAttention.apply(q, k, v, _BOOL_MASK, 0.0, 1 / math.sqrt(5), True, True)
+    _, w = ScaledDotProductAttention.apply(q, k, v, _BOOL_MASK, 0.0, 1 / math.sqrt(5), True, True)
     np.testing.assert_allclose(w.numpy(), p, rtol=1e-12)
-
-
-def test_double_backward_matches_finite_differences():
-    rng = np.random.default_rng(4)
-    ins = [nnzoo.tensor(rng.standard_normal(s), requires_grad=True) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3))]
-    fmask = nnzoo.tensor(rng.standard_normal((3, 5)), requires_grad=True)
-    assert nnzoo.autograd.gradgradcheck(lambda q, k, v, m: scaled_dot_product_attention(q, k, v, attn_mask=m),
-                                        ins + [fmask])
-    assert nnzoo.autograd.gradgradcheck(lambda q, k, v: scaled_dot_product_attention(q, k, v, is_causal=True),
-                                        ins)
 
 
 def test_errors_name_the_problem():

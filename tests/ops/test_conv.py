@@ -1,16 +1,16 @@
 """Convolution ops (conv1d/2d, conv_transpose1d/2d, unfold, fold) against PyTorch through the harness
 (forward and backward in float32/float64, non-contiguous inputs, float64 finite differences) over a grid of
 shapes, strides, paddings ('same' included), dilations, groups, output_padding; both window layouts of the
-kernels and the batch chunking; double backward against torch; error messages."""
+kernels and the batch chunking; double backward against torch (the harness's step 5); error messages."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from helpers import OpCase, S, cases_params, check_op
 
 import nnzoo
 import nnzoo.nn.functional as F
 from nnzoo.kernels import conv as conv_ops
-from helpers import OpCase, S, cases_params, check_op
 
 
 def CONV(name, fn, x, w, bias=True, **kw):
@@ -228,49 +228,6 @@ def test_float32_stays_float32():
     y.sum().backward()
     assert y.dtype == nnzoo.float32 and x.grad.dtype == nnzoo.float32 and w.grad.dtype == nnzoo.float32
     assert F.conv_transpose2d(y, w).dtype == nnzoo.float32
-
-
-# ---- double backward --------------------------------------------------------------------------------
-SECOND = [
-    ("conv2d", dict(stride=2, padding=1, groups=2), (2, 4, 6, 5), (6, 2, 3, 3), 6),
-    ("conv2d", dict(padding=1), (2, 8, 5, 5), (2, 8, 3, 3), 2),  # row-shift layout
-    ("conv2d", dict(padding="same", dilation=2), (1, 3, 6, 6), (2, 3, 2, 3), 2),
-    ("conv1d", dict(stride=2, padding=1, dilation=2), (2, 3, 9), (4, 3, 3), 4),
-    ("conv_transpose2d", dict(stride=2, padding=1, output_padding=1), (2, 3, 3, 4), (3, 2, 3, 3), 2),
-    ("conv_transpose1d", dict(stride=2, groups=2), (2, 4, 5), (4, 3, 3), 6),
-]
-
-
-@pytest.mark.parametrize("fn,kw,xs,ws,nb", SECOND, ids=[f"{s[0]}-{i}" for i, s in enumerate(SECOND)])
-def test_double_backward_matches_torch(fn, kw, xs, ws, nb):
-    """grad of (|dL/dx|^2 + sum(dL/dw * sin(dL/dw)) + |dL/db|^2) w.r.t. x, w and b, L = sum(y^2 * u):
-    every conv op's backward is built from the others, so this runs all three in both roles."""
-    rng = np.random.default_rng(len(xs) * 10 + nb)
-    arrays = [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(nb)]
-    grads = []
-    for lib, mod in ((nnzoo, F), (torch, TF)):
-        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
-        y = getattr(mod, fn)(x, w, b, **kw)
-        u = lib.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape)))
-        gx, gw, gb = lib.autograd.grad((y * y * u).sum(), [x, w, b], create_graph=True)
-        ((gx * gx).sum() + (gw * gw.sin()).sum() + (gb * gb).sum()).backward()
-        grads.append([t.grad.detach().numpy() for t in (x, w, b)])
-    for a, b_, name in zip(*grads, "xwb"):
-        np.testing.assert_allclose(a, b_, rtol=1e-9, atol=1e-9, err_msg=f"{fn}: second-order grad of {name}")
-
-
-def test_first_order_fast_path_equals_graph_path():
-    """backward with create_graph=True goes through the ops, without it through the array kernels."""
-    rng = np.random.default_rng(3)
-    x = nnzoo.tensor(rng.standard_normal((2, 4, 7, 6)), requires_grad=True)
-    w = nnzoo.tensor(rng.standard_normal((4, 2, 3, 3)), requires_grad=True)
-    b = nnzoo.tensor(rng.standard_normal(4), requires_grad=True)
-    for fn, kw in ((F.conv2d, dict(stride=(1, 2), padding=1, groups=2)),
-                   (F.conv_transpose2d, dict(stride=2, output_padding=1, groups=2))):
-        fast = nnzoo.autograd.grad(fn(x, w, b, **kw).square().sum(), [x, w, b])
-        graph = nnzoo.autograd.grad(fn(x, w, b, **kw).square().sum(), [x, w, b], create_graph=True)
-        for a, c in zip(fast, graph):
-            np.testing.assert_allclose(a.numpy(), c.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_unfold_gemm_is_conv():

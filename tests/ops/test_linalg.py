@@ -1,14 +1,15 @@
-"""Matrix products (matmul, mm, bmm, mv, dot, outer, einsum) against PyTorch, through the harness."""
+"""Matrix products (matmul, mm, bmm, mv, dot, outer, einsum) against PyTorch, through the harness (double
+backward included: every backward is written in Tensor ops, so it differentiates again)."""
 import re
 
 import numpy as np
 import pytest
 import torch
+from helpers import OpCase, S, V, cases_params, check_op
 from hypothesis import given, settings
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import nnzoo
-from helpers import OpCase, S, V, cases_params, check_op
 
 MATMUL_SHAPES = [
     ((4,), (4,)),  # vector . vector -> scalar
@@ -110,30 +111,6 @@ def test_op(case):
 def test_matmul_shapes_hypothesis(shapes):
     a, b = shapes.input_shapes
     check_op(OpCase(f"hyp_matmul_{a}@{b}", lambda m, x, y: x @ y, [S(*a), S(*b)], noncontig=False))
-
-
-# ---- second derivatives: the backward is written in Tensor ops, so it differentiates again ----------
-@pytest.mark.parametrize("fn", [
-    lambda m, x, y: m.einsum("ij,jk->ik", x, y),
-    lambda m, x, y: m.einsum("ij,jk", x * x, y),
-    lambda m, x, y: m.einsum("ii,ij->j", x[:, :3] @ y[:3, :3].mT, y.mT),
-    lambda m, x, y: m.einsum("bij,bjk->bik", x.reshape(1, 3, 4), y.reshape(1, 4, 3)),
-    lambda m, x, y: m.matmul(x, y) * m.matmul(x, y),
-    lambda m, x, y: m.dot(x[0], y[:, 0]) * m.outer(x[1], y[:, 1]),
-], ids=["einsum", "einsum_implicit", "einsum_diagonal", "einsum_batched", "matmul", "dot_outer"])
-def test_double_backward_matches_torch(fn):
-    rng = np.random.default_rng(0)
-    xa, ya = rng.standard_normal((3, 4)), rng.standard_normal((4, 3))
-    wa = rng.standard_normal(tuple(fn(torch, torch.tensor(xa), torch.tensor(ya)).shape))
-    res = []
-    for lib in (nnzoo, torch):
-        x = lib.tensor(xa, requires_grad=True)
-        y = lib.tensor(ya, requires_grad=True)
-        gx, gy = lib.autograd.grad((fn(lib, x, y) * lib.tensor(wa)).sum(), [x, y], create_graph=True)
-        ((gx * gx).sum() + (gy * gy * gy).sum()).backward()
-        res.append((x.grad.detach().numpy().copy(), y.grad.detach().numpy().copy()))
-    for got, want in zip(res[0], res[1]):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
 # ---- errors name the op and the shapes ---------------------------------------------------------------

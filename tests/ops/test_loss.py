@@ -1,19 +1,22 @@
 """The functional losses against torch.nn.functional through the table-driven harness: every loss x every
-reduction x its options, forward, backward and float64 finite differences; then the fused
+reduction x its options, forward, backward, float64 finite differences and double backward; then the fused
 cross-entropy against the composed form, and the error messages."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from helpers import OpCase, S, V, cases_params, check_op
 
 import nnzoo
-from helpers import OpCase, S, V, cases_params, check_op
 from nnzoo.ops import loss as L
 
 REDUCTIONS = ("none", "mean", "sum")
 PROB = dict(low=0.05, high=0.95)  # probabilities away from 0 and 1
 POS = dict(low=0.5, high=2.0)  # positive weights
 rng = np.random.default_rng(1234)
+# the fused Huber / smooth L1 and BCE-with-logits backwards are Tensor ops whose second derivatives agree with
+# torch's to the last bits; held to that (the harness's default is atol 1e-12, rtol 1e-10)
+EXACT2 = dict(double_tol=dict(atol=1e-14, rtol=1e-12))
 
 
 def loss_case(label, name, inputs, kw=None, tensor_kw=(), **opts):
@@ -51,20 +54,22 @@ for r in REDUCTIONS:
         loss_case(f"mse_weight_{r}", "mse_loss", [S(3, 4), S(3, 4), W(3, 4)], R, ("weight",)),
         loss_case(f"l1_{r}", "l1_loss", [S(3, 4), S(3, 4)], R),
         loss_case(f"l1_weight_{r}", "l1_loss", [S(3, 4), S(3, 4), W(3, 4)], R, ("weight",)),
-        loss_case(f"smooth_l1_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], R),
-        loss_case(f"smooth_l1_beta_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], dict(R, beta=0.5)),
-        loss_case(f"smooth_l1_beta0_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], dict(R, beta=0.0)),
-        loss_case(f"huber_{r}", "huber_loss", [S(4, 5), S(4, 5)], R),
-        loss_case(f"huber_delta_{r}", "huber_loss", [S(4, 5), S(4, 5)], dict(R, delta=0.7)),
-        loss_case(f"huber_weight_{r}", "huber_loss", [S(4, 5), S(4, 5), W(4, 5)], R, ("weight",)),
+        loss_case(f"smooth_l1_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], R, **EXACT2),
+        loss_case(f"smooth_l1_beta_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], dict(R, beta=0.5), **EXACT2),
+        loss_case(f"smooth_l1_beta0_{r}", "smooth_l1_loss", [S(4, 5), S(4, 5)], dict(R, beta=0.0), **EXACT2),
+        loss_case(f"huber_{r}", "huber_loss", [S(4, 5), S(4, 5)], R, **EXACT2),
+        loss_case(f"huber_delta_{r}", "huber_loss", [S(4, 5), S(4, 5)], dict(R, delta=0.7), **EXACT2),
+        loss_case(f"huber_weight_{r}", "huber_loss", [S(4, 5), S(4, 5), W(4, 5)], R, ("weight",), **EXACT2),
         loss_case(f"bce_{r}", "binary_cross_entropy", [S(3, 4, **PROB), S(3, 4, low=0, high=1)], R),
+        # NOTE: bce's second derivative divides by x^2 (1 - x)^2: the weighted sums round to 3e-10 relative
         loss_case(f"bce_weight_{r}", "binary_cross_entropy",
-                  [S(3, 4, **PROB), S(3, 4, low=0, high=1), W(4)], R, ("weight",)),
+                  [S(3, 4, **PROB), S(3, 4, low=0, high=1), W(4)], R, ("weight",),
+                  double_tol=dict(atol=1e-12, rtol=1e-9)),
         loss_case(f"bce_logits_{r}", "binary_cross_entropy_with_logits", [S(3, 4), S(3, 4, low=0, high=1)], R),
         loss_case(f"bce_logits_weight_pos_weight_{r}", "binary_cross_entropy_with_logits",
-                  [S(3, 4), S(3, 4, low=0, high=1), W(3, 1), W(4)], R, ("weight", "pos_weight")),
+                  [S(3, 4), S(3, 4, low=0, high=1), W(3, 1), W(4)], R, ("weight", "pos_weight"), **EXACT2),
         loss_case(f"bce_logits_pos_weight_{r}", "binary_cross_entropy_with_logits",
-                  [S(2, 3, 4), S(2, 3, 4, low=0, high=1), W(4)], R, ("pos_weight",)),
+                  [S(2, 3, 4), S(2, 3, 4, low=0, high=1), W(4)], R, ("pos_weight",), **EXACT2),
         # large logits: no overflow, no log(0)
         loss_case(f"bce_logits_extreme_{r}", "binary_cross_entropy_with_logits",
                   [V(np.array([[-200.0, 50.0, 0.3], [30.0, -1.0, -40.0]]), grad=True),
@@ -127,6 +132,12 @@ for r in REDUCTIONS:
     ]
 
 CASES += [
+    # a target broadcast against the input (with torch's warning), its gradient summed down
+    *(loss_case(f"{name}_broadcast_target_{r}_{k}", name, [S(3, 4, low=-3.0, high=3.0), S(4)], dict(kw, reduction=r),
+                **EXACT2)
+      for r in REDUCTIONS
+      for k, (name, kw) in enumerate([("huber_loss", {}), ("huber_loss", dict(delta=0.7)), ("smooth_l1_loss", {}),
+                                      ("smooth_l1_loss", dict(beta=0.5))])),
     loss_case("kl_div_batchmean", "kl_div", [S(3, 4), S(3, 4, low=0.1, high=1)], dict(reduction="batchmean")),
     loss_case("kl_div_batchmean_log_target", "kl_div", [S(2, 3, 4), S(2, 3, 4)],
               dict(reduction="batchmean", log_target=True)),
@@ -134,6 +145,7 @@ CASES += [
 
 
 @pytest.mark.filterwarnings("ignore:.*reduction.*'mean'.*:UserWarning")  # kl_div's 'mean', in both
+@pytest.mark.filterwarnings("ignore:.*target size.*:UserWarning")  # the broadcast targets, in both
 @cases_params(CASES)
 def test_loss(case):
     check_op(case)
@@ -160,19 +172,6 @@ def test_bce_gradient_at_saturated_probabilities_matches_torch(dtype, reduction,
     tw = {"weight": np.linspace(0.5, 2.0, x.size).astype(dtype)} if weighted else None
     tol = dict(rtol=1e-5, atol=0) if dtype == np.float32 else dict(rtol=1e-12, atol=0)
     _assert_same(*_both("binary_cross_entropy", [x, t], dict(reduction=reduction), tw, grad=(0, 1)), **tol)
-
-
-def test_bce_double_backward_matches_torch():
-    g = np.random.default_rng(5)
-    x_np, t_np = g.uniform(0.05, 0.95, (3, 4)), g.uniform(0, 1, (3, 4))
-    res = []
-    for lib, F in ((nnzoo, L), (torch, TF)):
-        x, t = lib.tensor(x_np, requires_grad=True), lib.tensor(t_np, requires_grad=True)
-        gx, = lib.autograd.grad(F.binary_cross_entropy(x, t, reduction="sum"), [x], create_graph=True)
-        hx, ht = lib.autograd.grad((gx * gx).sum(), [x, t])
-        res.append((hx.numpy(), ht.numpy()))
-    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-10)
-    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
 
 
 # ---- the fused cross-entropy against the composed form ----------------------------------------------
@@ -207,18 +206,6 @@ def test_fused_cross_entropy_matches_composed(reduction, weighted, ignore):
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(hess[0], hess[1], rtol=1e-10, atol=1e-12)
-
-
-def test_cross_entropy_second_derivative_matches_torch():
-    g = np.random.default_rng(3)
-    x_np, t_np = g.standard_normal((4, 3)), g.integers(0, 3, 4)
-    x = nnzoo.from_numpy(x_np.copy()).requires_grad_()
-    gx, = nnzoo.autograd.grad(L.cross_entropy(x, nnzoo.from_numpy(t_np)), [x], create_graph=True)
-    (gx ** 2).sum().backward()
-    xt = torch.from_numpy(x_np.copy()).requires_grad_()
-    gt, = torch.autograd.grad(TF.cross_entropy(xt, torch.from_numpy(t_np)), [xt], create_graph=True)
-    (gt ** 2).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def _both(name, arrays, kw=None, tensor_kw=None, grad=(0,)):
@@ -441,7 +428,7 @@ def test_error_types_match_torch(name, make):
     def outcome(fn, args):
         try:
             fn(*args)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             return type(e)
         return None
     assert outcome(getattr(L, name), make(nnzoo)) is outcome(getattr(TF, name), make(torch))
@@ -468,26 +455,6 @@ def test_huber_smooth_l1_gradient_at_infinite_difference_matches_torch(name, kw,
     x = np.array([-INF, INF, 1.0, INF, NAN, 2.0, 0.3, -0.2, 5.0], dtype)
     t = np.array([1.0, 0.0, INF, INF, 0.0, -INF, 0.1, 0.0, NAN], dtype)
     _assert_same(*_both(name, [x, t], dict(kw, reduction=reduction), grad=(0, 1)), **TOL[dtype])
-
-
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("name,kw", [("huber_loss", {}), ("huber_loss", dict(delta=0.7)), ("smooth_l1_loss", {}),
-                                     ("smooth_l1_loss", dict(beta=0.5))])
-def test_huber_smooth_l1_double_backward_matches_torch(name, kw, reduction):
-    """The fused op's backward is built of Tensor ops: its second derivatives against torch's (and a target
-    broadcast against the input, whose gradient is summed down)."""
-    g = np.random.default_rng(11)
-    x_np, t_np = g.standard_normal((3, 4)) * 1.5, g.standard_normal((4,))
-    res = []
-    for lib, F in ((nnzoo, L), (torch, TF)):
-        x, t = lib.tensor(x_np, requires_grad=True), lib.tensor(t_np, requires_grad=True)
-        with pytest.warns(UserWarning, match="target size"):
-            out = getattr(F, name)(x, t, reduction=reduction, **kw)
-        gx, gt = lib.autograd.grad((out * out).sum(), [x, t], create_graph=True)
-        res.append([a.detach().numpy() for a in (out, gx, gt)]
-                   + [h.numpy() for h in lib.autograd.grad((gx * gx).sum() + (gt * gt).sum(), [x, t])])
-    for ours, theirs in zip(*res):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.filterwarnings("ignore:.*reduction.*'mean'.*:UserWarning")  # kl_div's 'mean', in both
@@ -551,20 +518,6 @@ def test_bce_with_logits_gradients_at_infinite_logits_match_torch(weighted, pos_
         tw["weight"] = np.linspace(0.5, 2.0, x.size).astype(dtype)
     _assert_same(*_both("binary_cross_entropy_with_logits", [x, t], dict(reduction=reduction), tw, grad=(0, 1)),
                  **TOL[dtype])
-
-
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_bce_with_logits_pos_weight_double_backward_matches_torch(reduction):
-    g = np.random.default_rng(7)
-    x_np, t_np, p_np = g.standard_normal((3, 4)) * 2, g.uniform(0, 1, (3, 4)), g.uniform(0, 3, 4)
-    res = []
-    for lib, F in ((nnzoo, L), (torch, TF)):
-        x, t = lib.tensor(x_np, requires_grad=True), lib.tensor(t_np, requires_grad=True)
-        out = F.binary_cross_entropy_with_logits(x, t, pos_weight=lib.tensor(p_np), reduction=reduction)
-        gx, gt = lib.autograd.grad(out.sum(), [x, t], create_graph=True)
-        res.append([h.numpy() for h in lib.autograd.grad((gx * gx).sum() + (gt * gx).sum(), [x, t])])
-    for ours, theirs in zip(*res):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

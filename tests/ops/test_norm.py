@@ -1,13 +1,13 @@
 """nnzoo/ops/norm.py: the fused LayerNorm op (layer_norm, group_norm's statistics) against PyTorch through the
-table-driven harness (forward, backward, finite differences, non-contiguous inputs, float32 and float64),
-against the composed form it replaces (first and second derivatives), and finite-difference gradchecks."""
+table-driven harness (forward, backward, finite differences, non-contiguous inputs, float32 and float64, double
+backward), and against the composed form it replaces (first and second derivatives)."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from helpers import OpCase, S, cases_params, check_op
 
 import nnzoo
-from helpers import OpCase, S, cases_params, check_op
 from nnzoo.ops import norm as NN
 from nnzoo.ops.norm import LayerNorm, _layer_norm_composed
 
@@ -21,21 +21,6 @@ def _ln(shape, affine="wb", eps=1e-5):
     return fn
 
 
-def _double_backward(m, f, *xs):
-    """sum of the squared first derivatives of sum(f(xs)) (create_graph), so the harness differentiates the
-    first derivatives once more: its backward checks second derivatives against torch's."""
-    with m.enable_grad():  # the finite-difference pass runs the case under no_grad
-        xs = [x if x.requires_grad else x.detach().requires_grad_() for x in xs]
-        grads = m.autograd.grad((f(*xs) ** 2).sum(), xs, create_graph=True)
-        return sum((g * g).sum() for g in grads)
-
-
-def _ln_double(shape, affine):
-    def fn(m, *ts):
-        return _double_backward(m, lambda *a: _ln(shape, affine)(m, *a), *ts)
-    return fn
-
-
 CASES = [
     OpCase("ln_1d", _ln((6,)), [S(4, 3, 6), S(6), S(6)]),
     OpCase("ln_2d", _ln((3, 6)), [S(4, 3, 6), S(3, 6), S(3, 6)]),
@@ -44,21 +29,20 @@ CASES = [
     OpCase("ln_vector", _ln((7,)), [S(7), S(7), S(7)], noncontig=False),
     OpCase("ln_noaffine", _ln((5,), "", eps=1e-3), [S(3, 4, 5)]),
     OpCase("ln_weight_only", _ln((5,), "w"), [S(6, 5), S(5)]),
-    OpCase("ln_bias_only", _ln((2, 5), "b"), [S(3, 2, 5), S(2, 5)]),
+    OpCase("ln_bias_only", _ln((2, 5), "b"), [S(3, 2, 5), S(2, 5)],
+           no_double="torch's layer_norm double backward fails with a bias and no weight (an undefined weight "
+                     "Tensor); test_fused_matches_composed_first_and_second_derivatives covers it"),
     # dx is 0 exactly; torch's float32 kernel leaves rounding noise times rstd = 1 / sqrt(eps) ~ 316
     OpCase("ln_one_element", _ln((1,)), [S(4, 1), S(1), S(1)], bwd_tol={np.float32: dict(atol=1e-4)}),
     OpCase("ln_frozen_input", _ln((5,)), [S(6, 5, grad=False), S(5), S(5)]),
     OpCase("ln_frozen_params", _ln((5,)), [S(6, 5), S(5, grad=False), S(5, grad=False)]),
-    OpCase("ln_double_backward", _ln_double((4,), "wb"), [S(3, 4), S(4), S(4)], noncontig=False),
-    OpCase("ln_double_backward_2d_noaffine", _ln_double((2, 3), ""), [S(2, 2, 3)], noncontig=False),
-    OpCase("ln_double_backward_weight", _ln_double((5,), "w"), [S(3, 5), S(5)], noncontig=False),
+    OpCase("ln_2d_noaffine", _ln((2, 3), ""), [S(2, 2, 3)]),
     OpCase("group_norm", lambda m, x, w, b: (NN.group_norm if m is nnzoo else TF.group_norm)(x, 2, w, b),
            [S(3, 6, 5), S(6), S(6)]),
     OpCase("group_norm_4d_noaffine", lambda m, x: (NN.group_norm if m is nnzoo else TF.group_norm)(x, 3, eps=1e-3),
            [S(2, 6, 3, 2)]),
-    OpCase("group_norm_double_backward",
-           lambda m, x, w: _double_backward(m, lambda a, c: (NN.group_norm if m is nnzoo else TF.group_norm)(
-               a, 2, c), x, w), [S(2, 4, 3), S(4)], noncontig=False),
+    OpCase("group_norm_weight_only", lambda m, x, w: (NN.group_norm if m is nnzoo else TF.group_norm)(x, 2, w),
+           [S(2, 4, 3), S(4)]),
 ]
 
 
@@ -92,18 +76,6 @@ def test_fused_matches_composed_first_and_second_derivatives(shape, k, affine):
         results.append([y] + list(grads) + list(second))
     for got, want in zip(*results):
         np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-10)
-
-
-@pytest.mark.parametrize("affine", ["wb", ""])
-def test_gradcheck_and_gradgradcheck(affine):
-    rng = np.random.default_rng(7)
-    arrays = [rng.standard_normal((3, 2, 4))] + [rng.standard_normal((2, 4)) for _ in affine]
-    ts = _leaves(arrays)
-
-    def fn(x, *p):
-        return NN.layer_norm(x, (2, 4), *p) if p else NN.layer_norm(x, (2, 4))
-    assert nnzoo.autograd.gradcheck(fn, ts)
-    assert nnzoo.autograd.gradgradcheck(fn, ts)
 
 
 @pytest.mark.parametrize("shape,shift", [((64, 512), 0.0), ((8, 4096), 0.0), ((32, 128), 30.0)])

@@ -1,5 +1,5 @@
 """Reductions, scans and the fused softmax / log_softmax against PyTorch, through the table-driven harness,
-plus explicit tests of ties, zeros, infinities, second derivatives and error messages."""
+(double backward included), plus explicit tests of ties, zeros, infinities and error messages."""
 import math
 import warnings
 import zlib
@@ -7,9 +7,9 @@ import zlib
 import numpy as np
 import pytest
 import torch
+from helpers import OpCase, S, V, cases_params, check_op
 
 import nnzoo
-from helpers import OpCase, S, V, cases_params, check_op
 
 POS = dict(low=0.5, high=2.0)
 INF = math.inf
@@ -330,62 +330,6 @@ def test_softmax_is_one_graph_node():
     for fn in (nnzoo.softmax, nnzoo.log_softmax):
         y = fn(x, 1)
         assert all(e is None or type(e[0]).__name__ == "AccumulateGrad" for e in y.grad_fn.next_functions)
-
-
-# ---- second derivatives: nnzoo's gradgradcheck and torch's double backward ------------------------------
-SECOND_ORDER = {
-    "sum_dims": lambda m, x: x.sum((0, 2)),
-    "mean_dim": lambda m, x: x.mean(1, keepdim=True),
-    "prod_dim": lambda m, x: x.prod(1),
-    "prod_all": lambda m, x: x.prod(),
-    "cumsum": lambda m, x: x.cumsum(1),
-    "cumprod": lambda m, x: m.cumprod(x, 2),
-    "var": lambda m, x: x.var(1),
-    "std": lambda m, x: x.std((0, 2)),
-    "logsumexp": lambda m, x: x.logsumexp(-1),
-    "norm_2": lambda m, x: x.norm(2, 1),
-    "norm_3": lambda m, x: x.norm(3, -1),
-    "norm_fro": lambda m, x: x.norm(),
-    "softmax": lambda m, x: x.softmax(1),
-    "log_softmax": lambda m, x: x.log_softmax(-1),
-    "amax": lambda m, x: x.amax((1, 2)),
-    "max_dim": lambda m, x: x.max(1)[0],
-}
-
-
-def _second_order(lib, fn, x, u, v):
-    """d/dx [ (d/dx sum(u * fn(x))) . v ]: a Hessian-vector product through double backward."""
-    y = fn(x)
-    g, = lib.autograd.grad((y * u).sum(), x, create_graph=True)
-    if not g.requires_grad:  # a linear op: the first derivative is a constant
-        return np.zeros(x.shape)
-    h, = lib.autograd.grad((g * v).sum(), x, allow_unused=True)
-    return np.zeros(x.shape) if h is None else h.detach().numpy()
-
-
-@pytest.mark.parametrize("name,zeros", [(n, False) for n in sorted(SECOND_ORDER)] +
-                         [(n, True) for n in ("prod_dim", "prod_all", "cumprod")])
-def test_double_backward_matches_torch(name, zeros):
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal((2, 3, 4))
-    if zeros:
-        x.flat[[1, 5, 9, 13, 14, 22]] = 0.0
-    fn = SECOND_ORDER[name]
-    fn_n, fn_t = (lambda t: fn(nnzoo, t)), (lambda t: fn(torch, t))
-    out_shape = tuple(fn_t(torch.tensor(x)).shape)
-    u, v = rng.standard_normal(out_shape), rng.standard_normal(x.shape)
-    got = _second_order(nnzoo, fn_n, nnzoo.tensor(x, requires_grad=True), nnzoo.tensor(u), nnzoo.tensor(v))
-    want = _second_order(torch, fn_t, torch.tensor(x, requires_grad=True), torch.tensor(u), torch.tensor(v))
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
-
-
-@pytest.mark.parametrize("fn", [lambda x: x.prod(1), lambda x: x.prod(), lambda x: nnzoo.cumprod(x, 1),
-                                lambda x: nnzoo.cumprod(x, 0), lambda x: x.var(0), lambda x: x.softmax(1)])
-def test_gradgradcheck_with_zeros(fn):
-    x = nnzoo.tensor([[1.0, 0.0, 2.0, 3.0], [0.0, 1.5, 0.0, 2.0], [0.5, -1.0, 0.7, 0.0]],
-                     dtype=nnzoo.float64, requires_grad=True)
-    assert nnzoo.autograd.gradcheck(fn, (x,))
-    assert nnzoo.autograd.gradgradcheck(fn, (x,))
 
 
 # ---- argument forms and dtypes ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 CASES = [(m, proj) for m in R.MODES for proj in ((0, 2) if m == "LSTM" else (0,))]
 
 
-def _inputs(mode, T, B, I, H, proj, seed=0, bias=True):
+def _inputs(mode, T, B, I, H, proj, seed=0, bias=True):  # noqa: E741 (I: input size, as PyTorch's docs)
     """x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr as float64 tensors that require grad (None where unused)."""
     rng = np.random.default_rng(seed)
     G, Ho = GATES[mode], proj or H
@@ -107,7 +107,7 @@ def test_fused_double_backward(mode):
 @pytest.mark.parametrize("bias", [True, False])
 def test_cells_match_torch_cell_functions(mode, dtype, bias):
     rng = np.random.default_rng(4)
-    B, I, H = 3, 2, 4
+    B, I, H = 3, 2, 4  # noqa: E741 (I: input size, as PyTorch's docs)
     G = GATES[mode]
     arrays = [rng.standard_normal(s).astype(dtype) for s in [(B, I), (B, H), (B, H), (G * H, I), (G * H, H), (G * H,),
                                                              (G * H,)]]
@@ -150,7 +150,7 @@ def test_gradcheck_of_cells():
     for mode, fn in (("RNN_TANH", R.rnn_tanh_cell), ("GRU", R.gru_cell)):
         args = _inputs(mode, 1, 2, 2, 3, 0, seed=5)
         x, h, _, wi, wh, bi, bh, _ = args
-        assert gradcheck(lambda *a: fn(*a), [x[0].detach().requires_grad_(), h, wi, wh, bi, bh])
+        assert gradcheck(fn, [x[0].detach().requires_grad_(), h, wi, wh, bi, bh])
     x, h, c, wi, wh, bi, bh, _ = _inputs("LSTM", 1, 2, 2, 3, 0, seed=6)
     assert gradcheck(lambda *a: R.lstm_cell(*a), [x[0].detach().requires_grad_(), h, c, wi, wh, bi, bh])
 
@@ -185,13 +185,13 @@ def test_errors_name_the_op_and_shapes():
 
 def test_in_place_change_of_the_output_before_backward_is_caught():
     x, h, c, wi, wh, bi, bh, _ = _inputs("LSTM", 3, 2, 2, 3, 0)
-    out, hn, cn = R.recurrent_layer("LSTM", x, h, c, wi, wh, bi, bh)
+    out, _hn, cn = R.recurrent_layer("LSTM", x, h, c, wi, wh, bi, bh)
     loss = out.sum() + cn.sum()  # sum saves nothing: the check is the fused op's own
     with nnzoo.no_grad():
         out.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         loss.backward()
-    out, hn, cn = R.recurrent_layer("LSTM", x, h, c, wi, wh, bi, bh)
+    out, _hn, cn = R.recurrent_layer("LSTM", x, h, c, wi, wh, bi, bh)
     loss = out.sum()
     with nnzoo.no_grad():
         wh.mul_(2.0)  # e.g. an optimizer step between forward and backward
@@ -200,14 +200,14 @@ def test_in_place_change_of_the_output_before_backward_is_caught():
 
 
 def test_second_backward_through_a_freed_graph_raises():
-    x, h, c, wi, wh, bi, bh, _ = _inputs("GRU", 3, 2, 2, 3, 0)
-    out, hn = R.recurrent_layer("GRU", x, h, None, wi, wh, bi, bh)
+    x, h, _c, wi, wh, bi, bh, _ = _inputs("GRU", 3, 2, 2, 3, 0)
+    out, _hn = R.recurrent_layer("GRU", x, h, None, wi, wh, bi, bh)
     loss = out.sum()
     loss.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         loss.backward()
     wh.grad = None
-    out, hn = R.recurrent_layer("GRU", x, h, None, wi, wh, bi, bh)
+    out, _hn = R.recurrent_layer("GRU", x, h, None, wi, wh, bi, bh)
     loss = out.sum()
     loss.backward(retain_graph=True)  # the buffers stay: a second backward accumulates the same again
     first = wh.grad.numpy().copy()
@@ -235,7 +235,8 @@ def test_empty_batch_gives_empty_outputs_and_zero_weight_gradients(mode, proj, r
 @pytest.mark.parametrize("mode", R.MODES)
 def test_empty_sequence_is_an_error_naming_the_shape(mode):
     args = _inputs(mode, 0, 2, 3, 4, 0)
-    with pytest.raises(RuntimeError, match=r": expected sequence length to be larger than 0, got input of shape \(0, 2, 3\)"):
+    with pytest.raises(RuntimeError,
+                       match=r": expected sequence length to be larger than 0, got input of shape \(0, 2, 3\)"):
         R.recurrent_layer(mode, *args)
 
 
