@@ -216,7 +216,7 @@ def _second_order(lib, ins, outs, idx, us, vs):
     return lib.autograd.grad(sum(terms), [ins[i] for i in idx] + u_t, allow_unused=True)
 
 
-def double_backward_check(case, arrays, rng):
+def double_backward_check(case: OpCase, arrays: list[np.ndarray], rng: np.random.Generator) -> None:
     """Step 5 of the module docstring: second-order gradients against torch's and against finite
     differences of the first-order gradient."""
     nz_in, th_in = _build(case, arrays, np.float64)
@@ -274,7 +274,7 @@ def _double_fd(case, nz_in, outs, idx, keep, us, vs, got, rng):
         f"{case.name}: second order: finite differences of the gradient {numeric!r} vs analytical {analytic!r}"
 
 
-def check_op(case):
+def check_op(case: OpCase) -> None:
     """Forward, backward, finite-difference and double-backward checks of one OpCase (see the module
     docstring)."""
     rng = np.random.default_rng(_seed(case.name))
