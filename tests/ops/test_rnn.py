@@ -1,9 +1,11 @@
 """The fused recurrent ops of nnzoo.ops.rnn: equal to the composed step-by-step form (forward and backward),
 float64 finite-difference gradchecks (with lengths, reverse, projection; and double backward), the
-single-step cells against torch's cell functions, and the shape errors."""
+single-step cells against torch's cell functions (and through the op harness, double backward included), and
+the shape errors."""
 import numpy as np
 import pytest
 import torch
+from helpers import OpCase, S, cases_params, check_op
 
 import nnzoo
 from nnzoo.autograd import gradcheck, gradgradcheck
@@ -136,6 +138,26 @@ def test_cells_match_torch_cell_functions(mode, dtype, bias):
     for a, b in zip(ours, theirs):
         if a is not None and b.grad is not None:
             np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **tol)
+
+
+CELL_CASES = [
+    OpCase("rnn_tanh_cell", lambda m, *a: (R.rnn_tanh_cell if m is nnzoo else torch.rnn_tanh_cell)(*a),
+           [S(3, 2), S(3, 4), S(4, 2), S(4, 4), S(4), S(4)]),
+    OpCase("rnn_relu_cell_no_bias", lambda m, *a: (R.rnn_relu_cell if m is nnzoo else torch.rnn_relu_cell)(*a),
+           [S(3, 2), S(3, 4), S(4, 2), S(4, 4)]),
+    OpCase("lstm_cell", lambda m, x, h, c, *w: (R.lstm_cell(x, h, c, *w) if m is nnzoo
+                                                 else torch.lstm_cell(x, (h, c), *w)),
+           [S(3, 2), S(3, 4), S(3, 4), S(16, 2), S(16, 4), S(16), S(16)]),
+    OpCase("gru_cell", lambda m, *a: (R.gru_cell if m is nnzoo else torch.gru_cell)(*a),
+           [S(3, 2), S(3, 4), S(12, 2), S(12, 4), S(12), S(12)]),
+]
+
+
+@cases_params(CELL_CASES)
+def test_cells_through_the_harness(case):
+    """The cells against torch's cell functions: forward, backward, finite differences and double backward
+    (the fused backward's Tensor path under create_graph=True)."""
+    check_op(case)
 
 
 def test_cell_is_one_graph_node_per_step():
