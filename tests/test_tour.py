@@ -23,7 +23,8 @@ def test_quick_tour_writes_one_page_report(tmp_path, capsys):
     capsys.readouterr()
     page = (tmp_path / "report.html").read_text()
     for title in ("1. Autograd", "2. Feature maps", "3. Handwritten digits", "What the CNN sees",
-                  "4. Hyper-parameter search", "5. The vanishing gradient", "5b. A character-level LSTM", "6. Attention: translating dates"):
+                  "4. Hyper-parameter search", "5. The vanishing gradient", "5b. A character-level LSTM",
+                  "6. Attention: translating dates"):
         assert title in page
     # every figure is embedded, and each part's numbers are in the page
     images = re.findall(r'src="data:image/png;base64,', page)

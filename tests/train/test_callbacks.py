@@ -219,6 +219,7 @@ def test_tensorboard_scalars_read_back(tmp_path):
 def test_step_scheduler_passes_a_nan_metric_on_as_pytorch_counts_it():
     """A NaN validation value is an epoch without improvement for ReduceLROnPlateau (torch's trajectory)."""
     import torch
+
     import nnzoo
     from nnzoo.train.callbacks import step_scheduler
     values = [1.0, float("nan"), float("nan"), 0.5, float("nan"), float("nan"), float("nan")]
