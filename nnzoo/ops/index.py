@@ -33,7 +33,6 @@ from . import reduce as _reduce
 from . import shape as _shape
 
 _make = Tensor._make
-_segment_sum = segment_sum  # the name ops/nn.py (embedding backward) and tests/ops/test_index.py import
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill",
            "masked_select", "take_along_dim", "one_hot", "nonzero", "argwhere"]
