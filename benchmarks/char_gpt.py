@@ -148,12 +148,9 @@ def nanogpt_optimizer(lib, model, lr, weight_decay, betas):
 def nanogpt_scheduler(lib, optimizer, iters, warmup_iters, min_lr):
     """nanoGPT's ``get_lr`` with ``lib``'s stock schedulers, stepped per iteration: ``LinearLR`` from
     1 / (warmup + 1) over ``warmup_iters``, then ``CosineAnnealingLR`` to ``min_lr`` at ``iters``, joined by
-    ``SequentialLR`` (the recipe's ``make_scheduler``). nnzoo's SequentialLR lives in nnzoo.recipes.schedules
-    until nnzoo.optim.lr_scheduler has it."""
+    ``SequentialLR`` (the recipe's ``make_scheduler``)."""
     sched = lib.optim.lr_scheduler
-    sequential = getattr(sched, "SequentialLR", None)
-    if sequential is None:
-        from nnzoo.recipes.schedules import SequentialLR as sequential
+    sequential = sched.SequentialLR
     cosine = sched.CosineAnnealingLR(optimizer, T_max=iters - warmup_iters, eta_min=min_lr)
     if not warmup_iters:
         return sequential(optimizer, [cosine], milestones=[])

@@ -15,13 +15,12 @@ import numpy as np
 
 from .. import nn, optim
 from ..creation import tensor
-from ..optim.lr_scheduler import CosineAnnealingLR, LinearLR
+from ..optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 from ..random import Generator
 from ..train.metrics import BitsPerCharacter
 from ..zoo.gpt import GPT
 from . import Recipe, register
 from .char_rnn import WORKS_RULE, sample_text, save_sample, shakespeare_streams, shakespeare_vocab
-from .schedules import SequentialLR
 
 __all__ = ["RandomWindows", "random_windows", "window_starts", "make_optimizer", "make_scheduler"]
 

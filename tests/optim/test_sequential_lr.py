@@ -1,4 +1,4 @@
-"""nnzoo.recipes.schedules.SequentialLR against torch.optim.lr_scheduler.SequentialLR: the lrs step by step
+"""nnzoo.optim.lr_scheduler.SequentialLR against torch.optim.lr_scheduler.SequentialLR: the lrs step by step
 (nanoGPT's warm-up then cosine, and three schedulers with two milestones), the state_dict round trip through
 nnzoo.save mid-schedule, and PyTorch's errors."""
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 
 import nnzoo
 from nnzoo.optim import lr_scheduler as S
-from nnzoo.recipes.schedules import SequentialLR
+from nnzoo.optim.lr_scheduler import SequentialLR
 
 
 def _schedulers(lib, sequential, kind):
