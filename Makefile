@@ -1,12 +1,12 @@
 # Two commands set everything up on a fresh machine with only Python:
 #   make demo   - create .venv, install nnzoo with its extras, run the guided tour
-#   make test   - create .venv, install nnzoo[test], run the whole test suite
+#   make test   - create .venv, install nnzoo[test], run the linter (ruff) and the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test fuzz bench clean
+.PHONY: demo test lint fuzz bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ demo: $(VENV)/.installed-demo
 	$(PY) -m nnzoo tour
 
 test: $(VENV)/.installed-test
+	$(PY) -m ruff check .
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check .
 
 fuzz: $(VENV)/.installed-test
 	$(PY) tests/fuzz/run_long.py

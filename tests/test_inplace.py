@@ -64,7 +64,7 @@ def test_inplace_on_a_saved_output_raises_like_torch():
         x = m.tensor([0.5, 1.0], requires_grad=True)
         y = x.exp()  # exp saves its output
         y.add_(1)
-        with pytest.raises(RuntimeError, match="modified by an inplace operation|modified by an in-place"):
+        with pytest.raises(RuntimeError, match=r"modified by an inplace operation|modified by an in-place"):
             y.sum().backward()
 
 

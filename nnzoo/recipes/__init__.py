@@ -152,5 +152,5 @@ from .runner import ConfigError, RunError, load_run, make_out_dir, recipe_config
 
 # the families, each registering its recipes on import, in the order `nnzoo train --list` shows them
 # isort: off
-from . import mlp, lenet, char_rnn, gpt, seq2seq, rnn_shapes  # noqa: E402,F401
+from . import mlp, lenet, char_rnn, gpt, seq2seq, rnn_shapes  # noqa: E402
 # isort: on

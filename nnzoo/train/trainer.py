@@ -693,20 +693,20 @@ class Trainer:
             self.scheduler.load_state_dict(state["scheduler"])
         elif state["scheduler"] is not None:
             warnings.warn("Trainer.load_state_dict: the checkpoint holds a scheduler state but this Trainer "
-                          "has no scheduler; it is ignored")
+                          "has no scheduler; it is ignored", stacklevel=2)
         self._history.load_state_dict({"history": state["history"]})
         saved = state["callbacks"]
         for key, cb in self._keyed_callbacks():
             if key in saved:
                 cb.load_state_dict(saved[key])
             elif cb.state_dict():
-                warnings.warn(f"Trainer.load_state_dict: no state for callback {key} in the checkpoint")
+                warnings.warn(f"Trainer.load_state_dict: no state for callback {key} in the checkpoint", stacklevel=2)
         default_generator.set_state(state["rng"]["default"])
         gens, states = _loader_generators(train_loader), state["rng"]["loader"]
         if train_loader is not None and len(gens) != len(states):
             warnings.warn(f"Trainer.load_state_dict: the checkpoint holds {len(states)} loader generator "
                           f"state(s) but the train loader has {len(gens)} generator(s); its shuffling will "
-                          "not continue the saved stream")
+                          "not continue the saved stream", stacklevel=2)
         else:
             for g, s in zip(gens, states):
                 g.set_state(s)

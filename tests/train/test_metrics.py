@@ -1,6 +1,7 @@
 """Metrics against references: NumPy for accuracy, torch.topk for top-k, scikit-learn for the confusion
 matrix, torch's cross_entropy for perplexity and bits per character. Accumulating metrics must equal the
 one-shot value on the concatenated batches (uneven batch sizes included)."""
+import itertools
 import math
 
 import numpy as np
@@ -23,7 +24,7 @@ def _batches(n, sizes):
     """Split range(n) into consecutive slices of the given sizes (the last may be short)."""
     edges = np.cumsum([0] + list(sizes))
     assert edges[-1] == n
-    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
 
 
 # ---- accuracy -----------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def test_multiple_inputs_and_batch_fn():
 def test_a_batch_without_target_is_a_clear_error():
     model = nn.Linear(3, 1)
     trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), progress=False)
-    with pytest.raises(TypeError, match="batch must be a tuple .* got Tensor.*batch_fn"):
+    with pytest.raises(TypeError, match=r"batch must be a tuple .* got Tensor.*batch_fn"):
         trainer.fit([nnzoo.randn(4, 3)], epochs=1)
 
 
@@ -616,7 +616,7 @@ def test_skip_has_limits():
     bn_model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
     trainer = Trainer(bn_model, nn.MSELoss(), optim.SGD(bn_model.parameters(), lr=0.05), on_nonfinite="skip",
                       progress=False)
-    with pytest.raises(NonFiniteError, match="buffer '1.running_mean'"):
+    with pytest.raises(NonFiniteError, match=r"buffer '1\.running_mean'"):
         trainer.fit(_Epochs(two_bad), epochs=1)
     with pytest.raises(ValueError, match="on_nonfinite"):
         Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), on_nonfinite="warn")
