@@ -3,46 +3,31 @@
 ``import nnzoo as torch`` runs PyTorch-style code: tensors with define-by-run reverse-mode autograd,
 the core ops as functions and as methods, ``no_grad``, ``manual_seed``, ...
 """
-# isort: skip_file  (the order below is the import order the modules need: ops before nn, nn before optim)
-from . import autograd, dtypes
+# ruff: noqa: E402
+# isort: skip_file
+# The order below is the order the modules need (ops before nn, nn before optim) and decides which module's
+# name wins where two star-imports export the same one; the linter leaves it as written.
+from . import dtypes
+from .dtypes import (bool, double, dtype, float, float16, float32, float64, get_default_dtype, half,
+                     int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short,
+                     uint8)
+from .dtypes import result_type as _result_type
+from .tensor import Size, Tensor
+from . import autograd
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *  # noqa: F403
-from .dtypes import (
-    bool,
-    double,
-    dtype,
-    float,
-    float16,
-    float32,
-    float64,
-    get_default_dtype,
-    half,
-    int,
-    int8,
-    int16,
-    int32,
-    int64,
-    long,
-    promote_types,
-    set_default_dtype,
-    short,
-    uint8,
-)
-from .dtypes import result_type as _result_type
-from .ops.arith import *  # noqa: F403
-
-# the convolution and pooling functions PyTorch also has at the top level (torch.conv2d, ...)
-from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from .ops.index import *  # noqa: F403
-from .ops.linalg import *  # noqa: F403
-from .ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
-from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool2d
-from .ops.reduce import *  # noqa: F403
-from .ops.shape import *  # noqa: F403
-from .ops.unary import *  # noqa: F403
 from .random import *  # noqa: F403
 from .random import Generator, default_generator
-from .tensor import Size, Tensor
+from .ops.arith import *  # noqa: F403
+from .ops.unary import *  # noqa: F403
+from .ops.reduce import *  # noqa: F403
+from .ops.shape import *  # noqa: F403
+from .ops.index import *  # noqa: F403
+from .ops.linalg import *  # noqa: F403
+# the convolution and pooling functions PyTorch also has at the top level (torch.conv2d, ...)
+from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool2d
 
 __version__ = "0.1.0"
 
@@ -60,11 +45,19 @@ def result_type(tensor1, tensor2):
     return _result_type(tensor1, tensor2)
 
 
-from . import (  # noqa: E402  (nnzoo.utils.data is nnzoo.data, as torch.utils.data)
-    data,
-    io,
-    nn,
-    optim,
-    utils,
-)
-from .io import load, save  # noqa: E402
+from . import nn
+from . import optim
+from . import io
+from . import data, utils
+from .io import load, save
+
+_LAZY = ("train", "recipes", "zoo", "viz")
+
+
+def __getattr__(name):
+    """``nnzoo.train``, ``nnzoo.recipes``, ``nnzoo.zoo``, ``nnzoo.viz`` after a bare ``import nnzoo``: imported on
+    first use (PEP 562), so ``import nnzoo`` does not pull in the training stack."""
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'nnzoo' has no attribute {name!r}")
