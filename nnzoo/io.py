@@ -77,6 +77,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from . import dtypes
+from .autograd.arrays import array, wrap
 from .tensor import Tensor
 
 __all__ = ["save", "load", "dumps_json", "CheckpointError"]
@@ -130,7 +131,7 @@ class _Encoder:
         if isinstance(obj, (Tensor, np.ndarray)):
             if path is None:
                 raise TypeError(f"nnzoo.save: a tensor cannot be a dict key (at {where})")
-            arr = obj._data if isinstance(obj, Tensor) else obj
+            arr = array(obj) if isinstance(obj, Tensor) else obj
             dtypes.from_numpy(arr.dtype)  # TypeError for dtypes nnzoo does not support
             if not arr.flags.c_contiguous or not arr.dtype.isnative:
                 arr = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C")
@@ -182,7 +183,7 @@ def _decode(node, tensors, depth=0):
         raise ValueError(f"unexpected node {node!r:.80}")
     (tag, val), = node.items()
     if tag == "T":
-        return Tensor._make(tensors[val])
+        return wrap(tensors[val])
     if tag == "F":
         if val not in ("nan", "inf", "-inf"):
             raise ValueError(f"unexpected float {val!r:.80}")
@@ -617,7 +618,7 @@ def load(f: str | os.PathLike | BinaryIO, map_location: str | None = None, *, we
         if not arr.flags.writeable:  # nnzoo tensors own writable memory (in-place ops, optimizers)
             tensors[k] = arr.copy()
     if doc is None:
-        return {k: Tensor._make(tensors[k]) for k in sorted(tensors)}
+        return {k: wrap(tensors[k]) for k in sorted(tensors)}
     try:
         return _decode(doc["obj"], tensors)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:

@@ -96,7 +96,8 @@ def _rebuild_sequence(elem, items):
 _COLLATE_TYPES = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 
 
-def collate(batch, *, collate_fn_map=None):
+def collate(batch: Sequence[Any], *,
+            collate_fn_map: dict[type | tuple[type, ...], Callable[..., Any]] | None = None) -> Any:
     """Collate ``batch`` (a list of samples) by the type of its first element.
 
     ``collate_fn_map`` maps element types (or tuples of types) to functions
@@ -130,7 +131,7 @@ def collate(batch, *, collate_fn_map=None):
     raise TypeError(_COLLATE_TYPES.format(elem_type))
 
 
-def collate_tensor_fn(batch, *, collate_fn_map=None):
+def collate_tensor_fn(batch: Sequence[Tensor], *, collate_fn_map: dict | None = None) -> Tensor:
     """Stack equal-shape tensors along a new dim 0."""
     shape = batch[0].shape
     for i, t in enumerate(batch):
@@ -144,7 +145,7 @@ def collate_tensor_fn(batch, *, collate_fn_map=None):
     return stack(batch, 0)
 
 
-def collate_numpy_array_fn(batch, *, collate_fn_map=None):
+def collate_numpy_array_fn(batch: Sequence[np.ndarray], *, collate_fn_map: dict | None = None) -> Tensor:
     """NumPy arrays -> tensors (sharing memory), then stacked."""
     elem = batch[0]
     if _NP_STR_OBJ.search(elem.dtype.str) is not None:
@@ -152,23 +153,23 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
     return collate([as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
 
 
-def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
+def collate_numpy_scalar_fn(batch: Sequence[np.generic], *, collate_fn_map: dict | None = None) -> Tensor:
     """NumPy scalars -> a 1-d tensor of their dtype (np.float32 stays float32)."""
     return as_tensor(list(batch))
 
 
-def collate_float_fn(batch, *, collate_fn_map=None):
+def collate_float_fn(batch: Sequence[float], *, collate_fn_map: dict | None = None) -> Tensor:
     """Python floats -> a float64 tensor (PyTorch's choice: a Python float is a double)."""
     return tensor(list(batch), dtype=dtypes.float64)
 
 
-def collate_int_fn(batch, *, collate_fn_map=None):
+def collate_int_fn(batch: Sequence[int], *, collate_fn_map: dict | None = None) -> Tensor:
     """Python ints (and bools) -> ``tensor(batch)``: int64 (bool for bools)."""
     # NOTE: as PyTorch, the first element picks this function: [1, 2.5] gives float32 (tensor's inference)
     return tensor(list(batch))
 
 
-def collate_str_fn(batch, *, collate_fn_map=None):
+def collate_str_fn(batch: Sequence[str | bytes], *, collate_fn_map: dict | None = None) -> Sequence[str | bytes]:
     """Strings and bytes stay as they are: the batch itself."""
     return batch
 

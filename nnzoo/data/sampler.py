@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence, Sized
 
 import numpy as np
 
+from ..autograd.arrays import wrap
 from ..random import Generator, default_generator, multinomial, randint, randperm
 from ..tensor import Tensor
 
@@ -177,7 +178,7 @@ class WeightedRandomSampler(Sampler):
         if w.ndim != 1:
             raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but given weights have "
                              f"shape {w.shape}")
-        self.weights = Tensor._make(w)
+        self.weights = wrap(w)
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator

@@ -10,9 +10,16 @@ Two layouts for a language model's token stream:
 
 Padding many sequences into one tensor is ``nnzoo.nn.utils.rnn.pad_sequence``.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import dtypes
+from ..autograd.arrays import array, as_array, wrap
 from ..creation import tensor as _tensor
 from ..ops.index import one_hot as _one_hot
 from ..tensor import Tensor
@@ -20,10 +27,8 @@ from ..tensor import Tensor
 __all__ = ["lengths", "sequence_mask", "sort_by_length", "windows", "batchify", "get_batch", "bptt_batches",
            "BPTTLoader", "one_hot"]
 
-_make = Tensor._make
 
-
-def _stream(stream, op):
+def _stream(stream: Any, op: str) -> Tensor:
     """A 1-D integer token stream as a Tensor (kept as is when it already is one)."""
     if not isinstance(stream, Tensor):
         arr = np.asarray(stream)
@@ -35,13 +40,13 @@ def _stream(stream, op):
     return stream
 
 
-def _positive(value, name, op):
+def _positive(value: Any, name: str, op: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
     return int(value)
 
 
-def lengths(sequences, padding_value=None, padding_side="right"):
+def lengths(sequences: Sequence[Any] | Tensor, padding_value: Any = None, padding_side: str = "right") -> Tensor:
     """The length of each sequence, as an int64 tensor of shape (B,).
 
     Args:
@@ -64,7 +69,7 @@ def lengths(sequences, padding_value=None, padding_side="right"):
         return _tensor(np.array([len(s) for s in sequences], dtype=np.int64))
     if padding_side not in ("right", "left"):
         raise ValueError(f"lengths: padding_side must be 'right' or 'left', got {padding_side!r}")
-    arr = sequences._data if isinstance(sequences, Tensor) else np.asarray(sequences)
+    arr = as_array(sequences)
     if arr.ndim != 2:
         raise ValueError(f"lengths: a padded batch must have shape (B, T), got {arr.shape}")
     real = arr != padding_value  # (B, T)
@@ -73,10 +78,10 @@ def lengths(sequences, padding_value=None, padding_side="right"):
         out = np.where(real.any(1), T - np.argmax(real[:, ::-1], axis=1), 0)
     else:  # from the first real token to the end
         out = np.where(real.any(1), T - np.argmax(real, axis=1), 0)
-    return _make(out.astype(np.int64))
+    return wrap(out.astype(np.int64))
 
 
-def sequence_mask(lengths, max_len=None):
+def sequence_mask(lengths: Tensor | np.ndarray | Sequence[int], max_len: int | None = None) -> Tensor:
     """A bool mask of the real positions: ``mask[b, t] = t < lengths[b]``, shape (B, max_len).
 
     Args:
@@ -90,7 +95,7 @@ def sequence_mask(lengths, max_len=None):
         tensor([[ True,  True,  True],
                 [ True, False, False]])
     """
-    lens = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
+    lens = as_array(lengths)
     if lens.ndim != 1 or (lens.size and lens.dtype.kind not in "iu"):
         raise ValueError(f"sequence_mask: lengths must be a 1-D sequence of ints, got shape {lens.shape} "
                          f"and dtype {lens.dtype}")
@@ -100,10 +105,10 @@ def sequence_mask(lengths, max_len=None):
         max_len = int(lens.max()) if lens.size else 0
     elif isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or max_len < 0:
         raise ValueError(f"sequence_mask: max_len must be a non-negative int, got {max_len!r}")
-    return _make(np.arange(max_len) < lens[:, None])
+    return wrap(np.arange(max_len) < lens[:, None])
 
 
-def sort_by_length(sequences, descending=True):
+def sort_by_length(sequences: Iterable[Any], descending: bool = True) -> tuple[list[Any], Tensor, Tensor]:
     """Sort sequences by length (stable: equal lengths keep their order), with the permutation both ways.
 
     ``sorted_seqs[i] = sequences[perm[i]]`` and ``sequences[j] = sorted_seqs[inv[j]]``: ``perm`` and
@@ -129,10 +134,11 @@ def sort_by_length(sequences, descending=True):
     perm = np.argsort(-lens if descending else lens, kind="stable")
     inv = np.empty_like(perm)
     inv[perm] = np.arange(len(perm))
-    return [sequences[i] for i in perm], _make(perm.astype(np.int64)), _make(inv.astype(np.int64))
+    return [sequences[i] for i in perm], wrap(perm.astype(np.int64)), wrap(inv.astype(np.int64))
 
 
-def windows(stream, seq_len, stride=None):
+def windows(stream: Tensor | np.ndarray | Sequence[int], seq_len: int,
+            stride: int | None = None) -> tuple[Tensor, Tensor]:
     """Cut a 1-D token stream into (input, target) windows: ``target[n, t] == input[n, t + 1]``.
 
     Window n starts at token ``n * stride``: ``input[n] = stream[s : s + seq_len]`` and
@@ -161,15 +167,15 @@ def windows(stream, seq_len, stride=None):
     """
     seq_len = _positive(seq_len, "seq_len", "windows")
     stride = seq_len if stride is None else _positive(stride, "stride", "windows")
-    arr = _stream(stream, "windows")._data
+    arr = array(_stream(stream, "windows"))
     if len(arr) < seq_len + 1:
         raise ValueError(f"windows: a stream of {len(arr)} tokens is too short for seq_len={seq_len} "
                          f"(one window needs seq_len + 1 = {seq_len + 1} tokens)")
     win = sliding_window_view(arr, seq_len + 1)[::stride]  # (N, seq_len + 1), a view
-    return _make(np.ascontiguousarray(win[:, :-1])), _make(np.ascontiguousarray(win[:, 1:]))
+    return wrap(np.ascontiguousarray(win[:, :-1])), wrap(np.ascontiguousarray(win[:, 1:]))
 
 
-def batchify(stream, batch_size):
+def batchify(stream: Tensor | np.ndarray | Sequence[int], batch_size: int) -> Tensor:
     """Lay a token stream out as B contiguous columns: ``out[:, b] = stream[b * T : (b + 1) * T]``.
 
     T = len(stream) // batch_size; the last ``len(stream) % batch_size`` tokens are dropped. Reading
@@ -192,14 +198,14 @@ def batchify(stream, batch_size):
                 [2, 5]])
     """
     batch_size = _positive(batch_size, "batch_size", "batchify")
-    arr = _stream(stream, "batchify")._data
+    arr = array(_stream(stream, "batchify"))
     T = len(arr) // batch_size
     if T == 0:
         raise ValueError(f"batchify: a stream of {len(arr)} tokens cannot fill {batch_size} columns")
-    return _make(np.ascontiguousarray(arr[:T * batch_size].reshape(batch_size, T).T))
+    return wrap(np.ascontiguousarray(arr[:T * batch_size].reshape(batch_size, T).T))
 
 
-def get_batch(source, i, bptt):
+def get_batch(source: Tensor, i: int, bptt: int) -> tuple[Tensor, Tensor]:
     """The BPTT chunk starting at row ``i`` of a batchified ``source``: input rows i..i+L, target one row on.
 
     ``input = source[i : i + L]``, ``target = source[i + 1 : i + 1 + L]`` with
@@ -226,7 +232,7 @@ def get_batch(source, i, bptt):
     return source[i:i + L], source[i + 1:i + 1 + L]
 
 
-def bptt_batches(source, bptt):
+def bptt_batches(source: Tensor, bptt: int) -> Iterator[tuple[Tensor, Tensor]]:
     """All BPTT chunks of a batchified ``source``, in order: ``get_batch(source, i, bptt)`` for
     i = 0, bptt, 2 * bptt, ... (ceil((T - 1) / bptt) chunks; every row but the first is a target once).
 
@@ -261,7 +267,7 @@ class BPTTLoader:
         (3, [(4, 2), (4, 2), (1, 2)])
     """
 
-    def __init__(self, stream, batch_size, bptt):
+    def __init__(self, stream: Tensor | np.ndarray | Sequence[int], batch_size: int, bptt: int) -> None:
         self.source = batchify(stream, batch_size)
         self.batch_size = batch_size
         self.bptt = _positive(bptt, "bptt", "BPTTLoader")
@@ -269,18 +275,19 @@ class BPTTLoader:
             raise ValueError(f"BPTTLoader: {self.source.shape[0]} row of {batch_size} columns leaves no target; "
                              "use a longer stream or a smaller batch_size")
 
-    def __len__(self):
+    def __len__(self) -> int:
         return -(-(self.source.shape[0] - 1) // self.bptt)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         return bptt_batches(self.source, self.bptt)
 
-    def tokens(self):
+    def tokens(self) -> int:
         """The number of target tokens in one pass."""
         return (self.source.shape[0] - 1) * self.batch_size
 
 
-def one_hot(tokens, num_classes=-1, dtype=None):
+def one_hot(tokens: Tensor | np.ndarray | Sequence[int], num_classes: int = -1,
+            dtype: dtypes.dtype | None = None) -> Tensor:
     """One-hot rows for token ids: ``nnzoo.nn.functional.one_hot`` taking lists too, with a dtype.
 
     Args:

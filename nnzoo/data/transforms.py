@@ -7,28 +7,33 @@ from ``generator=`` (default: nnzoo's default generator, so ``nnzoo.manual_seed`
 NOTE: as torchvision, a random crop or flip applied to a batch (N, C, H, W) draws one decision for the
 whole batch; the noise transforms draw independently for every element.
 """
+from __future__ import annotations
+
 import numbers
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..autograd.arrays import array, wrap
 from ..creation import as_tensor
 from ..dtypes import float64
 from ..ops.shape import flip
-from ..random import rand, randint, randn
+from ..random import Generator, rand, randint, randn
 from ..tensor import Tensor
 
 __all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip", "GaussianNoise",
            "MaskingNoise", "Lambda"]
 
 
-def _check_tensor(x, op, min_dims=1):
+def _check_tensor(x: Any, op: str, min_dims: int = 1) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x.ndim < min_dims:
         raise ValueError(f"{op}: expected a tensor of at least {min_dims} dims (..., H, W), got shape {tuple(x.shape)}")
 
 
-def _check_float(x, op):
+def _check_float(x: Tensor, op: str) -> None:
     if not x.is_floating_point():
         raise TypeError(f"{op}: expected a floating point tensor, got {x.dtype}")
 
@@ -43,15 +48,15 @@ class Compose:
         tensor([4.])
     """
 
-    def __init__(self, transforms):
+    def __init__(self, transforms: Iterable[Callable[[Any], Any]]) -> None:
         self.transforms = list(transforms)
 
-    def __call__(self, img):
+    def __call__(self, img: Any) -> Any:
         for t in self.transforms:
             img = t(img)
         return img
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = "".join(f"\n    {t}" for t in self.transforms)
         return f"{type(self).__name__}({lines}\n)"
 
@@ -70,7 +75,7 @@ class ToTensor:
         (nnzoo.Size([3, 4, 5]), nnzoo.float32, 1.0)
     """
 
-    def __call__(self, pic):
+    def __call__(self, pic: Any) -> Tensor:
         arr = pic if isinstance(pic, np.ndarray) else np.asarray(pic)
         if arr.ndim not in (2, 3):
             raise ValueError(f"ToTensor: pic should be 2 or 3 dimensional (H, W[, C]), got shape {arr.shape}")
@@ -81,7 +86,7 @@ class ToTensor:
             return as_tensor(chw.astype(np.float32) / np.float32(255))
         return as_tensor(chw)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
@@ -101,16 +106,16 @@ class Normalize:
         tensor([1., 0.])
     """
 
-    def __init__(self, mean, std, inplace=False):
+    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float], inplace: bool = False) -> None:
         self.mean = mean
         self.std = std
         self.inplace = inplace
 
-    def __call__(self, tensor):
+    def __call__(self, tensor: Tensor) -> Tensor:
         _check_tensor(tensor, "Normalize", 3)
         _check_float(tensor, "Normalize")
-        mean = as_tensor(np.asarray(self.mean, dtype=tensor._data.dtype))
-        std = as_tensor(np.asarray(self.std, dtype=tensor._data.dtype))
+        mean = as_tensor(np.asarray(self.mean, dtype=array(tensor).dtype))
+        std = as_tensor(np.asarray(self.std, dtype=array(tensor).dtype))
         if (std == 0).any().item():
             raise ValueError(f"Normalize: std evaluated to zero after conversion to {tensor.dtype}, leading to "
                              f"division by zero (std={self.std})")
@@ -122,11 +127,11 @@ class Normalize:
             return tensor.sub_(mean).div_(std)
         return (tensor - mean) / std
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
 
 
-def _pair(size, name):
+def _pair(size: int | Sequence[int], name: str) -> tuple[int, int]:
     if isinstance(size, numbers.Integral):
         return int(size), int(size)
     size = tuple(size)
@@ -137,13 +142,13 @@ def _pair(size, name):
     return size
 
 
-def _pad_hw(x, left, top, right, bottom, fill, mode):
+def _pad_hw(x: Tensor, left: int, top: int, right: int, bottom: int, fill: float, mode: str) -> Tensor:
     """Pad the last two dims (H, W) of ``x``; modes as torchvision: constant, edge, reflect, symmetric."""
     widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
-    arr = x._data
+    arr = array(x)
     if mode == "constant":
-        return Tensor._make(np.pad(arr, widths, mode="constant", constant_values=fill))
-    return Tensor._make(np.pad(arr, widths, mode=mode))
+        return wrap(np.pad(arr, widths, mode="constant", constant_values=fill))
+    return wrap(np.pad(arr, widths, mode=mode))
 
 
 class RandomCrop:
@@ -170,8 +175,9 @@ class RandomCrop:
         nnzoo.Size([1, 4, 4])
     """
 
-    def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant", *,
-                 generator=None):
+    def __init__(self, size: int | Sequence[int], padding: int | Sequence[int] | None = None,
+                 pad_if_needed: bool = False, fill: float = 0, padding_mode: str = "constant", *,
+                 generator: Generator | None = None) -> None:
         self.size = _pair(size, "size")
         if padding is not None and not isinstance(padding, numbers.Integral):
             if len(padding) not in (1, 2, 4):
@@ -187,7 +193,7 @@ class RandomCrop:
         self.padding_mode = padding_mode
         self.generator = generator
 
-    def _sides(self):
+    def _sides(self) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) of ``padding``."""
         p = self.padding
         if isinstance(p, numbers.Integral):
@@ -199,7 +205,7 @@ class RandomCrop:
             return p[0], p[1], p[0], p[1]
         return p
 
-    def get_params(self, img):
+    def get_params(self, img: Tensor) -> tuple[int, int, int, int]:
         """The random crop ``(i, j, h, w)`` for ``img`` (already padded)."""
         height, width = img.shape[-2:]
         th, tw = self.size
@@ -212,7 +218,7 @@ class RandomCrop:
         j = randint(0, width - tw + 1, (1,), generator=self.generator).item()
         return i, j, th, tw
 
-    def __call__(self, img):
+    def __call__(self, img: Tensor) -> Tensor:
         _check_tensor(img, "RandomCrop", 2)
         if self.padding is not None:
             img = _pad_hw(img, *self._sides(), self.fill, self.padding_mode)
@@ -226,7 +232,7 @@ class RandomCrop:
         i, j, h, w = self.get_params(img)
         return img[..., i:i + h, j:j + w]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(size={self.size}, padding={self.padding})"
 
 
@@ -243,19 +249,19 @@ class RandomHorizontalFlip:
         tensor([[3, 2, 1]])
     """
 
-    def __init__(self, p=0.5, *, generator=None):
+    def __init__(self, p: float = 0.5, *, generator: Generator | None = None) -> None:
         if not 0 <= p <= 1:
             raise ValueError(f"RandomHorizontalFlip: p should be a probability in [0, 1], got {p}")
         self.p = p
         self.generator = generator
 
-    def __call__(self, img):
+    def __call__(self, img: Tensor) -> Tensor:
         _check_tensor(img, "RandomHorizontalFlip", 1)
         if rand(1, generator=self.generator).item() < self.p:
             return flip(img, -1)
         return img
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(p={self.p})"
 
 
@@ -278,7 +284,8 @@ class GaussianNoise:
         (True, True)
     """
 
-    def __init__(self, mean=0.0, sigma=0.1, clip=None, *, generator=None):
+    def __init__(self, mean: float = 0.0, sigma: float = 0.1, clip: bool | tuple[float, float] | None = None, *,
+                 generator: Generator | None = None) -> None:
         if sigma < 0:
             raise ValueError(f"GaussianNoise: sigma shouldn't be negative, got {sigma}")
         self.mean = mean
@@ -286,7 +293,7 @@ class GaussianNoise:
         self.clip = (0.0, 1.0) if clip is True else (None if clip is False else clip)
         self.generator = generator
 
-    def __call__(self, x):
+    def __call__(self, x: Tensor) -> Tensor:
         _check_tensor(x, "GaussianNoise", 0)
         _check_float(x, "GaussianNoise")
         out = x + (randn(x.shape, generator=self.generator, dtype=x.dtype) * self.sigma + self.mean)
@@ -294,7 +301,7 @@ class GaussianNoise:
             out = out.clamp(*self.clip)
         return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(mean={self.mean}, sigma={self.sigma}, clip={self.clip})"
 
 
@@ -314,19 +321,19 @@ class MaskingNoise:
         tensor([0., 0., 0.])
     """
 
-    def __init__(self, p=0.25, *, generator=None):
+    def __init__(self, p: float = 0.25, *, generator: Generator | None = None) -> None:
         if not 0 <= p <= 1:
             raise ValueError(f"MaskingNoise: p should be a probability in [0, 1], got {p}")
         self.p = p
         self.generator = generator
 
-    def __call__(self, x):
+    def __call__(self, x: Tensor) -> Tensor:
         _check_tensor(x, "MaskingNoise", 0)
         # NOTE: float64 uniforms, so that p is resolved finely (rand < p is exactly Bernoulli(p) to 2**-53)
         drop = rand(x.shape, generator=self.generator, dtype=float64) < self.p
         return x.masked_fill(drop, 0)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(p={self.p})"
 
 
@@ -339,13 +346,13 @@ class Lambda:
         tensor([10, 20])
     """
 
-    def __init__(self, lambd):
+    def __init__(self, lambd: Callable[[Any], Any]) -> None:
         if not callable(lambd):
             raise TypeError(f"Lambda: argument lambd should be callable, got {type(lambd).__name__!r}")
         self.lambd = lambd
 
-    def __call__(self, img):
+    def __call__(self, img: Any) -> Any:
         return self.lambd(img)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -4,13 +4,18 @@ A :class:`Vocab` holds its special tokens first (``<pad>`` at index 0, then ``<u
 ``<eos>``; each can be renamed or left out), then the ordinary tokens, most frequent first. It is saved
 as a small JSON file (never pickle).
 """
+from __future__ import annotations
+
 import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..autograd.arrays import as_array
 from ..creation import tensor as _tensor
 from ..io import atomic_write
 from ..tensor import Tensor
@@ -31,7 +36,7 @@ _VERSION = 1
 _TOKENIZERS = ("char", "word")
 
 
-def word_tokenize(text, lower=False):
+def word_tokenize(text: str, lower: bool = False) -> list[str]:
     """Split text into words, numbers and punctuation marks with one regular expression.
 
     * a word is a run of letters (any alphabet); an apostrophe between two letters stays inside it
@@ -82,8 +87,9 @@ class Vocab:
         ([2, 9, 5, 4, 7], 'hold')
     """
 
-    def __init__(self, tokens=(), *, pad="<pad>", unk="<unk>", bos="<bos>", eos="<eos>", tokenizer="word",
-                 lower=False):
+    def __init__(self, tokens: Iterable[str] = (), *, pad: str | None = "<pad>", unk: str | None = "<unk>",
+                 bos: str | None = "<bos>", eos: str | None = "<eos>", tokenizer: str = "word",
+                 lower: bool = False) -> None:
         if tokenizer not in _TOKENIZERS:
             raise ValueError(f"Vocab: tokenizer must be 'char' or 'word', got {tokenizer!r}")
         named = {"pad": pad, "unk": unk, "bos": bos, "eos": eos}
@@ -111,7 +117,8 @@ class Vocab:
 
     # ---- building from data ----------------------------------------------------------------------
     @classmethod
-    def build(cls, data, min_freq=1, max_size=None, **kwargs):
+    def build(cls, data: Iterable[str | Sequence[str]], min_freq: int = 1, max_size: int | None = None,
+              **kwargs: Any) -> Vocab:
         """Count tokens in ``data`` and keep the frequent ones, most frequent first.
 
         Order: count descending, ties in code-point order of the token (so the vocabulary does not
@@ -162,25 +169,27 @@ class Vocab:
         return cls(kept, **kwargs)
 
     @classmethod
-    def chars(cls, text, min_freq=1, max_size=None, **kwargs):
+    def chars(cls, text: str | Iterable[str], min_freq: int = 1, max_size: int | None = None,
+              **kwargs: Any) -> Vocab:
         """A character vocabulary of ``text`` (``tokenizer='char'``): :meth:`build` over its characters."""
         if not isinstance(text, str):
             text = "".join(text)  # e.g. a list of lines
         return cls.build(text, min_freq, max_size, tokenizer="char", **kwargs)
 
     @classmethod
-    def words(cls, text, min_freq=1, max_size=None, lower=False, **kwargs):
+    def words(cls, text: str, min_freq: int = 1, max_size: int | None = None, lower: bool = False,
+              **kwargs: Any) -> Vocab:
         """A word vocabulary of ``text`` (``tokenizer='word'``): :meth:`build` over ``word_tokenize(text)``."""
         return cls.build(word_tokenize(text, lower), min_freq, max_size, tokenizer="word", lower=lower, **kwargs)
 
     # ---- encoding and decoding ------------------------------------------------------------------
-    def tokenize(self, text):
+    def tokenize(self, text: str) -> list[str]:
         """Split a str with this vocabulary's tokenizer (characters, or :func:`word_tokenize`)."""
         if self.lower:
             text = text.lower()
         return list(text) if self.tokenizer == "char" else word_tokenize(text)
 
-    def __getitem__(self, token):
+    def __getitem__(self, token: str) -> int:
         """The id of ``token`` (``unk_index`` for an unknown token; KeyError without an unk token)."""
         i = self.stoi.get(token)
         if i is None:
@@ -189,7 +198,8 @@ class Vocab:
             raise KeyError(f"Vocab: token {token!r} is not in the vocabulary, which has no unk token")
         return i
 
-    def encode(self, tokens, add_bos=False, add_eos=False, as_tensor=False):
+    def encode(self, tokens: str | Sequence[str], add_bos: bool = False, add_eos: bool = False,
+               as_tensor: bool = False) -> list[int] | Tensor:
         """Token ids of a str (split by :meth:`tokenize`) or of a sequence of tokens.
 
         Args:
@@ -209,7 +219,8 @@ class Vocab:
             ids.append(self.eos_index)
         return _tensor(np.array(ids, dtype=np.int64)) if as_tensor else ids
 
-    def decode(self, ids, skip_specials=False, stop_at_eos=False):
+    def decode(self, ids: Sequence[int] | np.ndarray | Tensor, skip_specials: bool = False,
+               stop_at_eos: bool = False) -> str | list[str] | list[list[str]]:
         """Tokens of ids: a str for a ``'char'`` vocabulary, a list of tokens for a ``'word'`` one.
 
         Args:
@@ -217,7 +228,7 @@ class Vocab:
             skip_specials (bool): drop every special token (pad, unk, bos, eos).
             stop_at_eos (bool): stop at the first eos (which is dropped).
         """
-        arr = np.asarray(ids._data if isinstance(ids, Tensor) else ids)
+        arr = as_array(ids)
         if arr.ndim == 2:
             return [self.decode(row, skip_specials, stop_at_eos) for row in arr]
         if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
@@ -235,39 +246,39 @@ class Vocab:
         return "".join(tokens) if self.tokenizer == "char" else tokens
 
     # ---- container protocol -------------------------------------------------------------------
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.itos)
 
-    def __contains__(self, token):
+    def __contains__(self, token: object) -> bool:
         return isinstance(token, str) and (token in self.stoi or (self.lower and token.lower() in self.stoi))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.itos)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Vocab):
             return NotImplemented
         return self._config() == other._config()
 
     __hash__ = None  # mutable-looking container: equality by content, no hash
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Vocab(size={len(self)}, tokenizer={self.tokenizer!r}, specials={self.specials})"
 
     # ---- JSON files ---------------------------------------------------------------------------
-    def _config(self):
+    def _config(self) -> dict[str, Any]:
         return {"format": _FORMAT, "version": _VERSION, "tokenizer": self.tokenizer, "lower": self.lower,
                 "specials": {"pad": self.pad_token, "unk": self.unk_token, "bos": self.bos_token,
                              "eos": self.eos_token},
                 "itos": self.itos}
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike) -> None:
         """Write the vocabulary to ``path`` as UTF-8 JSON, atomically (temporary file + ``os.replace``:
         a crash leaves any previous file intact, as ``nnzoo.save`` does)."""
         atomic_write(path, json.dumps(self._config(), ensure_ascii=False, indent=1))
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a vocabulary written by :meth:`save`.
 
         Example::

@@ -12,18 +12,25 @@ Scores follow PyTorch's loss convention: the class dimension is dim 1, so logits
 ``output.transpose(1, 2)`` or ``output.reshape(-1, V)`` first, as for ``F.cross_entropy``). Inputs may be
 nnzoo Tensors or NumPy arrays; metrics never build autograd graphs.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+
+from ..autograd.arrays import as_array
+from ..tensor import Tensor
 
 __all__ = ["accuracy", "top_k_accuracy", "confusion_matrix", "perplexity", "bits_per_character", "Metric", "Mean",
            "BatchAverage", "Accuracy", "TopKAccuracy", "ConfusionMatrix", "Perplexity", "BitsPerCharacter",
            "get_metric"]
 
 
-def _np(x):
+def _np(x: Any) -> np.ndarray:
     """The NumPy array behind a Tensor (no copy, no graph) or ``np.asarray`` of anything else."""
-    return np.asarray(x)
+    return as_array(x)
 
 
 def _predictions(input, target, threshold, name):
@@ -45,7 +52,7 @@ def _correct(input, target, threshold, name):
     return int(np.count_nonzero(pred == target)), target.size
 
 
-def accuracy(input, target, threshold=None):
+def accuracy(input: Tensor | np.ndarray, target: Tensor | np.ndarray, threshold: float | None = None) -> float:
     """The fraction of samples whose predicted class equals the target.
 
     Args:
@@ -86,7 +93,7 @@ def _top_k_correct(input, target, k, name):
     return int(np.count_nonzero(rank < k)), target.size
 
 
-def top_k_accuracy(input, target, k=5):
+def top_k_accuracy(input: Tensor | np.ndarray, target: Tensor | np.ndarray, k: int = 5) -> float:
     """The fraction of samples whose target is among the ``k`` highest-scoring classes.
 
     Args:
@@ -104,7 +111,8 @@ def top_k_accuracy(input, target, k=5):
     return correct / total if total else math.nan
 
 
-def confusion_matrix(input, target, num_classes=None):
+def confusion_matrix(input: Tensor | np.ndarray, target: Tensor | np.ndarray,
+                     num_classes: int | None = None) -> np.ndarray:
     """Counts of (true class, predicted class) pairs: ``cm[i, j]`` samples of class i predicted as j.
 
     Rows are true classes and columns predictions, as in ``sklearn.metrics.confusion_matrix``.
@@ -140,7 +148,7 @@ def confusion_matrix(input, target, num_classes=None):
     return counts.reshape(num_classes, num_classes)
 
 
-def perplexity(loss):
+def perplexity(loss: float | Tensor) -> float:
     """Perplexity ``exp(loss)`` from a mean cross-entropy in nats (e.g. ``F.cross_entropy``'s value).
 
     Example::
@@ -151,7 +159,7 @@ def perplexity(loss):
     return math.exp(float(loss))
 
 
-def bits_per_character(loss):
+def bits_per_character(loss: float | Tensor) -> float:
     """Bits per character ``loss / ln 2`` from a mean per-character cross-entropy in nats.
 
     Example::
@@ -188,25 +196,25 @@ class Metric:
 
     name = "metric"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         raise NotImplementedError
 
-    def update(self, output, target):
+    def update(self, output: Tensor | np.ndarray, target: Tensor | np.ndarray) -> None:
         raise NotImplementedError
 
-    def compute(self):
+    def compute(self) -> float | np.ndarray:
         raise NotImplementedError
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
@@ -224,19 +232,19 @@ class Mean(Metric):
         1.25
     """
 
-    def __init__(self, name="mean"):
+    def __init__(self, name: str = "mean") -> None:
         self.name = name
         super().__init__()
 
-    def reset(self):
+    def reset(self) -> None:
         self.total = 0.0
         self.weight = 0.0
 
-    def update(self, value, weight=1.0):
+    def update(self, value: float | Tensor, weight: float = 1.0) -> None:
         self.total += float(value) * float(weight)
         self.weight += float(weight)
 
-    def compute(self):
+    def compute(self) -> float:
         return self.total / self.weight if self.weight else math.nan
 
 
@@ -254,32 +262,32 @@ class Accuracy(Metric):
 
     name = "accuracy"
 
-    def __init__(self, threshold=None):
+    def __init__(self, threshold: float | None = None) -> None:
         self.threshold = threshold
         super().__init__()
 
-    def reset(self):
+    def reset(self) -> None:
         self.correct = 0
         self.total = 0
 
-    def update(self, output, target):
+    def update(self, output: Tensor | np.ndarray, target: Tensor | np.ndarray) -> None:
         correct, total = _correct(output, target, self.threshold, "Accuracy")
         self.correct += correct
         self.total += total
 
-    def compute(self):
+    def compute(self) -> float:
         return self.correct / self.total if self.total else math.nan
 
 
 class TopKAccuracy(Accuracy):
     """:func:`top_k_accuracy` over all samples seen since ``reset()``; logged as ``top{k}_accuracy``."""
 
-    def __init__(self, k=5):
+    def __init__(self, k: int = 5) -> None:
         self.k = k
         self.name = f"top{k}_accuracy"
         super().__init__()
 
-    def update(self, output, target):
+    def update(self, output: Tensor | np.ndarray, target: Tensor | np.ndarray) -> None:
         correct, total = _top_k_correct(output, target, self.k, "TopKAccuracy")
         self.correct += correct
         self.total += total
@@ -299,23 +307,23 @@ class ConfusionMatrix(Metric):
 
     name = "confusion_matrix"
 
-    def __init__(self, num_classes):
+    def __init__(self, num_classes: int) -> None:
         self.num_classes = num_classes
         super().__init__()
 
-    def reset(self):
+    def reset(self) -> None:
         self.matrix = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
 
-    def update(self, output, target):
+    def update(self, output: Tensor | np.ndarray, target: Tensor | np.ndarray) -> None:
         self.matrix += confusion_matrix(output, target, self.num_classes)
 
-    def compute(self):
+    def compute(self) -> np.ndarray:
         return self.matrix.copy()
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"num_classes": self.num_classes, "matrix": self.matrix.tolist()}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.num_classes = state_dict["num_classes"]
         self.matrix = np.asarray(state_dict["matrix"], dtype=np.int64).reshape(self.num_classes, self.num_classes)
 
@@ -337,26 +345,26 @@ class Perplexity(Metric):
 
     name = "perplexity"
 
-    def __init__(self, ignore_index=-100, class_dim=1):
+    def __init__(self, ignore_index: int = -100, class_dim: int = 1) -> None:
         self.ignore_index = ignore_index
         self.class_dim = class_dim
         super().__init__()
 
-    def reset(self):
+    def reset(self) -> None:
         self.nats = 0.0
         self.count = 0
 
-    def update(self, output, target):
+    def update(self, output: Tensor | np.ndarray, target: Tensor | np.ndarray) -> None:
         if self.class_dim != 1:  # e.g. a language model's (T, B, V) scores: classes last
             output = np.moveaxis(_np(output), self.class_dim, 1)
         nats, count = _cross_entropy_sum(output, target, self.ignore_index)
         self.nats += nats
         self.count += count
 
-    def mean_cross_entropy(self):
+    def mean_cross_entropy(self) -> float:
         return self.nats / self.count if self.count else math.nan
 
-    def compute(self):
+    def compute(self) -> float:
         return perplexity(self.mean_cross_entropy())
 
 
@@ -366,7 +374,7 @@ class BitsPerCharacter(Perplexity):
 
     name = "bpc"
 
-    def compute(self):
+    def compute(self) -> float:
         return bits_per_character(self.mean_cross_entropy())
 
 
@@ -381,25 +389,25 @@ class BatchAverage(Metric):
         0.5
     """
 
-    def __init__(self, fn, name=None):
+    def __init__(self, fn: Callable[[Any, Any], float], name: str | None = None) -> None:
         self.fn = fn
         self.name = name or getattr(fn, "__name__", "metric")
         super().__init__()
 
-    def reset(self):
+    def reset(self) -> None:
         self.mean = Mean(self.name)
 
-    def update(self, output, target):
+    def update(self, output: Tensor | np.ndarray, target: Tensor | np.ndarray) -> None:
         n = _np(target).shape[0] if _np(target).ndim else 1
         self.mean.update(self.fn(output, target), n)
 
-    def compute(self):
+    def compute(self) -> float:
         return self.mean.compute()
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"total": self.mean.total, "weight": self.mean.weight}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.mean.total, self.mean.weight = state_dict["total"], state_dict["weight"]
 
 
@@ -407,7 +415,7 @@ _BY_NAME = {"accuracy": Accuracy, "acc": Accuracy, "perplexity": Perplexity, "pp
             "bpc": BitsPerCharacter, "bits_per_character": BitsPerCharacter}
 
 
-def get_metric(spec):
+def get_metric(spec: str | Metric | Callable[[Any, Any], float]) -> Metric:
     """A :class:`Metric` from a name (``'accuracy'``, ``'top5_accuracy'``, ``'perplexity'``, ``'bpc'``), a
     Metric (returned as it is) or a function ``fn(output, target) -> float`` (a :class:`BatchAverage`).
 

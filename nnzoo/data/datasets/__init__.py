@@ -4,6 +4,8 @@ Bundled: ``digits``, ``shakespeare``, ``dates`` and the toy sets of the notes' l
 predictors. Downloaded once into ``$NNZOO_HOME`` (default ``~/.cache/nnzoo``): ``MNIST``,
 ``FashionMNIST``, ``CIFAR10``, ``tiny_shakespeare``. ``catalog()`` lists them all (``nnzoo datasets``).
 """
+from __future__ import annotations
+
 import inspect
 from dataclasses import dataclass
 
@@ -37,11 +39,11 @@ class CatalogEntry:
     loader: object
 
     @property
-    def summary(self):
+    def summary(self) -> str:
         doc = inspect.getdoc(self.loader) or ""
         return doc.split("\n", 1)[0].replace("``", "")
 
-    def describe(self):
+    def describe(self) -> str:
         """The loader's signature and its whole docstring (source, license, size, split)."""
         try:
             sig = str(inspect.signature(self.loader))
@@ -50,7 +52,7 @@ class CatalogEntry:
         return f"{self.name}{sig}  [{self.kind}]\n\n{inspect.getdoc(self.loader) or ''}"
 
 
-def catalog():
+def catalog() -> dict[str, CatalogEntry]:
     """``{name: CatalogEntry}`` for every dataset nnzoo knows, bundled first (``nnzoo datasets``)."""
     entries = [(f, "bundled") for f in _BUNDLED] + [(f, "download") for f in _DOWNLOADED]
     return {f.__name__: CatalogEntry(f.__name__, kind, f) for f, kind in entries}

@@ -13,14 +13,19 @@ Files live in ``<root>/cifar-10-batches-bin/`` (the archive in ``<root>/cifar-10
 these seven named files are taken out of the archive, each as a regular file under its own name, so a
 crafted archive cannot write elsewhere.
 """
+from __future__ import annotations
+
 import os
-import pathlib  # noqa: F401  (the docstring example uses it)
+import pathlib
 import tarfile
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ...creation import from_numpy
+from ...tensor import Tensor
 from .download import download
 from .vision import VisionDataset
 
@@ -29,7 +34,7 @@ __all__ = ["CIFAR10"]
 _RECORD = 1 + 3 * 32 * 32  # label byte + RGB planes
 
 
-def _read_batch(path):
+def _read_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (N, 32, 32, 3), labels uint8 (N,)) from one binary batch file."""
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0 or raw.size % _RECORD:
@@ -86,7 +91,9 @@ class CIFAR10(VisionDataset):
     test_list = ["test_batch.bin"]
     meta_file = "batches.meta.txt"
 
-    def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
+    def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
+                 transform: Callable[[Tensor], Any] | None = None,
+                 target_transform: Callable[[int], Any] | None = None, download: bool = False) -> None:
         super().__init__(root, train, transform, target_transform)
         if download:
             self.download()
@@ -107,17 +114,17 @@ class CIFAR10(VisionDataset):
         self.targets = labels.astype(np.int64).tolist()
 
     @property
-    def folder(self):
+    def folder(self) -> pathlib.Path:
         return self.root / self.base_folder
 
     @property
-    def class_to_idx(self):
+    def class_to_idx(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.classes)}
 
-    def _check_exists(self):
+    def _check_exists(self) -> bool:
         return all((self.folder / f).is_file() for f in self.train_list + self.test_list + [self.meta_file])
 
-    def _extract_if_archive(self):
+    def _extract_if_archive(self) -> None:
         archive = self.root / self.filename
         if not archive.is_file():
             missing = [f for f in self.train_list + self.test_list + [self.meta_file]
@@ -128,7 +135,7 @@ class CIFAR10(VisionDataset):
                 f"(the binary version, sha256 {self.tgz_sha256}) by hand and place it at {archive}")
         self.extract(archive)
 
-    def extract(self, archive):
+    def extract(self, archive: str | os.PathLike) -> None:
         """Unpack the seven needed files from the binary archive into ``folder`` (each written atomically)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
@@ -153,17 +160,17 @@ class CIFAR10(VisionDataset):
             raise RuntimeError(f"CIFAR10: cannot read the archive {archive} ({e}); delete it and download "
                                "it again") from None
 
-    def download(self):
+    def download(self) -> None:
         """Download and unpack the archive, unless the batch files are already there."""
         if self._check_exists():
             return
         archive = download(self.mirrors, self.root / self.filename, sha256=self.tgz_sha256, md5=self.tgz_md5)
         self.extract(archive)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data)
 
-    def _sample(self, index):
+    def _sample(self, index: int) -> tuple[Tensor, int]:
         # NOTE: HWC uint8 -> CHW float32 in [0, 1], as torchvision's ToTensor
         image = from_numpy(np.ascontiguousarray(self.data[index].transpose(2, 0, 1), dtype=np.float32)
                            / np.float32(255))

@@ -1,7 +1,10 @@
 """Human-readable dates and their ISO form, the classic toy task for sequence-to-sequence models with
 attention: ``("wednesday 9 may 2018", "2018-05-09")``. Generated offline, in any number, from a seed."""
+from __future__ import annotations
+
 import datetime
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,7 +40,7 @@ def _faker(seed):
     return fake
 
 
-def _date(value, name):
+def _date(value: datetime.date | str, name: str) -> datetime.date:
     if isinstance(value, str):
         try:
             return datetime.date.fromisoformat(value)
@@ -60,7 +63,8 @@ def _check_pattern(fmt):
                          "calendar year around 1 January; use 'y' (e.g. 'd MMM y')")
 
 
-def dates(n, seed=0, locales=DATE_LOCALES, formats=None, start="1950-01-01", end="2049-12-31"):
+def dates(n: int, seed: int = 0, locales: Sequence[str] = DATE_LOCALES, formats: Sequence[str] | None = None,
+          start: datetime.date | str = "1950-01-01", end: datetime.date | str = "2049-12-31") -> list[tuple[str, str]]:
     """``n`` pairs (human-readable date, ISO date), e.g. ``("mercredi 9 mai 2018", "2018-05-09")``.
 
     Each pair draws, independently and uniformly, a day in [start, end] (Faker's ``date_between_dates``),

@@ -1,4 +1,6 @@
 """The 8x8 hand-written digits bundled with scikit-learn: a real image set that works offline."""
+from __future__ import annotations
+
 import numpy as np
 
 from ...creation import from_numpy
@@ -7,7 +9,7 @@ from ..dataset import TensorDataset
 __all__ = ["digits"]
 
 
-def digits():
+def digits() -> TensorDataset:
     """The 1797 hand-written digits (8x8 grey images, 10 classes) as a ``TensorDataset(X, y)``.
 
     Source: the UCI Machine Learning Repository's "Optical Recognition of Handwritten Digits" (E. Alpaydin,

@@ -9,6 +9,8 @@ not downloaded twice.
 Without network access, put the file under the path the error message names (``nnzoo_home()`` is the
 cache root, ``$NNZOO_HOME`` moves it) and the loader uses it as is.
 """
+from __future__ import annotations
+
 import hashlib
 import http.client
 import os
@@ -16,6 +18,7 @@ import pathlib
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 
 __all__ = ["nnzoo_home", "download", "check_integrity", "DownloadError"]
 
@@ -28,7 +31,7 @@ class DownloadError(RuntimeError):
     """No mirror delivered the file (offline, a dead URL, or a checksum mismatch)."""
 
 
-def nnzoo_home():
+def nnzoo_home() -> pathlib.Path:
     """The root of nnzoo's download cache: ``$NNZOO_HOME``, else ``$XDG_CACHE_HOME/nnzoo``, else
     ``~/.cache/nnzoo`` (the folder is not created here).
 
@@ -58,7 +61,7 @@ def _file_digest(path, algorithm):
     return h.hexdigest()
 
 
-def check_integrity(path, sha256=None, md5=None):
+def check_integrity(path: str | os.PathLike, sha256: str | None = None, md5: str | None = None) -> bool:
     """Whether ``path`` is an existing file whose digests match the ones given (with no digest given, only
     that it exists).
 
@@ -143,7 +146,8 @@ def _fetch(url, target, sha256, md5, progress):
         raise
 
 
-def download(url, path, sha256=None, progress=True, *, md5=None):
+def download(url: str | os.PathLike | Sequence[str | os.PathLike], path: str | os.PathLike, sha256: str | None = None,
+             progress: bool = True, *, md5: str | None = None) -> pathlib.Path:
     """Download ``url`` to ``path`` (atomically, checksum-verified), unless ``path`` is already there and
     intact. Several URLs are mirrors, tried in order until one delivers a file with the right checksum.
 

@@ -18,14 +18,20 @@ sizes, then the values in row-major order.
 Downloads are checked against the SHA-256 digests below and the MD5 digests torchvision publishes
 (``MNIST.resources``); files loaded from disk are checked for format (magic, sizes, length), not digest.
 """
+from __future__ import annotations
+
 import gzip
+import os
 import pathlib
 import struct
 import zlib
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ...creation import from_numpy
+from ...tensor import Tensor
 from .download import download
 from .vision import VisionDataset
 
@@ -36,7 +42,7 @@ _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_bytes(path):
+def _read_bytes(path: str | os.PathLike) -> bytes:
     """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
     raw = pathlib.Path(path).read_bytes()
     if raw[:2] != _GZIP_MAGIC:
@@ -48,7 +54,7 @@ def _read_bytes(path):
                          "download it again") from None
 
 
-def read_idx(path):
+def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (gzip-compressed or not) into a NumPy array in native byte order.
 
     Args:
@@ -90,7 +96,7 @@ def read_idx(path):
     return arr.astype(dtype.newbyteorder("="))  # a native-order, writable copy
 
 
-def write_idx(path, array):
+def write_idx(path: str | os.PathLike, array: np.ndarray | Tensor) -> None:
     """Write a NumPy array as an IDX file, gzip-compressed when ``path`` ends in ``.gz``.
 
     Args:
@@ -165,7 +171,9 @@ class MNIST(VisionDataset):
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
                "7 - seven", "8 - eight", "9 - nine"]
 
-    def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
+    def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
+                 transform: Callable[[Tensor], Any] | None = None,
+                 target_transform: Callable[[int], Any] | None = None, download: bool = False) -> None:
         super().__init__(root, train, transform, target_transform)
         if download:
             self.download()
@@ -186,14 +194,14 @@ class MNIST(VisionDataset):
         self.targets = from_numpy(labels.astype(np.int64))  # (N,)
 
     @property
-    def raw_folder(self):
+    def raw_folder(self) -> pathlib.Path:
         return self.root / type(self).__name__ / "raw"
 
     @property
-    def class_to_idx(self):
+    def class_to_idx(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.classes)}
 
-    def _find(self, filename):
+    def _find(self, filename: str) -> pathlib.Path:
         """The path of ``filename`` in the raw folder, or of its uncompressed copy (torchvision keeps both)."""
         for candidate in (self.raw_folder / filename, self.raw_folder / filename.removesuffix(".gz")):
             if candidate.is_file():
@@ -204,7 +212,7 @@ class MNIST(VisionDataset):
             f"Pass download=True to fetch it, or, offline, download the four files by hand\n{urls}\n"
             f"(other mirrors: {', '.join(self.mirrors[1:])}) and place them in {self.raw_folder}")
 
-    def download(self):
+    def download(self) -> None:
         """Download the files that are missing (both splits), checksum-verified, into ``raw_folder``."""
         for filename, sha256, md5 in self.resources:
             path = self.raw_folder / filename
@@ -212,10 +220,10 @@ class MNIST(VisionDataset):
                 continue
             download([m + filename for m in self.mirrors], path, sha256=sha256, md5=md5)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.data.shape[0]
 
-    def _sample(self, index):
+    def _sample(self, index: int) -> tuple[Tensor, int]:
         # NOTE: the uint8 image becomes float32 in [0, 1] (ToTensor), with a channel dimension: (1, 28, 28)
         image = from_numpy(self.data.numpy()[index].astype(np.float32)[None] / np.float32(255))
         target = int(self.targets.numpy()[index])

@@ -9,11 +9,14 @@ The 42 files (5,057,198 ASCII characters, about 900,000 words) ship byte for byt
 ``_data/shakespeare/shakespeare.zip`` (1.8 MB, ZIP with LZMA compression), made by :func:`build_archive`.
 They are decompressed once per process (about 0.1 s) and kept in memory.
 """
+from __future__ import annotations
+
 import difflib
 import functools
 import os
 import sys
 import zipfile
+from collections.abc import Sequence
 from importlib import resources
 
 from ..vocab import word_tokenize
@@ -36,7 +39,7 @@ def _texts():
         return {os.path.splitext(name)[0]: z.read(name).decode("ascii") for name in sorted(z.namelist())}
 
 
-def shakespeare_works():
+def shakespeare_works() -> list[str]:
     """The names of the 42 works (the file names without ``.txt``), alphabetically.
 
     Example::
@@ -77,7 +80,8 @@ def _names(works, all_names):
     return names
 
 
-def shakespeare(split="train", works=None, level="char"):
+def shakespeare(split: str = "train", works: str | Sequence[str] | None = None,
+                level: str = "char") -> str | list[str]:
     """The Shakespeare corpus (or some of its works), one split, as text or as word tokens.
 
     Split: each chosen work is cut into three contiguous pieces, its first 90% (``'train'``), the next
@@ -115,7 +119,7 @@ def shakespeare(split="train", works=None, level="char"):
     return text if level == "char" else word_tokenize(text)
 
 
-def build_archive(src, dst=None):
+def build_archive(src: str | os.PathLike, dst: str | os.PathLike | None = None) -> int:
     """(Re)build the bundled archive from a folder holding the 42 ``.txt`` files and ``SOURCE.md``.
 
     Writes ``shakespeare.zip`` (the ``.txt`` files unchanged, LZMA-compressed, in sorted order, with a

@@ -4,6 +4,9 @@ About 40,000 lines from a selection of Shakespeare's plays, the classic characte
 corpus (Karpathy, "The Unreasonable Effectiveness of Recurrent Neural Networks", 2015). The text is in the
 public domain. It is plain ASCII text, so characters and bytes coincide.
 """
+from __future__ import annotations
+
+import os
 import pathlib
 
 from .download import download as _download
@@ -20,7 +23,7 @@ FILENAME = "input.txt"
 NUM_CHARS = 1_115_394
 
 
-def tiny_shakespeare(root=None, download=False):
+def tiny_shakespeare(root: str | os.PathLike | None = None, download: bool = False) -> str:
     """Tiny Shakespeare, char-rnn's 1,115,394-character corpus, as one string (downloaded once).
 
     The file is ``root/tiny_shakespeare/input.txt``; a download is checked against its SHA-256.

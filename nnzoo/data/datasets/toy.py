@@ -19,6 +19,8 @@ set                geometry (before the Gaussian ``noise``/``std`` is added)    
 ``gaussian_ring``  ``modes`` Gaussians on a circle (the GAN ring of 8)          (a generative target)
 =================  ===========================================================  =======================
 """
+from __future__ import annotations
+
 import math
 import operator
 
@@ -63,7 +65,7 @@ def _classification(parts, rng, noise):
     return TensorDataset(from_numpy(X[order].astype(np.float32)), from_numpy(y[order]))
 
 
-def two_moons(n=200, noise=0.1, seed=0):
+def two_moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> TensorDataset:
     """Two interleaving half circles (sklearn's ``make_moons`` geometry), labels 0 (upper) and 1 (lower).
 
     Class 0: ``(cos t, sin t)``, class 1: ``(1 - cos t, 0.5 - sin t)``, ``t`` evenly spaced in [0, π];
@@ -93,7 +95,7 @@ def two_moons(n=200, noise=0.1, seed=0):
     return _classification([(upper, 0), (lower, 1)], rng, noise)
 
 
-def circles(n=200, noise=0.05, seed=0, factor=0.5):
+def circles(n: int = 200, noise: float = 0.05, seed: int | None = 0, factor: float = 0.5) -> TensorDataset:
     """Two concentric circles (sklearn's ``make_circles`` geometry), labels 0 (outer) and 1 (inner).
 
     Label 0 on the circle of radius 1, label 1 on the circle of radius ``factor``, points evenly spaced
@@ -127,7 +129,8 @@ def circles(n=200, noise=0.05, seed=0, factor=0.5):
     return _classification([(outer, 0), (inner, 1)], rng, noise)
 
 
-def spirals(n=200, noise=0.05, seed=0, turns=1.5, classes=2):
+def spirals(n: int = 200, noise: float = 0.05, seed: int | None = 0, turns: float = 1.5,
+            classes: int = 2) -> TensorDataset:
     """``classes`` interleaved spiral arms around the origin, one per class.
 
     Arm ``k`` has points at radius ``r = t`` and angle ``2π (turns · t + k / classes)`` for ``t`` evenly
@@ -163,7 +166,7 @@ def spirals(n=200, noise=0.05, seed=0, turns=1.5, classes=2):
     return _classification(parts, rng, noise)
 
 
-def xor(n=200, noise=0.25, seed=0):
+def xor(n: int = 200, noise: float = 0.25, seed: int | None = 0) -> TensorDataset:
     """The XOR problem: four Gaussian clusters at (±1, ±1), label 1 where the two signs differ.
 
     Clusters (1, -1) and (-1, 1) have label 1, (1, 1) and (-1, -1) label 0. No line separates the
@@ -194,7 +197,7 @@ def xor(n=200, noise=0.25, seed=0):
     return _classification(parts, rng, noise)
 
 
-def blobs(n=200, std=0.5, seed=0, centers=3):
+def blobs(n: int = 200, std: float = 0.5, seed: int | None = 0, centers: int = 3) -> TensorDataset:
     """Isotropic Gaussian clusters, one per class (like sklearn's ``make_blobs``).
 
     Args:
@@ -230,7 +233,8 @@ def blobs(n=200, std=0.5, seed=0, centers=3):
     return _classification(parts, rng, std)
 
 
-def gaussian_ring(n=800, std=0.02, seed=0, modes=8, radius=2.0):
+def gaussian_ring(n: int = 800, std: float = 0.02, seed: int | None = 0, modes: int = 8,
+                  radius: float = 2.0) -> TensorDataset:
     """The GAN ring: ``modes`` Gaussians on a circle, labelled by mode index (8 of std 0.02 at radius 2).
 
     The target distribution GAN papers train on (Metz et al. 2017, "Unrolled GANs"). Mode ``k`` is
@@ -275,7 +279,7 @@ REGRESSION_FUNCTIONS = {
 }
 
 
-def regression_1d(kind="cubic", n=100, noise=0.1, seed=0):
+def regression_1d(kind: str = "cubic", n: int = 100, noise: float = 0.1, seed: int | None = 0) -> TensorDataset:
     """A 1-D regression set: ``x`` uniform in [-2, 2], ``y = f(x) + noise · ε`` with ε standard normal.
 
     The true functions ``f`` (``REGRESSION_FUNCTIONS[kind]``): ``'linear'`` 0.5 + 0.8x, ``'quadratic'``
@@ -306,7 +310,7 @@ def regression_1d(kind="cubic", n=100, noise=0.1, seed=0):
     return TensorDataset(from_numpy(x.astype(np.float32)), from_numpy(y.astype(np.float32)))
 
 
-def adding_problem(n=1000, T=100, seed=0):
+def adding_problem(n: int = 1000, T: int = 100, seed: int | None = 0) -> TensorDataset:
     """The adding problem (Hochreiter & Schmidhuber 1997; in the form of Le, Jaitly & Hinton 2015): a long-lag
     task for recurrent networks. Each sequence has T steps of two features: a value drawn from U(0, 1) and a
     marker that is 1 at exactly two steps (one in the first half, one in the second) and 0 elsewhere. The

@@ -1,5 +1,10 @@
 """``VisionDataset``: what the image datasets share (torchvision's base class of the same name)."""
+from __future__ import annotations
+
+import os
 import pathlib
+from collections.abc import Callable
+from typing import Any
 
 from ..dataset import Dataset
 from .download import nnzoo_home
@@ -15,13 +20,15 @@ class VisionDataset(Dataset):
     transforms and prints the dataset as torchvision does.
     """
 
-    def __init__(self, root=None, train=True, transform=None, target_transform=None):
+    def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
+                 transform: Callable[[Any], Any] | None = None,
+                 target_transform: Callable[[Any], Any] | None = None) -> None:
         self.root = pathlib.Path(root).expanduser() if root is not None else nnzoo_home()
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
         image, target = self._sample(index)
         if self.transform is not None:
             image = self.transform(image)
@@ -29,10 +36,10 @@ class VisionDataset(Dataset):
             target = self.target_transform(target)
         return image, target
 
-    def _sample(self, index):
+    def _sample(self, index: int) -> tuple[Any, Any]:
         raise NotImplementedError(f"{type(self).__name__} must implement _sample")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
                  f"    Root location: {self.root}", f"    Split: {'Train' if self.train else 'Test'}"]
         if self.transform is not None:
