@@ -23,8 +23,7 @@ They are plain functions with no checks, one call each, for the hot paths (``cli
 running statistics). ``Parameter`` (a Tensor subclass that fills its own slots) and ``Tensor`` itself
 are the only code that touches the private attributes in nn. ``creation`` and ``random`` sit beside
 ``Tensor`` (they are how tensors are made, and this module imports ``Tensor`` after them), so they keep
-``Tensor._make``; ``data``, ``io`` and the metrics go through these functions, and in ``train`` only the
-Trainer's non-finite guard still reads ``._data`` directly (a few lines, to move here next).
+``Tensor._make``; ``data``, ``io`` and ``train`` go through these functions.
 The optimizers use them too (each ``_update`` reads its state buffers with ``array``), except the inner loop
 of ``Optimizer.step``, the one place that writes parameters, which reads ``_data`` directly for speed (its
 NOTE says what that measured).

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..autograd.arrays import array
 from ..autograd.grad_mode import no_grad
 from ..io import atomic_write, dumps_json, load, save
 from ..nn.utils import clip_grad_norm_, evaluating
@@ -352,20 +353,20 @@ class Trainer:
             for p in group["params"]:
                 g = p.grad
                 if g is not None:
-                    flat = g._data.reshape(-1)
+                    flat = array(g).reshape(-1)
                     total = total + np.dot(flat, flat)
         if math.isfinite(total):
             return
         names = {id(p): name for name, p in self.model.named_parameters()}
         for i, group in enumerate(self.optimizer.param_groups):
             for j, p in enumerate(group["params"]):
-                if p.grad is not None and not np.isfinite(p.grad._data).all():
+                if p.grad is not None and not np.isfinite(array(p.grad)).all():
                     name = names.get(id(p), f"param_groups[{i}]['params'][{j}]")
-                    bad = p.grad._data[~np.isfinite(p.grad._data)]
+                    bad = array(p.grad)[~np.isfinite(array(p.grad))]
                     kinds = " and ".join(k for k, has in (("NaN", np.isnan(bad).any()),
                                                           ("inf", np.isinf(bad).any())) if has)
                     raise self._nonfinite_error(
-                        name, f"the gradient of {name!r} holds {bad.size} of {p.grad._data.size} non-finite "
+                        name, f"the gradient of {name!r} holds {bad.size} of {array(p.grad).size} non-finite "
                               f"values ({kinds})")
 
     def _nonfinite_error(self, what, detail, batch=True, after=""):
@@ -409,7 +410,7 @@ class Trainer:
     def _nonfinite_tensor(named):
         """The name of the first floating-point tensor of ``named`` that holds a NaN or an infinity."""
         for name, t in named:
-            a = t._data
+            a = array(t)
             if a.dtype.kind in "fc" and not np.isfinite(a).all():
                 return name
         return None
