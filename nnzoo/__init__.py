@@ -5,6 +5,8 @@ the core ops as functions and as methods, ``no_grad``, ``manual_seed``, ...
 """
 # ruff: noqa: E402
 # isort: skip_file
+import builtins as _builtins  # the names bool, int and float below are dtypes, as in torch
+
 # The order below is the order the modules need (ops before nn, nn before optim) and decides which module's
 # name wins where two star-imports export the same one; the linter leaves it as written.
 from . import dtypes
@@ -32,15 +34,16 @@ from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool2d
 __version__ = "0.1.0"
 
 
-def is_tensor(obj):
+def is_tensor(obj: object) -> _builtins.bool:
     return isinstance(obj, Tensor)
 
 
-def numel(input):
+def numel(input: Tensor) -> _builtins.int:
     return input.numel()
 
 
-def result_type(tensor1, tensor2):
+def result_type(tensor1: Tensor | _builtins.int | _builtins.float | _builtins.bool,
+                tensor2: Tensor | _builtins.int | _builtins.float | _builtins.bool) -> dtype:
     """The dtype an arithmetic op on the two operands gives (PyTorch's promotion rules)."""
     return _result_type(tensor1, tensor2)
 

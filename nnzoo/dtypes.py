@@ -4,6 +4,8 @@ A :class:`dtype` wraps a NumPy dtype. Promotion follows PyTorch, not NumPy: a fl
 with an integer tensor keeps the float tensor's dtype (NumPy would widen int64 + float32 to float64),
 zero-dim tensors and Python scalars only raise the *category* (bool < integer < float), never the width.
 """
+from __future__ import annotations
+
 import builtins
 
 import numpy as np
@@ -14,7 +16,7 @@ class dtype:
 
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
 
-    def __init__(self, name, np_dtype):
+    def __init__(self, name: str, np_dtype: np.dtype | type | str) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.is_floating_point = self.np.kind == "f"
@@ -80,11 +82,11 @@ def to_numpy(d):
     return from_numpy(d).np
 
 
-def get_default_dtype():
+def get_default_dtype() -> dtype:
     return _default_float
 
 
-def set_default_dtype(d):
+def set_default_dtype(d: dtype) -> None:
     """Set the dtype of tensors made from Python floats (float32 or float64)."""
     global _default_float
     if d not in (float16, float32, float64):
@@ -92,7 +94,7 @@ def set_default_dtype(d):
     _default_float = d
 
 
-def promote_types(a, b):
+def promote_types(a: dtype, b: dtype) -> dtype:
     """The dtype two tensors of dtypes ``a`` and ``b`` combine into (PyTorch's rule)."""
     if a is b:
         return a

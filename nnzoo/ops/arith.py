@@ -461,7 +461,7 @@ def clone(input: Tensor) -> Tensor:
 
 # ---- comparisons and logic: no gradient, computed directly ---------------------------------------
 def _compare(ufunc, name):
-    def compare(input, other):
+    def compare(input: Tensor | int | float | bool, other: Tensor | int | float | bool) -> Tensor:
         a, b = _promote(input, other, name)
         a = a._data if isinstance(a, Tensor) else a
         b = b._data if isinstance(b, Tensor) else b

@@ -82,7 +82,9 @@ class NonFiniteError(RuntimeError):
         summary (str): the message's first part: what was not finite, and where.
     """
 
-    def __init__(self, message, *, epoch=None, step=None, batch=None, what=None, checkpoint=None, summary=None):
+    def __init__(self, message: str, *, epoch: int | None = None, step: int | None = None,
+                 batch: int | None = None, what: str | None = None, checkpoint: str | None = None,
+                 summary: str | None = None) -> None:
         super().__init__(message)
         self.epoch, self.step, self.batch, self.what, self.checkpoint = epoch, step, batch, what, checkpoint
         self.summary = summary if summary is not None else message
@@ -131,7 +133,7 @@ def _loader_generators(loader):
     return gens
 
 
-def detach_state(state):
+def detach_state(state: Any) -> Any:
     """``state`` with every Tensor in it detached (nested tuples, lists and dicts keep their structure):
     the cut between two chunks of truncated backpropagation through time.
 
@@ -452,7 +454,7 @@ class Trainer:
         if self.scheduler is not None and self.scheduler_interval == "batch":
             step_scheduler(self.scheduler)
 
-    def forward(self, inputs):
+    def forward(self, inputs: tuple) -> Any:
         """``model(*inputs)``; with ``carry_state``, ``model(*inputs, state)`` with the previous batch's state
         detached, keeping the new state for the next batch."""
         if not self.carry_state:
