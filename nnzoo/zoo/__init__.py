@@ -12,21 +12,21 @@ from .gpt import GPT, GPTConfig
 from .lenet import DigitsCNN, DigitsCNNConfig, LeNet5, Net
 from .mlp import MLP, LogisticRegression
 from .resnet import (
-           BasicBlock,
-           Bottleneck,
-           CifarResNet,
-           ResNet,
-           ZeroPadShortcut,
-           resnet18,
-           resnet20,
-           resnet32,
-           resnet34,
-           resnet44,
-           resnet50,
-           resnet56,
-           resnet101,
-           resnet110,
-           resnet152,
+    BasicBlock,
+    Bottleneck,
+    CifarResNet,
+    ResNet,
+    ZeroPadShortcut,
+    resnet18,
+    resnet20,
+    resnet32,
+    resnet34,
+    resnet44,
+    resnet50,
+    resnet56,
+    resnet101,
+    resnet110,
+    resnet152,
 )
 from .rnn_shapes import SequenceClassifier, SequenceGenerator
 from .seq2seq import Seq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TransformerSeq2SeqConfig
