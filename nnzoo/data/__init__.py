@@ -20,6 +20,7 @@ from .loader import DataLoader, default_collate, default_convert, get_worker_inf
 from .sampler import (
     BatchSampler,
     BucketBatchSampler,
+    DistributedSampler,
     RandomSampler,
     Sampler,
     SequentialSampler,
@@ -32,7 +33,7 @@ from .vocab import Vocab, word_tokenize
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset",
            "ChainDataset", "random_split", "train_val_test_split",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler", "BucketBatchSampler",
+           "BatchSampler", "BucketBatchSampler", "DistributedSampler",
            "DataLoader", "default_collate", "default_convert", "get_worker_info",
            "sequence", "transforms", "sequence_mask", "sort_by_length", "windows", "batchify", "get_batch",
            "bptt_batches", "BPTTLoader", "Vocab", "word_tokenize"]

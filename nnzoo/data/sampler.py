@@ -9,7 +9,8 @@ same seed gives a different permutation than in PyTorch.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence, Sized
+import math
+from collections.abc import Iterable, Iterator, Sequence, Sized
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from ..random import Generator, default_generator, multinomial, randint, randper
 from ..tensor import Tensor
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler", "BucketBatchSampler"]
+           "BatchSampler", "BucketBatchSampler", "DistributedSampler"]
 
 
 def _epoch_generator(generator):
@@ -99,6 +100,8 @@ class RandomSampler(Sampler):
         [0, 1, 2, 3, 4]
     """
 
+    _CHUNK = 32  # indices drawn at a time with replacement
+
     def __init__(self, data_source: Sized, replacement: bool = False, num_samples: int | None = None,
                  generator: Generator | None = None) -> None:
         self.data_source = data_source
@@ -116,7 +119,12 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         g = _epoch_generator(self.generator)
         if self.replacement:
-            yield from randint(0, n, (self.num_samples,), generator=g).tolist()
+            # NOTE: drawn lazily, _CHUNK indices at a time (PyTorch draws 32 at a time), so that
+            # num_samples=int(1e10) costs nothing up front. The stream is the one a single draw of
+            # num_samples gives: NumPy's bounded integers consume the bit generator element by element.
+            for start in range(0, self.num_samples, self._CHUNK):
+                size = min(self._CHUNK, self.num_samples - start)
+                yield from randint(0, n, (size,), generator=g).tolist()
         else:
             for _ in range(self.num_samples // n):
                 yield from randperm(n, generator=g).tolist()
@@ -290,3 +298,77 @@ class BucketBatchSampler(Sampler):
     def __len__(self):
         n = len(self.lengths)
         return n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
+
+
+class DistributedSampler(Sampler):
+    """The share of the dataset's indices that one of ``num_replicas`` processes loads, as
+    ``torch.utils.data.distributed.DistributedSampler``.
+
+    Each epoch: all indices (a permutation drawn from a Generator seeded with ``seed + epoch`` when
+    ``shuffle``), padded by repeating the first ones up to a multiple of ``num_replicas`` (or cut down to
+    one with ``drop_last``); replica ``rank`` takes every ``num_replicas``-th index from position ``rank``.
+    Call ``set_epoch(epoch)`` before each epoch for a new order; every replica must use the same seed.
+
+    Args:
+        dataset: the dataset (only its length is used).
+        num_replicas: the number of processes. Required: nnzoo has no process group to ask yet
+            (``torch.distributed`` arrives with the distributed issue).
+        rank: this process's rank in ``[0, num_replicas - 1]``. Required, as ``num_replicas``.
+        shuffle: shuffle the indices (the same permutation on every replica). Default: True.
+        seed: the seed of the shuffle, plus the epoch. Default: 0.
+        drop_last: drop the tail that does not divide evenly instead of padding. Default: False.
+
+    NOTE: the permutation comes from nnzoo's generator, so with ``shuffle=True`` the order differs from
+    PyTorch's for the same seed; with ``shuffle=False`` the indices are PyTorch's.
+
+    Example::
+
+        >>> [list(DistributedSampler(range(5), num_replicas=2, rank=r, shuffle=False)) for r in (0, 1)]
+        [[0, 2, 4], [1, 3, 0]]
+    """
+
+    def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+        if num_replicas is None or rank is None:
+            missing = "num_replicas" if num_replicas is None else "rank"
+            raise RuntimeError(f"DistributedSampler: {missing} is required: nnzoo has no default process group to "
+                               "read it from (torch.distributed arrives with the distributed issue); pass "
+                               "num_replicas= and rank= explicitly")
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.drop_last = drop_last
+        n = len(dataset)
+        if drop_last and n % num_replicas != 0:  # the largest share that divides evenly
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = randperm(n, generator=Generator().manual_seed(self.seed + self.epoch)).tolist()
+        else:
+            indices = list(range(n))
+        if not self.drop_last:  # pad with the first indices (repeated as often as needed)
+            padding = self.total_size - len(indices)
+            if padding <= len(indices):
+                indices += indices[:padding]
+            else:
+                indices += (indices * math.ceil(padding / len(indices)))[:padding]
+        else:
+            indices = indices[:self.total_size]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Sets the epoch, which (plus ``seed``) seeds the next shuffle; call it before each epoch."""
+        self.epoch = epoch

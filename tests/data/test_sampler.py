@@ -194,3 +194,76 @@ def test_bucket_sampler_errors():
         BucketBatchSampler([[1, 2]], 1)
     with pytest.raises(ValueError, match="1-d sequence of ints"):
         BucketBatchSampler([1.5, 2.0], 1)
+
+
+# ---- RandomSampler draws lazily (issue 15) --------------------------------------------------------------
+def test_random_sampler_with_replacement_draws_lazily():
+    import itertools
+    s = RandomSampler(range(10), replacement=True, num_samples=int(1e10), generator=gen(0))
+    assert len(s) == int(1e10) == len(tud.RandomSampler(range(10), replacement=True, num_samples=int(1e10)))
+    first = list(itertools.islice(iter(s), 100))  # materialising 1e10 indices would need 74.5 GiB
+    assert len(first) == 100 and all(0 <= i < 10 for i in first)
+
+
+@pytest.mark.parametrize("n,k", [(7, 1000), (3, 31), (1, 5), (2 ** 33 + 1, 65)])
+def test_random_sampler_chunked_stream_is_the_single_draw_stream(n, k):
+    """Drawing 32 at a time leaves the stream what one draw of all k indices gives (today's stream)."""
+    got = list(RandomSampler(range(n), replacement=True, num_samples=k, generator=gen(5)))
+    assert got == nnzoo.randint(0, n, (k,), generator=gen(5)).tolist()
+
+
+# ---- DistributedSampler ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [1, 5, 10, 11])
+@pytest.mark.parametrize("replicas", [1, 3, 4])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_without_shuffle_matches_torch(n, replicas, drop_last):
+    from torch.utils.data.distributed import DistributedSampler as TorchDS
+
+    from nnzoo.utils.data.distributed import DistributedSampler
+    for rank in range(replicas):
+        nz = DistributedSampler(range(n), num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop_last)
+        th = TorchDS(range(n), num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop_last)
+        assert list(nz) == list(th) and len(nz) == len(th)
+        assert (nz.num_samples, nz.total_size) == (th.num_samples, th.total_size)
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_shuffle_splits_one_permutation_per_epoch(drop_last):
+    from torch.utils.data.distributed import DistributedSampler as TorchDS
+
+    from nnzoo.data import DistributedSampler
+    n, replicas = 10, 4
+    samplers = [DistributedSampler(range(n), replicas, r, seed=3, drop_last=drop_last) for r in range(replicas)]
+    th = [TorchDS(range(n), replicas, r, seed=3, drop_last=drop_last) for r in range(replicas)]
+    epochs = []
+    for epoch in range(3):
+        for s in samplers:
+            s.set_epoch(epoch)
+        shares = [list(s) for s in samplers]
+        assert [len(x) for x in shares] == [len(t) for t in th] == [len(s) for s in samplers]
+        # interleaving the shares rebuilds the padded (or cut) permutation that every replica drew
+        merged = [shares[r][i] for i in range(len(shares[0])) for r in range(replicas)]
+        perm = nnzoo.randperm(n, generator=gen(3 + epoch)).tolist()
+        expected = perm[:len(merged)] if drop_last else (perm + perm)[:len(merged)]
+        assert merged == expected
+        epochs.append(shares)
+    assert epochs[0] != epochs[1]
+    again = DistributedSampler(range(n), replicas, 1, seed=3, drop_last=drop_last)
+    again.set_epoch(2)
+    assert list(again) == epochs[2][1]
+
+
+def test_distributed_sampler_errors():
+    from torch.utils.data.distributed import DistributedSampler as TorchDS
+
+    from nnzoo.data import DistributedSampler
+    for rank in (-1, 2):
+        with pytest.raises(ValueError) as nz:
+            DistributedSampler(range(4), num_replicas=2, rank=rank)
+        with pytest.raises(ValueError) as th:
+            TorchDS(range(4), num_replicas=2, rank=rank)
+        assert str(nz.value) == str(th.value)
+    with pytest.raises(RuntimeError, match=r"num_replicas is required.*distributed issue"):
+        DistributedSampler(range(4))
+    with pytest.raises(RuntimeError, match="rank is required"):
+        DistributedSampler(range(4), num_replicas=2)
