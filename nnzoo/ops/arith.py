@@ -11,6 +11,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Op
 from ..backend import quiet, xp
+from ..kernels.power import scalar_pow
 from ..tensor import Tensor
 from .reduce import sum_to
 
@@ -145,10 +146,10 @@ class Pow(Op):
         dt = getattr(a, "dtype", None)
         if dt is not None and dt.kind in "iu" and xp.any(xp.asarray(b) < 0):
             out = _integer_pow(a, b)
-        elif dt is not None and dt.kind == "f" and xp.ndim(b) == 0 and (b == 0.5 or b == -0.5):
-            # NOTE: PyTorch computes x ** 0.5 as sqrt(x) and x ** -0.5 as rsqrt(x), whose IEEE special cases
-            # differ from pow's: sqrt(-inf) = nan (pow: inf), rsqrt(-0) = -inf (pow: inf), rsqrt(-inf) = nan
-            out = xp.sqrt(a) if b == 0.5 else xp.asarray(1.0 / xp.sqrt(a), dtype=dt)
+        elif dt is not None and dt.kind == "f" and xp.ndim(b) == 0:
+            # NOTE: a number exponent as PyTorch's kernel: x*x, x*x*x, 1/x, sqrt, rsqrt for the common ones
+            # (bitwise torch's), pow on |x| for the rest (NumPy's fast loop refuses negative bases)
+            out = scalar_pow(a, b)
         else:
             out = a ** b
         ctx.save_for_backward(a, b, out)
