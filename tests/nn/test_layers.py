@@ -1,6 +1,8 @@
 """Every layer against its PyTorch twin: weights copied through state_dict (torch -> nnzoo via NumPy arrays,
 and nnzoo -> torch), then forward, backward (input and parameter gradients) and buffers compared, in
 train and eval mode, for the options each layer has."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -223,3 +225,59 @@ def test_float32_parity_of_an_mlp_with_default_dtype():
     b.sum().backward()
     for (k, p), q in zip(nz.named_parameters(), th.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+# ---- channel dropout on inputs of other ranks: torch warns, then drops what feature_dropout drops ----------
+def _dropout_warning(fn):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [str(w.message) for w in rec if issubclass(w.category, UserWarning)]
+
+
+def _channel_constant(y, lead):
+    """Whether y (of a ones input) is constant over every dim past the first ``lead`` ones."""
+    flat = y.reshape(int(np.prod(y.shape[:lead])), -1)
+    return bool((flat == flat[:, :1]).all())
+
+
+@pytest.mark.parametrize("name,shape,lead", [("Dropout2d", (64, 40), 2), ("Dropout2d", (6, 8, 2, 3, 2), 2),
+                                             ("Dropout3d", (40, 30), 1), ("Dropout3d", (8, 5, 6), 1),
+                                             ("Dropout3d", (6, 5, 2, 2, 3, 2), 1)])
+def test_channel_dropout_other_ranks_warn_as_torch(name, shape, lead):
+    p = 0.3
+    nz_y, nz_w = _dropout_warning(lambda: getattr(nn, name)(p)(nnzoo.ones(*shape)))
+    th_y, th_w = _dropout_warning(lambda: getattr(tnn, name)(p)(torch.ones(*shape)))
+    assert nz_w == th_w and len(nz_w) == 1  # the same deprecation message, once
+    y, t = nz_y.numpy(), th_y.numpy()
+    assert y.shape == t.shape == shape
+    assert set(np.unique(y)) <= {0.0, np.float32(1 / (1 - p))} and set(np.unique(t)) <= {0.0, np.float32(1 / (1 - p))}
+    assert _channel_constant(y, lead) and _channel_constant(t, lead)
+    assert 0.15 < (y == 0).mean() < 0.45  # about p of the channels dropped
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5, 6), (3, 4, 5, 6)])
+def test_dropout3d_native_ranks(shape):
+    x = nnzoo.ones(*shape, requires_grad=True)
+    y, w = _dropout_warning(lambda: nn.Dropout3d(0.5)(x))
+    assert w == _dropout_warning(lambda: tnn.Dropout3d(0.5)(torch.ones(*shape)))[1] == []
+    assert _channel_constant(y.detach().numpy(), 2 if len(shape) == 5 else 1)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.detach().numpy())  # d(x * mask)/dx = mask
+    assert repr(nn.Dropout3d(0.2, inplace=True)) == repr(tnn.Dropout3d(0.2, inplace=True))
+    assert nn.Dropout3d().eval()(x) is x
+
+
+def test_dropout2d_one_dim_raises_as_torch_after_the_warning():
+    for mod in (nn.Dropout2d(), tnn.Dropout2d()):
+        x = (nnzoo if isinstance(mod, nn.Module) else torch).ones(3)
+        with pytest.warns(UserWarning, match="Received a 1-D input"), \
+                pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"):
+            mod(x)
+
+
+def test_dropout2d_inplace_on_two_dims():
+    x = nnzoo.ones(50, 20)
+    with pytest.warns(UserWarning):
+        y = nn.Dropout2d(0.5, inplace=True)(x)
+    assert y is x and set(np.unique(x.numpy())) == {0.0, 2.0}
