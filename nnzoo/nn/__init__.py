@@ -3,6 +3,7 @@ and the functional interface ``nn.functional``."""
 from . import (
     functional,
     init,
+    parallel,
     utils,
 )
 from . import pool as _pool
@@ -43,6 +44,7 @@ from .loss import (
 )
 from .module import Module
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .parallel import DataParallel
 from .parameter import Parameter
 from .pool import *  # noqa: F403  (pooling, upsampling, LocalResponseNorm, PixelShuffle)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -72,7 +74,8 @@ __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleLis
            "AlphaDropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "ReLU", "ReLU6", "LeakyReLU",
            "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LogSigmoid", "Softplus", "Hardtanh",
            "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
-           "NLLLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "utils"]
+           "NLLLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "utils",
+           "parallel", "DataParallel"]
 __all__ += _pool.__all__
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
 __all__ += ["PeepholeLSTMCell", "CoupledLSTMCell", "ConvLSTMCell", "ChoGRUCell", "MUT1Cell", "MUT2Cell", "MUT3Cell",
