@@ -832,6 +832,21 @@ class Tensor:
     def argmin(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor:
         return _reduce.argmin(self, dim, keepdim)
 
+    def sort(self, dim: _int = -1, descending: _bool = False, *, stable: _bool = False) -> tuple[Tensor, Tensor]:
+        return _sort.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: _int = -1, descending: _bool = False, *, stable: _bool = False) -> Tensor:
+        return _sort.argsort(self, dim, descending, stable=stable)
+
+    def msort(self) -> Tensor:
+        return _sort.msort(self)
+
+    def topk(self, k: _int, dim: _int = -1, largest: _bool = True, sorted: _bool = True) -> tuple[Tensor, Tensor]:
+        return _sort.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: _int, dim: _int = -1, keepdim: _bool = False) -> tuple[Tensor, Tensor]:
+        return _sort.kthvalue(self, k, dim, keepdim)
+
     def var(self, dim: _int | tuple[_int, ...] | None = None, unbiased: _bool | None = None, keepdim: _bool = False, *,
             correction: _float | None = None) -> Tensor:
         return _reduce.var(self, dim, unbiased, keepdim, correction=correction)
@@ -1115,4 +1130,5 @@ from .ops import index as _index  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
+from .ops import sort as _sort  # noqa: E402
 from .ops import unary as _unary  # noqa: E402
