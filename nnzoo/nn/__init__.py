@@ -3,6 +3,7 @@ and the functional interface ``nn.functional``."""
 from . import (
     functional,
     init,
+    modules,
     parallel,
     utils,
 )
@@ -75,7 +76,7 @@ __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleLis
            "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LogSigmoid", "Softplus", "Hardtanh",
            "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
            "NLLLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "utils",
-           "parallel", "DataParallel"]
+           "parallel", "DataParallel", "modules"]
 __all__ += _pool.__all__
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
 __all__ += ["PeepholeLSTMCell", "CoupledLSTMCell", "ConvLSTMCell", "ChoGRUCell", "MUT1Cell", "MUT2Cell", "MUT3Cell",

@@ -1,0 +1,4 @@
+"""``torch.nn.modules.module``: ``Module``."""
+from ..module import Module
+
+__all__ = ["Module"]
