@@ -17,6 +17,9 @@ from .dtypes import result_type as _result_type
 from .tensor import Size, Tensor
 from . import autograd
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+# the legacy typed constructors (torch.FloatTensor(2, 3), torch.LongTensor([1, 2]))
+from .autograd.variable import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+                                IntTensor, LongTensor, ShortTensor)
 from .creation import *  # noqa: F403
 from .random import *  # noqa: F403
 from .random import Generator, default_generator
