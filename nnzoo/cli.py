@@ -1,5 +1,5 @@
-"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``, ``translate``. ``nnzoo --help`` lists
-them."""
+"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``, ``translate``, ``run``. ``nnzoo --help``
+lists them."""
 import argparse
 import json
 import math
@@ -19,6 +19,8 @@ commands:
                               (default: runs/char-rnn)
   nnzoo translate TEXT        translate with a trained model whose recipe translates, e.g. "saturday 9
                               may 2018" (default: runs/date-translator)
+  nnzoo run SCRIPT [ARGS...]  run a PyTorch program unchanged, with nnzoo as `torch` and nnzoo.vision
+                              as `torchvision`
 """
 
 
@@ -129,7 +131,12 @@ def _parser():
                                     "date-transformer, ...) and translate TEXT.")
     tl.add_argument("text", help='e.g. "saturday 9 may 2018"')
     tl.add_argument("--run", default="runs/date-translator", help="the run's folder (default: runs/date-translator)")
-    parser.commands = {"tour": tour, "datasets": ds, "train": tr, "sample": sa, "translate": tl}
+    rn = sub.add_parser("run", help="run a PyTorch program unchanged with nnzoo as torch", add_help=False,
+                        description="Run SCRIPT as `python SCRIPT ARGS...` would, with `import torch` and "
+                                    "`import torchvision` answered by nnzoo (see nnzoo/run.py).")
+    rn.add_argument("script", nargs="?", help="the program")
+    rn.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    parser.commands = {"tour": tour, "datasets": ds, "train": tr, "sample": sa, "translate": tl, "run": rn}
     return parser
 
 
@@ -275,6 +282,11 @@ def _cmd_translate(args):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:
+        # everything after SCRIPT belongs to the program, and its warnings print as python prints them
+        from .run import main as run_main
+        ensure_fast_blas(argv)
+        return run_main(argv[1:])
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:   # said by the command's parser: "nnzoo train: unrecognized arguments: ..."
