@@ -14,7 +14,9 @@ from .dtypes import (bool, double, dtype, float, float16, float32, float64, get_
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short,
                      uint8)
 from .dtypes import result_type as _result_type
+from .dtypes import bfloat16, finfo, iinfo
 from .tensor import Size, Tensor
+from ._device import device, get_default_device, set_default_device
 from . import autograd
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 # the legacy typed constructors (torch.FloatTensor(2, 3), torch.LongTensor([1, 2]))
@@ -57,6 +59,12 @@ from . import optim
 from . import io
 from . import data, utils
 from .io import load, save
+from . import accelerator, amp, backends, compiler, cuda
+from .amp import autocast
+from .backends import (are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_interop_threads,
+                       get_num_threads, is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
+                       set_num_interop_threads, set_num_threads, use_deterministic_algorithms)
+from .compiler import compile
 
 _LAZY = ("train", "recipes", "zoo", "viz")
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import dtypes
+from ._device import device as _Device
 from .tensor import Tensor, _check_device
 
 if TYPE_CHECKING:
@@ -101,8 +102,8 @@ def _array(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def tensor(data: Any, dtype: dtypes.dtype | None = None, device: str | None = None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+def tensor(data: Any, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
+           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays or tensors).
 
     The dtype, unless given, follows PyTorch: Python floats become the default dtype (float32), ints
@@ -140,7 +141,7 @@ def _unwrap(seq):
     return [x._data if isinstance(x, Tensor) else _unwrap(x) if isinstance(x, _SEQUENCES) else x for x in seq]
 
 
-def as_tensor(data: Any, dtype: dtypes.dtype | None = None, device: str | None = None) -> Tensor:
+def as_tensor(data: Any, dtype: dtypes.dtype | None = None, device: str | _Device | None = None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array or tensor when no conversion is needed."""
     _check_device(device)
     if isinstance(data, Tensor):
@@ -190,21 +191,21 @@ def _np_dtype(dtype):
 
 
 def zeros(*sizes: int, size: int | Sequence[int] | None = None, dtype: dtypes.dtype | None = None,
-          device: str | None = None, requires_grad: bool = False) -> Tensor:
+          device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
     _check_device(device)
     return _finish(np.zeros(_sizes(sizes, size, "zeros"), dtype=_np_dtype(dtype)), requires_grad)
 
 
 def ones(*sizes: int, size: int | Sequence[int] | None = None, dtype: dtypes.dtype | None = None,
-         device: str | None = None, requires_grad: bool = False) -> Tensor:
+         device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
     _check_device(device)
     return _finish(np.ones(_sizes(sizes, size, "ones"), dtype=_np_dtype(dtype)), requires_grad)
 
 
 def empty(*sizes: int, size: int | Sequence[int] | None = None, dtype: dtypes.dtype | None = None,
-          device: str | None = None, requires_grad: bool = False) -> Tensor:
+          device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor (whatever the memory held)."""
     _check_device(device)
     return _finish(np.empty(_sizes(sizes, size, "empty"), dtype=_np_dtype(dtype)), requires_grad)
@@ -215,7 +216,7 @@ def _scalar(value):
 
 
 def full(size: Sequence[int], fill_value: float | bool | Tensor, dtype: dtypes.dtype | None = None,
-         device: str | None = None, requires_grad: bool = False) -> Tensor:
+         device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``.
 
     The dtype follows the value's kind as PyTorch does: bool -> bool, int -> int64, float -> the
@@ -233,33 +234,33 @@ def _like(input, dtype, device):
     return input.shape, (dtypes.to_numpy(dtype) if dtype is not None else input._data.dtype)
 
 
-def zeros_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | None = None,
+def zeros_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
                requires_grad: bool = False) -> Tensor:
     shape, dt = _like(input, dtype, device)
     return _finish(np.zeros(shape, dtype=dt), requires_grad)
 
 
-def ones_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | None = None,
+def ones_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
               requires_grad: bool = False) -> Tensor:
     shape, dt = _like(input, dtype, device)
     return _finish(np.ones(shape, dtype=dt), requires_grad)
 
 
-def empty_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | None = None,
+def empty_like(input: Tensor, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
                requires_grad: bool = False) -> Tensor:
     shape, dt = _like(input, dtype, device)
     return _finish(np.empty(shape, dtype=dt), requires_grad)
 
 
 def full_like(input: Tensor, fill_value: float | bool | Tensor, dtype: dtypes.dtype | None = None,
-              device: str | None = None, requires_grad: bool = False) -> Tensor:
+              device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor shaped like ``input`` filled with ``fill_value``; the dtype is ``input``'s unless given."""
     shape, dt = _like(input, dtype, device)
     return _finish(np.full(shape, _scalar(fill_value), dtype=dt), requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: dtypes.dtype | None = None,
-           device: str | None = None, requires_grad: bool = False) -> Tensor:
+           device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``: ``arange(end)`` or ``arange(start, end, step)``.
 
     The dtype is int64 when all of start, end, step are integers, else the default float dtype.
@@ -310,8 +311,8 @@ def _steps(steps, op):
     return steps
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: dtypes.dtype | None = None, device: str | None = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(start: float, end: float, steps: int, *, dtype: dtypes.dtype | None = None,
+             device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default float dtype)."""
     _check_device(device)
     vals = np.linspace(_scalar(start), _scalar(end), _steps(steps, "linspace"))
@@ -319,14 +320,14 @@ def linspace(start: float, end: float, steps: int, *, dtype: dtypes.dtype | None
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: dtypes.dtype | None = None,
-             device: str | None = None, requires_grad: bool = False) -> Tensor:
+             device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """``steps`` values ``base ** x`` for x evenly spaced from ``start`` to ``end`` inclusive."""
     _check_device(device)
     vals = base ** np.linspace(_scalar(start), _scalar(end), _steps(steps, "logspace"))
     return _finish(vals.astype(_np_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: dtypes.dtype | None = None, device: str | None = None,
+def eye(n: int, m: int | None = None, *, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
         requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m defaults to n)."""
     _check_device(device)

@@ -3,12 +3,23 @@
 A :class:`dtype` wraps a NumPy dtype. Promotion follows PyTorch, not NumPy: a float tensor combined
 with an integer tensor keeps the float tensor's dtype (NumPy would widen int64 + float32 to float64),
 zero-dim tensors and Python scalars only raise the *category* (bool < integer < float), never the width.
+
+``bfloat16`` is NumPy's through ``ml_dtypes`` (the package JAX uses; ``pip install 'nnzoo[dtypes]'``): a
+storage and cast dtype. Elementwise arithmetic on bfloat16 arrays runs in ml_dtypes' ufuncs, which compute in
+float32 and round each result to bfloat16 (as PyTorch's CPU kernels do); ops that need float32 or float64 say
+so with an error, and ``.float()`` converts back. Without ml_dtypes, ``nnzoo.bfloat16`` exists but any use of it
+raises an ImportError saying what to install.
 """
 from __future__ import annotations
 
 import builtins
 
 import numpy as np
+
+try:
+    import ml_dtypes as _ml_dtypes
+except ImportError:  # the optional dependency: bfloat16 then raises a clear ImportError when used
+    _ml_dtypes = None
 
 
 class dtype:
@@ -19,10 +30,11 @@ class dtype:
     def __init__(self, name: str, np_dtype: np.dtype | type | str) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
-        self.is_floating_point = self.np.kind == "f"
-        self.is_signed = self.np.kind in "fi"
+        kind = "f" if name == "bfloat16" else self.np.kind  # ml_dtypes' bfloat16 is NumPy kind "V"
+        self.is_floating_point = kind == "f"
+        self.is_signed = kind in "fi"
         self.itemsize = self.np.itemsize
-        self.category = {"b": 0, "u": 1, "i": 1, "f": 2}[self.np.kind]
+        self.category = {"b": 0, "u": 1, "i": 1, "f": 2}[kind]
 
     @property
     def is_complex(self):
@@ -35,6 +47,21 @@ class dtype:
         return self.name
 
 
+class _MissingBFloat16(dtype):
+    """``nnzoo.bfloat16`` when ml_dtypes is not installed: comparable and printable, any use raises."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        self.name, self.is_floating_point, self.is_signed, self.itemsize, self.category = \
+            "bfloat16", True, True, 2, 2
+
+    @property
+    def np(self):
+        raise ImportError("nnzoo.bfloat16 needs the ml_dtypes package: pip install 'nnzoo[dtypes]' "
+                          "(or pip install ml_dtypes)")
+
+
 float16 = dtype("float16", np.float16)
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
@@ -44,11 +71,13 @@ int16 = dtype("int16", np.int16)
 int32 = dtype("int32", np.int32)
 int64 = dtype("int64", np.int64)
 bool = dtype("bool", np.bool_)
+bfloat16 = dtype("bfloat16", _ml_dtypes.bfloat16) if _ml_dtypes is not None else _MissingBFloat16()
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 
-ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool) + \
+    ((bfloat16,) if _ml_dtypes is not None else ())
 _FROM_NP = {d.np: d for d in ALL}
 
 _default_float = float32
@@ -140,3 +169,65 @@ def result_type(*operands):
     if scalar_cat >= 0 and (res is None or scalar_cat > res.category):
         res = _DEFAULT_FOR_CATEGORY[scalar_cat]()
     return res
+
+
+class finfo:
+    """Machine limits of a floating point dtype (``torch.finfo``): ``bits``, ``eps``, ``max``, ``min``, ``tiny``
+    (= ``smallest_normal``), ``resolution`` and ``dtype`` (its name), as Python numbers.
+
+    Args:
+        type (dtype): a floating point dtype; the default dtype when left out.
+
+    Example::
+
+        >>> nnzoo.finfo(nnzoo.float32).eps
+        1.1920928955078125e-07
+        >>> nnzoo.finfo(nnzoo.bfloat16).bits
+        16
+    """
+
+    def __init__(self, type: dtype | None = None) -> None:
+        d = _default_float if type is None else _as_dtype(type)
+        if not d.is_floating_point:
+            raise TypeError("nnzoo.finfo() requires a floating point input type. Use nnzoo.iinfo to handle "
+                            f"'{d}'")
+        info = _ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
+        self.bits = d.itemsize * 8
+        self.eps = builtins.float(info.eps)
+        self.max = builtins.float(info.max)
+        self.min = builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision  # as torch: a power of ten (ml_dtypes gives 0.0100098)
+        self.dtype = d.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``torch.iinfo``): ``bits``, ``min``, ``max`` and ``dtype`` (its name).
+
+    Example::
+
+        >>> nnzoo.iinfo(nnzoo.uint8).max
+        255
+    """
+
+    def __init__(self, type: dtype) -> None:
+        d = _as_dtype(type)
+        if d.is_floating_point:
+            raise TypeError(f"nnzoo.iinfo() requires an integer input type. Use nnzoo.finfo to handle '{d}'")
+        info = np.iinfo(d.np) if d is not bool else np.iinfo(np.uint8)
+        self.bits, self.min, self.max, self.dtype = d.itemsize * 8, builtins.int(info.min), builtins.int(info.max), \
+            d.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+def _as_dtype(d):
+    """An nnzoo dtype from a dtype, Python type (``float`` is float64 here, as torch.finfo reads it) or NumPy dtype."""
+    if d is builtins.float:
+        return float64
+    return d if isinstance(d, dtype) else from_numpy(to_numpy(d))

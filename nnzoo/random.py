@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._device import _CPU
+from ._device import check as _check_device
 from .creation import _sizes  # the size parsing of zeros/ones/empty (imported before this module)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from . import dtypes
+    from ._device import device as _Device
     from .tensor import Tensor
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
@@ -38,14 +41,16 @@ class Generator:
         True
     """
 
-    def __init__(self, device: str = "cpu") -> None:
-        from .tensor import _check_device
-        _check_device(device)
+    def __init__(self, device: str | _Device = "cpu") -> None:
+        from ._device import _parse
+        if _parse(device).type != "cpu":  # PyTorch's CPU build has no generator elsewhere
+            raise RuntimeError(f"Generator: nnzoo has no generator for device '{device}': it runs on the CPU "
+                               "(as a PyTorch build without CUDA: 'Cannot get CUDA generator')")
         self.manual_seed(_DEFAULT_SEED)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> _Device:
+        return _CPU
 
     def manual_seed(self, seed: int) -> Generator:
         """Restart the stream from ``seed`` (an int in [-2**63, 2**64); negatives wrap as in PyTorch)."""
@@ -137,29 +142,34 @@ def _standard_normal(rng, shape, npdt):
 
 
 def rand(*sizes: int, size: int | Sequence[int] | None = None, generator: Generator | None = None,
-         dtype: dtypes.dtype | None = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
+         dtype: dtypes.dtype | None = None, device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1): ``rand(2, 3)``, ``rand((2, 3))`` or ``rand(size=(2, 3))``."""
+    _check_device(device)
     npdt = _float_dtype(dtype, "rand")
     return _out(_uniform(_gen(generator), _sizes(sizes, size, "rand"), npdt), npdt, requires_grad)
 
 
 def randn(*sizes: int, size: int | Sequence[int] | None = None, generator: Generator | None = None,
-          dtype: dtypes.dtype | None = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
+          dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples (mean 0, variance 1)."""
+    _check_device(device)
     npdt = _float_dtype(dtype, "randn")
     return _out(_standard_normal(_gen(generator), _sizes(sizes, size, "randn"), npdt), npdt, requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype: dtypes.dtype | None = None, generator: Generator | None = None,
-              device: str | None = None, requires_grad: bool = False) -> Tensor:
+              device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """``rand`` with the shape (and, unless given, the dtype) of ``input``."""
-    return rand(input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return rand(input.shape, generator=generator, dtype=dtype or input.dtype, device=device,
+                requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, *, dtype: dtypes.dtype | None = None, generator: Generator | None = None,
-               device: str | None = None, requires_grad: bool = False) -> Tensor:
+               device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """``randn`` with the shape (and, unless given, the dtype) of ``input``."""
-    return randn(input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return randn(input.shape, generator=generator, dtype=dtype or input.dtype, device=device,
+                 requires_grad=requires_grad)
 
 
 def _int_range(low, high, op):
@@ -170,11 +180,12 @@ def _int_range(low, high, op):
 
 
 def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = None, *,
-            generator: Generator | None = None, dtype: dtypes.dtype | None = None, device: str | None = None,
+            generator: Generator | None = None, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
             requires_grad: bool = False) -> Tensor:
     """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``; int64
     unless ``dtype`` says otherwise."""
     from . import dtypes
+    _check_device(device)
     if size is None:  # randint(high, size): the two positional arguments shift
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=...)
@@ -187,19 +198,21 @@ def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = 
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, generator: Generator | None = None,
-                 dtype: dtypes.dtype | None = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
+                 dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
+                 requires_grad: bool = False) -> Tensor:
     """``randint`` with the shape and (unless given) the dtype of ``input``: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype,
+    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype, device=device,
                    requires_grad=requires_grad)
 
 
 def randperm(n: int, *, generator: Generator | None = None, dtype: dtypes.dtype | None = None,
-             device: str | None = None, requires_grad: bool = False) -> Tensor:
+             device: str | _Device | None = None, requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
     from . import dtypes
+    _check_device(device)
     n = operator.index(n)
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
@@ -208,12 +221,13 @@ def randperm(n: int, *, generator: Generator | None = None, dtype: dtypes.dtype 
 
 
 def normal(mean: float | Tensor, std: float | Tensor = 1.0, size: Sequence[int] | None = None, *,
-           generator: Generator | None = None, dtype: dtypes.dtype | None = None, device: str | None = None,
+           generator: Generator | None = None, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
            requires_grad: bool = False) -> Tensor:
     """Normal samples ``mean + std * z``: from tensors ``mean`` and/or ``std`` (broadcast together; the
     dtype is theirs), or from two numbers and a ``size``."""
     from . import dtypes
     from .tensor import Tensor
+    _check_device(device)
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std

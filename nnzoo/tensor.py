@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
+from ._device import _CPU, NotCompiledError
+from ._device import check as _device_check
+from ._device import device as _Device
 
 _ndarray = np.ndarray
 # the builtins under names that Tensor's methods float(), int() and bool() do not shadow (as PyTorch's stubs)
@@ -109,19 +112,40 @@ class Tensor:
         return self._data.itemsize
 
     @property
-    def device(self):
-        return "cpu"
+    def device(self) -> _Device:
+        """Where the tensor lives: always ``device(type='cpu')`` (nnzoo computes on the CPU)."""
+        return _CPU
 
     @property
     def is_leaf(self):
         return self.grad_fn is None
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> _bool:
         return False
 
+    @property
+    def is_xpu(self) -> _bool:
+        return False
+
+    @property
+    def is_mps(self) -> _bool:
+        return False
+
+    @property
+    def is_meta(self) -> _bool:
+        return False
+
+    @property
+    def is_cpu(self) -> _bool:
+        return True
+
+    def get_device(self) -> _int:
+        """The CUDA ordinal of the tensor's device; -1 for the CPU, as in PyTorch."""
+        return -1
+
     def is_floating_point(self) -> _bool:
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind == "f" or self._data.dtype == _BF16
 
     def is_contiguous(self) -> _bool:
         return self._data.flags.c_contiguous
@@ -239,7 +263,7 @@ class Tensor:
     def requires_grad_(self, requires_grad: _bool = True) -> Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f" and self._data.dtype != _BF16:
             raise RuntimeError(f"only floating point tensors can require gradients, not {self.dtype}")
         self.requires_grad = requires_grad
         return self
@@ -278,17 +302,30 @@ class Tensor:
 
     # ---- dtype conversion and copies ---------------------------------------------------------------
     def to(self, *args: Any, dtype: dtypes.dtype | None = None, **kwargs: Any) -> Tensor:
-        """``to(dtype)``, ``to('cpu')``, ``to(other)``: a cast is differentiable; same dtype returns self."""
-        copy = kwargs.pop("copy", False)
-        dtype = _to_args(args, dtype, kwargs)
+        """The tensor with another dtype and/or on another device, as PyTorch's ``to``.
+
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (other's dtype and device), each with
+        ``non_blocking=`` and ``copy=``. A cast is differentiable; with the same dtype (and no ``copy=True``) the
+        tensor itself comes back. The CPU is the only device that holds tensors: ``"cpu"``, ``device("cpu")`` and
+        None are accepted, a CUDA device raises as a CPU-only PyTorch build does.
+
+        Example::
+
+            >>> x = nnzoo.ones(2)
+            >>> x.to("cpu") is x
+            True
+            >>> x.to(nnzoo.device("cpu"), nnzoo.float64).dtype
+            nnzoo.float64
+        """
+        dtype, copy = _to_args(args, dtype, kwargs)
         if dtype is None or dtype.np == self._data.dtype:
             return self.clone() if copy else self
         return _arith.cast(self, dtype)
 
-    def type(self, dtype: dtypes.dtype | None = None) -> Tensor | str:
+    def type(self, dtype: dtypes.dtype | None = None, non_blocking: _bool = False) -> Tensor | str:
+        """Without ``dtype``, the legacy type name (``'nnzoo.FloatTensor'``); with one, ``to(dtype)``."""
         if dtype is None:
-            return "nnzoo." + {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}[self._data.dtype.kind] \
-                + "Tensor"
+            return f"nnzoo.{_TYPE_NAMES[self.dtype.name]}Tensor"
         return self.to(dtype)
 
     def float(self) -> Tensor:
@@ -299,6 +336,10 @@ class Tensor:
 
     def half(self) -> Tensor:
         return self.to(dtypes.float16)
+
+    def bfloat16(self) -> Tensor:
+        """The tensor as ``nnzoo.bfloat16`` (rounded to nearest even, as PyTorch)."""
+        return self.to(dtypes.bfloat16)
 
     def long(self) -> Tensor:
         return self.to(dtypes.int64)
@@ -312,11 +353,22 @@ class Tensor:
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format: Any = None) -> Tensor:
+        """The tensor on the CPU: the tensor itself, as every nnzoo tensor lives there."""
         return self
 
-    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
-        raise RuntimeError("nnzoo has no CUDA backend yet: tensors live on the CPU")
+    def cuda(self, device: _int | str | _Device | None = None, non_blocking: _bool = False,
+             memory_format: Any = None) -> Tensor:
+        """Raises as a CPU-only PyTorch build does: nnzoo has no CUDA device (``nnzoo.cuda.is_available()`` is
+        False)."""
+        _device_check("cuda" if device is None else device, "to")
+        raise NotCompiledError("Torch not compiled with CUDA enabled")  # a CPU device named: not CUDA
+
+    def xpu(self, device: _int | str | _Device | None = None, non_blocking: _bool = False,
+            memory_format: Any = None) -> Tensor:
+        """Raises as a PyTorch build without XPU does."""
+        _device_check("xpu" if device is None else device, "to")
+        raise NotCompiledError("Torch not compiled with XPU enabled")
 
     def clone(self) -> Tensor:
         return _arith.clone(self)
@@ -324,20 +376,30 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self if self._data.flags.c_contiguous else _arith.clone(self)
 
-    def new_tensor(self, data: Any, dtype: dtypes.dtype | None = None, requires_grad: _bool = False) -> Tensor:
-        return creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_tensor(self, data: Any, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
+                   requires_grad: _bool = False) -> Tensor:
+        return creation.tensor(data, dtype=dtype or self.dtype, device=_device_check(device),
+                               requires_grad=requires_grad)
 
-    def new_zeros(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None) -> Tensor:
-        return creation.zeros(*size, dtype=dtype or self.dtype)
+    def new_zeros(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None,
+                  device: str | _Device | None = None, requires_grad: _bool = False) -> Tensor:
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=_device_check(device),
+                              requires_grad=requires_grad)
 
-    def new_ones(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None) -> Tensor:
-        return creation.ones(*size, dtype=dtype or self.dtype)
+    def new_ones(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None,
+                  device: str | _Device | None = None, requires_grad: _bool = False) -> Tensor:
+        return creation.ones(*size, dtype=dtype or self.dtype, device=_device_check(device),
+                              requires_grad=requires_grad)
 
-    def new_full(self, size: Sequence[_int], fill_value: _float, dtype: dtypes.dtype | None = None) -> Tensor:
-        return creation.full(size, fill_value, dtype=dtype or self.dtype)
+    def new_full(self, size: Sequence[_int], fill_value: _float, dtype: dtypes.dtype | None = None,
+                 device: str | _Device | None = None, requires_grad: _bool = False) -> Tensor:
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=_device_check(device),
+                             requires_grad=requires_grad)
 
-    def new_empty(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None) -> Tensor:
-        return creation.empty(*size, dtype=dtype or self.dtype)
+    def new_empty(self, *size: _int | Sequence[_int], dtype: dtypes.dtype | None = None,
+                  device: str | _Device | None = None, requires_grad: _bool = False) -> Tensor:
+        return creation.empty(*size, dtype=dtype or self.dtype, device=_device_check(device),
+                              requires_grad=requires_grad)
 
     # ---- in-place ops ------------------------------------------------------------------------------
     # Outside the graph (no_grad, or nothing requires grad) they write straight into the memory.
@@ -472,7 +534,7 @@ class Tensor:
         return self._inplace("tanh_", lambda t: t.tanh())
 
     def __setitem__(self, key, value):
-        _index.setitem(self, key, value)
+        _index.setitem(self, _range_key(key), value)
 
     # ---- arithmetic ------------------------------------------------------------------------------
     def __add__(self, other):
@@ -583,7 +645,14 @@ class Tensor:
         return _arith.bitwise_not(self)
 
     def __getitem__(self, key):
-        return _index.getitem(self, key)
+        return _index.getitem(self, _range_key(key))
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{t:.2f}"``: a 0-dim tensor formats as its Python number; any other tensor only with an empty
+        spec (its repr), else the TypeError PyTorch raises."""
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def add(self, other: Tensor | _float, alpha: _float = 1) -> Tensor:
         return _arith.add(self, other, alpha=alpha)
@@ -1063,6 +1132,8 @@ def _format_array(arr):
     or in scientific notation when magnitudes are extreme or far apart; all padded to one width."""
     if arr.size == 0:
         return "[]"
+    if arr.dtype == _BF16:  # printed through float32, which holds every bfloat16 value exactly
+        arr = arr.astype(np.float32)
     if arr.dtype.kind != "f" or arr.size > 1000:  # big tensors: NumPy's summary with 4 decimals
         return np.array2string(arr, separator=", ", prefix="tensor(", precision=4, threshold=1000,
                                edgeitems=3)
@@ -1093,28 +1164,63 @@ def _wrap_dim(dim, ndim, op):
 
 
 def _to_args(args, dtype, kwargs):
-    """The dtype asked for by PyTorch-style ``to(...)`` arguments (a dtype, a tensor to match, a device
-    string, ``device=``/``non_blocking=``), with clear errors for anything else; shared by Tensor.to and
-    nn.Module.to."""
-    for a in args:
+    """(dtype, copy) asked for by PyTorch-style ``to(...)`` arguments, shared by Tensor.to and nn.Module.to.
+
+    PyTorch's three forms: ``to(device=None, dtype=None, non_blocking=False, copy=False)``,
+    ``to(dtype, non_blocking=False, copy=False)`` and ``to(tensor, non_blocking=False, copy=False)``, plus
+    ``memory_format=`` (accepted; nnzoo's tensors are always contiguous row-major). The device is checked: the
+    CPU passes, any other raises as a CPU-only PyTorch build does. Anything else is a TypeError.
+    """
+    device = kwargs.pop("device", None)
+    flags = []  # non_blocking, copy given positionally
+    for i, a in enumerate(args):
         if isinstance(a, dtypes.dtype):
+            if dtype is not None and i:
+                raise TypeError("to(): the dtype is given twice")
             dtype = a
-        elif isinstance(a, Tensor):
+        elif isinstance(a, Tensor) and i == 0:
             dtype = a.dtype
-        elif isinstance(a, str) or a is None:
-            _check_device(a)
+        elif isinstance(a, _bool):
+            flags.append(a)
+        elif i == 0 and (isinstance(a, (str, _Device, _int)) or a is None):
+            device = a
         else:
-            raise TypeError(f"to(): unexpected argument {a!r}")
-    _check_device(kwargs.pop("device", None))
+            raise TypeError(f"to() received an invalid combination of arguments: {_arg_types(args)}; expected "
+                            "to(device=None, dtype=None, non_blocking=False, copy=False), to(dtype, "
+                            "non_blocking=False, copy=False) or to(tensor, non_blocking=False, copy=False)")
+    if len(flags) > 2:
+        raise TypeError(f"to() received an invalid combination of arguments: {_arg_types(args)}")
+    copy = kwargs.pop("copy", flags[1] if len(flags) == 2 else False)
     kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
-    return dtype
+    _device_check(device, "to")
+    return dtype, copy
 
 
-def _check_device(device):
-    if device is not None and str(device) not in ("cpu",) and not str(device).startswith("cpu"):
-        raise RuntimeError(f"device {device!r} is not available: nnzoo runs on the CPU for now")
+def _arg_types(args):
+    return "(" + ", ".join(type(a).__name__ for a in args) + ")"
+
+
+# the factories' and to()'s device check: the CPU device, or the error a CPU-only PyTorch build raises
+_check_device = _device_check
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+# NumPy's bfloat16 (ml_dtypes); without ml_dtypes a dtype no tensor has, so the comparisons below stay False
+_BF16 = dtypes.bfloat16.np if dtypes._ml_dtypes is not None else np.dtype("V2")
+
+
+def _range_key(key):
+    """An index key with every ``range`` (alone, in a tuple or in a list) made a list, as PyTorch reads it."""
+    if type(key) is range:
+        return list(key)
+    if type(key) is tuple and any(type(k) is range for k in key):
+        return tuple(list(k) if type(k) is range else k for k in key)
+    if type(key) is list and any(type(k) is range for k in key):
+        return [list(k) if type(k) is range else k for k in key]
+    return key
 
 
 _new = object.__new__

@@ -369,20 +369,22 @@ class Module:
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
-                    if t is None or (floating_only and array(t).dtype.kind != "f") or array(t).dtype == npdt:
+                    if t is None or (floating_only and not t.is_floating_point()) or array(t).dtype == npdt:
                         continue
                     t.data = array(t).astype(npdt)  # a new array behind the same tensor, as PyTorch's .data =
                     if t.grad is not None:
                         t.grad.data = array(t.grad).astype(npdt)
         return self
 
-    def to(self, *args, **kwargs) -> Module:
-        """``to(dtype)``, ``to('cpu')``, ``to(tensor)``: floating parameters and buffers are cast in place
-        (the Parameter objects stay the same, so an optimizer built before still holds them)."""
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``, with ``non_blocking=``: floating
+        parameters and buffers are cast in place (the Parameter objects stay the same, so an optimizer built
+        before still holds them). The CPU is the only device: ``"cpu"``/``device("cpu")`` change nothing, a CUDA
+        device raises as a CPU-only PyTorch build does."""
         from ..tensor import _to_args
-        dtype = _to_args(args, kwargs.pop("dtype", None), kwargs)
+        dtype, _ = _to_args(args, kwargs.pop("dtype", None), kwargs)
         if dtype is not None:
-            if dtype.np.kind != "f":
+            if not dtype.is_floating_point:
                 raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
             self._cast(dtype.np)
         return self
@@ -396,14 +398,21 @@ class Module:
     def half(self) -> Module:
         return self._cast(np.dtype(np.float16))
 
+    def bfloat16(self) -> Module:
+        return self._cast(dtypes.bfloat16.np)
+
     def type(self, dst_type: dtypes.dtype) -> Module:
         return self._cast(dst_type.np)
 
     def cpu(self) -> Module:
+        """The module on the CPU: itself (nnzoo's parameters always live there)."""
         return self
 
     def cuda(self, device: int | str | None = None) -> Module:
-        raise RuntimeError("nnzoo has no CUDA backend yet: modules live on the CPU")
+        """Raises as a CPU-only PyTorch build does (``nnzoo.cuda.is_available()`` is False)."""
+        from .._device import NotCompiledError, check
+        check("cuda" if device is None else device, "to")
+        raise NotCompiledError("Torch not compiled with CUDA enabled")
 
     # ---- state dicts --------------------------------------------------------------------------------
     def state_dict(self, *args, destination: dict[str, Any] | None = None, prefix: str = "",
