@@ -100,9 +100,18 @@ class Function:
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
         self._non_diff = {id(t._data if isinstance(t, Tensor) else t) for t in tensors}
 
-    @classmethod
-    def name(cls) -> str:
-        return cls.__name__ + "Backward0"
+    torch_name = None  # the name PyTorch gives the node it records for the same call, if not <class>Backward0
+
+    def name(self) -> str:
+        """The node's name, PyTorch's where PyTorch records one node for the same call (``AddmmBackward0`` for
+        a linear layer on 2-D input, ``ConvolutionBackward0``): ``torch_name`` (set by the class, or by the
+        forward for the call), else the table ``TORCH_NAMES`` (ops whose file sets none), else
+        ``<class name>Backward0``."""
+        n = self.torch_name
+        if n is None:
+            cls = type(self)
+            n = TORCH_NAMES.get(f"{cls.__module__}.{cls.__qualname__}") or cls.__name__ + "Backward0"
+        return n
 
     def register_hook(self, hook: Callable[..., Any]) -> None:
         """Hook called with the gradients of this node's outputs (used by ``Tensor.register_hook``)."""
@@ -268,6 +277,18 @@ class Function:
             raise RuntimeError(f"{self.name()}: backward returned a gradient of shape {tuple(g.shape)} "
                                f"for input {i}, whose shape is {tuple(self._in_shapes[i])}")
         return g
+
+
+# PyTorch's names of the nodes that nnzoo's fused ops stand for, where the op's class sets no ``torch_name``
+# (tests/autograd/test_node_names.py compares the chains of a few networks with torch's).
+TORCH_NAMES = {
+    "nnzoo.ops.conv.Conv": "ConvolutionBackward0",
+    "nnzoo.ops.conv.ConvTranspose": "ConvolutionBackward0",
+    "nnzoo.ops.pool.MaxPool": "MaxPool2DWithIndicesBackward0",
+    "nnzoo.ops.pool.AvgPool": "AvgPool2DBackward0",
+    "nnzoo.ops.norm.LayerNorm": "NativeLayerNormBackward0",
+    "nnzoo.ops.shape.Reshape": "ViewBackward0",
+}
 
 
 class Op(Function):

@@ -26,6 +26,9 @@ def _check_tensor(x, op, name="input"):
 
 
 # ---- linear ----------------------------------------------------------------------------------------
+_LINEAR_NAMES = {False: "AddmmBackward0", True: "MmBackward0"}
+
+
 class Linear(Op):
     """y = x W^T + b, x (*, in), W (out, in), b (out,).
 
@@ -36,6 +39,8 @@ class Linear(Op):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
+        # the node's name as PyTorch's for 2-D input (addmm / mm); on other inputs torch records view + addmm
+        ctx.torch_name = _LINEAR_NAMES[b is None] if x.ndim == 2 else None
         out = matmul_rows(x, w.T)
         if b is not None:
             out += b
