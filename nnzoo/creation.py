@@ -285,7 +285,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: dt
         raise RuntimeError("arange: not implemented for bool tensors")
     if not all(math.isfinite(v) for v in (start, end, step)):
         raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step})")
-    if not dtypes.to_numpy(dtype).kind == "f":
+    if not dtypes.from_numpy(dtypes.to_numpy(dtype)).is_floating_point:  # bfloat16 is NumPy kind "V"
         start, end, step = int(start), int(end), int(step)
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")

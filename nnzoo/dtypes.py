@@ -5,10 +5,13 @@ with an integer tensor keeps the float tensor's dtype (NumPy would widen int64 +
 zero-dim tensors and Python scalars only raise the *category* (bool < integer < float), never the width.
 
 ``bfloat16`` is NumPy's through ``ml_dtypes`` (the package JAX uses; ``pip install 'nnzoo[dtypes]'``): a
-storage and cast dtype. Elementwise arithmetic on bfloat16 arrays runs in ml_dtypes' ufuncs, which compute in
-float32 and round each result to bfloat16 (as PyTorch's CPU kernels do); ops that need float32 or float64 say
-so with an error, and ``.float()`` converts back. Without ml_dtypes, ``nnzoo.bfloat16`` exists but any use of it
-raises an ImportError saying what to install.
+storage and cast dtype. Tensors can be made in it (``tensor(..., dtype=bfloat16)``, ``.to(bfloat16)``,
+``.bfloat16()``, rounding to nearest even as PyTorch), printed, indexed, compared, saved and converted back
+with ``.float()``; it promotes as PyTorch's (with float16 to float32, with integers to bfloat16). NOTE: nnzoo
+does not compute in bfloat16: its ops are written for float16/32/64, so arithmetic on bfloat16 tensors is not
+supported (some elementwise ops give bfloat16 through ml_dtypes' ufuncs, others float32 or an error) and such a
+tensor cannot require grad; convert with ``.float()`` to compute. Without ml_dtypes, ``nnzoo.bfloat16`` exists
+but any use of it raises an ImportError saying what to install.
 """
 from __future__ import annotations
 

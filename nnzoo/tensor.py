@@ -263,7 +263,10 @@ class Tensor:
     def requires_grad_(self, requires_grad: _bool = True) -> Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
-        if requires_grad and self._data.dtype.kind != "f" and self._data.dtype != _BF16:
+        if requires_grad and self._data.dtype.kind != "f":
+            if self._data.dtype == _BF16:  # NOTE: nnzoo's autograd computes in float16/32/64 (see dtypes' doc)
+                raise RuntimeError("requires_grad on a bfloat16 tensor: nnzoo's bfloat16 is a storage and cast dtype, "
+                                   "its ops are not differentiated; convert with .float() first")
             raise RuntimeError(f"only floating point tensors can require gradients, not {self.dtype}")
         self.requires_grad = requires_grad
         return self
