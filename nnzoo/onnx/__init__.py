@@ -11,7 +11,7 @@ eval mode (dropout off, BatchNorm on its running statistics), as ``torch.onnx.ex
 
 Supported (opset 17 and up; default 18):
 
-* layers: Linear, Bilinear-free MLPs, Conv1d/Conv2d (groups, dilation, 'same'), ConvTranspose1d/2d,
+* layers: Linear, Conv1d/Conv2d (groups, dilation, 'same'), ConvTranspose1d/2d,
   MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, BatchNorm1d/2d (eval), LayerNorm, GroupNorm,
   Dropout (identity in eval), Embedding (Gather), Flatten/Unflatten, RNN/LSTM/GRU (ONNX's RNN/LSTM/GRU per
   layer and direction: batch_first, bidirectional, several layers, given or zero initial states) and their
