@@ -92,6 +92,44 @@ def _weighted(name, loss, weight, reduction):
 
 
 # ---- regression losses ------------------------------------------------------------------------------
+class MseLoss(Op):
+    """l = (x - t)^2 reduced ('mean': the sum over the n elements divided by n; 'sum'; 'none': elementwise);
+    dl/dx = 2 (x - t) g, times 1/n for 'mean' (PyTorch's norm = 2/n), and dl/dt = -dl/dx, each summed down
+    to its input's shape where they broadcast.
+
+    NOTE: one op rather than sub, mul and mean so that ``loss.grad_fn`` is PyTorch's ``MseLossBackward0``
+    (the graph the notes print); the forward does the array operations of the composed form, so its values
+    are unchanged. The backward is built of Tensor ops (the second derivative comes from its graph)."""
+
+    @staticmethod
+    def forward(ctx, x, t, reduction):
+        ctx.save_for_backward(x, t)
+        ctx.reduction = reduction
+        d = x - t
+        sq = d * d
+        if reduction == "none":
+            return sq
+        if reduction == "sum":
+            return xp.asarray(sq.sum())
+        if sq.size == 0:  # the mean of nothing is nan, as in PyTorch
+            return xp.full((), xp.nan, dtype=sq.dtype)
+        if sq.dtype.itemsize < 4:  # float16: accumulate as Mean does
+            return xp.asarray(xp.mean(sq))
+        out = xp.asarray(sq.sum())
+        out /= sq.size
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        d = x - t
+        norm = 2.0 / max(d.numel(), 1) if ctx.reduction == "mean" else 2.0  # (no elements: an empty gradient)
+        gd = d * norm * grad
+        dx = sum_to(gd, x.shape) if ctx.needs_input_grad[0] else None
+        dt = sum_to(-gd, t.shape) if ctx.needs_input_grad[1] else None
+        return dx, dt, None
+
+
 class HuberLoss(Op):
     """Elementwise huber / smooth L1 loss of d = x - t, with a = |d| and m = clamp(d, -limit, limit):
 
@@ -147,6 +185,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     """
     reduction = _reduction("mse_loss", reduction, size_average, reduce)
     _same_size("mse_loss", input, target)
+    if weight is None and input.dtype.is_floating_point and target.dtype == input.dtype:
+        return MseLoss.apply(input, target, reduction)
     diff = input - target
     return _weighted("mse_loss", diff * diff, weight, reduction)
 
