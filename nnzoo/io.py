@@ -1,6 +1,16 @@
-"""Checkpoints: ``nnzoo.save`` / ``nnzoo.load`` in the safetensors format, never pickle.
+"""Checkpoints: ``nnzoo.save`` / ``nnzoo.load``, in the safetensors format or in PyTorch's own ``.pt`` format.
 
-A checkpoint is one safetensors file (https://github.com/huggingface/safetensors):
+Two formats:
+
+* ``.pt`` / ``.pth`` paths: PyTorch's zip format, the file ``torch.save`` writes (see
+  :mod:`nnzoo.serialization`), readable by ``torch.load(weights_only=True)``; ``nnzoo.load`` reads any
+  ``torch.save`` file (zip or legacy format, recognised by its first bytes whatever its name) without
+  PyTorch, through an unpickler that admits only what PyTorch's ``weights_only=True`` admits, so nothing in
+  the file runs. As in PyTorch 2.6+, any object can be saved (a whole model is pickled), and a file whose
+  pickle names anything else loads only with the explicit ``weights_only=False`` (trusted files only);
+* every other path: a safetensors file with digests, described below, which never holds a pickle.
+
+A safetensors checkpoint is one safetensors file (https://github.com/huggingface/safetensors):
 
 * every Tensor in ``obj`` is stored as a safetensors tensor, named by its path in ``obj`` with the parts
   joined by ``"."`` (``{'model': {'fc.weight': w}}`` stores ``w`` as ``"model.fc.weight"``). A flat
@@ -42,10 +52,9 @@ data and the digests: for that, sign or hash the whole file out of band.
 Nesting: ``obj`` may nest dicts, lists and tuples at most 100 deep (``save`` raises ``ValueError``
 beyond, ``load`` a ``CheckpointError``), which keeps both directions clear of Python's recursion limit.
 
-Not safetensors: ``load`` recognises PyTorch's own files by their first bytes (a zip archive with a
-``data.pkl``: ``torch.save``; with ``code/``: ``torch.jit.save``; a pickle stream: legacy ``torch.save``
-or any pickle) and says what they are and how to convert them, without unpickling or running anything.
-Nothing in ``load`` ever unpickles or executes code from a file.
+Neither: ``load`` recognises other files by their first bytes (a ``torch.jit.save`` archive, a plain
+pickle, another zip) and says what they are and how to convert them, without unpickling or running
+anything. With the default ``weights_only=True``, nothing in ``load`` executes code from a file.
 
 Saving to a path is atomic: the bytes go to a temporary file in the same directory, which is flushed,
 ``fsync``-ed and then renamed over ``f`` with ``os.replace``. A process that dies in the middle of a save
@@ -67,6 +76,7 @@ import json
 import math
 import numbers
 import os
+import pickle
 import reprlib
 import secrets
 import sys
@@ -76,11 +86,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, serialization
 from .autograd.arrays import array, wrap
 from .tensor import Tensor
 
-__all__ = ["save", "load", "dumps_json", "CheckpointError"]
+__all__ = ["save", "load", "dumps_json", "CheckpointError", "WeightsOnlyError"]
 
 _FORMAT_VERSION = 2  # 2: per-tensor SHA-256 and a digest of the metadata; 1: neither (still loads)
 _META_KEY = "nnzoo"
@@ -92,6 +102,7 @@ _ST_CODES = {v: k for k, v in _ST_DTYPES.items()}  # NumPy dtype name -> safeten
 _MAX_HEADER = 100_000_000  # the limit safetensors itself enforces
 _MAX_DEPTH = 100  # dicts/lists/tuples nested in one another; each level is up to 3 JSON levels deep
 _THREADED_HASH_BYTES = 16 * 2**20  # from this many tensor bytes, hash the tensors on several threads
+_TORCH_SUFFIXES = (".pt", ".pth")  # save writes PyTorch's zip format to these paths, safetensors elsewhere
 
 
 def _safetensors():
@@ -224,19 +235,26 @@ def _sha256_all(arrays):
 def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     """Save ``obj`` (a state dict, an optimizer state dict, or dicts/lists/tuples of those) to ``f``.
 
-    The file is a safetensors file; tensors are stored under their path in ``obj`` and the rest of the
-    structure as JSON metadata, with the SHA-256 of every tensor's data and of the metadata itself so
-    that :func:`load` refuses a damaged file (see the module docstring). Writing to a path is atomic: a
-    crash in the middle of ``save`` leaves the previous file at ``f`` intact.
+    To a ``.pt``/``.pth`` path (or a file object whose ``name`` ends so) the file is PyTorch's zip format,
+    what ``torch.save`` writes: ``torch.load(f, weights_only=True)`` reads state dicts, optimizer state
+    dicts and containers of tensors and primitives from it; ``obj`` may also be any picklable object (a
+    whole model), which is then loaded back only with ``weights_only=False``, as in PyTorch 2.6+.
+
+    Anywhere else the file is a safetensors file; tensors are stored under their path in ``obj`` and the
+    rest of the structure as JSON metadata, with the SHA-256 of every tensor's data and of the metadata
+    itself so that :func:`load` refuses a damaged file (see the module docstring). Writing to a path is
+    atomic in both formats: a crash in the middle of ``save`` leaves the previous file at ``f`` intact.
 
     Args:
         obj: Tensors, Python numbers, strings, bools, None, and dicts (keys: str, int, float, bool, None
-            or tuples of them), lists and tuples nesting them, at most 100 levels deep.
+            or tuples of them), lists and tuples nesting them, at most 100 levels deep (a ``.pt`` file
+            takes anything picklable).
         f (str, os.PathLike or a binary file object): where to write. A file object gets the bytes with
             one ``f.write`` (no atomicity: that is the caller's file).
 
     Raises:
-        TypeError: ``obj`` holds something a checkpoint cannot (a set, a module, an arbitrary object).
+        TypeError: ``obj`` holds something a safetensors checkpoint cannot (a set, a module, an arbitrary
+            object).
         ValueError: ``obj`` contains a reference cycle or is nested more than 100 levels deep.
 
     Example::
@@ -247,6 +265,19 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         >>> ckpt["epoch"], sorted(ckpt["model"])
         (3, ['bias', 'weight'])
     """
+    if _is_torch_name(getattr(f, "name", None) if hasattr(f, "write") else f):
+        if hasattr(f, "write"):
+            buf = io.BytesIO()
+            serialization.save(obj, buf)
+            f.write(buf.getvalue())
+            return
+
+        def write_pt(tmp):
+            with open(tmp, "wb") as fh:
+                serialization.save(obj, fh)
+
+        atomic_write(f, write_pt)
+        return
     st = _safetensors()
     enc = _Encoder()
     structure = enc.encode(obj, [], "obj")
@@ -260,6 +291,13 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         f.write(st.numpy.save(enc.tensors, metadata=metadata))
         return
     atomic_write(f, lambda tmp: st.numpy.save_file(enc.tensors, tmp, metadata=metadata))
+
+
+def _is_torch_name(name: Any) -> bool:
+    """Whether ``save`` writes PyTorch's format to this path (a ``.pt``/``.pth`` suffix)."""
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
+    return isinstance(name, str) and name.lower().endswith(_TORCH_SUFFIXES)
 
 
 def dumps_json(obj: Any, note_key: str = "non_finite", **kwargs) -> str:
@@ -377,6 +415,12 @@ class CheckpointError(RuntimeError):
     tensor's data is damaged. A ``RuntimeError``, as PyTorch's ``torch.load`` raises for such files."""
 
 
+class WeightsOnlyError(CheckpointError, pickle.UnpicklingError):
+    """A PyTorch file whose pickle names a global that ``weights_only`` loading does not admit (a whole pickled
+    model, or a payload that would run code). Both a :class:`CheckpointError` and the
+    ``pickle.UnpicklingError`` that ``torch.load`` raises; the message names the global."""
+
+
 class _Corrupt(Exception):
     """Why a file is refused: the message goes right after the file's name."""
 
@@ -482,19 +526,12 @@ def _check_dtypes(header, label):
                             "which nnzoo does not support (supported: " + ", ".join(_ST_DTYPES.values()) + ")")
 
 
-# torch.save's legacy format begins with this number, pickled as a long (b"\x8a\x0a" + 10 bytes)
-_TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950a86a20f9469cfc6c).to_bytes(10, "little")
-
-
 def _foreign_file(start, open_zip, label, stem):
     """What a file that failed to parse as safetensors is, from its first bytes (``start``) and, for a zip
     archive, the names in its directory; None when it is nothing recognised. Nothing is unpickled."""
     to_st = f"'{stem}.safetensors'"
-    convert = (f"In PyTorch, write the weights with safetensors: "
-               f"safetensors.torch.save_file(model.state_dict(), {to_st}) (or, for a saved state dict, "
-               f"safetensors.torch.save_file(torch.load({label}, weights_only=True), {to_st})), then "
-               f"nnzoo.load that file")
-    never = "nnzoo never unpickles files (unpickling a file can run any code in it)"
+    never = ("nnzoo never unpickles files other than torch.save's, and those only as weights_only allows "
+             "(unpickling a file can run any code in it)")
     if start.startswith(b"PK\x03\x04"):
         try:
             with open_zip() as z:  # reads the zip's directory of names, nothing else
@@ -508,16 +545,45 @@ def _foreign_file(start, open_zip, label, stem):
             return (f"is a TorchScript archive (torch.jit.save: a compiled program with its weights), not "
                     f"a safetensors checkpoint; nnzoo never runs or unpickles it. In PyTorch, write its "
                     f"weights with safetensors.torch.save_file(torch.jit.load({label}).state_dict(), "
-                    f"{to_st}), then nnzoo.load that file")
-        return (f"is a PyTorch pickle checkpoint (torch.save: a zip archive holding a pickle, data.pkl), "
-                f"not a safetensors checkpoint; {never}. {convert}")
+                    f"{to_st}) (or torch.save its state_dict), then nnzoo.load that file")
+        return None  # pragma: no cover - torch.save's zip archives are loaded before this is asked
     if len(start) >= 2 and start[0] == 0x80 and 2 <= start[1] <= 5:  # the PROTO opcode of pickle 2-5
-        if _TORCH_LEGACY_MAGIC in start:
-            return (f"is a PyTorch pickle checkpoint in the legacy format (torch.save with "
-                    f"_use_new_zipfile_serialization=False), not a safetensors checkpoint; {never}. "
-                    f"{convert}")
         return f"is a Python pickle file, not a safetensors checkpoint; {never}"
     return None
+
+
+def _torch_kind(start, open_zip):
+    """``serialization.kind_of`` for a file: ``"zip"``, ``"legacy"``, ``"torchscript"`` or None."""
+    names = None
+    if start.startswith(b"PK\x03\x04"):
+        try:
+            with open_zip() as z:
+                names = z.namelist()
+        except Exception:  # not a readable zip: the safetensors path says what it is
+            return None
+    return serialization.kind_of(start, names)
+
+
+def _load_torch(source, label, weights_only, verify):
+    """``serialization.load`` with its errors turned into nnzoo.load's, naming the file."""
+    try:
+        return serialization.load(source, weights_only=weights_only, verify=verify)
+    except serialization.Refused as e:
+        hint = ("pass weights_only=False only if you trust the file (unpickling it can run any code in it)"
+                if not e.name.startswith("torch.") else
+                "it is a PyTorch class, which nnzoo cannot rebuild even with weights_only=False: save the "
+                "model's state_dict in PyTorch and load that")
+        raise WeightsOnlyError(
+            f"nnzoo.load: refusing to load {label}: its pickle names {e.name}, which weights_only loading does "
+            f"not allow (it admits tensors, storages, dtypes, sizes, devices, OrderedDicts and Python's "
+            f"containers and primitives, as torch.load(weights_only=True) does); {hint}") from None
+    except serialization.Malformed as e:
+        raise CheckpointError(f"nnzoo.load: {label} is a damaged PyTorch checkpoint ({e})") from None
+    except serialization.Unsupported as e:
+        raise TypeError(f"nnzoo.load: {label} holds {e}") from None
+    except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError) as e:
+        raise CheckpointError(f"nnzoo.load: {label} is a damaged PyTorch checkpoint ({type(e).__name__}: {e})") \
+            from None
 
 
 def _check_map_location(map_location):
@@ -529,40 +595,58 @@ def _check_map_location(map_location):
 
 def load(f: str | os.PathLike | BinaryIO, map_location: str | None = None, *, weights_only: bool = True,
          mmap: bool | None = None, verify: bool = True) -> Any:
-    """Load an object saved by :func:`save`, or a state dict from any safetensors file.
+    """Load an object saved by :func:`save` or by ``torch.save``, or a state dict from any safetensors file.
 
-    A file with nnzoo metadata comes back with its exact structure (dicts with their key types, lists,
-    tuples, numbers, strings, None); any other safetensors file (e.g. ``safetensors.torch.save_file``
-    of a PyTorch ``state_dict``) comes back as a ``dict`` of Tensors. Nothing is unpickled, ever.
+    The format is recognised by the file's first bytes, whatever its name:
 
-    A file written by this nnzoo carries SHA-256 digests (see the module docstring): its metadata, its
-    header's tensor list, dtypes and shapes, and every tensor's data are checked against them, so a
-    damaged file raises :class:`CheckpointError` instead of loading changed values.
+    * a ``torch.save`` file (the zip format, or the legacy one): loaded without PyTorch. Tensors come back
+      as nnzoo tensors with their dtypes, shapes, ``requires_grad`` flags and shared storages (two views of
+      one storage stay views of one array), ``nn.Parameter`` as :class:`~nnzoo.nn.Parameter`, NumPy arrays
+      as NumPy arrays. With ``weights_only=True`` (the default, as in PyTorch 2.6+) the pickle may name only
+      what ``torch.load(weights_only=True)`` admits (see :mod:`nnzoo.serialization`); anything else (a
+      whole pickled model, or code) raises :class:`WeightsOnlyError` naming it, before anything runs;
+    * a safetensors file with nnzoo metadata: its exact structure (dicts with their key types, lists,
+      tuples, numbers, strings, None); any other safetensors file (e.g. ``safetensors.torch.save_file``
+      of a PyTorch ``state_dict``) comes back as a ``dict`` of Tensors. Nothing is unpickled.
+
+    A safetensors file written by this nnzoo carries SHA-256 digests (see the module docstring): its
+    metadata, its header's tensor list, dtypes and shapes, and every tensor's data are checked against
+    them, so a damaged file raises :class:`CheckpointError` instead of loading changed values; a ``.pt``
+    file's storages are checked against the CRC-32 its zip archive records.
 
     Args:
         f (str, os.PathLike or a binary file object): the checkpoint.
         map_location: ``None`` or ``'cpu'`` (accepted for PyTorch compatibility; anything else is an
-            error, since nnzoo tensors live on the CPU).
-        weights_only, mmap: accepted for PyTorch compatibility and ignored (loading never runs code).
+            error, since nnzoo tensors live on the CPU). Tensors that PyTorch saved from a GPU load on
+            the CPU.
+        weights_only (bool): for PyTorch files, admit only tensors, storages, dtypes, sizes, devices,
+            ``OrderedDict`` and Python's containers and primitives (and NumPy arrays of numbers). ``False``
+            unpickles anything (a whole model saved with ``nnzoo.save(model, "m.pt")``): **only for files
+            you trust**, unpickling can run any code. Ignored for safetensors files. Default: True.
+        mmap: accepted for PyTorch compatibility and ignored.
         verify (bool): check each tensor's data against its saved SHA-256 (about 90 ms per 100 MB on one
-            core).
+            core), or a ``.pt`` file's storages against their CRC-32.
             ``False`` skips only that check, for speed on huge files; the metadata and header checks,
             which cost next to nothing, always run. Default: True.
 
     Raises:
         CheckpointError: (a ``RuntimeError``) the file is not a valid checkpoint: truncated, damaged (a
-            digest does not match; the message names the tensor), not safetensors (a PyTorch ``.pt``
-            file gets a message saying what it is and how to convert it).
-        TypeError: the file holds a tensor of a dtype nnzoo does not have (e.g. bfloat16).
+            digest does not match; the message names the tensor), neither safetensors nor ``torch.save``'s
+            (a TorchScript archive or a plain pickle gets a message saying what it is).
+        WeightsOnlyError: (a ``CheckpointError`` and a ``pickle.UnpicklingError``) a PyTorch file whose
+            pickle names a global that ``weights_only`` loading does not admit.
+        TypeError: the file holds a tensor of a dtype nnzoo does not have (e.g. complex64).
 
     Example::
 
         >>> nnzoo.save({"w": nnzoo.ones(2)}, "w.safetensors")
         >>> nnzoo.load("w.safetensors")
         {'w': tensor([1., 1.])}
+        >>> nnzoo.save(nnzoo.nn.Linear(2, 1), "model.pt")  # a whole model: pickled
+        >>> nnzoo.load("model.pt", weights_only=False)
+        Linear(in_features=2, out_features=1, bias=True)
     """
     _check_map_location(map_location)
-    st = _safetensors()
     if hasattr(f, "read"):
         name = getattr(f, "name", None)
         label = repr(name if isinstance(name, str) else "<file object>")
@@ -584,6 +668,9 @@ def load(f: str | os.PathLike | BinaryIO, map_location: str | None = None, *, we
                 fh.seek(8)
                 head += fh.read(n)
         open_zip = lambda: zipfile.ZipFile(path)  # noqa: E731
+    if _torch_kind(start, open_zip) in ("zip", "legacy"):
+        return _load_torch(path if data is None else data, label, weights_only, verify)
+    st = _safetensors()
     try:
         try:
             header = _parse_header(head, size)

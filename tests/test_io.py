@@ -1,4 +1,4 @@
-"""Checkpoints: nnzoo.io.save / nnzoo.io.load (safetensors, never pickle).
+"""Checkpoints: nnzoo.io.save / nnzoo.io.load in the safetensors format (PyTorch's .pt format: test_pt_files.py).
 
 Round trips of flat and nested objects, interop both ways with ``safetensors.torch`` and real torch
 tensors, atomic writes (an injected failure and a real SIGKILL in the middle of a save), clear errors on
@@ -7,8 +7,8 @@ or from torch / safetensors reading the same file.
 
 Integrity: every byte of a checkpoint flipped in turn (and a few hundred random flips) gives a
 CheckpointError or the identical content, never changed values; damaged tensor data names the tensor;
-deep nesting on both sides; PyTorch's own files (made here by torch.save / torch.jit.save) get a message
-saying what they are, and a pickle payload in them is never run.
+deep nesting on both sides; files that are neither safetensors nor torch.save's (torch.jit.save, a plain
+pickle, an .npz) get a message saying what they are, and a pickle payload in any file is never run.
 """
 import hashlib
 import io as pyio
@@ -704,25 +704,13 @@ def test_malformed_header_entries_are_checkpoint_errors(tmp_path):
 # ---- PyTorch's own files ------------------------------------------------------------------------
 def _torch_files(tmp_path):
     """File name -> (what the message says it is, what it says to do), each file written in ``tmp_path`` by
-    PyTorch itself (or pickle / NumPy)."""
+    PyTorch itself (or pickle / NumPy). torch.save's own files load (tests/test_pt_files.py)."""
     model = torch.nn.Linear(3, 2)
-    torch.save(model.state_dict(), tmp_path / "sd.pt")
-    torch.save(model, tmp_path / "whole.pth")
-    torch.save(model.state_dict(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
-    torch.save(model.state_dict(), tmp_path / "legacy4.pt", _use_new_zipfile_serialization=False,
-               pickle_protocol=4)
     torch.jit.save(torch.jit.script(model), tmp_path / "script.pt")
     with open(tmp_path / "plain.pkl", "wb") as fh:
         pickle.dump({"w": [1.0, 2.0]}, fh, protocol=4)
     np.savez(tmp_path / "arrays.npz", w=np.ones(2))
-    pt = r"is a PyTorch pickle checkpoint \(torch.save: a zip archive holding a pickle, data.pkl\)"
-    legacy = (r"is a PyTorch pickle checkpoint in the legacy format "
-              r"\(torch.save with _use_new_zipfile_serialization=False\)")
-    convert = (r"In PyTorch, write the weights with safetensors: "
-               r"safetensors.torch.save_file\(model.state_dict\(\), '{stem}.safetensors'\)")
-    return {"sd.pt": (pt, convert), "whole.pth": (pt, convert), "legacy.pt": (legacy, convert),
-            "legacy4.pt": (legacy, convert),
-            "script.pt": (r"is a TorchScript archive \(torch.jit.save",
+    return {"script.pt": (r"is a TorchScript archive \(torch.jit.save",
                           r"torch.jit.load\('[^']*script.pt'\).state_dict\(\), 'script.safetensors'\)"),
             "plain.pkl": (r"is a Python pickle file, not a safetensors checkpoint; nnzoo never unpickles", ""),
             "arrays.npz": (r"is a zip archive \(not one of torch.save: no data.pkl\)", "")}
