@@ -328,3 +328,19 @@ def test_the_result_is_printed_as_strict_json(tmp_path, capsys, monkeypatch):
         raise AssertionError(f"{constant} is not JSON")
 
     assert json.loads(printed[:printed.rindex("}") + 1], parse_constant=not_json)["loss"] is None
+
+
+def test_run_command_is_listed_and_runs_a_program(tmp_path, capsys, monkeypatch):
+    """`nnzoo run SCRIPT ARGS...`: listed by --help; its arguments after SCRIPT go to the program untouched."""
+    monkeypatch.setenv("NNZOO_NO_CORETYPE", "1")
+    assert cli.main([]) == 0
+    assert "nnzoo run SCRIPT [ARGS...]" in capsys.readouterr().out
+    assert cli.main(["run", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: nnzoo run SCRIPT [ARGS...]")
+    prog = tmp_path / "prog.py"
+    prog.write_text("import sys, torch\nprint(sys.argv[1:], torch.arange(3).sum().item())\n")
+    assert cli.main(["run", str(prog), "--epochs", "2", "--help"]) == 0
+    assert capsys.readouterr().out == "['--epochs', '2', '--help'] 3\n"
+    assert cli.main(["run", str(tmp_path / "missing.py")]) == 2
+    assert capsys.readouterr().err.startswith("nnzoo run: can't open file")
+    assert cli.main(["run"]) == 2
