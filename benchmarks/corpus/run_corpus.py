@@ -111,6 +111,19 @@ def _setup(step: dict, cwd: pathlib.Path) -> None:
         for name, part in (("train", lines[:int(0.8 * n)]), ("valid", lines[int(0.8 * n):int(0.9 * n)]),
                            ("test", lines[int(0.9 * n):])):
             (folder / f"{name}.txt").write_text("\n".join(part) + "\n")
+    elif kind == "nanogpt-char":   # what nanoGPT's data/shakespeare_char/prepare.py writes (it needs requests)
+        import pickle
+        folder = cwd / step["dir"]
+        folder.mkdir(parents=True, exist_ok=True)
+        text = _shakespeare(step.get("chars", 200_000))
+        chars = sorted(set(text))
+        stoi = {ch: i for i, ch in enumerate(chars)}
+        ids = np.array([stoi[c] for c in text], dtype=np.uint16)
+        n = int(0.9 * len(ids))
+        ids[:n].tofile(folder / "train.bin")
+        ids[n:].tofile(folder / "val.bin")
+        meta = {"vocab_size": len(chars), "itos": dict(enumerate(chars)), "stoi": stoi}
+        (folder / "meta.pkl").write_bytes(pickle.dumps(meta))
     elif kind == "mkdir":
         (cwd / step["path"]).mkdir(parents=True, exist_ok=True)
     elif kind == "names":   # a list of names, one a line (makemore's input)
