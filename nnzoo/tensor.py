@@ -711,13 +711,13 @@ class Tensor:
         return _arith.ge(self, other)
 
     def equal(self, other: Tensor) -> _bool:
-        return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
+        return _arith.equal(self, other)
 
     def allclose(self, other: Tensor, rtol: _float = 1e-05, atol: _float = 1e-08, equal_nan: _bool = False) -> _bool:
-        return bool(np.allclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+        return _arith.allclose(self, other, rtol, atol, equal_nan)
 
     def isclose(self, other: Tensor, rtol: _float = 1e-05, atol: _float = 1e-08, equal_nan: _bool = False) -> Tensor:
-        return Tensor._make(np.isclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+        return _arith.isclose(self, other, rtol, atol, equal_nan)
 
     def logical_not(self) -> Tensor:
         return _arith.logical_not(self)
@@ -1107,6 +1107,252 @@ class Tensor:
     def dot(self, other: Tensor) -> Tensor:
         return _linalg.dot(self, other)
 
+    # ---- more math, and the in-place forms of the elementwise ops (issue 15) -------------------------
+    # Each in-place form computes the out-of-place op and writes it back through _inplace, so autograd's
+    # version counter and in-place rules hold as for add_/mul_/clamp_.
+    def sinh(self) -> Tensor:
+        return _unary.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _unary.cosh(self)
+
+    def asin(self) -> Tensor:
+        return _unary.asin(self)
+
+    def acos(self) -> Tensor:
+        return _unary.acos(self)
+
+    def atan(self) -> Tensor:
+        return _unary.atan(self)
+
+    def asinh(self) -> Tensor:
+        return _unary.asinh(self)
+
+    def acosh(self) -> Tensor:
+        return _unary.acosh(self)
+
+    def atanh(self) -> Tensor:
+        return _unary.atanh(self)
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def deg2rad(self) -> Tensor:
+        return _unary.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return _unary.rad2deg(self)
+
+    def sinc(self) -> Tensor:
+        return _unary.sinc(self)
+
+    def frac(self) -> Tensor:
+        return _unary.frac(self)
+
+    def logit(self, eps: _float | None = None) -> Tensor:
+        return _unary.logit(self, eps)
+
+    def nan_to_num(self, nan: _float = 0.0, posinf: _float | None = None, neginf: _float | None = None) -> Tensor:
+        return _unary.nan_to_num(self, nan, posinf, neginf)
+
+    def atan2(self, other: Tensor | _float) -> Tensor:
+        return _pointwise.atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other: Tensor | _float) -> Tensor:
+        return _pointwise.hypot(self, other)
+
+    def logaddexp(self, other: Tensor | _float) -> Tensor:
+        return _pointwise.logaddexp(self, other)
+
+    def logaddexp2(self, other: Tensor | _float) -> Tensor:
+        return _pointwise.logaddexp2(self, other)
+
+    def fmod(self, other: Tensor | _float) -> Tensor:
+        return _pointwise.fmod(self, other)
+
+    def floor_divide(self, other: Tensor | _float) -> Tensor:
+        return _arith.floor_divide(self, other)
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: _float = 1) -> Tensor:
+        return _pointwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: _float = 1) -> Tensor:
+        return _pointwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def lerp(self, end: Tensor, weight: _float | Tensor) -> Tensor:
+        return _pointwise.lerp(self, end, weight)
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
+        return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
+        return _linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
+        return _linalg.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
+        return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def abs_(self) -> Tensor:
+        return self._inplace("abs_", _unary.abs)
+
+    absolute_ = abs_
+
+    def neg_(self) -> Tensor:
+        return self._inplace("neg_", _arith.neg)
+
+    negative_ = neg_
+
+    def sqrt_(self) -> Tensor:
+        return self._inplace("sqrt_", _unary.sqrt)
+
+    def rsqrt_(self) -> Tensor:
+        return self._inplace("rsqrt_", _unary.rsqrt)
+
+    def reciprocal_(self) -> Tensor:
+        return self._inplace("reciprocal_", _unary.reciprocal)
+
+    def square_(self) -> Tensor:
+        return self._inplace("square_", _unary.square)
+
+    def log_(self) -> Tensor:
+        return self._inplace("log_", _unary.log)
+
+    def log1p_(self) -> Tensor:
+        return self._inplace("log1p_", _unary.log1p)
+
+    def log2_(self) -> Tensor:
+        return self._inplace("log2_", _unary.log2)
+
+    def log10_(self) -> Tensor:
+        return self._inplace("log10_", _unary.log10)
+
+    def expm1_(self) -> Tensor:
+        return self._inplace("expm1_", _unary.expm1)
+
+    def sin_(self) -> Tensor:
+        return self._inplace("sin_", _unary.sin)
+
+    def cos_(self) -> Tensor:
+        return self._inplace("cos_", _unary.cos)
+
+    def tan_(self) -> Tensor:
+        return self._inplace("tan_", _unary.tan)
+
+    def sinh_(self) -> Tensor:
+        return self._inplace("sinh_", _unary.sinh)
+
+    def cosh_(self) -> Tensor:
+        return self._inplace("cosh_", _unary.cosh)
+
+    def asin_(self) -> Tensor:
+        return self._inplace("asin_", _unary.asin)
+
+    def acos_(self) -> Tensor:
+        return self._inplace("acos_", _unary.acos)
+
+    def atan_(self) -> Tensor:
+        return self._inplace("atan_", _unary.atan)
+
+    def asinh_(self) -> Tensor:
+        return self._inplace("asinh_", _unary.asinh)
+
+    def acosh_(self) -> Tensor:
+        return self._inplace("acosh_", _unary.acosh)
+
+    def atanh_(self) -> Tensor:
+        return self._inplace("atanh_", _unary.atanh)
+
+    arcsin_, arccos_, arctan_, arcsinh_, arccosh_, arctanh_ = asin_, acos_, atan_, asinh_, acosh_, atanh_
+
+    def erf_(self) -> Tensor:
+        return self._inplace("erf_", _unary.erf)
+
+    def erfc_(self) -> Tensor:
+        return self._inplace("erfc_", _unary.erfc)
+
+    def sign_(self) -> Tensor:
+        return self._inplace("sign_", _unary.sign)
+
+    def floor_(self) -> Tensor:
+        return self._inplace("floor_", _unary.floor)
+
+    def ceil_(self) -> Tensor:
+        return self._inplace("ceil_", _unary.ceil)
+
+    def trunc_(self) -> Tensor:
+        return self._inplace("trunc_", _unary.trunc)
+
+    fix_ = trunc_
+
+    def frac_(self) -> Tensor:
+        return self._inplace("frac_", _unary.frac)
+
+    def round_(self, decimals: _int = 0) -> Tensor:
+        return self._inplace("round_", lambda t: _unary.round(t, decimals=decimals))
+
+    def clamp_min_(self, min: _float | Tensor) -> Tensor:
+        return self._inplace("clamp_min_", lambda t: _unary.clamp_min(t, min))
+
+    def clamp_max_(self, max: _float | Tensor) -> Tensor:
+        return self._inplace("clamp_max_", lambda t: _unary.clamp_max(t, max))
+
+    def deg2rad_(self) -> Tensor:
+        return self._inplace("deg2rad_", _unary.deg2rad)
+
+    def rad2deg_(self) -> Tensor:
+        return self._inplace("rad2deg_", _unary.rad2deg)
+
+    def sinc_(self) -> Tensor:
+        return self._inplace("sinc_", _unary.sinc)
+
+    def logit_(self, eps: _float | None = None) -> Tensor:
+        return self._inplace("logit_", lambda t: _unary.logit(t, eps))
+
+    def nan_to_num_(self, nan: _float = 0.0, posinf: _float | None = None, neginf: _float | None = None) -> Tensor:
+        return self._inplace("nan_to_num_", lambda t: _unary.nan_to_num(t, nan, posinf, neginf))
+
+    def atan2_(self, other: Tensor | _float) -> Tensor:
+        return self._inplace("atan2_", lambda t: _pointwise.atan2(t, other))
+
+    arctan2_ = atan2_
+
+    def hypot_(self, other: Tensor | _float) -> Tensor:
+        return self._inplace("hypot_", lambda t: _pointwise.hypot(t, other))
+
+    def fmod_(self, other: Tensor | _float) -> Tensor:
+        return self._inplace("fmod_", lambda t: _pointwise.fmod(t, other))
+
+    def remainder_(self, other: Tensor | _float) -> Tensor:
+        return self._inplace("remainder_", lambda t: _arith.remainder(t, other))
+
+    def floor_divide_(self, other: Tensor | _float) -> Tensor:
+        return self._inplace("floor_divide_", lambda t: _arith.floor_divide(t, other))
+
+    def addcmul_(self, tensor1: Tensor, tensor2: Tensor, *, value: _float = 1) -> Tensor:
+        return self._inplace("addcmul_", lambda t: _pointwise.addcmul(t, tensor1, tensor2, value=value))
+
+    def addcdiv_(self, tensor1: Tensor, tensor2: Tensor, *, value: _float = 1) -> Tensor:
+        return self._inplace("addcdiv_", lambda t: _pointwise.addcdiv(t, tensor1, tensor2, value=value))
+
+    def lerp_(self, end: Tensor, weight: _float | Tensor) -> Tensor:
+        return self._inplace("lerp_", lambda t: _pointwise.lerp(t, end, weight))
+
+    def addmm_(self, mat1: Tensor, mat2: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
+        return self._inplace("addmm_", lambda t: _linalg.addmm(t, mat1, mat2, beta=beta, alpha=alpha))
+
+    def addmv_(self, mat: Tensor, vec: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
+        return self._inplace("addmv_", lambda t: _linalg.addmv(t, mat, vec, beta=beta, alpha=alpha))
+
+    def addbmm_(self, batch1: Tensor, batch2: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
+        return self._inplace("addbmm_", lambda t: _linalg.addbmm(t, batch1, batch2, beta=beta, alpha=alpha))
+
+    def baddbmm_(self, batch1: Tensor, batch2: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
+        return self._inplace("baddbmm_", lambda t: _linalg.baddbmm(t, batch1, batch2, beta=beta, alpha=alpha))
+    # ---- end of the issue-15 math block --------------------------------------------------------------
+
 
 class Size(tuple):
     """A tensor's shape: a tuple (``torch.Size``)."""
@@ -1237,6 +1483,7 @@ from .autograd.grad_mode import state  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
+from .ops import pointwise as _pointwise  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
 from .ops import sort as _sort  # noqa: E402

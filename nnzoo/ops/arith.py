@@ -21,7 +21,7 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "pow", "neg", "negative", "maximum", "minimum", "where", "clone", "eq", "ne", "lt", "le", "gt", "ge",
            "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor",
            "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-           "bitwise_right_shift"]
+           "bitwise_right_shift", "equal", "isclose", "allclose"]
 
 
 def _promote(a, b, op):
@@ -491,10 +491,100 @@ def logical_not(input: Tensor) -> Tensor:
     return _make(xp.logical_not(input._data))
 
 
+# ---- whole-tensor comparisons: equal, isclose, allclose (no gradient) ----------------------------------
+def _tensor_arg(op: str, name: str, pos: int, x: object) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """``True`` when both tensors have the same shape and the same values (nan is never equal to nan).
+
+    No broadcasting: tensors of different shapes are not equal. Different dtypes are compared after
+    PyTorch's promotion (``equal(tensor([1.]), tensor([1]))`` is True).
+
+    Example::
+
+        >>> nnzoo.equal(nnzoo.tensor([1.0, 2.0]), nnzoo.tensor([1, 2])), nnzoo.equal(nnzoo.ones(2), nnzoo.ones(1))
+        (True, False)
+    """
+    a, b = _tensor_arg("equal", "input", 1, input)._data, _tensor_arg("equal", "other", 2, other)._data
+    if a.shape != b.shape:
+        return False
+    dt = dtypes.result_type(input, other).np
+    return bool(xp.all(xp.equal(a.astype(dt, copy=False), b.astype(dt, copy=False))))
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """``|input - other| <= atol + rtol * |other|`` elementwise (or equal, inf included), as a bool tensor.
+
+    PyTorch's rules: both tensors of one dtype (else RuntimeError), broadcasting, ``rtol`` and ``atol`` at
+    least 0; ``equal_nan=True`` counts two nans as close. Integer and bool tensors are compared in the
+    default float dtype, float tensors in their own.
+
+    Args:
+        input, other: the tensors to compare (broadcastable, same dtype).
+        rtol: relative tolerance. atol: absolute tolerance.
+        equal_nan: whether nan is close to nan.
+
+    Shape:
+        the broadcast shape of ``input`` and ``other``.
+
+    Example::
+
+        >>> nnzoo.isclose(nnzoo.tensor([1.0, 2.0, float("nan")]), nnzoo.tensor([1.0, 2.1, float("nan")]))
+        tensor([ True, False, False])
+    """
+    a, b = _tensor_arg("isclose", "input", 1, input)._data, _tensor_arg("isclose", "other", 2, other)._data
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"isclose: {_torch_type_name(a.dtype)} did not match {_torch_type_name(b.dtype)}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    try:
+        shape = xp.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise RuntimeError(f"isclose: shapes {a.shape} and {b.shape} do not broadcast") from None
+    close = xp.equal(a, b)
+    floating = a.dtype.kind == "f" or input.is_floating_point()
+    if equal_nan and floating:
+        close |= xp.isnan(a) & xp.isnan(b)
+    if rtol == 0 and atol == 0:
+        return _make(xp.broadcast_to(close, shape).copy())
+    if not floating:   # NOTE: integers are compared in the default float dtype (no wrap-around), as in PyTorch
+        a, b = (x.astype(dtypes.get_default_dtype().np) for x in (a, b))
+    with np.errstate(over="ignore", invalid="ignore"):
+        allowed = atol + xp.abs(rtol * b)
+        actual = xp.abs(a - b)
+        close |= xp.isfinite(actual) & (actual <= allowed)
+    return _make(close)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """``isclose(input, other, rtol, atol, equal_nan).all()`` as a Python bool (the same rules and errors).
+
+    Example::
+
+        >>> nnzoo.allclose(nnzoo.tensor([1.0, 2.0]), nnzoo.tensor([1.0, 2.0 + 1e-6])), nnzoo.allclose(
+        ...     nnzoo.tensor([1.0]), nnzoo.tensor([1.1]), atol=0.2)
+        (True, True)
+    """
+    return bool(xp.all(isclose(input, other, rtol, atol, equal_nan)._data))
+
+
 # ---- bitwise: integer and bool tensors, no gradient --------------------------------------------------
 # On bool tensors and, or, xor and not are the logical ones; the shifts refuse bool (as PyTorch). Shifts by
 # a negative amount or by the type's width or more give 0 (<<) or the sign fill (>>), in NumPy as in PyTorch.
 _TORCH_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "bool": "Bool"}
+_TORCH_INT_NAME = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                   "bfloat16": "BFloat16"}
+
+
+def _torch_type_name(dt: np.dtype) -> str:
+    """PyTorch's scalar-type name of a NumPy dtype ('Float', 'Long', ...)."""
+    return _TORCH_TYPE_NAME.get(dt.name) or _TORCH_INT_NAME.get(dt.name, dt.name)
 
 
 def _not_implemented(kernel: str, dt: dtypes.dtype) -> NotImplementedError:
