@@ -1,8 +1,10 @@
 """``F.*``: the stateless math that layers call, re-exported as ``nnzoo.nn.functional``:
 linear layers, dropout, embedding, normalisation, activations, the softmax family, ``one_hot``, ``pad``,
 attention and the losses."""
+from .ops import activation as _activation
 from .ops import loss as _loss
 from .ops import pool as _pool
+from .ops.activation import *  # noqa: F403  (selu, celu, prelu, rrelu, glu, softmin, ... tanhshrink)
 from .ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from .ops.index import one_hot
@@ -24,3 +26,4 @@ __all__ = ["alpha_dropout", "batch_norm", "bilinear", "dropout", "dropout1d", "d
 __all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 __all__ += _pool.__all__ + ["interpolate", "local_response_norm", "pixel_shuffle", "pixel_unshuffle"]
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+__all__ += _activation.__all__

@@ -9,19 +9,34 @@ from . import (
 )
 from . import pool as _pool
 from .activation import (
+    CELU,
     ELU,
     GELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
     Hardtanh,
     LeakyReLU,
     LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
     ReLU6,
+    RReLU,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
+    Softmin,
     Softplus,
+    Softshrink,
+    Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 from .attention import BahdanauAttention, LuongAttention, MultiheadAttention
 from .container import ModuleDict, ModuleList, Sequential
@@ -84,4 +99,6 @@ __all__ += ["PeepholeLSTMCell", "CoupledLSTMCell", "ConvLSTMCell", "ChoGRUCell",
 __all__ += ["MultiheadAttention", "BahdanauAttention", "LuongAttention", "Transformer", "TransformerEncoder",
             "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer", "SinusoidalPositionalEncoding",
             "LearnedPositionalEncoding"]
+__all__ += ["PReLU", "SELU", "CELU", "Softmin", "Softsign", "Hardswish", "Hardsigmoid", "Mish", "GLU", "Threshold",
+            "Hardshrink", "Softshrink", "Tanhshrink", "RReLU", "Softmax2d"]
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
