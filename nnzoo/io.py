@@ -569,10 +569,17 @@ def _load_torch(source, label, weights_only, verify):
     try:
         return serialization.load(source, weights_only=weights_only, verify=verify)
     except serialization.Refused as e:
-        hint = ("pass weights_only=False only if you trust the file (unpickling it can run any code in it)"
-                if not e.name.startswith("torch.") else
-                "it is a PyTorch class, which nnzoo cannot rebuild even with weights_only=False: save the "
-                "model's state_dict in PyTorch and load that")
+        trust = "pass weights_only=False only if you trust the file (unpickling it can run any code in it)"
+        short = e.name.rsplit(".", 1)[-1]
+        if e.why:  # refused even when marked safe (a global of os or sys)
+            hint = f"{e.why}; {trust}"
+        elif e.name.startswith("torch."):
+            hint = ("it is a PyTorch class, which nnzoo cannot rebuild even with weights_only=False: save the "
+                    "model's state_dict in PyTorch and load that")
+        else:
+            hint = (f"if you trust this class/function, allowlist it with nnzoo.serialization.add_safe_globals("
+                    f"[{short}]) or the nnzoo.serialization.safe_globals([{short}]) context manager "
+                    f"(torch.serialization's under nnzoo run); {trust}")
         raise WeightsOnlyError(
             f"nnzoo.load: refusing to load {label}: its pickle names {e.name}, which weights_only loading does "
             f"not allow (it admits tensors, storages, dtypes, sizes, devices, OrderedDicts and Python's "

@@ -462,3 +462,41 @@ def test_allowlist_is_torchs():
     assert extra == {"numpy.ndarray", "numpy.dtype", "numpy.core.multiarray._reconstruct",
                      "numpy._core.multiarray._reconstruct", "numpy.core.multiarray.scalar",
                      "numpy._core.multiarray.scalar"}
+
+
+# ---- whole modules under weights_only=True, their classes marked safe (tests/test_safe_globals.py has more) ----
+def test_whole_module_loads_with_its_classes_marked_safe(tmp_path):
+    from nnzoo import serialization
+    nnzoo.manual_seed(0)
+    layers = ("Conv2d", "BatchNorm2d", "ReLU", "Flatten", "Linear")
+    model = nnzoo.nn.Sequential(nnzoo.nn.Conv2d(3, 4, 3), nnzoo.nn.BatchNorm2d(4), nnzoo.nn.ReLU(),
+                                nnzoo.nn.Flatten(), nnzoo.nn.Linear(4 * 6 * 6, 2))
+    model.train()(nnzoo.randn(2, 3, 8, 8))
+    nnzoo.save(model, tmp_path / "model.pt")
+    tmodel = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                 torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 2))
+    torch.save(tmodel, tmp_path / "torch_model.pt")
+    # beyond the allowlist, its pickle names the module classes torch's pickle of the same model names
+    short = lambda names: sorted(n.rsplit(".", 1)[-1] for n in names)  # noqa: E731
+    assert short(serialization.get_unsafe_globals_in_checkpoint(tmp_path / "model.pt")) == \
+        short(torch.serialization.get_unsafe_globals_in_checkpoint(tmp_path / "torch_model.pt")) == \
+        sorted(("Sequential",) + layers)
+    with pytest.raises(nnzoo.io.WeightsOnlyError,
+                       match=r"names nnzoo\.nn\.\S+\.Sequential, .*add_safe_globals\(\[Sequential\]\) or the "
+                             r"nnzoo\.serialization\.safe_globals\(\[Sequential\]\) context manager"):
+        nnzoo.load(tmp_path / "model.pt")
+    classes = [nnzoo.nn.Sequential, *(getattr(nnzoo.nn, n) for n in layers)]
+    with serialization.safe_globals(classes):
+        back = nnzoo.load(tmp_path / "model.pt")
+    with torch.serialization.safe_globals([torch.nn.Sequential, *(getattr(torch.nn, n) for n in layers)]):
+        assert type(torch.load(tmp_path / "torch_model.pt")) is torch.nn.Sequential
+    trusted = nnzoo.load(tmp_path / "model.pt", weights_only=False)
+    assert type(back) is type(model) and repr(back) == repr(model)
+    for (k, a), (k2, b), (k3, c) in zip(model.state_dict().items(), back.state_dict().items(),
+                                        trusted.state_dict().items()):
+        assert k == k2 == k3 and a.dtype == b.dtype == c.dtype
+        assert np.array_equal(a.numpy(), b.numpy()) and np.array_equal(b.numpy(), c.numpy())
+    x = nnzoo.randn(3, 3, 8, 8)
+    for m in (model, back):
+        m.eval()
+    np.testing.assert_array_equal(back(x).detach().numpy(), model(x).detach().numpy())

@@ -56,6 +56,7 @@ from .torch_types import (
     weights_only_globals,
 )
 from .unpickler import Malformed, SafeUnpickler
+from .user_globals import user_allowed_globals
 
 __all__ = ["load", "save", "kind_of", "MAGIC_NUMBER"]
 
@@ -86,7 +87,8 @@ def kind_of(start: bytes, names: list[str] | None) -> str | None:
 def _unpickle(data: bytes | BinaryIO, weights_only: bool, persistent_load) -> Any:
     if weights_only:
         allowed, callables = weights_only_globals()
-        return SafeUnpickler(data, allowed, callables, persistent_load).load()
+        user = user_allowed_globals()  # outside load(): a bad entry's ValueError/TypeError reaches the caller
+        return SafeUnpickler(data, allowed, callables, persistent_load, user_allowed=user).load()
     return _TrustedUnpickler(io.BytesIO(data) if isinstance(data, bytes) else data, persistent_load).load()
 
 

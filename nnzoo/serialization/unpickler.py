@@ -11,6 +11,11 @@ Python's ``pickle`` runs code by design: a pickle names globals (``GLOBAL os sys
   state dict's ``_metadata``) or of a :class:`Pending` object the caller made (which then turns into its
   final value everywhere it is referenced); appends only to lists, adds only to sets, sets items only in
   dicts;
+* beyond that, admits the globals a user marked safe (``user_allowed``, see
+  :mod:`~nnzoo.serialization.user_globals`) as PyTorch's ``weights_only`` unpickler does: they may be named
+  and called, a marked class instantiated by ``NEWOBJ`` (``cls.__new__(cls, *args)``, no ``__init__``) and
+  its instances' state set by ``BUILD`` (``__setstate__``, or an update of ``__dict__`` and slots); globals
+  of ``sys``, ``os``, ``posix`` and ``nt`` are refused even when marked;
 * hands persistent ids (``BINPERSID``: how ``torch.save`` refers to tensor storages) to the caller's
   ``persistent_load``.
 
@@ -45,6 +50,8 @@ __all__ = ["SafeUnpickler", "Refused", "Malformed", "Pending"]
 
 # Python 2 module names a protocol-2 pickle may use (pickle's own compatibility mapping, the few that matter)
 _PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
+# modules whose globals stay refused even when a user marks them safe (torch's _blocklisted_modules)
+_BLOCKED_MODULES = ("sys", "os", "posix", "nt")
 
 
 class Refused(Exception):
@@ -84,13 +91,19 @@ class SafeUnpickler:
         allowed: ``"module.name" -> object`` pushed for a ``GLOBAL``/``STACK_GLOBAL``.
         callables: the objects (of ``allowed``'s values) that ``REDUCE``/``NEWOBJ`` may call.
         persistent_load: called with each persistent id; None refuses persistent ids.
+        user_allowed: ``"module.qualname" -> object``, globals the user marked safe (looked up after
+            ``allowed``): callable, and for classes instantiable by ``NEWOBJ`` and buildable by ``BUILD``.
     """
 
     def __init__(self, data: bytes | io.BufferedIOBase, allowed: dict[str, Any], callables: Iterable[Any],
-                 persistent_load: Callable[[Any], Any] | None = None) -> None:
+                 persistent_load: Callable[[Any], Any] | None = None,
+                 user_allowed: dict[str, Any] | None = None) -> None:
         self._file = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
         self._allowed = allowed
         self._callables = {id(c): c for c in callables}
+        self._user = dict(user_allowed or {})
+        self._user_types = {id(c): c for c in self._user.values() if isinstance(c, type)}
+        self._callables.update((id(c), c) for c in self._user.values() if callable(c))
         self._persistent_load = persistent_load
         self.globals_seen: list[str] = []
 
@@ -134,9 +147,22 @@ class SafeUnpickler:
         module = _PY2_MODULES.get(module, module)
         full = f"{module}.{name}"
         self.globals_seen.append(full)
-        if full not in self._allowed:
-            raise Refused(full)
-        return self._allowed[full]
+        if full in self._allowed:
+            return self._allowed[full]
+        if module in _BLOCKED_MODULES:
+            raise Refused(full, f"the module {module} is blocked even when marked safe")
+        if full in self._user:
+            return self._user[full]
+        raise Refused(full)
+
+    def _new(self, cls: Any, args: Any) -> Any:
+        """``NEWOBJ``: a marked class as ``cls.__new__(cls, *args)`` (as pickle and PyTorch do), anything else
+        through :meth:`_call` (the allowlist's rebuild functions stand in for PyTorch's classes)."""
+        if self._user_types.get(id(cls)) is cls:
+            if not isinstance(args, tuple):
+                raise Malformed("the pickle creates an object with arguments that are not a tuple")
+            return cls.__new__(cls, *args)
+        return self._call(cls, args)
 
     def _call(self, func: Any, args: Any) -> Any:
         if self._callables.get(id(func)) is not func:
@@ -168,9 +194,11 @@ class SafeUnpickler:
         elif type(inst) in (OrderedDict, Counter) and isinstance(state, dict) \
                 and all(isinstance(k, str) for k in state):
             inst.__dict__.update(state)  # torch.save's state dicts carry a _metadata attribute
+        elif self._user_types.get(id(type(inst))) is type(inst):
+            _set_state(inst, state)
         else:
             raise Malformed(f"the pickle sets the state of a {type(inst).__name__}; only an OrderedDict's "
-                            "attributes can be set")
+                            "attributes, or objects of classes marked safe (add_safe_globals), can be set")
 
     # ---- the opcodes ---------------------------------------------------------------------------------
     def load(self) -> Any:
@@ -311,17 +339,17 @@ class SafeUnpickler:
                 args = self._pop()
                 func = self._pop()
                 push(self._call(func, args))
-            elif op == b"\x81":  # NEWOBJ: cls.__new__(cls, *args), run as a call of the allowed cls
+            elif op == b"\x81":  # NEWOBJ: cls.__new__(cls, *args)
                 args = self._pop()
                 cls = self._pop()
-                push(self._call(cls, args))
+                push(self._new(cls, args))
             elif op == b"\x92":  # NEWOBJ_EX
                 kwargs = self._pop()
                 args = self._pop()
                 cls = self._pop()
                 if kwargs:
                     raise Malformed("NEWOBJ_EX with keyword arguments")
-                push(self._call(cls, args))
+                push(self._new(cls, args))
             elif op == b"b":  # BUILD
                 self._build()
             elif op == b"Q":  # BINPERSID
@@ -359,6 +387,27 @@ class SafeUnpickler:
         if len(items) % 2:
             raise Malformed("DICT with an odd number of items")
         return {items[i]: items[i + 1] for i in range(0, len(items), 2)}
+
+
+def _set_state(inst: Any, state: Any) -> None:
+    """``BUILD`` of an object of a marked class, as pickle's ``load_build`` and PyTorch's weights_only
+    unpickler do it: ``inst.__setstate__(state)``, else ``state`` (or ``(state, slotstate)``) set as attributes."""
+    setstate = getattr(inst, "__setstate__", None)
+    if setstate is not None:
+        setstate(state)
+        return
+    slotstate = None
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slotstate = state
+    for part in (state, slotstate):
+        if part is not None and not (isinstance(part, dict) and all(isinstance(k, str) for k in part)):
+            raise Malformed(f"the pickle sets the state of a {type(inst).__name__} from a "
+                            f"{type(part).__name__}, not a dict of attributes")
+    if state:
+        inst.__dict__.update(state)
+    if slotstate:
+        for k, v in slotstate.items():
+            setattr(inst, k, v)
 
 
 _SIMPLE = {b"N": lambda: None, b"\x88": lambda: True, b"\x89": lambda: False, b")": tuple, b"]": list,
