@@ -13,7 +13,7 @@ from .reduce import sum_to
 
 _make = Tensor._make
 
-__all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "ger", "einsum"]
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "ger", "einsum", "addmm", "addmv", "addbmm", "baddbmm"]
 
 
 def _check_tensors(op, *ts):
@@ -179,6 +179,98 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 
 
 ger = outer
+
+
+# ---- the scaled sums beta * input + alpha * product --------------------------------------------------
+class AddScaled(Op):
+    """out = prod + beta * input (input broadcast to prod's shape; beta = 0 ignores input's values, nan and
+    inf included, as PyTorch does);  d/dprod = 1, d/dinput = beta (summed back to input's shape)."""
+
+    @staticmethod
+    def forward(ctx, prod, input, beta):
+        ctx.shape, ctx.beta = input.shape, beta
+        if beta == 0:
+            return xp.broadcast_to(prod, xp.broadcast_shapes(prod.shape, input.shape)).copy()
+        return prod + (input if beta == 1 else input * xp.asarray(beta, dtype=input.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        gi = None
+        if ctx.needs_input_grad[1]:
+            gi = sum_to(grad if ctx.beta == 1 else grad * ctx.beta, ctx.shape)
+        return grad, gi, None
+
+
+def _add_scaled(input, prod, beta, alpha, op):
+    """beta * input + alpha * prod; input must broadcast to the product's shape and have its dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    shape = tuple(prod.shape)
+    try:
+        ok = xp.broadcast_shapes(tuple(input.shape), shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"{op}: input of shape {tuple(input.shape)} does not broadcast to the product's "
+                           f"shape {shape}")
+    _check_same_dtype(op, input, prod)
+    if alpha != 1:
+        prod = prod * alpha
+    return AddScaled.apply(prod, input, beta)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2); input broadcasts to (n, m).
+
+    Shape: input (n, m) or broadcastable, mat1 (n, k), mat2 (k, m) -> (n, m).
+
+    Example::
+
+        >>> nnzoo.addmm(nnzoo.ones(2, 2), nnzoo.ones(2, 3), nnzoo.ones(3, 2), beta=0.5, alpha=2)
+        tensor([[6.5000, 6.5000],
+                [6.5000, 6.5000]])
+    """
+    return _add_scaled(input, mm(mat1, mat2), beta, alpha, "addmm")
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """beta * input + alpha * (mat @ vec).
+
+    Shape: input (n,) or broadcastable, mat (n, k), vec (k,) -> (n,).
+
+    Example::
+
+        >>> nnzoo.addmv(nnzoo.zeros(2), nnzoo.ones(2, 3), nnzoo.ones(3))
+        tensor([3., 3.])
+    """
+    return _add_scaled(input, mv(mat, vec), beta, alpha, "addmv")
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """beta * input + alpha * sum_b batch1[b] @ batch2[b] (the batch summed away).
+
+    Shape: input (n, m) or broadcastable, batch1 (B, n, k), batch2 (B, k, m) -> (n, m).
+
+    Example::
+
+        >>> nnzoo.addbmm(nnzoo.zeros(2, 2), nnzoo.ones(4, 2, 3), nnzoo.ones(4, 3, 2))
+        tensor([[12., 12.],
+                [12., 12.]])
+    """
+    return _add_scaled(input, bmm(batch1, batch2).sum(0), beta, alpha, "addbmm")
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """beta * input + alpha * (batch1 @ batch2), batch by batch.
+
+    Shape: input (B, n, m) or broadcastable, batch1 (B, n, k), batch2 (B, k, m) -> (B, n, m).
+
+    Example::
+
+        >>> nnzoo.baddbmm(nnzoo.ones(1, 2, 2), nnzoo.ones(3, 2, 4), nnzoo.ones(3, 4, 2), alpha=0.5).shape
+        nnzoo.Size([3, 2, 2])
+    """
+    return _add_scaled(input, bmm(batch1, batch2), beta, alpha, "baddbmm")
 
 
 # ---- einsum -----------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ __all__ = [
     "square", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "gelu", "silu",
     "softplus", "hardtanh", "relu6", "erf", "erfc", "clamp", "clip", "clamp_min", "clamp_max",
     "sign", "floor", "ceil", "round", "trunc", "fix",
+    "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh",
+    "arccosh", "arctanh", "deg2rad", "rad2deg", "sinc", "frac", "logit", "nan_to_num",
 ]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -994,3 +996,337 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
                                       "tensors (as in PyTorch); convert to a float dtype first")
         return _make(input._data.copy())
     return Round.apply(input, decimals)
+
+
+# ---- hyperbolic and inverse trigonometric functions -------------------------------------------------
+class Sinh(Op):
+    """y = sinh x;  dy/dx = cosh x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.sinh(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * cosh(x)
+
+
+def sinh(input: Tensor) -> Tensor:
+    """The hyperbolic sine (e^x - e^-x) / 2.
+
+    Example::
+
+        >>> nnzoo.sinh(nnzoo.tensor([0.0, 1.0]))
+        tensor([0.0000, 1.1752])
+    """
+    return Sinh.apply(_float(input, "sinh"))
+
+
+class Cosh(Op):
+    """y = cosh x;  dy/dx = sinh x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.cosh(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * sinh(x)
+
+
+def cosh(input: Tensor) -> Tensor:
+    """The hyperbolic cosine (e^x + e^-x) / 2.
+
+    Example::
+
+        >>> nnzoo.cosh(nnzoo.tensor([0.0, 1.0]))
+        tensor([1.0000, 1.5431])
+    """
+    return Cosh.apply(_float(input, "cosh"))
+
+
+class Asin(Op):
+    """y = arcsin x;  dy/dx = 1 / sqrt(1 - x^2) (nan outside [-1, 1], as in PyTorch)."""
+
+    @staticmethod
+    @quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.arcsin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * rsqrt(1 - x * x)
+
+
+def asin(input: Tensor) -> Tensor:
+    """The inverse sine, in [-pi/2, pi/2] (nan outside [-1, 1]).
+
+    Example::
+
+        >>> nnzoo.asin(nnzoo.tensor([0.0, 1.0]))
+        tensor([0.0000, 1.5708])
+    """
+    return Asin.apply(_float(input, "asin"))
+
+
+class Acos(Op):
+    """y = arccos x;  dy/dx = -1 / sqrt(1 - x^2)."""
+
+    @staticmethod
+    @quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.arccos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return -grad * rsqrt(1 - x * x)
+
+
+def acos(input: Tensor) -> Tensor:
+    """The inverse cosine, in [0, pi] (nan outside [-1, 1]).
+
+    Example::
+
+        >>> nnzoo.acos(nnzoo.tensor([1.0, 0.0]))
+        tensor([0.0000, 1.5708])
+    """
+    return Acos.apply(_float(input, "acos"))
+
+
+class Atan(Op):
+    """y = arctan x;  dy/dx = 1 / (1 + x^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.arctan(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad / (x * x + 1)
+
+
+def atan(input: Tensor) -> Tensor:
+    """The inverse tangent, in (-pi/2, pi/2).
+
+    Example::
+
+        >>> nnzoo.atan(nnzoo.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7854])
+    """
+    return Atan.apply(_float(input, "atan"))
+
+
+class Asinh(Op):
+    """y = arsinh x;  dy/dx = 1 / sqrt(x^2 + 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.arcsinh(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * rsqrt(x * x + 1)
+
+
+def asinh(input: Tensor) -> Tensor:
+    """The inverse hyperbolic sine log(x + sqrt(x^2 + 1)).
+
+    Example::
+
+        >>> nnzoo.asinh(nnzoo.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.8814])
+    """
+    return Asinh.apply(_float(input, "asinh"))
+
+
+class Acosh(Op):
+    """y = arcosh x;  dy/dx = 1 / sqrt(x^2 - 1) (nan below 1, as in PyTorch)."""
+
+    @staticmethod
+    @quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.arccosh(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * rsqrt(x * x - 1)
+
+
+def acosh(input: Tensor) -> Tensor:
+    """The inverse hyperbolic cosine log(x + sqrt(x^2 - 1)), for x >= 1.
+
+    Example::
+
+        >>> nnzoo.acosh(nnzoo.tensor([1.0, 2.0]))
+        tensor([0.0000, 1.3170])
+    """
+    return Acosh.apply(_float(input, "acosh"))
+
+
+class Atanh(Op):
+    """y = artanh x;  dy/dx = 1 / (1 - x^2) (inf at +-1, nan outside)."""
+
+    @staticmethod
+    @quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.arctanh(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad / (1 - x * x)
+
+
+def atanh(input: Tensor) -> Tensor:
+    """The inverse hyperbolic tangent log((1 + x) / (1 - x)) / 2, for -1 < x < 1.
+
+    Example::
+
+        >>> nnzoo.atanh(nnzoo.tensor([0.0, 0.5]))
+        tensor([0.0000, 0.5493])
+    """
+    return Atanh.apply(_float(input, "atanh"))
+
+
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """input * pi / 180.
+
+    Example::
+
+        >>> nnzoo.deg2rad(nnzoo.tensor([180.0, 90.0]))
+        tensor([3.1416, 1.5708])
+    """
+    return _float(input, "deg2rad") * (math.pi / 180.0)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """input * 180 / pi.
+
+    Example::
+
+        >>> nnzoo.rad2deg(nnzoo.tensor([math.pi, -math.pi / 2]))
+        tensor([180., -90.])
+    """
+    return _float(input, "rad2deg") * (180.0 / math.pi)
+
+
+class Sinc(Op):
+    """y = sin(pi x) / (pi x), 1 at x = 0;  dy/dx = (cos(pi x) pi x - sin(pi x)) / (pi x^2), 0 at x = 0."""
+
+    @staticmethod
+    @quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp.sinc(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        px = x * math.pi
+        d = (px * cos(px) - sin(px)) / (px * x)
+        zero = x == 0
+        if zero._data.any():
+            d = _arith.where(zero, 0.0, d)
+        return grad * d
+
+
+def sinc(input: Tensor) -> Tensor:
+    """The normalised sinc sin(pi x) / (pi x), with sinc(0) = 1.
+
+    Example::
+
+        >>> nnzoo.sinc(nnzoo.tensor([0.0, 0.5, 1.5]))
+        tensor([ 1.0000,  0.6366, -0.2122])
+    """
+    return Sinc.apply(_float(input, "sinc"))
+
+
+def frac(input: Tensor) -> Tensor:
+    """input - trunc(input): the fractional part, with input's sign; gradient 1.
+
+    Example::
+
+        >>> nnzoo.frac(nnzoo.tensor([1.5, -2.25]))
+        tensor([ 0.5000, -0.2500])
+    """
+    _no_bool(input, "frac")
+    return input - trunc(input)
+
+
+class Logit(Op):
+    """y = log(z / (1 - z)), z = x clamped to [eps, 1 - eps] when eps is given;
+    dy/dx = 1 / (x (1 - x)), and 0 where x lies outside [eps, 1 - eps]; without eps, nan outside [0, 1]
+    (PyTorch's rules)."""
+
+    @staticmethod
+    @quiet
+    def forward(ctx, x, eps):
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        z = x if eps is None else xp.clip(x, eps, 1.0 - eps)
+        return xp.log(z / (1 - z))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        g = grad / (x * (1 - x))
+        lo, hi, fill = (0.0, 1.0, math.nan) if ctx.eps is None else (ctx.eps, 1.0 - ctx.eps, 0.0)
+        inside = _arith.logical_and(x >= lo, x <= hi)
+        return _arith.where(inside, g, fill), None
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """log(z / (1 - z)) with z = input clamped to [eps, 1 - eps] when eps is given (else nan outside [0, 1]).
+
+    Example::
+
+        >>> nnzoo.logit(nnzoo.tensor([0.25, 0.5, 0.75]))
+        tensor([-1.0986,  0.0000,  1.0986])
+    """
+    return Logit.apply(_float(input, "logit"), eps)
+
+
+class NanToNum(Op):
+    """nan -> nan, +inf -> posinf, -inf -> neginf;  dy/dx = 1 where x is finite, else 0 (PyTorch's rule)."""
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(x)
+        return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * _mask(_make(xp.isfinite(x._data)), grad), None, None, None
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """nan replaced by ``nan``, +-inf by ``posinf``/``neginf`` (default: the dtype's largest/lowest value).
+
+    Example::
+
+        >>> nnzoo.nan_to_num(nnzoo.tensor([float('nan'), float('inf'), -1.0]), posinf=9.0)
+        tensor([ 0.,  9., -1.])
+    """
+    _tensor(input, "nan_to_num")
+    if input._data.dtype.kind != "f":
+        return _make(input._data.copy())
+    return NanToNum.apply(input, nan, posinf, neginf)
