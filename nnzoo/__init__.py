@@ -32,6 +32,7 @@ from .ops.shape import *  # noqa: F403
 from .ops.index import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
 from .ops.sort import *  # noqa: F403
+from .ops.pointwise import *  # noqa: F403
 # the convolution and pooling functions PyTorch also has at the top level (torch.conv2d, ...)
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
