@@ -7,7 +7,9 @@ Two formats:
   ``torch.save`` file (zip or legacy format, recognised by its first bytes whatever its name) without
   PyTorch, through an unpickler that admits only what PyTorch's ``weights_only=True`` admits, so nothing in
   the file runs. As in PyTorch 2.6+, any object can be saved (a whole model is pickled), and a file whose
-  pickle names anything else loads only with the explicit ``weights_only=False`` (trusted files only);
+  pickle names anything else loads only when those globals are marked safe
+  (``nnzoo.serialization.safe_globals([...])``: the model's classes) or with the explicit
+  ``weights_only=False`` (trusted files only);
 * every other path: a safetensors file with digests, described below, which never holds a pickle.
 
 A safetensors checkpoint is one safetensors file (https://github.com/huggingface/safetensors):
@@ -238,7 +240,8 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     To a ``.pt``/``.pth`` path (or a file object whose ``name`` ends so) the file is PyTorch's zip format,
     what ``torch.save`` writes: ``torch.load(f, weights_only=True)`` reads state dicts, optimizer state
     dicts and containers of tensors and primitives from it; ``obj`` may also be any picklable object (a
-    whole model), which is then loaded back only with ``weights_only=False``, as in PyTorch 2.6+.
+    whole model), which is then loaded back, as in PyTorch 2.6+, with its classes marked safe
+    (``nnzoo.serialization.safe_globals``) or with ``weights_only=False``.
 
     Anywhere else the file is a safetensors file; tensors are stored under their path in ``obj`` and the
     rest of the structure as JSON metadata, with the SHA-256 of every tensor's data and of the metadata
@@ -610,8 +613,10 @@ def load(f: str | os.PathLike | BinaryIO, map_location: str | None = None, *, we
       as nnzoo tensors with their dtypes, shapes, ``requires_grad`` flags and shared storages (two views of
       one storage stay views of one array), ``nn.Parameter`` as :class:`~nnzoo.nn.Parameter`, NumPy arrays
       as NumPy arrays. With ``weights_only=True`` (the default, as in PyTorch 2.6+) the pickle may name only
-      what ``torch.load(weights_only=True)`` admits (see :mod:`nnzoo.serialization`); anything else (a
-      whole pickled model, or code) raises :class:`WeightsOnlyError` naming it, before anything runs;
+      what ``torch.load(weights_only=True)`` admits (see :mod:`nnzoo.serialization`) and the globals marked
+      safe with ``nnzoo.serialization.add_safe_globals`` / ``safe_globals`` (a whole model's classes);
+      anything else (an unmarked class, or code) raises :class:`WeightsOnlyError` naming it, before
+      anything runs;
     * a safetensors file with nnzoo metadata: its exact structure (dicts with their key types, lists,
       tuples, numbers, strings, None); any other safetensors file (e.g. ``safetensors.torch.save_file``
       of a PyTorch ``state_dict``) comes back as a ``dict`` of Tensors. Nothing is unpickled.
@@ -627,7 +632,8 @@ def load(f: str | os.PathLike | BinaryIO, map_location: str | None = None, *, we
             error, since nnzoo tensors live on the CPU). Tensors that PyTorch saved from a GPU load on
             the CPU.
         weights_only (bool): for PyTorch files, admit only tensors, storages, dtypes, sizes, devices,
-            ``OrderedDict`` and Python's containers and primitives (and NumPy arrays of numbers). ``False``
+            ``OrderedDict`` and Python's containers and primitives (and NumPy arrays of numbers), and the
+            globals marked safe (``nnzoo.serialization.safe_globals``). ``False``
             unpickles anything (a whole model saved with ``nnzoo.save(model, "m.pt")``): **only for files
             you trust**, unpickling can run any code. Ignored for safetensors files. Default: True.
         mmap: accepted for PyTorch compatibility and ignored.
@@ -641,7 +647,7 @@ def load(f: str | os.PathLike | BinaryIO, map_location: str | None = None, *, we
             digest does not match; the message names the tensor), neither safetensors nor ``torch.save``'s
             (a TorchScript archive or a plain pickle gets a message saying what it is).
         WeightsOnlyError: (a ``CheckpointError`` and a ``pickle.UnpicklingError``) a PyTorch file whose
-            pickle names a global that ``weights_only`` loading does not admit.
+            pickle names a global that ``weights_only`` loading does not admit (nor marked safe).
         TypeError: the file holds a tensor of a dtype nnzoo does not have (e.g. complex64).
 
     Example::
@@ -650,6 +656,9 @@ def load(f: str | os.PathLike | BinaryIO, map_location: str | None = None, *, we
         >>> nnzoo.load("w.safetensors")
         {'w': tensor([1., 1.])}
         >>> nnzoo.save(nnzoo.nn.Linear(2, 1), "model.pt")  # a whole model: pickled
+        >>> with nnzoo.serialization.safe_globals([nnzoo.nn.Linear]):  # its class, trusted
+        ...     nnzoo.load("model.pt")
+        Linear(in_features=2, out_features=1, bias=True)
         >>> nnzoo.load("model.pt", weights_only=False)
         Linear(in_features=2, out_features=1, bias=True)
     """
