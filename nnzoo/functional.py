@@ -7,6 +7,7 @@ from .ops import pool as _pool
 from .ops.activation import *  # noqa: F403  (selu, celu, prelu, rrelu, glu, softmin, ... tanhshrink)
 from .ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
+from .ops.distance import cosine_similarity, normalize, pairwise_distance, pdist
 from .ops.index import one_hot
 from .ops.interpolate import interpolate
 from .ops.local_response_norm import local_response_norm
@@ -27,3 +28,4 @@ __all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold"
 __all__ += _pool.__all__ + ["interpolate", "local_response_norm", "pixel_shuffle", "pixel_unshuffle"]
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
 __all__ += _activation.__all__
+__all__ += ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]

@@ -41,6 +41,7 @@ from .activation import (
 from .attention import BahdanauAttention, LuongAttention, MultiheadAttention
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
@@ -101,4 +102,5 @@ __all__ += ["MultiheadAttention", "BahdanauAttention", "LuongAttention", "Transf
             "LearnedPositionalEncoding"]
 __all__ += ["PReLU", "SELU", "CELU", "Softmin", "Softsign", "Hardswish", "Hardsigmoid", "Mish", "GLU", "Threshold",
             "Hardshrink", "Softshrink", "Tanhshrink", "RReLU", "Softmax2d"]
+__all__ += ["CosineSimilarity", "PairwiseDistance"]
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
