@@ -61,6 +61,23 @@ from .loss import (
 )
 from .module import Module
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+)
 from .parallel import DataParallel
 from .parameter import Parameter
 from .pool import *  # noqa: F403  (pooling, upsampling, LocalResponseNorm, PixelShuffle)
@@ -103,4 +120,7 @@ __all__ += ["MultiheadAttention", "BahdanauAttention", "LuongAttention", "Transf
 __all__ += ["PReLU", "SELU", "CELU", "Softmin", "Softsign", "Hardswish", "Hardsigmoid", "Mish", "GLU", "Threshold",
             "Hardshrink", "Softshrink", "Tanhshrink", "RReLU", "Softmax2d"]
 __all__ += ["CosineSimilarity", "PairwiseDistance"]
+__all__ += ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d",
+            "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
+            "CircularPad1d", "CircularPad2d", "CircularPad3d"]
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]

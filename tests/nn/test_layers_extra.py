@@ -68,3 +68,35 @@ def test_rrelu_module_train_and_eval():
 def test_softmax2d_rejects_2d():
     with pytest.raises(ValueError, match="3D or 4D"):
         nn.Softmax2d()(nnzoo.randn(2, 3))
+
+
+# ---- padding ------------------------------------------------------------------------------------------------
+PADS = [
+    ("ZeroPad1d", (2,), (2, 3, 5)), ("ZeroPad1d", ((1, -1),), (3, 5)), ("ZeroPad2d", (1,), (2, 3, 4, 5)),
+    ("ZeroPad2d", ((1, 2, 0, 3),), (3, 4, 5)), ("ZeroPad3d", (1,), (1, 2, 3, 3, 3)),
+    ("ConstantPad1d", (2, 3.5), (2, 3, 5)), ("ConstantPad2d", ((1, 0, 2, 1), -1.0), (2, 3, 4, 5)),
+    ("ConstantPad3d", ((1, 0, 0, 1, 2, 0), 0.5), (2, 2, 3, 3)), ("ReflectionPad1d", (2,), (2, 3, 5)),
+    ("ReflectionPad1d", ((3, 1),), (3, 5)), ("ReflectionPad2d", (1,), (2, 3, 4, 5)),
+    ("ReflectionPad2d", ((2, 0, 1, 3),), (3, 4, 5)), ("ReflectionPad3d", (1,), (1, 2, 3, 3, 3)),
+    ("ReplicationPad1d", (2,), (2, 3, 5)), ("ReplicationPad2d", ((1, 2, 3, 0),), (2, 3, 4, 5)),
+    ("ReplicationPad3d", (1,), (2, 3, 3, 3)), ("CircularPad1d", (2,), (2, 3, 5)),
+    ("CircularPad2d", ((1, 2, 0, 1),), (2, 3, 4, 5)), ("CircularPad3d", (1,), (1, 2, 3, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("name,args,shape", PADS, ids=[f"{p[0]}-{i}" for i, p in enumerate(PADS)])
+def test_padding_modules_match_torch(name, args, shape):
+    ours, theirs = _pair(name, *args)
+    assert repr(ours) == repr(theirs)
+    assert ours.padding == theirs.padding
+    x = np.random.default_rng(0).standard_normal(shape)
+    for dtype in (np.float32, np.float64):
+        check_module(theirs, ours, [x], lambda m, a: m(a), dtype)
+
+
+def test_padding_errors_as_torch():
+    for lib in (nnzoo, torch):
+        with pytest.raises(ValueError, match="expected 3D or 4D input"):
+            lib.nn.CircularPad2d(1)(lib.ones(2, 3))
+        with pytest.raises(RuntimeError):
+            lib.nn.ReflectionPad1d(3)(lib.ones(1, 2, 3))  # reflection: padding must be below the dim's size
