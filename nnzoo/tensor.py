@@ -4,7 +4,9 @@ there, one op family per file."""
 from __future__ import annotations
 
 import math
+import mmap
 import numbers
+import os
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -378,6 +380,32 @@ class Tensor:
 
     def contiguous(self) -> Tensor:
         return self if self._data.flags.c_contiguous else _arith.clone(self)
+
+    # ---- shared memory (torch.multiprocessing) ------------------------------------------------------
+    def share_memory_(self) -> Tensor:
+        """Move the values into memory shared with processes started later; a no-op when already shared.
+
+        The array behind the tensor becomes a C-contiguous copy (same dtype, shape and values) in a shared
+        mapping: a ``memfd_create`` file mapped ``MAP_SHARED`` (an anonymous ``MAP_SHARED`` mmap where the OS
+        has no memfd). A process forked afterwards maps the same pages, so its in-place writes (an optimizer
+        step on a shared model) are seen by this process. ``nnzoo.multiprocessing`` passes the mapping's file
+        descriptor when it pickles a tensor (a ``Queue``, a ``Process``'s arguments under the "spawn" start
+        method), so spawned processes share it too, as PyTorch's "file_descriptor" strategy does.
+        NOTE: tensors made from the old array before the call (``t.data``, views) keep the old memory.
+
+        Example::
+
+            >>> t = nnzoo.arange(4.0).share_memory_()
+            >>> t.is_shared(), t
+            (True, tensor([0., 1., 2., 3.]))
+        """
+        if _shared_mapping_of(self._data) is None:
+            self._data = _shared_copy(self._data)
+        return self
+
+    def is_shared(self) -> _bool:
+        """Whether the values live in shared memory (``share_memory_``, or received from another process)."""
+        return _shared_mapping_of(self._data) is not None
 
     def new_tensor(self, data: Any, dtype: dtypes.dtype | None = None, device: str | _Device | None = None,
                    requires_grad: _bool = False) -> Tensor:
@@ -1351,6 +1379,82 @@ class Tensor:
 
     def baddbmm_(self, batch1: Tensor, batch2: Tensor, *, beta: _float = 1, alpha: _float = 1) -> Tensor:
         return self._inplace("baddbmm_", lambda t: _linalg.baddbmm(t, batch1, batch2, beta=beta, alpha=alpha))
+    # ---- more indexing (issue 15): in-place scatter/index forms, selections, diagonals, counts ----------
+    def scatter_(self, dim: _int, index: Tensor, src: Tensor | _float | None = None, *, value: _float | None = None,
+                 reduce: str | None = None) -> Tensor:
+        return self._inplace("scatter_", lambda t: _index.scatter(t, dim, index, src, value=value, reduce=reduce))
+
+    def scatter_add_(self, dim: _int, index: Tensor, src: Tensor) -> Tensor:
+        return self._inplace("scatter_add_", lambda t: _index.scatter_add(t, dim, index, src))
+
+    def scatter_reduce(self, dim: _int, index: Tensor, src: Tensor, reduce: str, *,
+                       include_self: _bool = True) -> Tensor:
+        return _index.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim: _int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: _bool = True) -> Tensor:
+        return self._inplace("scatter_reduce_",
+                             lambda t: _index.scatter_reduce(t, dim, index, src, reduce, include_self=include_self))
+
+    def index_add_(self, dim: _int, index: Tensor, source: Tensor, *, alpha: _float = 1) -> Tensor:
+        return self._inplace("index_add_", lambda t: _index.index_add(t, dim, index, source, alpha=alpha))
+
+    def index_copy(self, dim: _int, index: Tensor, source: Tensor) -> Tensor:
+        return _index.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: _int, index: Tensor, source: Tensor) -> Tensor:
+        return self._inplace("index_copy_", lambda t: _index.index_copy(t, dim, index, source))
+
+    def index_fill(self, dim: _int, index: Tensor, value: _float | Tensor) -> Tensor:
+        return _index.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: _int, index: Tensor, value: _float | Tensor) -> Tensor:
+        return self._inplace("index_fill_", lambda t: _index.index_fill(t, dim, index, value))
+
+    def take(self, index: Tensor) -> Tensor:
+        return _index.take(self, index)
+
+    def repeat_interleave(self, repeats: _int | Tensor, dim: _int | None = None, *,
+                          output_size: _int | None = None) -> Tensor:
+        return _index.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def rot90(self, k: _int = 1, dims: Sequence[_int] = (0, 1)) -> Tensor:
+        return _index.rot90(self, k, dims)
+
+    def diag(self, diagonal: _int = 0) -> Tensor:
+        return _index.diag(self, diagonal)
+
+    def diag_embed(self, offset: _int = 0, dim1: _int = -2, dim2: _int = -1) -> Tensor:
+        return _index.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset: _int = 0) -> Tensor:
+        return _index.diagflat(self, offset)
+
+    def trace(self) -> Tensor:
+        return _index.trace(self)
+
+    def count_nonzero(self, dim: _int | tuple[_int, ...] | None = None) -> Tensor:
+        return _index.count_nonzero(self, dim)
+
+    def bincount(self, weights: Tensor | None = None, minlength: _int = 0) -> Tensor:
+        return _index.bincount(self, weights, minlength)
+
+    def nansum(self, dim: _int | tuple[_int, ...] | None = None, keepdim: _bool = False, *,
+               dtype: dtypes.dtype | None = None) -> Tensor:
+        return _index.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: _int | tuple[_int, ...] | None = None, keepdim: _bool = False, *,
+                dtype: dtypes.dtype | None = None) -> Tensor:
+        return _index.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def median(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        return _index.median(self, dim, keepdim)
+
+    def cummax(self, dim: _int) -> tuple[Tensor, Tensor]:
+        return _index.cummax(self, dim)
+
+    def cummin(self, dim: _int) -> tuple[Tensor, Tensor]:
+        return _index.cummin(self, dim)
     # ---- end of the issue-15 math block --------------------------------------------------------------
 
 
@@ -1470,6 +1574,50 @@ def _range_key(key):
     if type(key) is list and any(type(k) is range for k in key):
         return [list(k) if type(k) is range else k for k in key]
     return key
+
+
+# ---- the shared mappings behind share_memory_ ------------------------------------------------------------
+# each live mapping -> (its file descriptor, -1 without memfd; the address of its first byte)
+_SHARED_MAPPINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _register_mapping(mm: mmap.mmap, fd: int) -> None:
+    """Remember a shared mapping (and close its descriptor when the mapping is freed)."""
+    if fd >= 0:
+        weakref.finalize(mm, os.close, fd)
+    _SHARED_MAPPINGS[mm] = (fd, np.frombuffer(mm, np.uint8).__array_interface__["data"][0])
+
+
+def _new_shared_mapping(nbytes: int) -> tuple[mmap.mmap, int]:
+    """A fresh MAP_SHARED mapping of at least one byte and its descriptor (-1 without memfd_create)."""
+    size = max(nbytes, 1)
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("nnzoo-shared", os.MFD_CLOEXEC)
+        os.ftruncate(fd, size)
+        mm = mmap.mmap(fd, size)  # MAP_SHARED is mmap's default
+    else:
+        fd, mm = -1, mmap.mmap(-1, size)
+    _register_mapping(mm, fd)
+    return mm, fd
+
+
+def _shared_copy(arr: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``arr`` in a new shared mapping."""
+    mm, _ = _new_shared_mapping(arr.nbytes)
+    out = np.ndarray(arr.shape, arr.dtype, buffer=mm)
+    out[...] = arr
+    return out
+
+
+def _shared_mapping_of(arr: np.ndarray) -> tuple[mmap.mmap, int, int] | None:
+    """(mapping, descriptor, address of its first byte) when ``arr`` lives in a shared mapping, else None."""
+    base = arr.base
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            info = _SHARED_MAPPINGS.get(base)
+            return None if info is None else (base, *info)
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    return None
 
 
 _new = object.__new__

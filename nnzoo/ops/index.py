@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,8 @@ from .. import dtypes
 from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import xp
-from ..kernels.index import scatter_positions, scatter_reduce, segment_sum
+from ..kernels.index import scatter_positions, segment_sum
+from ..kernels.index import scatter_reduce as _scatter_kernel
 from ..tensor import Tensor, _wrap_dim
 from . import arith as _arith
 from . import reduce as _reduce
@@ -35,7 +37,10 @@ from . import shape as _shape
 _make = Tensor._make
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill",
-           "masked_select", "take_along_dim", "one_hot", "nonzero", "argwhere"]
+           "masked_select", "take_along_dim", "one_hot", "nonzero", "argwhere",
+           "index_copy", "index_fill", "scatter_reduce", "take", "repeat_interleave", "diag_embed", "diag",
+           "diagflat", "trace", "tril_indices", "triu_indices", "rot90", "count_nonzero", "bincount", "nansum",
+           "nanmean", "median", "cummax", "cummin"]
 
 
 # ================================================================================================
@@ -565,7 +570,7 @@ class ScatterAdd(Op):
     @staticmethod
     def forward(ctx, x, dim, idx, src):
         ctx.dim, ctx.idx, ctx.src_shape = dim, idx, src.shape
-        return scatter_reduce(x, dim, idx, src[_region(idx.shape)])
+        return _scatter_kernel(x, dim, idx, src[_region(idx.shape)])
 
     @staticmethod
     def backward(ctx, grad):
@@ -581,7 +586,7 @@ class ScatterReduce(Op):
         ctx.reduce = ufunc.__name__
         if isinstance(src, np.ndarray):
             src = src[_region(idx.shape)]
-        return scatter_reduce(x, dim, idx, xp.asarray(src, dtype=x.dtype), ufunc)
+        return _scatter_kernel(x, dim, idx, xp.asarray(src, dtype=x.dtype), ufunc)
 
     @staticmethod
     def backward(ctx, grad):
@@ -900,3 +905,511 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, 
 def argwhere(input: Tensor) -> Tensor:
     """``nonzero(input)``: the (n, ndim) indices of the non-zero entries."""
     return nonzero(input)
+
+
+# ================================================================================================
+# more dim-wise index ops (issue 15): index_copy, index_fill, scatter_reduce, take, repeat_interleave
+# ================================================================================================
+def _along(idx, dim, shape):
+    """The vector ``idx`` as a gather/scatter index of ``shape`` (``shape[dim] == idx.size``): idx on ``dim``,
+    broadcast along every other dim."""
+    view = [1] * len(shape)
+    view[dim] = idx.size
+    return xp.broadcast_to(idx.reshape(view), shape)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """Out-of-place ``input.index_copy_``: the slices of ``input`` at ``index`` along ``dim`` replaced by those of
+    ``source`` (``source.size(dim) == len(index)``). Gradients: input's is zero at the replaced slices; source's
+    is the gradient at them.
+
+    Example::
+
+        >>> nnzoo.index_copy(nnzoo.zeros(3, 2), 0, nnzoo.tensor([2, 0]), nnzoo.tensor([[1., 2.], [3., 4.]]))
+        tensor([[3., 4.],
+                [0., 0.],
+                [1., 2.]])
+    """
+    dim, idx = _vector_index("index_copy", input, dim, index)
+    shape, sshape = tuple(input._data.shape), tuple(source._data.shape)
+    if input._data.ndim == 0:
+        return index_copy(input.reshape(1), 0, idx, source.reshape(-1)).reshape(())
+    if len(sshape) != len(shape) or any(a != b for d, (a, b) in enumerate(zip(shape, sshape)) if d != dim) \
+            or sshape[dim] != idx.size:
+        raise RuntimeError(f"index_copy(): source of shape {sshape} does not fit input of shape {shape} with "
+                           f"{idx.size} indices along dim {dim}")
+    _scatter_src("index_copy", input, source)
+    return Scatter.apply(input, dim, _along(idx, dim, sshape), source)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: float | Tensor) -> Tensor:
+    """Out-of-place ``input.index_fill_``: the slices of ``input`` at ``index`` along ``dim`` set to ``value``
+    (a number or a 0-d tensor, which gets the sum of their gradient).
+
+    Example::
+
+        >>> nnzoo.index_fill(nnzoo.zeros(2, 3), 1, nnzoo.tensor([0, 2]), -1.0)
+        tensor([[-1.,  0., -1.],
+                [-1.,  0., -1.]])
+    """
+    dim, idx = _vector_index("index_fill", input, dim, index)
+    if input._data.ndim == 0:
+        return index_fill(input.reshape(1), 0, idx, value).reshape(())
+    shape = list(input._data.shape)
+    shape[dim] = idx.size
+    full = _along(idx, dim, tuple(shape))
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(f"index_fill(): only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value._data.ndim} dimension(s)")
+        if value.requires_grad:
+            return Scatter.apply(input, dim, full, value.to(input.dtype).expand(*shape))
+        value = value.item()
+    return Scatter.apply(input, dim, full, input._data.dtype.type(value))
+
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _identity(reduce, dt):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    big = np.inf if dt.kind == "f" else np.iinfo(dt).max  # host: the dtype's limit
+    return -big if reduce == "amax" and dt.kind == "f" else (np.iinfo(dt).min if reduce == "amax" else big)  # host
+
+
+class ScatterReduceTwo(Op):
+    """``out = x`` with every ``src[i][j]`` combined into ``out[index[i][j]][j]`` (dim 0) by ``reduce``: sum,
+    prod, mean, amax or amin; ``include_self=False`` leaves x's values out where anything is scattered.
+
+    Backward (``keep`` = 1 where x's value takes part, n = the number of values combined there):
+    sum: dx = g keep, dsrc = g[index];  mean: dx = g keep / n, dsrc = (g / n)[index];
+    prod: dx = g out / x keep, dsrc = (g out)[index] / src (inputs without zeros);
+    amax/amin: the gradient shared evenly among the values equal to the result (PyTorch's rule).
+    """
+
+    @staticmethod
+    def forward(ctx, x, src, dim, idx, reduce, include_self):
+        lin = scatter_positions(idx, dim, x.shape)
+        out = x.copy()
+        flat = out.reshape(-1)
+        touched = xp.zeros(x.size, dtype=bool)
+        touched[lin] = True
+        if not include_self:
+            flat[touched] = _identity(reduce, x.dtype)
+        ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
+        ufunc.at(flat, lin, src.reshape(-1))
+        keep = xp.logical_or(~touched, include_self).reshape(x.shape)
+        count = (xp.bincount(lin, minlength=x.size).reshape(x.shape) + keep).astype(x.dtype)
+        if reduce == "mean":
+            if x.dtype.kind == "f":
+                out /= count
+            else:
+                out //= count.astype(x.dtype)
+        ctx.dim, ctx.idx, ctx.reduce = dim, idx, reduce
+        ctx.keep, ctx.count = keep, count
+        ctx.save_for_backward(x, src, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, src, out = ctx.saved_tensors
+        dim, idx, reduce = ctx.dim, ctx.idx, ctx.reduce
+        keep = _make(ctx.keep.astype(grad._data.dtype))
+        if reduce == "sum":
+            return grad * keep, Gather.apply(grad, dim, idx), None, None, None, None
+        if reduce == "mean":
+            g = grad / _make(ctx.count)
+            return g * keep, Gather.apply(g, dim, idx), None, None, None, None
+        if reduce == "prod":
+            if (x._data == 0).any() or (src._data == 0).any():
+                raise NotImplementedError("scatter_reduce: the gradient of reduce='prod' with zeros among the "
+                                          "inputs is not implemented in nnzoo")
+            g = grad * out
+            return g / x * keep, Gather.apply(g, dim, idx) / src, None, None, None, None
+        out_at = xp.take_along_axis(out._data[_fibres(idx.shape, dim)], idx, axis=dim)
+        eq_x = (x._data == out._data) & ctx.keep
+        eq_src = src._data == out_at
+        n = eq_x.astype(grad._data.dtype)
+        n += GatherBackward.apply(_make(eq_src.astype(n.dtype)), dim, idx, x._data.shape)._data
+        g = grad / _make(xp.maximum(n, 1))
+        return (g * _make(eq_x.astype(n.dtype)), Gather.apply(g, dim, idx) * _make(eq_src.astype(n.dtype)),
+                None, None, None, None)
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """Out-of-place ``input.scatter_reduce_``: every ``src[i][j]`` combined into ``out[index[i][j]][j]`` (dim 0)
+    with ``reduce`` ('sum', 'prod', 'mean', 'amax', 'amin'); ``include_self=False`` leaves input's values out
+    where anything is scattered (positions nothing is scattered to keep input's value).
+
+    Example::
+
+        >>> x, i = nnzoo.tensor([5., 5., 5.]), nnzoo.tensor([0, 0, 2])
+        >>> nnzoo.scatter_reduce(x, 0, i, nnzoo.tensor([1., 8., 2.]), 'amax')
+        tensor([8., 5., 5.])
+        >>> nnzoo.scatter_reduce(x, 0, i, nnzoo.tensor([1., 8., 2.]), 'mean', include_self=False)
+        tensor([4.5000, 5.0000, 2.0000])
+    """
+    if reduce not in _REDUCES:
+        raise RuntimeError(f"scatter_reduce(): reduce argument must be one of {', '.join(_REDUCES)}, got {reduce!r}")
+    dim, idx = _check_dim_index("scatter_reduce", input, dim, index, src)
+    _scatter_src("scatter_reduce", input, src)
+    if input._data.ndim == 0 or idx.ndim == 0:
+        out = scatter_reduce(input.reshape(-1), 0, _make(idx.reshape(-1)), src.reshape(-1), reduce,
+                             include_self=include_self)
+        return out.reshape(input.shape)
+    if tuple(src._data.shape) != tuple(idx.shape):
+        src = src[_region(idx.shape)]
+    return ScatterReduceTwo.apply(input, src, dim, idx, reduce, bool(include_self))
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """The elements of ``input`` read as a 1-D tensor at ``index`` (any shape; the result has its shape).
+
+    Example::
+
+        >>> nnzoo.take(nnzoo.tensor([[4., 3.], [5., 6.]]), nnzoo.tensor([0, 3]))
+        tensor([4., 6.])
+    """
+    idx = _int_index(index, "take")
+    n = input._data.size
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.min()) if idx.min() < -n else int(idx.max())
+        raise IndexError(f"take(): index {bad} out of range for tensor of size {tuple(input.shape)}")
+    flat = input.reshape(-1)
+    return getitem(flat, _make(xp.where(idx < 0, idx + n, idx)))
+
+
+def repeat_interleave(input: Tensor, repeats: int | Tensor | None = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Each element (each slice along ``dim``; of the flattened input when dim is None) repeated ``repeats``
+    times in place (``repeats`` a number or one count per element). ``repeat_interleave(counts)`` alone gives
+    ``arange(len(counts))`` repeated by counts.
+
+    Example::
+
+        >>> nnzoo.repeat_interleave(nnzoo.tensor([1., 2.]), 2)
+        tensor([1., 1., 2., 2.])
+        >>> nnzoo.repeat_interleave(nnzoo.tensor([[1., 2.], [3., 4.]]), nnzoo.tensor([1, 2]), dim=0)
+        tensor([[1., 2.],
+                [3., 4.],
+                [3., 4.]])
+    """
+    if repeats is None:  # the index form
+        counts = _int_index(input, "repeat_interleave")
+        if counts.ndim != 1 or (counts.size and counts.min() < 0):
+            raise RuntimeError("repeat_interleave: repeats must be a 1-D tensor of non-negative counts")
+        return _make(xp.repeat(xp.arange(counts.size, dtype=np.int64), counts))
+    if dim is None:
+        input, dim = input.reshape(-1), 0
+    dim = _wrap_dim(dim, input.ndim, "repeat_interleave")
+    n = input.shape[dim] if input.ndim else 1
+    if isinstance(repeats, Tensor):
+        reps = _int_index(repeats, "repeat_interleave").reshape(-1)
+        if reps.size == 1:
+            reps = xp.full(n, int(reps[0]))
+    else:
+        reps = xp.full(n, int(repeats))
+    if reps.size != n:
+        raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along dim {dim}: "
+                           f"{reps.size} repeats, input of shape {tuple(input.shape)}")
+    if reps.size and reps.min() < 0:
+        raise RuntimeError("repeat_interleave: repeats can not be negative")
+    if output_size is not None and int(reps.sum()) != output_size:
+        raise RuntimeError(f"repeat_interleave: output_size {output_size} differs from sum(repeats) {int(reps.sum())}")
+    if input.ndim == 0:
+        input = input.reshape(1)
+    return index_select(input, dim, _make(xp.repeat(xp.arange(n, dtype=np.int64), reps)))
+
+
+# ================================================================================================
+# diagonals and triangles: diag, diag_embed, diagflat, trace, tril_indices, triu_indices, rot90
+# ================================================================================================
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices over the new dims (dim1, dim2) whose ``offset`` diagonal holds input's last dim, zeros elsewhere.
+
+    Shape: (..., n) -> (..., n + |offset|, n + |offset|) with dim1, dim2 placed as asked.
+
+    Example::
+
+        >>> nnzoo.diag_embed(nnzoo.tensor([1., 2.]))
+        tensor([[1., 0.],
+                [0., 2.]])
+    """
+    nd = input.ndim + 1
+    d1, d2 = _wrap_dim(dim1, nd, "diag_embed"), _wrap_dim(dim2, nd, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if input.ndim == 0:
+        raise RuntimeError("diag_embed: expected an input of at least one dimension")
+    m = input.shape[-1] + abs(int(offset))
+    shape = list(input.shape[:-1])
+    for d in sorted((d1, d2)):
+        shape.insert(d, m)
+    return _shape.DiagonalBackward.apply(input, tuple(shape), int(offset), d1, d2)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D input: the square matrix with it on the ``diagonal``-th diagonal; a 2-D input: that diagonal.
+
+    Example::
+
+        >>> nnzoo.diag(nnzoo.tensor([1., 2.]), 1)
+        tensor([[0., 1., 0.],
+                [0., 0., 2.],
+                [0., 0., 0.]])
+        >>> nnzoo.diag(nnzoo.tensor([[1., 2.], [3., 4.]]))
+        tensor([1., 4.])
+    """
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return _shape.diagonal(input, diagonal, 0, 1)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """``diag(input.flatten(), offset)``.
+
+    Example::
+
+        >>> nnzoo.diagflat(nnzoo.tensor([[1., 2.]])).shape
+        nnzoo.Size([2, 2])
+    """
+    return diag_embed(input.reshape(-1), offset, 0, 1)
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a 2-D input.
+
+    Example::
+
+        >>> nnzoo.trace(nnzoo.tensor([[1., 2.], [3., 4.]]))
+        tensor(5.)
+    """
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return _shape.diagonal(input, 0, 0, 1).sum()
+
+
+def _tri_indices(row, col, offset, dtype, upper):
+    r, c = xp.nonzero((xp.triu if upper else xp.tril)(xp.ones((row, col), dtype=bool), offset))
+    return _make(xp.stack([r, c]).astype((dtype or dtypes.int64).np))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: dtypes.dtype | None = None,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle (on and below the ``offset`` diagonal) of a
+    row x col matrix, row by row.
+
+    Example::
+
+        >>> nnzoo.tril_indices(3, 3)
+        tensor([[0, 1, 1, 2, 2, 2],
+                [0, 0, 1, 0, 1, 2]])
+    """
+    return _tri_indices(row, col, offset, dtype, False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: dtypes.dtype | None = None,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle (on and above the ``offset`` diagonal).
+
+    Example::
+
+        >>> nnzoo.triu_indices(3, 3, 1)
+        tensor([[0, 0, 1],
+                [1, 2, 2]])
+    """
+    return _tri_indices(row, col, offset, dtype, True)
+
+
+def rot90(input: Tensor, k: int = 1, dims: tuple[int, int] | list[int] = (0, 1)) -> Tensor:
+    """Rotate by 90 degrees k times in the plane of ``dims``, from the first dim towards the second.
+
+    Example::
+
+        >>> nnzoo.rot90(nnzoo.tensor([[1., 2.], [3., 4.]]))
+        tensor([[2., 4.],
+                [1., 3.]])
+    """
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"rot90: expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = _wrap_dim(dims[0], input.ndim, "rot90"), _wrap_dim(dims[1], input.ndim, "rot90")
+    if d0 == d1:
+        raise RuntimeError(f"rot90: expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return _shape.flip(input, d1).transpose(d0, d1)
+    if k == 2:
+        return _shape.flip(input, d0, d1)
+    if k == 3:
+        return _shape.flip(input, d0).transpose(d0, d1)
+    return input.clone()
+
+
+# ================================================================================================
+# counting and the nan-skipping reductions: count_nonzero, bincount, nansum, nanmean, median, cummax, cummin
+# ================================================================================================
+def count_nonzero(input: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
+    """The number of non-zero entries (over ``dim``), as int64.
+
+    Example::
+
+        >>> nnzoo.count_nonzero(nnzoo.tensor([[0., 1.], [2., 3.]]), dim=0)
+        tensor([1, 2])
+    """
+    if isinstance(dim, int):
+        dim = _wrap_dim(dim, input.ndim, "count_nonzero")
+    elif dim is not None:
+        dim = tuple(_wrap_dim(d, input.ndim, "count_nonzero") for d in dim)
+    return _make(xp.asarray(xp.count_nonzero(input._data, axis=dim), dtype=np.int64))
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each value 0, 1, ... occurs in the 1-D non-negative int ``input`` (summing ``weights``
+    instead of ones when given); length max(input) + 1, at least ``minlength``. Not differentiable.
+
+    Example::
+
+        >>> nnzoo.bincount(nnzoo.tensor([0, 2, 2, 5]))
+        tensor([1, 0, 2, 0, 0, 1])
+    """
+    arr = _int_index(input, "bincount")
+    if arr.ndim != 1:
+        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got shape {tuple(arr.shape)}")
+    if arr.size and arr.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        return _make(xp.bincount(arr, minlength=minlength).astype(np.int64))
+    w = weights._data
+    out = xp.bincount(arr, weights=w, minlength=minlength)
+    return _make(out.astype(w.dtype if w.dtype.kind == "f" else np.float64))
+
+
+class NanToZero(Op):
+    """y = 0 where x is nan, else x;  dy/dx = 1 - isnan(x), multiplied (not selected: an inf gradient at a nan
+    position becomes nan, as in PyTorch's nansum and nanmean)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mask = ~xp.isnan(x)
+        return xp.where(ctx.mask, x, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * _make(ctx.mask.astype(grad._data.dtype))
+
+
+def nansum(input: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
+           dtype: dtypes.dtype | None = None) -> Tensor:
+    """The sum treating nan as zero (their gradient is zero).
+
+    Example::
+
+        >>> nnzoo.nansum(nnzoo.tensor([1., float('nan'), 2.]))
+        tensor(3.)
+    """
+    if input._data.dtype.kind != "f":
+        return _reduce.sum(input, dim, keepdim, dtype=dtype)
+    return _reduce.sum(NanToZero.apply(input), dim, keepdim, dtype=dtype)
+
+
+def nanmean(input: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
+            dtype: dtypes.dtype | None = None) -> Tensor:
+    """The mean of the non-nan entries (nan where all are nan).
+
+    Example::
+
+        >>> nnzoo.nanmean(nnzoo.tensor([1., float('nan'), 2.]))
+        tensor(1.5000)
+    """
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got {input.dtype}")
+    count = nansum(_make((~xp.isnan(input._data)).astype(input._data.dtype)), dim, keepdim)
+    return nansum(input, dim, keepdim, dtype=dtype) / count
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """The lower median (the ((n - 1) // 2)-th smallest value): of all elements when dim is None, else
+    (values, indices) along ``dim``. The gradient goes to the selected element.
+
+    Example::
+
+        >>> nnzoo.median(nnzoo.tensor([4., 1., 3., 2.]))
+        tensor(2.)
+        >>> nnzoo.median(nnzoo.tensor([[4., 1., 3.], [0., 9., 5.]]), 1)
+        median(values=tensor([3., 5.]), indices=tensor([2, 2]))
+    """
+    if dim is None:
+        flat = input.reshape(-1)
+        if flat.shape[0] == 0:
+            return _make(xp.asarray(xp.nan, dtype=input._data.dtype))
+        return _sort.kthvalue(flat, (flat.shape[0] - 1) // 2 + 1, 0).values
+    d = _wrap_dim(dim, input.ndim, "median")
+    n = input.shape[d] if input.ndim else 1
+    values, indices = _sort.kthvalue(input, (n - 1) // 2 + 1, d, keepdim)
+    return median_result(values, indices)
+
+
+class CumExtreme(Op):
+    """(values, indices) of the running maximum (minimum) along ``d``; a later equal value takes over the index
+    (PyTorch's rule). dx = the gradient scatter-added at the indices."""
+
+    @staticmethod
+    def forward(ctx, x, d, largest):
+        if x.ndim == 0:
+            ctx.d, ctx.idx, ctx.shape = 0, xp.zeros(1, dtype=np.int64), (1,)
+            return x.copy(), xp.zeros((), dtype=np.int64)
+        values = (xp.maximum if largest else xp.minimum).accumulate(x, axis=d)
+        pos = xp.arange(x.shape[d]).reshape([-1 if i == d else 1 for i in range(x.ndim)])
+        hit = (x == values) | xp.isnan(x)
+        idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=d).astype(np.int64)
+        ctx.d, ctx.idx, ctx.shape = d, idx, x.shape
+        return values, idx
+
+    @staticmethod
+    def backward(ctx, grad, grad_indices=None):
+        g = grad.reshape(ctx.idx.shape) if grad.ndim == 0 else grad
+        out = GatherBackward.apply(g, ctx.d, ctx.idx, ctx.shape)
+        return (out.reshape(grad.shape) if grad.ndim == 0 else out), None, None
+
+
+def _cum_extreme(input, dim, largest, result):
+    d = _wrap_dim(dim, input.ndim, result.__name__)
+    values, indices = CumExtreme.apply(input, d, largest)
+    return result(values, indices.detach())
+
+
+def cummax(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+    """(values, indices) of the running maximum along ``dim``.
+
+    Example::
+
+        >>> nnzoo.cummax(nnzoo.tensor([1., 3., 2., 5.]), 0)
+        cummax(values=tensor([1., 3., 3., 5.]), indices=tensor([0, 1, 1, 3]))
+    """
+    return _cum_extreme(input, dim, True, cummax_result)
+
+
+def cummin(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+    """(values, indices) of the running minimum along ``dim``.
+
+    Example::
+
+        >>> nnzoo.cummin(nnzoo.tensor([3., 1., 2., 0.]), 0)
+        cummin(values=tensor([3., 1., 1., 0.]), indices=tensor([0, 1, 1, 3]))
+    """
+    return _cum_extreme(input, dim, False, cummin_result)
+
+
+median_result = namedtuple("median", ["values", "indices"])
+cummax_result = namedtuple("cummax", ["values", "indices"])
+cummin_result = namedtuple("cummin", ["values", "indices"])
+
+from . import sort as _sort  # noqa: E402  (sort imports this module's GatherBackward)
