@@ -67,7 +67,7 @@ from .backends import (are_deterministic_algorithms_enabled, get_float32_matmul_
                        set_num_interop_threads, set_num_threads, use_deterministic_algorithms)
 from .compiler import compile
 
-_LAZY = ("train", "recipes", "zoo", "viz", "onnx", "testing", "hub")
+_LAZY = ("train", "recipes", "zoo", "viz", "onnx", "testing", "hub", "distributed", "multiprocessing")
 
 
 def __getattr__(name):

@@ -408,6 +408,31 @@ class Module:
         """The module on the CPU: itself (nnzoo's parameters always live there)."""
         return self
 
+    def share_memory(self) -> Module:
+        """Move every parameter and buffer (and each gradient already there) into shared memory, in place.
+
+        The Parameter objects stay the same (an optimizer built before still holds them); their values now live
+        where processes started afterwards write too (``Tensor.share_memory_``): Hogwild training, where each
+        process of ``torch.multiprocessing`` runs optimizer steps on one shared model. Gradients made later (by
+        a ``backward`` in a child) are private to that process, as in PyTorch.
+
+        Example::
+
+            >>> from nnzoo import nn
+            >>> m = nn.Linear(2, 1).share_memory()
+            >>> all(p.is_shared() for p in m.parameters())
+            True
+        """
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is None:
+                        continue
+                    t.share_memory_()
+                    if t.grad is not None:
+                        t.grad.share_memory_()
+        return self
+
     def cuda(self, device: int | str | None = None) -> Module:
         """Raises as a CPU-only PyTorch build does (``nnzoo.cuda.is_available()`` is False)."""
         from .._device import NotCompiledError, check
