@@ -13,7 +13,7 @@ from .ops.interpolate import interpolate
 from .ops.local_response_norm import local_response_norm
 from .ops.loss import *  # noqa: F403
 from .ops.nn import alpha_dropout, bilinear, dropout, dropout1d, dropout2d, embedding, linear
-from .ops.norm import batch_norm, group_norm, layer_norm
+from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
 from .ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .ops.pool import *  # noqa: F403  (pooling)
 from .ops.reduce import log_softmax, softmax
@@ -28,4 +28,4 @@ __all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold"
 __all__ += _pool.__all__ + ["interpolate", "local_response_norm", "pixel_shuffle", "pixel_unshuffle"]
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
 __all__ += _activation.__all__
-__all__ += ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]
+__all__ += ["normalize", "cosine_similarity", "pairwise_distance", "pdist", "instance_norm"]

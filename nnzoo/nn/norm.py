@@ -1,18 +1,20 @@
-"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm``."""
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``InstanceNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``."""
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 
 from .. import creation, dtypes
 from ..autograd.arrays import array, assign_, bump_version
-from ..ops.norm import batch_norm, group_norm, layer_norm
+from ..ops.norm import batch_norm, group_norm, instance_norm, layer_norm
 from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d"]
 
 
 
@@ -129,6 +131,82 @@ class BatchNorm2d(_BatchNorm):
     """
 
     _expected_dims = (4,)
+
+
+class _InstanceNorm(_BatchNorm):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias per (sample, channel), over the spatial dims.
+
+    PyTorch's defaults: no affine map and no running statistics. With ``track_running_stats=True`` training
+    updates ``running_mean`` / ``running_var`` towards the batch average of the instances' statistics and eval
+    mode normalises with them (``num_batches_tracked`` is registered, as PyTorch, and not counted). An unbatched
+    input (C, *) is taken as a batch of one.
+    """
+
+    _no_batch_dim = 2
+
+    def __init__(self, num_features: int, eps: float = 1e-05, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: str | None = None, dtype: dtypes.dtype | None = None, *,
+                 bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def _check_input_dim(self, input):
+        if input.dim() not in (self._no_batch_dim, self._no_batch_dim + 1):
+            raise ValueError(f"expected {self._no_batch_dim}D or {self._no_batch_dim + 1}D input "
+                             f"(got {input.dim()}D input)")
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        feature_dim = input.dim() - self._no_batch_dim
+        if input.size(feature_dim) != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match num_features "
+                                 f"({self.num_features}), but got: {input.size(feature_dim)}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You can silence this "
+                          "warning by not passing in num_features, which is not used because affine=False",
+                          stacklevel=2)
+        unbatched = input.dim() == self._no_batch_dim
+        x = input.unsqueeze(0) if unbatched else input
+        y = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          self.training or not self.track_running_stats,
+                          self.momentum if self.momentum is not None else 0.0, self.eps)
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance norm over (N, C, L) or (C, L) inputs (statistics per sample and channel, over L).
+
+    Example::
+
+        >>> from nnzoo import nn
+        >>> nn.InstanceNorm1d(4)(nnzoo.randn(8, 4, 10)).shape
+        nnzoo.Size([8, 4, 10])
+    """
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance norm over (N, C, H, W) or (C, H, W) inputs (statistics per sample and channel, over H, W).
+
+    Example::
+
+        >>> from nnzoo import nn
+        >>> nn.InstanceNorm2d(3, affine=True)(nnzoo.randn(2, 3, 4, 4)).shape
+        nnzoo.Size([2, 3, 4, 4])
+    """
+
+    _no_batch_dim = 3
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance norm over (N, C, D, H, W) or (C, D, H, W) inputs.
+
+    Example::
+
+        >>> from nnzoo import nn
+        >>> nn.InstanceNorm3d(2)(nnzoo.randn(1, 2, 3, 3, 3)).shape
+        nnzoo.Size([1, 2, 3, 3, 3])
+    """
+
+    _no_batch_dim = 4
 
 
 class LayerNorm(Module):

@@ -1,4 +1,4 @@
-"""Normalisation math: ``batch_norm``, ``layer_norm``, ``group_norm``.
+"""Normalisation math: ``batch_norm``, ``layer_norm``, ``group_norm``, ``instance_norm``.
 
 ``batch_norm`` is composed from mean / var / arithmetic (whose backwards give the gradients, double backward
 included); the running-statistics update happens outside the graph. ``layer_norm`` and the normalisation step
@@ -17,7 +17,7 @@ from . import shape as _shape
 from .reduce import mean, var
 from .unary import rsqrt
 
-__all__ = ["batch_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 
 _make = Tensor._make
 
@@ -238,3 +238,66 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         y = y + _shape.reshape(bias, bshape)
     return y
 
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-05) -> Tensor:
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per (sample, channel) over the spatial dims.
+
+    With ``use_input_stats`` each instance is normalised with its own statistics (biased variance; the fused
+    :class:`LayerNorm` over the flattened spatial dims, as ``group_norm`` with one channel per group) and, when
+    given, the running estimates move towards the instances' statistics averaged over the batch:
+    running = (1 - momentum) * running + momentum * mean over N (unbiased variance for running_var), as PyTorch.
+    Otherwise the running estimates normalise (``batch_norm`` in eval mode).
+
+    Shape: input (N, C, *) with at least one spatial dim; running_mean / running_var / weight / bias (C,).
+
+    Example::
+
+        >>> from nnzoo.ops.norm import instance_norm
+        >>> instance_norm(nnzoo.tensor([[[1., 3.], [2., 2.]]]))
+        tensor([[[-1.0000,  1.0000],
+                 [ 0.0000,  0.0000]]])
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"instance_norm(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input of at least 3 dims (N, C, *), got shape "
+                         f"{tuple(input.shape)}")
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    n, c = input.shape[0], input.shape[1]
+    spatial = math.prod(input.shape[2:])
+    if spatial == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"instance_norm: {name} of shape {tuple(t.shape)} does not match the {c} channels "
+                               f"of the input of shape {tuple(input.shape)}")
+    x = _shape.reshape(input, n, c, spatial)
+    if _fusable(input) and spatial > 0:
+        y = LayerNorm.apply(x, None, None, 1, eps)
+    else:
+        y, _, _ = _normalise(x, (2,), eps)
+    if (running_mean is not None or running_var is not None) and n > 0:
+        a = x._data
+        m = momentum
+        if running_mean is not None:
+            rm = running_mean._data
+            rm *= (1 - m)
+            rm += (m * a.mean(2).mean(0)).astype(rm.dtype)
+            running_mean._vc[0] += 1
+        if running_var is not None:
+            rv = running_var._data
+            rv *= (1 - m)
+            rv += (m * a.var(2, ddof=1).mean(0)).astype(rv.dtype)
+            running_var._vc[0] += 1
+    y = _shape.reshape(y, input.shape)
+    bshape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        y = y * _shape.reshape(weight, bshape)
+    if bias is not None:
+        y = y + _shape.reshape(bias, bshape)
+    return y
