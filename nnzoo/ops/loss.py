@@ -15,6 +15,7 @@ where PyTorch still accepts them and mapped to ``reduction`` as PyTorch does (wi
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -23,14 +24,19 @@ from ..autograd.function import Op
 from ..backend import quiet, xp
 from ..tensor import Tensor
 from . import arith as _arith
+from . import index as _index
+from .distance import pairwise_distance as _pairwise_distance
 from .reduce import sum_to
 from .unary import logsigmoid as _logsigmoid
+from .unary import softplus as _softplus
 
 _make = Tensor._make
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
-           "cosine_embedding_loss", "margin_ranking_loss"]
+           "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "soft_margin_loss",
+           "hinge_embedding_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss", "poisson_nll_loss",
+           "gaussian_nll_loss", "multi_margin_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 # PyTorch's epsilon of BCE's gradient floor and cosine_embedding_loss is the C float 1e-12f
@@ -786,4 +792,256 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
                            f"sizes: input1 {tuple(input1.shape)}, input2 {tuple(input2.shape)}, target "
                            f"{tuple(target.shape)}")
     loss = (-target * (input1 - input2) + margin).clamp_min(0.0)
+    return _reduce(loss, reduction)
+
+
+# ---- margins, embeddings and likelihoods (composed) ----------------------------------------------------------
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average: bool | None = None,
+                        reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)), d the pairwise p-norm distance ``||x - y + eps||_p``; with ``swap``,
+    d(a, n) becomes min(d(a, n), d(p, n)).
+
+    Shape: anchor, positive, negative (N, D) or (D,) (same number of dims); output (N,) or () for 'none'.
+
+    Example::
+
+        >>> from nnzoo.ops import loss as F  # also nnzoo.nn.functional
+        >>> F.triplet_margin_loss(nnzoo.tensor([[0., 0.]]), nnzoo.tensor([[3., 4.]]), nnzoo.tensor([[0., 1.]]), eps=0.)
+        tensor(5.)
+    """
+    name = "triplet_margin_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    for what, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _tensor(t, name, what)
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"{name}: the anchor, positive, and negative tensors are expected to have the same number "
+                           f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    d_pos = _pairwise_distance(anchor, positive, p, eps)
+    d_neg = _pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _arith.minimum(d_neg, _pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_pos - d_neg + margin).clamp_min(0.0), reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) elementwise, for targets y of 1 or -1.
+
+    NOTE: computed as softplus(-y x) (linear above 20), which stays finite where PyTorch's log1p(exp(-y x))
+    overflows to inf (-y x > 88 in float32); elsewhere the two agree to rounding.
+
+    Example::
+
+        >>> from nnzoo.ops import loss as F  # also nnzoo.nn.functional
+        >>> F.soft_margin_loss(nnzoo.tensor([0., 2.]), nnzoo.tensor([1., -1.]), reduction='none')
+        tensor([0.6931, 2.1269])
+    """
+    name = "soft_margin_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    _tensor(input, name, "input")
+    _tensor(target, name, "target")
+    return _reduce(_softplus(-input * target), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average: bool | None = None,
+                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1 (PyTorch's sum of the two terms: y != 1 takes the margin
+    term, y != -1 the input itself).
+
+    Example::
+
+        >>> from nnzoo.ops import loss as F  # also nnzoo.nn.functional
+        >>> F.hinge_embedding_loss(nnzoo.tensor([0.3, 0.3]), nnzoo.tensor([1., -1.]), reduction='none')
+        tensor([0.3000, 0.7000])
+    """
+    name = "hinge_embedding_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    _tensor(input, name, "input")
+    _tensor(target, name, "target")
+    y = target._data
+    zeros = _make(xp.zeros((), input._data.dtype))
+    loss = _arith.where(y != 1, (margin - input).clamp_min(0.0), zeros) + _arith.where(y != -1, input, zeros)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average: bool | None = None, reduce: bool | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """-(1 / C) sum_c w_c [y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)] per sample (multi-label, one
+    binary logistic loss per class, averaged over the C classes).
+
+    Shape: input, target (N, C) (or (C,)); weight (C,); output (N,) for 'none'.
+
+    Example::
+
+        >>> from nnzoo.ops import loss as F  # also nnzoo.nn.functional
+        >>> F.multilabel_soft_margin_loss(nnzoo.tensor([[0., 0.]]), nnzoo.tensor([[1., 0.]]))
+        tensor(0.6931)
+    """
+    name = "multilabel_soft_margin_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    _tensor(input, name, "input")
+    _tensor(target, name, "target")
+    loss = -(target * _logsigmoid(input) + (1 - target) * _logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    c = input.shape[-1] if input.ndim else 1
+    loss = loss.sum(input.ndim - 1) / c if input.ndim else loss
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+                           reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])), divided by C.
+
+    ``target`` holds class indices, read up to its first negative entry (-1 pads it); a class counts as a target
+    however often it is listed, and each listed index contributes its own terms, as PyTorch.
+
+    Shape: input (C,) or (N, C); target int64 of input's shape; output () or (N,) for 'none'.
+
+    Example::
+
+        >>> from nnzoo.ops import loss as F  # also nnzoo.nn.functional
+        >>> F.multilabel_margin_loss(nnzoo.tensor([[0.1, 0.2, 0.4, 0.8]]), nnzoo.tensor([[3, 0, -1, 1]]))
+        tensor(0.8500)
+    """
+    name = "multilabel_margin_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    _tensor(input, name, "input")
+    _tensor(target, name, "target")
+    if input.ndim > 2 or tuple(target.shape) != tuple(input.shape) or target._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}: expected input of shape (C,) or (N, C) and an integer target of the same "
+                           f"shape, got input {tuple(input.shape)} and target {tuple(target.shape)} ({target.dtype})")
+    vector = input.ndim <= 1
+    x = input.reshape((1, -1)) if vector else input
+    t = target._data.reshape(x.shape).astype(xp.int64)
+    n, c = x.shape
+    if t.size and (t.max() >= c):
+        raise RuntimeError(f"{name}: target index {int(t.max())} is out of bounds for {c} classes")
+    valid = xp.cumprod(t >= 0, axis=1).astype(bool)  # the indices before the first negative one
+    rows, ks = xp.nonzero(valid)
+    is_target = xp.zeros((n, c), dtype=bool)
+    is_target[rows, t[rows, ks]] = True
+    x_target = _index.gather(x, 1, _make(xp.where(valid, t, 0)))  # (N, K): x at the k-th listed class
+    z = (x.unsqueeze(1) - x_target.unsqueeze(2) + 1.0).clamp_min(0.0)  # (N, K, C)
+    mask = (valid[:, :, None] & ~is_target[:, None, :]).astype(input._data.dtype)
+    loss = (z * _make(mask)).sum((1, 2)) / c
+    if vector:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average: bool | None = None, eps: float = 1e-8, reduce: bool | None = None,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of a Poisson target: exp(x) - t x (``log_input``), or x - t log(x + eps); with
+    ``full``, Stirling's t log t - t + log(2 pi t) / 2 is added where t > 1.
+
+    Example::
+
+        >>> from nnzoo.ops import loss as F  # also nnzoo.nn.functional
+        >>> F.poisson_nll_loss(nnzoo.tensor([0., 1.]), nnzoo.tensor([1., 2.]), reduction='none')
+        tensor([1.0000, 0.7183])
+    """
+    name = "poisson_nll_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    _tensor(input, name, "input")
+    _tensor(target, name, "target")
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        # NOTE: Stirling's term is computed on max(t, 1) and kept where t > 1 (PyTorch computes it everywhere and
+        # masks it, giving nan gradients to targets of 0); the values are the same
+        keep = target._data > 1
+        ts = _arith.where(keep, target, 1.0)
+        stirling = ts * ts.log() - ts + (ts * (2 * math.pi)).log() * 0.5
+        loss = loss + _arith.where(keep, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of a Gaussian target: (log(max(var, eps)) + (x - t)^2 / max(var, eps)) / 2, plus
+    log(2 pi) / 2 with ``full``.
+
+    ``var`` has input's shape, or one dim fewer (then it is unsqueezed), or one dim of size 1 where input's is not
+    (homoscedastic), or is a float. NOTE: var is clamped at eps for the values only; its gradient is the unclamped
+    one, as PyTorch's in-place no_grad clamp.
+
+    Example::
+
+        >>> from nnzoo.ops import loss as F  # also nnzoo.nn.functional
+        >>> F.gaussian_nll_loss(nnzoo.tensor([0., 1.]), nnzoo.tensor([1., 1.]), nnzoo.tensor([1., 1.]))
+        tensor(0.2500)
+    """
+    name = "gaussian_nll_loss"
+    _tensor(input, name, "input")
+    _tensor(target, name, "target")
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = _make(xp.full(tuple(input.shape), var, dtype=input._data.dtype))
+    elif (var._data < 0).any():
+        raise ValueError("var has negative entry/entries")
+    vs, xs = tuple(var.shape), tuple(input.shape)
+    if vs != xs:
+        if xs[:-1] == vs:
+            var = var.unsqueeze(-1)
+        elif not (len(xs) == len(vs) and sum(b for a, b in zip(xs, vs) if a != b) == 1):
+            raise ValueError(f"var is of incorrect size: {vs} for input of shape {xs}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    var = var + (var.clamp_min(eps) - var).detach()
+    d = input - target
+    loss = (var.log() + d * d / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge: (1 / C) sum over i != y of w[y] max(0, margin - x[y] + x[i])^p, p = 1 or 2.
+
+    Shape: input (N, C) or (C,); target (N,) (or () / (1,) for a vector); weight (C,); output (N,) for 'none'.
+
+    Example::
+
+        >>> from nnzoo.ops import loss as F  # also nnzoo.nn.functional
+        >>> F.multi_margin_loss(nnzoo.tensor([[0.1, 0.2, 0.4, 0.8]]), nnzoo.tensor([3]))
+        tensor(0.3250)
+    """
+    name = "multi_margin_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    _tensor(input, name, "input")
+    _tensor(target, name, "target")
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if input.ndim > 2 or input.ndim == 0:
+        raise RuntimeError(f"{name}: expected input of shape (C,) or (N, C), got {tuple(input.shape)}")
+    x = input.reshape((1, -1)) if input.ndim == 1 else input
+    n, c = x.shape
+    t = target._data.reshape(-1).astype(xp.int64)
+    if t.shape[0] != n:
+        raise RuntimeError(f"{name}: inconsistent target size: {tuple(target.shape)} for input of size "
+                           f"{tuple(input.shape)}")
+    if t.size and (t.min() < 0 or t.max() >= c):
+        raise RuntimeError(f"{name}: target out of range: the targets must be in [0, {c})")
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
+        raise RuntimeError(f"{name}: weight of shape {tuple(weight.shape)} must be 1-D with {c} elements")
+    x_target = _index.gather(x, 1, _make(t.reshape(n, 1)))  # (N, 1)
+    z = (x - x_target + margin).clamp_min(0.0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * _index.index_select(weight, 0, _make(t)).reshape((n, 1))
+    others = xp.ones((n, c), dtype=input._data.dtype)
+    others[xp.arange(n), t] = 0  # the target's own term is left out
+    loss = (z * _make(others)).sum(1) / c
+    if input.ndim == 1 and target.ndim == 0:
+        loss = loss.reshape(())
     return _reduce(loss, reduction)
