@@ -1,4 +1,4 @@
 """``torch.nn.modules.container``: ``Sequential``, ``ModuleList``, ``ModuleDict``."""
-from ..container import ModuleDict, ModuleList, Sequential
+from ..container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
