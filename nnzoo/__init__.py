@@ -37,6 +37,9 @@ from .ops.pointwise import *  # noqa: F403
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool2d
+# layer functions PyTorch also has at the top level (torch.selu, torch.cosine_similarity, ...)
+from .ops.activation import celu, hardshrink, prelu, rrelu, selu, threshold
+from .ops.distance import cosine_similarity, pairwise_distance, pdist
 
 __version__ = "0.1.0"
 

@@ -10,8 +10,9 @@ import nnzoo
 from nnzoo import nn
 from nnzoo.nn.modules import utils as nutils
 
-SUBS = ["activation", "batchnorm", "container", "conv", "dropout", "flatten", "fold", "linear", "loss", "module",
-        "normalization", "pixelshuffle", "pooling", "rnn", "sparse", "transformer", "upsampling"]
+SUBS = ["activation", "batchnorm", "container", "conv", "distance", "dropout", "flatten", "fold", "instancenorm",
+        "linear", "loss", "module", "normalization", "padding", "pixelshuffle", "pooling", "rnn", "sparse",
+        "transformer", "upsampling"]
 
 
 @pytest.mark.parametrize("sub", SUBS)
