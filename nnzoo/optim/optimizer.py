@@ -290,6 +290,13 @@ def _check_nonneg(name, value):
         raise ValueError(f"Invalid {name} value: {value}")
 
 
+def _check_betas(betas):
+    """Adam's family: each of the two betas in [0, 1), PyTorch's error otherwise."""
+    for i in range(2):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+
+
 def _check_flags(name, differentiable):
     if differentiable:
         raise NotImplementedError(f"{name}: differentiable=True is not supported (updates run on "

@@ -5,7 +5,7 @@ import math
 
 from ..autograd.arrays import array
 from ..backend import xp
-from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
+from .optimizer import Optimizer, ParamsT, _check_betas, _check_flags, _check_lr, _check_nonneg, _new_step, _zeros_like
 
 
 class RAdam(Optimizer):
@@ -57,9 +57,7 @@ class RAdam(Optimizer):
                  differentiable: bool = False) -> None:
         _check_lr(lr)
         _check_nonneg("epsilon", eps)
-        for i in range(2):
-            if not 0.0 <= betas[i] < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+        _check_betas(betas)
         _check_nonneg("weight_decay", weight_decay)
         _check_flags(type(self).__name__, differentiable)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
