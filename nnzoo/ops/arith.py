@@ -10,6 +10,8 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Op
+from ..autograd.grad_mode import no_grad as _no_grad
+from ..autograd.grad_mode import state as _grad_state
 from ..backend import quiet, xp
 from ..kernels.power import scalar_pow
 from ..tensor import Tensor
@@ -309,27 +311,62 @@ def _scaled(other, alpha, input, op):
     return out if out.dtype == dt else cast(out, dt)  # bool * 2 is int64; the op's dtype decides
 
 
-def add(input: Tensor | float, other: Tensor | float, *, alpha: float = 1) -> Tensor:
-    """input + alpha * other, broadcasting."""
+def write_out(op: str, result: Tensor, out: Tensor | None) -> Tensor:
+    """PyTorch's ``out=`` argument: ``result`` copied into ``out`` (resized first when its shape differs), and
+    ``out`` returned; ``result`` itself when ``out`` is None.
+
+    As in PyTorch, ``out=`` does not record a gradient: it raises RuntimeError when grad mode is on and an
+    argument requires grad, and when ``result``'s dtype cannot be cast to ``out``'s (a float result into an
+    integer ``out``, a number into a bool one).
+    """
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if result.requires_grad or (out.requires_grad and _grad_state.enabled):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    src, dst = result._data.dtype, out._data.dtype
+    if (src.kind in "fc" and dst.kind not in "fc") or (src.kind != "b" and dst.kind == "b"):
+        raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+    if tuple(out.shape) != tuple(result.shape):  # PyTorch resizes out
+        out._data = xp.empty(result._data.shape, dst)
+    with _no_grad():
+        out.copy_(result)
+    return out
+
+
+def add(input: Tensor | float, other: Tensor | float, *, alpha: float = 1, out: Tensor | None = None) -> Tensor:
+    """input + alpha * other, broadcasting (into ``out`` when given)."""
     if alpha != 1:
         other = _scaled(other, alpha, input, "add")
-    return _binary(Add, input, other)
+    result = _binary(Add, input, other)
+    return result if out is None else write_out("add", result, out)
 
 
-def sub(input: Tensor | float, other: Tensor | float, *, alpha: float = 1) -> Tensor:
-    """input - alpha * other, broadcasting."""
+def sub(input: Tensor | float, other: Tensor | float, *, alpha: float = 1, out: Tensor | None = None) -> Tensor:
+    """input - alpha * other, broadcasting (into ``out`` when given)."""
     if alpha != 1:
         _no_bool_sub(input, other)
         other = _scaled(other, alpha, input, "sub")
-    return _binary(Sub, input, other)
+    result = _binary(Sub, input, other)
+    return result if out is None else write_out("sub", result, out)
 
 
 subtract = sub
 
 
-def mul(input: Tensor | float, other: Tensor | float) -> Tensor:
-    """input * other, broadcasting."""
-    return _binary(Mul, input, other)
+def mul(input: Tensor | float, other: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """input * other, broadcasting (into ``out`` when given).
+
+    Example::
+
+        >>> out = nnzoo.empty(2)
+        >>> nnzoo.mul(nnzoo.tensor([1., 2.]), 3, out=out) is out, out
+        (True, tensor([3., 6.]))
+    """
+    result = _binary(Mul, input, other)
+    return result if out is None else write_out("mul", result, out)
 
 
 multiply = mul
@@ -379,7 +416,14 @@ def _integer_divisor(dt, b, op):
         raise RuntimeError(f"{op}: ZeroDivisionError (integer division by zero)")
 
 
-def div(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | None = None) -> Tensor:
+def div(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | None = None,
+        out: Tensor | None = None) -> Tensor:
+    """input / other (into ``out`` when given); see ``_div``."""
+    result = _div(input, other, rounding_mode)
+    return result if out is None else write_out("div", result, out)
+
+
+def _div(input: Tensor | float, other: Tensor | float, rounding_mode: str | None = None) -> Tensor:
     """input / other (true division; integers give the default float dtype).
 
     ``rounding_mode='trunc'`` or ``'floor'`` rounds the quotient; its gradient is zero, as in PyTorch

@@ -93,7 +93,13 @@ def _check_matmul(a, b, op):
                            "broadcast")
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """input @ other (into ``out`` when given); see ``_matmul_nd``."""
+    result = _matmul_nd(input, other)
+    return result if out is None else _arith.write_out("matmul", result, out)
+
+
+def _matmul_nd(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: 1-D operands are vectors, leading dims broadcast.
 
     Shape: (..., n, k) @ (..., k, m) -> (..., n, m); a 1-D left operand (k,) acts as (1, k) and a
@@ -122,8 +128,13 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return out.reshape(out.shape[:-1])
 
 
-def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Product of two matrices (no broadcasting): (n, k) @ (k, m) -> (n, m)."""
+def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Product of two matrices (no broadcasting): (n, k) @ (k, m) -> (n, m), into ``out`` when given."""
+    result = _mm(input, mat2)
+    return result if out is None else _arith.write_out("mm", result, out)
+
+
+def _mm(input: Tensor, mat2: Tensor) -> Tensor:
     _check_tensors("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected two 2-D matrices, got shapes {shapes_str(input, mat2)}")
@@ -132,8 +143,14 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return MatMul.apply(input, mat2)
 
 
-def bmm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Batched matrix product of 3-D tensors with equal batch size: (B, n, k) @ (B, k, m) -> (B, n, m)."""
+def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Batched matrix product of 3-D tensors with equal batch size: (B, n, k) @ (B, k, m) -> (B, n, m), into
+    ``out`` when given."""
+    result = _bmm(input, mat2)
+    return result if out is None else _arith.write_out("bmm", result, out)
+
+
+def _bmm(input: Tensor, mat2: Tensor) -> Tensor:
     _check_tensors("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"bmm: expected two 3-D tensors, got shapes {shapes_str(input, mat2)}")
@@ -501,4 +518,5 @@ def einsum(equation: str, *operands: Tensor) -> Tensor:
     return _contract(operands, subs, out)
 
 
+from . import arith as _arith  # noqa: E402
 from . import shape as _shape  # noqa: E402
