@@ -147,7 +147,7 @@ class Tensor:
         return -1
 
     def is_floating_point(self) -> _bool:
-        return self._data.dtype.kind == "f" or self._data.dtype == _BF16
+        return self._data.dtype.kind == "f" or _is_bf16(self._data.dtype)
 
     def is_contiguous(self) -> _bool:
         return self._data.flags.c_contiguous
@@ -266,7 +266,7 @@ class Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
         if requires_grad and self._data.dtype.kind != "f":
-            if self._data.dtype == _BF16:  # NOTE: nnzoo's autograd computes in float16/32/64 (see dtypes' doc)
+            if _is_bf16(self._data.dtype):  # NOTE: nnzoo's autograd computes in float16/32/64 (see dtypes' doc)
                 raise RuntimeError("requires_grad on a bfloat16 tensor: nnzoo's bfloat16 is a storage and cast dtype, "
                                    "its ops are not differentiated; convert with .float() first")
             raise RuntimeError(f"only floating point tensors can require gradients, not {self.dtype}")
@@ -1485,7 +1485,7 @@ def _format_array(arr):
     or in scientific notation when magnitudes are extreme or far apart; all padded to one width."""
     if arr.size == 0:
         return "[]"
-    if arr.dtype == _BF16:  # printed through float32, which holds every bfloat16 value exactly
+    if _is_bf16(arr.dtype):  # printed through float32, which holds every bfloat16 value exactly
         arr = arr.astype(np.float32)
     if arr.dtype.kind != "f" or arr.size > 1000:  # big tensors: NumPy's summary with 4 decimals
         return np.array2string(arr, separator=", ", prefix="tensor(", precision=4, threshold=1000,
@@ -1561,8 +1561,9 @@ _check_device = _device_check
 
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-# NumPy's bfloat16 (ml_dtypes); without ml_dtypes a dtype no tensor has, so the comparisons below stay False
-_BF16 = dtypes.bfloat16.np if dtypes._ml_dtypes is not None else np.dtype("V2")
+def _is_bf16(dt):
+    """Whether a NumPy dtype is ml_dtypes' bfloat16 (kind "V"), without importing ml_dtypes for the answer."""
+    return dt.kind == "V" and dt.name == "bfloat16"
 
 
 def _range_key(key):

@@ -27,9 +27,8 @@ from .tensor import Size, Tensor
 
 __all__ = ["assert_close", "assert_allclose"]
 
-_DTYPE_PRECISIONS = {dtypes.float16: (1e-3, 1e-5), dtypes.float32: (1.3e-6, 1e-5), dtypes.float64: (1e-7, 1e-7)}
-if isinstance(dtypes.bfloat16, dtypes.dtype) and not isinstance(dtypes.bfloat16, dtypes._MissingBFloat16):
-    _DTYPE_PRECISIONS[dtypes.bfloat16] = (1.6e-2, 1e-5)
+_DTYPE_PRECISIONS = {dtypes.float16: (1e-3, 1e-5), dtypes.bfloat16: (1.6e-2, 1e-5), dtypes.float32: (1.3e-6, 1e-5),
+                     dtypes.float64: (1e-7, 1e-7)}
 # the scalar types as PyTorch maps them to dtypes for their tolerances
 _NUMBER_DTYPES = {bool: dtypes.bool, int: dtypes.int64, float: dtypes.float64}
 

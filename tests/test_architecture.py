@@ -128,3 +128,11 @@ def test_importing_the_zoo_does_not_import_train():
             "print(sorted(m for m in sys.modules if m.startswith(('nnzoo.train', 'nnzoo.recipes'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
+
+
+def test_import_nnzoo_leaves_the_optional_heavy_modules_unimported():
+    # ml_dtypes alone costs ~0.5 s to import: bfloat16 loads it on first use
+    heavy = ("ml_dtypes", "onnx", "onnxruntime", "PIL", "tensorboardX", "nnzoo.train", "nnzoo.recipes")
+    code = f"import sys, nnzoo; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
