@@ -1,0 +1,175 @@
+"""Compiled kernels: Numba, compiled on first use, cached on disk, with the NumPy version as reference.
+
+A kernel family that has a compiled path keeps its NumPy path next to it; the NumPy path is the tested
+reference and the fallback. Which one runs is decided at each call by :func:`use`:
+
+- ``NNZOO_KERNELS=numpy`` in the environment (read when this module is imported) selects the NumPy paths
+  everywhere; ``NNZOO_KERNELS=compiled`` (the default) selects the compiled ones where Numba is installed
+  (``pip install nnzoo[kernels]``) and the arrays are NumPy arrays; without Numba nnzoo runs on NumPy alone.
+- :func:`mode` switches for a block of code (the tests run both paths in one process and compare them).
+
+``import nnzoo`` compiles nothing and does not import Numba: :func:`kernel` wraps a plain Python function
+and compiles it with ``numba.njit(cache=True)`` the first time it is called, so a process pays for the
+kernels it uses, once; later processes load them from Numba's on-disk cache (``__pycache__`` beside this
+package, or ``NUMBA_CACHE_DIR``).
+
+Threads: compiled kernels declared ``parallel=True`` split their outer loop over Numba's threads (as many
+as the process may use). See :func:`threading_setup` for the threading layer and why.
+
+Example::
+
+    >>> import numpy as np
+    >>> from nnzoo.kernels import jit
+    >>> @jit.kernel()
+    ... def _twice(x, out):
+    ...     for i in range(x.size):
+    ...         out[i] = 2 * x[i]
+    >>> def twice(x):
+    ...     if jit.use(x):
+    ...         out = np.empty_like(x)
+    ...         _twice(x, out)
+    ...         return out
+    ...     return 2 * x
+    >>> twice(np.arange(3.0))
+    array([0., 2., 4.])
+    >>> with jit.mode("numpy"):
+    ...     jit.use(np.arange(3.0))
+    False
+"""
+import contextlib
+import os
+
+import numpy as np
+
+__all__ = ["MODES", "active_mode", "available", "kernel", "mode", "threading_setup", "use"]
+
+MODES = ("compiled", "numpy")
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _mode_from_env():
+    value = os.environ.get("NNZOO_KERNELS", "compiled").strip().lower() or "compiled"
+    if value not in MODES:
+        raise ValueError(f"NNZOO_KERNELS must be one of {', '.join(MODES)}; got {value!r}")
+    return value
+
+
+_mode = _mode_from_env()
+_numba = None  # the numba module once imported; False when it cannot be imported
+
+
+def _import_numba():
+    global _numba
+    if _numba is None:
+        try:
+            import numba
+        except ImportError:
+            _numba = False
+        else:
+            threading_setup(numba)
+            _numba = numba
+    return _numba
+
+
+def available():
+    """True when Numba can be imported (whether or not the mode selects it). Imports Numba."""
+    return bool(_import_numba())
+
+
+def active_mode():
+    """The mode in force: ``"compiled"`` (and Numba is installed) or ``"numpy"``."""
+    if _mode == "compiled" and available():
+        return "compiled"
+    return "numpy"
+
+
+@contextlib.contextmanager
+def mode(name):
+    """Run a block with the compiled kernels (``"compiled"``) or the NumPy references (``"numpy"``)."""
+    global _mode
+    if name not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {name!r}")
+    old, _mode = _mode, name
+    try:
+        yield
+    finally:
+        _mode = old
+
+
+def use(*arrays):
+    """True when a compiled kernel should run on ``arrays``: the mode is ``"compiled"``, Numba is installed,
+    and every array is a NumPy array of float32 or float64 (CuPy arrays and other dtypes take the NumPy path).
+    """
+    if _mode != "compiled" or not (_numba if _numba is not None else _import_numba()):
+        return False
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype not in _FLOATS:
+            return False
+    return True
+
+
+class _Kernel:
+    """A Python function compiled by Numba on its first call (see :func:`kernel`)."""
+
+    __slots__ = ("py_func", "options", "_compiled", "__name__", "__wrapped__")
+
+    def __init__(self, fn, options):
+        self.py_func = fn
+        self.options = options
+        self._compiled = None
+        self.__name__ = fn.__name__
+        self.__wrapped__ = fn
+
+    def __call__(self, *args):
+        f = self._compiled
+        if f is None:
+            f = self.compile()
+        return f(*args)
+
+    def compile(self):
+        """Compile now (loads from the disk cache when an earlier process compiled the same source)."""
+        numba = _import_numba()
+        if not numba:
+            raise RuntimeError(f"kernel {self.__name__} needs Numba (pip install nnzoo[kernels]); "
+                               "callers check jit.use() first")
+        options = self.options
+        if self.py_func.__code__.co_filename.startswith("<"):  # typed at a prompt: no file to cache beside
+            options = dict(options, cache=False)
+        self._compiled = numba.njit(**options)(self.py_func)
+        return self._compiled
+
+    def __repr__(self):
+        return f"<compiled kernel {self.__name__} {self.options}>"
+
+
+def kernel(*, parallel=False, fastmath=False, boundscheck=False, inline="never"):
+    """Decorator: compile the function with ``numba.njit`` on first call, cached on disk, GIL released.
+
+    ``fastmath`` stays off unless a kernel states why reassociation is harmless to it: results are checked
+    against the NumPy reference and PyTorch.
+    """
+    options = dict(parallel=parallel, fastmath=fastmath, boundscheck=boundscheck, inline=inline,
+                   cache=True, nogil=True)
+
+    def deco(fn):
+        return _Kernel(fn, options)
+    return deco
+
+
+def threading_setup(numba):
+    """Choose Numba's threading layer and thread count (called once, when Numba is first imported).
+
+    The user's choice wins: ``NUMBA_THREADING_LAYER`` and ``NUMBA_NUM_THREADS`` are Numba's own variables.
+    Otherwise the layer is ``workqueue`` and the count is the number of CPUs this process may run on.
+    NOTE: OpenMP's workers (the ``omp`` layer) spin after each parallel region, as OpenBLAS's do after a
+    GEMM; on two cores the two pools of spinning threads take turns stealing the core the other needs.
+    The workqueue layer's workers sleep at once; measured in benchmarks/README.md ("Compiled kernels").
+    """
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
+    if "NUMBA_NUM_THREADS" not in os.environ:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            n = os.cpu_count() or 1
+        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
