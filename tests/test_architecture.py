@@ -18,6 +18,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "nnzoo"
 #   floating-point error control of the host, and np.newaxis.
 # Anything else needs a ``# host: <reason>`` comment on the line or the line above it: index arithmetic on
 # the host (shapes, offsets of a few integers), data that is a host table by nature.
+# The body of a compiled kernel (a function decorated with ``jit.kernel(...)``) is host code by definition:
+# Numba compiles it for the CPU and its callers run it only when ``jit.use(...)`` says the arrays are NumPy
+# arrays; its NumPy calls are Numba's supported subset, not array work on a device.
 NUMPY_ALLOWED = {
     # dtypes and dtype queries
     "dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
@@ -44,17 +47,37 @@ def _numpy_names(tree):
     return names
 
 
+def _is_compiled_kernel(fn):
+    """Whether a function definition is decorated with ``kernel(...)`` or ``jit.kernel(...)``."""
+    for d in fn.decorator_list:
+        target = d.func if isinstance(d, ast.Call) else d
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+        if name == "kernel":
+            return True
+    return False
+
+
+def _kernel_lines(tree):
+    """The line numbers inside compiled kernels (see the NOTE above NUMPY_ALLOWED)."""
+    inside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and _is_compiled_kernel(node):
+            inside.update(range(node.lineno, node.end_lineno + 1))
+    return inside
+
+
 def seam_violations(path):
     """``[(line, text)]`` of direct numpy uses in ``path`` that the seam does not admit."""
     source = path.read_text()
     lines = source.splitlines()
     tree = ast.parse(source)
     aliases = _numpy_names(tree)
+    compiled = _kernel_lines(tree)
 
     def justified(lineno):
         here = lines[lineno - 1]
         above = lines[lineno - 2] if lineno >= 2 else ""
-        return "# host:" in here or above.strip().startswith("# host:")
+        return lineno in compiled or "# host:" in here or above.strip().startswith("# host:")
 
     bad = []
     for node in ast.walk(tree):
@@ -82,6 +105,13 @@ def test_the_seam_check_can_fail(tmp_path):
     f.write_text("import numpy as np\nx = np.zeros(3)\ny = np.float32\n"
                  "# host: three offsets\nz = np.arange(3)\nw = np.cumsum([1])  # host: offsets\n")
     assert seam_violations(f) == [(2, "x = np.zeros(3)")]
+
+
+def test_compiled_kernel_bodies_are_host_code(tmp_path):
+    f = tmp_path / "k.py"
+    f.write_text("import numpy as np\nfrom . import jit\n\n@jit.kernel(parallel=True)\ndef _k(x):\n"
+                 "    return np.empty(3)\n\ndef caller(x):\n    return np.empty(3)\n")
+    assert seam_violations(f) == [(9, "return np.empty(3)")]
 
 
 # ---- what each layer may import --------------------------------------------------------------------------
@@ -132,7 +162,7 @@ def test_importing_the_zoo_does_not_import_train():
 
 def test_import_nnzoo_leaves_the_optional_heavy_modules_unimported():
     # ml_dtypes alone costs ~0.5 s to import: bfloat16 loads it on first use
-    heavy = ("ml_dtypes", "onnx", "onnxruntime", "PIL", "tensorboardX", "nnzoo.train", "nnzoo.recipes")
+    heavy = ("numba", "ml_dtypes", "onnx", "onnxruntime", "PIL", "tensorboardX", "nnzoo.train", "nnzoo.recipes")
     code = f"import sys, nnzoo; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
