@@ -38,6 +38,7 @@ Example::
 """
 import contextlib
 import os
+import threading
 
 import numpy as np
 
@@ -55,6 +56,10 @@ def _mode_from_env():
 
 
 _mode = _mode_from_env()
+# NOTE: Numba's workqueue layer (chosen in threading_setup) aborts the whole process when two Python threads
+# launch parallel kernels at the same time; nnzoo's parallel kernels therefore launch one at a time (each
+# already uses every core). An uncontended acquire costs ~0.1 us.
+_parallel_launch = threading.Lock()
 _numba = None  # the numba module once imported; False when it cannot be imported
 
 
@@ -111,12 +116,13 @@ def use(*arrays):
 class _Kernel:
     """A Python function compiled by Numba on its first call (see :func:`kernel`)."""
 
-    __slots__ = ("py_func", "options", "_compiled", "__name__", "__wrapped__")
+    __slots__ = ("py_func", "options", "_compiled", "_parallel", "__name__", "__wrapped__")
 
     def __init__(self, fn, options):
         self.py_func = fn
         self.options = options
         self._compiled = None
+        self._parallel = options["parallel"]
         self.__name__ = fn.__name__
         self.__wrapped__ = fn
 
@@ -124,6 +130,9 @@ class _Kernel:
         f = self._compiled
         if f is None:
             f = self.compile()
+        if self._parallel:
+            with _parallel_launch:
+                return f(*args)
         return f(*args)
 
     def compile(self):

@@ -1,0 +1,94 @@
+"""The compiled-kernel machinery (nnzoo/kernels/jit.py): modes, dispatch, lazy compilation, threads."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from nnzoo.kernels import jit
+
+
+def test_mode_switches_dispatch_and_restores():
+    x = np.ones(3, dtype=np.float32)
+    with jit.mode("numpy"):
+        assert not jit.use(x)
+        with jit.mode("compiled"):
+            assert jit.use(x) == jit.available()
+        assert not jit.use(x)
+
+
+def test_use_refuses_what_the_kernels_do_not_take():
+    with jit.mode("compiled"):
+        assert not jit.use(np.ones(3, dtype=np.int64))
+        assert not jit.use(np.ones(3, dtype=np.float16))
+        assert not jit.use([1.0, 2.0])
+        assert not jit.use(np.ones(3), np.ones(3, dtype=np.int32))
+
+
+def test_bad_mode_names_the_choices():
+    with pytest.raises(ValueError, match="compiled, numpy"), jit.mode("fast"):
+        pass
+
+
+def _run(code, **env):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300)
+
+
+def test_bad_environment_value_is_refused_on_import():
+    r = _run("import nnzoo.kernels.jit", NNZOO_KERNELS="fastest")
+    assert r.returncode != 0 and "NNZOO_KERNELS must be one of compiled, numpy" in r.stderr
+
+
+def test_numpy_mode_from_the_environment():
+    r = _run("from nnzoo.kernels import jit; import numpy as np; print(jit.active_mode(), jit.use(np.ones(2)))",
+             NNZOO_KERNELS="numpy")
+    assert r.stdout.split() == ["numpy", "False"], r.stderr
+
+
+def test_kernel_compiles_on_first_call_and_matches_python():
+    pytest.importorskip("numba")
+
+    @jit.kernel()
+    def axpy(a, x, y):
+        for i in range(x.size):
+            y[i] += a * x[i]
+
+    assert axpy._compiled is None  # defining a kernel compiles nothing
+    x, y = np.arange(5.0), np.ones(5)
+    axpy(2.0, x, y)
+    assert axpy._compiled is not None
+    np.testing.assert_array_equal(y, 1 + 2 * np.arange(5.0))
+
+
+def test_parallel_kernels_from_many_threads_do_not_abort():
+    # Numba's workqueue layer aborts the process on concurrent parallel launches; jit serialises them
+    pytest.importorskip("numba")
+    code = """
+        import threading, numpy as np
+        from numba import prange
+        from nnzoo.kernels import jit
+
+        @jit.kernel(parallel=True)
+        def total(a):
+            s = 0.0
+            for i in prange(a.size):
+                s += a[i]
+            return s
+
+        a = np.ones(1_000_000)
+        results = []
+        def work():
+            for _ in range(20):
+                results.append(total(a))
+        ts = [threading.Thread(target=work) for _ in range(3)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        import numba
+        print(len(results), set(results), numba.threading_layer())
+    """
+    r = _run(code)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split()[:2] == ["60", "{1000000.0}"], r.stdout
