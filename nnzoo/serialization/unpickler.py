@@ -93,11 +93,18 @@ class SafeUnpickler:
         persistent_load: called with each persistent id; None refuses persistent ids.
         user_allowed: ``"module.qualname" -> object``, globals the user marked safe (looked up after
             ``allowed``): callable, and for classes instantiable by ``NEWOBJ`` and buildable by ``BUILD``.
+        resolve: ``(module, name) -> object or None``: another name of a global; a global that is not in
+            ``allowed`` or ``user_allowed`` is admitted when this gives one of ``user_allowed``'s objects (a
+            PyTorch class name of an nnzoo class the user marked). Nothing else is done with its result.
+        build: ``(obj, state) -> bool``: a ``BUILD`` of an object of a marked class that the caller does
+            itself (returns True), before the default (``__setstate__`` or the attributes).
     """
 
     def __init__(self, data: bytes | io.BufferedIOBase, allowed: dict[str, Any], callables: Iterable[Any],
                  persistent_load: Callable[[Any], Any] | None = None,
-                 user_allowed: dict[str, Any] | None = None) -> None:
+                 user_allowed: dict[str, Any] | None = None,
+                 resolve: Callable[[str, str], Any] | None = None,
+                 build: Callable[[Any, Any], bool] | None = None) -> None:
         self._file = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
         self._allowed = allowed
         self._callables = {id(c): c for c in callables}
@@ -105,6 +112,7 @@ class SafeUnpickler:
         self._user_types = {id(c): c for c in self._user.values() if isinstance(c, type)}
         self._callables.update((id(c), c) for c in self._user.values() if callable(c))
         self._persistent_load = persistent_load
+        self._resolve, self._build_hook = resolve, build
         self.globals_seen: list[str] = []
 
     # ---- reading bytes -------------------------------------------------------------------------------
@@ -153,6 +161,10 @@ class SafeUnpickler:
             raise Refused(full, f"the module {module} is blocked even when marked safe")
         if full in self._user:
             return self._user[full]
+        if self._resolve is not None:
+            other = self._resolve(module, name)
+            if other is not None and any(other is v for v in self._user.values()):
+                return other
         raise Refused(full)
 
     def _new(self, cls: Any, args: Any) -> Any:
@@ -195,7 +207,8 @@ class SafeUnpickler:
                 and all(isinstance(k, str) for k in state):
             inst.__dict__.update(state)  # torch.save's state dicts carry a _metadata attribute
         elif self._user_types.get(id(type(inst))) is type(inst):
-            _set_state(inst, state)
+            if self._build_hook is None or not self._build_hook(inst, state):
+                _set_state(inst, state)
         else:
             raise Malformed(f"the pickle sets the state of a {type(inst).__name__}; only an OrderedDict's "
                             "attributes, or objects of classes marked safe (add_safe_globals), can be set")

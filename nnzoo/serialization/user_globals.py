@@ -199,5 +199,14 @@ def get_unsafe_globals_in_checkpoint(f: str | os.PathLike | BinaryIO) -> list[st
         if kind != "zip" or pkl is None:
             raise ValueError("Expected input to be a checkpoint returned by torch.save")
         found = _pickle_globals(z.read(pkl))
-    safe = set(weights_only_globals()[0]) | set(user_allowed_globals())
-    return sorted(found - safe)
+    user = user_allowed_globals()
+    safe = set(weights_only_globals()[0]) | set(user)
+    return sorted(name for name in found - safe if not _marked_under_torch_name(name, user))
+
+
+def _marked_under_torch_name(name: str, user: dict[str, Any]) -> bool:
+    """Whether ``name`` is a PyTorch name (``torch.nn.modules.linear.Linear``) of a marked nnzoo object."""
+    from .pt import _marked_torch_global
+    module, _, attr = name.rpartition(".")
+    obj = _marked_torch_global(module, attr)
+    return obj is not None and any(obj is v for v in user.values())
