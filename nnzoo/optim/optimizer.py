@@ -38,13 +38,16 @@ class Optimizer:
     filled from ``defaults``) and ``state`` (a dict from parameter to that parameter's buffers, made
     on its first ``step``). ``step`` runs, for every parameter ``p`` with a gradient in every group::
 
-        g = -p.grad if maximize else p.grad
         if state is empty:  _init_state(p, state, group)           # the optimizer's buffers
         state["step"] += 1                                          # where the optimizer counts steps
+        g = -p.grad if maximize else p.grad
         if weight_decay:
             if decoupled_weight_decay:  p = p * (1 - lr * weight_decay)
             else:                       g = g + weight_decay * p
         p = p - _update(p, g, state, group)                         # in place; p's version is bumped
+
+    Where a subclass has a compiled one-pass version of all this (``_fused_step``, Numba installed), the
+    loop calls it instead, with the same results.
 
     A subclass implements ``_update`` (and ``_init_state`` if it keeps buffers) on arrays; it does not
     write the parameter. (An optimizer written PyTorch's way, overriding ``step``, works as well.)
@@ -147,6 +150,14 @@ class Optimizer:
         ``group``. May return a scratch array it owns; must not write ``param``."""
         raise NotImplementedError(f"{type(self).__name__}._update is not implemented")
 
+    def _fused_step(self, param, grad, state, group):
+        """Optional: the whole step of one parameter (``maximize``, weight decay and ``_update``, the write
+        of ``param`` included) as one compiled pass from ``nnzoo.kernels.optim``, in place, after ``step``
+        has made the state and counted the step. Returns False, having changed nothing, when the kernel
+        does not apply (NumPy mode, no Numba, another dtype or layout); ``step`` then runs the NumPy path,
+        which stays the reference: the two give the same numbers."""
+        return False
+
     def step(self, closure: Callable[[], Tensor | float] | None = None) -> Tensor | float | None:
         """Perform one optimization step (the loop in the class docstring).
 
@@ -164,6 +175,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         init_state, update, states = self._init_state, self._update, self.state
+        fused = self._fused_step if _has_fused_step(type(self)) else None
         for group in self.param_groups:
             lr, weight_decay = group.get("lr"), group.get("weight_decay", 0)
             maximize, decoupled = group.get("maximize", False), group.get("decoupled_weight_decay", False)
@@ -176,14 +188,17 @@ class Optimizer:
                 if g.shape != x.shape:
                     raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {tuple(g.shape)} does "
                                        f"not match parameter of shape {tuple(x.shape)}")
-                if maximize:
-                    g = -g
                 state = states[p]
                 if not state:
                     init_state(x, state, group)
                 counter = state.get("step")
                 if counter is not None:
                     counter._data += 1  # a 0-d array, in place
+                if fused is not None and fused(x, g, state, group):  # the same step, one compiled pass
+                    p._vc[0] += 1
+                    continue
+                if maximize:
+                    g = -g
                 if weight_decay != 0:
                     if decoupled:
                         x *= 1 - lr * weight_decay
@@ -277,6 +292,13 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _has_fused_step(cls):
+    """Whether ``cls`` has a ``_fused_step`` that is its own math: defined by the class whose ``_update`` and
+    ``_init_state`` it uses (a user's subclass that overrides ``_update`` gets the NumPy loop with it)."""
+    owner = next(c for c in cls.__mro__ if "_fused_step" in vars(c))
+    return owner is not Optimizer and cls._update is owner._update and cls._init_state is owner._init_state
 
 
 # ---- what the subclasses share: argument checks and state buffers ------------------------------------------

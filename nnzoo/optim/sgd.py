@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from ..autograd.arrays import array, wrap
+from ..backend import xp
+from ..kernels import optim as _kernels
 from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg
 
 
@@ -55,6 +57,19 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     # no _init_state: the momentum buffer is made from the first gradient, in _update (as in PyTorch)
+
+    def _fused_step(self, param, grad, state, group):
+        # NOTE: one compiled pass (decay, momentum, Nesterov and the write) instead of 3-6 NumPy passes
+        momentum = group["momentum"]
+        buf = state.get("momentum_buffer") if momentum != 0 else None
+        first = momentum != 0 and buf is None
+        b = xp.empty_like(param) if first else (None if buf is None else array(buf))
+        done = _kernels.sgd_step(param, grad, b, lr=group["lr"], weight_decay=group["weight_decay"],
+                                 momentum=momentum, dampening=group["dampening"], nesterov=group["nesterov"],
+                                 maximize=group["maximize"], first=first)
+        if done and first:
+            state["momentum_buffer"] = wrap(b)
+        return done
 
     def _update(self, param, grad, state, group):
         momentum = group["momentum"]
