@@ -1,5 +1,7 @@
-"""Fuzz: elementwise ops, unary (with their parameters) and binary (broadcast shapes, mixed dtypes,
-Python scalars on either side), forward and gradients against PyTorch."""
+"""Fuzz: elementwise ops, unary (with their parameters), binary (broadcast shapes, mixed dtypes, Python
+scalars on either side) and ternary (lerp, addcmul, addcdiv), forward and gradients against PyTorch; the
+hyperbolic and inverse trigonometric functions, logit, nan_to_num, hypot, logaddexp, fmod, atan2 and the
+activations of issue 15 (selu ... threshold, glu) in tables of their own."""
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,13 +71,45 @@ UNARY = {
                     st.fixed_dictionaries({"b": st.sampled_from([2.0, 0.5, 0.0, 1.0, -2.0, 3])}), True),
 }
 
+# the pointwise functions and activations added in issue 15
+MORE_UNARY = {
+    "sinh": (lambda m, x: m.sinh(x), NONE, True),
+    "cosh": (lambda m, x: m.cosh(x), NONE, True),
+    "asin": (lambda m, x: m.asin(x), NONE, True),
+    "acos": (lambda m, x: m.acos(x), NONE, True),
+    "atan": (lambda m, x: m.atan(x), NONE, True),
+    "asinh": (lambda m, x: m.asinh(x), NONE, True),
+    "acosh": (lambda m, x: m.acosh(x), NONE, True),
+    "atanh": (lambda m, x: m.atanh(x), NONE, True),
+    "logit": (lambda m, x, eps: m.logit(x, eps), st.fixed_dictionaries({"eps": st.sampled_from([None, 1e-6, 0.25])}),
+              True),
+    "nan_to_num": (lambda m, x, nan, posinf, neginf: m.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf),
+                   st.fixed_dictionaries({"nan": st.sampled_from([0.0, 1.5]), "posinf": st.sampled_from([None, 1e3]),
+                                          "neginf": st.sampled_from([None, -7.0])}), True),
+    "selu": (lambda m, x: F(m).selu(x), NONE, False),
+    "celu": (lambda m, x, alpha: F(m).celu(x, alpha),
+             st.fixed_dictionaries({"alpha": st.sampled_from([1.0, 0.5, 2.0])}), False),
+    "softsign": (lambda m, x: F(m).softsign(x), NONE, False),
+    "hardswish": (lambda m, x: F(m).hardswish(x), NONE, False),
+    "hardsigmoid": (lambda m, x: F(m).hardsigmoid(x), NONE, False),
+    "mish": (lambda m, x: F(m).mish(x), NONE, False),
+    "tanhshrink": (lambda m, x: F(m).tanhshrink(x), NONE, False),
+    "softshrink": (lambda m, x, lambd: F(m).softshrink(x, lambd),
+                   st.fixed_dictionaries({"lambd": st.sampled_from([0.5, 0.0, 1.0])}), False),
+    "hardshrink": (lambda m, x, lambd: F(m).hardshrink(x, lambd),
+                   st.fixed_dictionaries({"lambd": st.sampled_from([0.5, 0.0, 1.0])}), False),
+    "threshold": (lambda m, x, threshold, value: F(m).threshold(x, threshold, value),
+                  st.fixed_dictionaries({"threshold": st.sampled_from([0.0, 0.5, -1.0]),
+                                         "value": st.sampled_from([0.0, -2.0, 20.0])}), False),
+}
+
 INT_DTYPES = ("int64", "int32", "bool")
 
 
 @st.composite
-def unary_cases(draw):
-    name = draw(st.sampled_from(sorted(UNARY)))
-    fn, params_st, takes_ints = UNARY[name]
+def unary_cases(draw, table=UNARY):
+    name = draw(st.sampled_from(sorted(table)))
+    fn, params_st, takes_ints = table[name]
     params = draw(params_st)
     dtype = draw(st.sampled_from(S.FLOATS * 4 + (INT_DTYPES if takes_ints else ())))
     shape = draw(S.maybe_empty_shapes())
@@ -89,6 +123,32 @@ def unary_cases(draw):
 @fuzz(600)
 @given(unary_cases())
 def test_unary(case):
+    check(case)
+
+
+@fuzz(400)
+@given(unary_cases(MORE_UNARY))
+def test_more_unary(case):
+    check(case)
+
+
+@st.composite
+def glu_cases(draw):
+    """glu halves ``dim``: its side even (2 or 4) in the fast cases, odd now and then (both must raise)."""
+    dtype = draw(S.float_dtypes())
+    shape = list(draw(S.shapes(min_dims=1, max_dims=4)))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    shape[dim] = draw(st.sampled_from([2, 4, 2, 4, 3]))
+    kind = draw(S.kinds())
+    seed = draw(S.seeds())
+    x = S.make_values(np.random.default_rng(seed), shape, dtype, kind)
+    return Case(FAMILY, "glu", lambda m, t: F(m).glu(t, dim), [x], params={"dtype": dtype, "kind": kind, "dim": dim},
+                seed=seed)
+
+
+@fuzz(60)
+@given(glu_cases())
+def test_glu(case):
     check(case)
 
 
@@ -117,9 +177,13 @@ BINARY = {
     "logical_xor": _compare_op("logical_xor"),
     "bitwise_and": _compare_op("bitwise_and"), "bitwise_or": _compare_op("bitwise_or"),
 }
+MORE_BINARY = {
+    "hypot": _compare_op("hypot"), "logaddexp": _compare_op("logaddexp"), "fmod": _compare_op("fmod"),
+    "atan2": _compare_op("atan2"),
+}
 # ops that take a Python scalar as the second operand in both libraries (and operators: scalar first)
 SCALAR_OK = {"add", "sub", "mul", "div", "pow", "remainder", "eq", "ne", "lt", "le", "gt", "ge", "div_floor",
-             "div_trunc", "floor_divide", "add_alpha", "sub_alpha"}
+             "div_trunc", "floor_divide", "add_alpha", "sub_alpha", "fmod"}
 REVERSED = {"add": lambda m, s, b: s + b, "sub": lambda m, s, b: s - b, "mul": lambda m, s, b: s * b,
             "div": lambda m, s, b: s / b, "pow": lambda m, s, b: s ** b}
 SCALARS = [0.0, 1.0, -1.5, 2, 3, -2, 0, 1e4, float("inf"), float("-inf"), float("nan"), True, False, 0.5]
@@ -127,8 +191,8 @@ DTYPES = S.FLOATS * 3 + ("int64", "int32", "bool")
 
 
 @st.composite
-def binary_cases(draw):
-    name = draw(st.sampled_from(sorted(BINARY)))
+def binary_cases(draw, table=BINARY):
+    name = draw(st.sampled_from(sorted(table)))
     form = draw(st.sampled_from(["tensors"] * 4 + (["scalar"] if name in SCALAR_OK else [])
                                 + (["reversed"] if name in REVERSED else [])))
     seed = draw(S.seeds())
@@ -138,14 +202,14 @@ def binary_cases(draw):
         sa, sb = draw(S.broadcast_pair())
         da, db = draw(st.sampled_from(DTYPES)), draw(st.sampled_from(DTYPES))
         a, b = S.make_values(rng, sa, da, kind), S.make_values(rng, sb, db, kind)
-        fn = BINARY[name]
+        fn = table[name]
         return Case(FAMILY, name, fn, [a, b], params={"dtypes": (da, db), "kind": kind}, seed=seed)
     shape = draw(S.shapes())
     dt = draw(st.sampled_from(DTYPES))
     s = draw(st.sampled_from(SCALARS))
     a = S.make_values(rng, shape, dt, kind)
     if form == "scalar":
-        fn = BINARY[name]
+        fn = table[name]
         return Case(FAMILY, f"{name}_scalar", lambda m, t: fn(m, t, s), [a],
                     params={"dtype": dt, "scalar": s, "kind": kind}, seed=seed)
     fn = REVERSED[name]
@@ -156,4 +220,41 @@ def binary_cases(draw):
 @fuzz(700)
 @given(binary_cases())
 def test_binary(case):
+    check(case)
+
+
+@fuzz(200)
+@given(binary_cases(MORE_BINARY))
+def test_more_binary(case):
+    check(case)
+
+
+# ---- ternary -----------------------------------------------------------------------------------------------
+TERNARY = {
+    "lerp": lambda m, a, b, w, v: m.lerp(a, b, w),
+    "lerp_scalar": lambda m, a, b, w, v: m.lerp(a, b, v),
+    "addcmul": lambda m, a, b, c, v: m.addcmul(a, b, c, value=v),
+    "addcdiv": lambda m, a, b, c, v: m.addcdiv(a, b, c, value=v),
+}
+
+
+@st.composite
+def ternary_cases(draw):
+    """lerp (tensor or scalar weight), addcmul, addcdiv on three broadcastable float tensors of one dtype."""
+    name = draw(st.sampled_from(sorted(TERNARY)))
+    dtype = draw(S.float_dtypes())
+    shapes = draw(S.broadcast_triple())
+    kind = draw(S.kinds())
+    seed = draw(S.seeds())
+    rng = np.random.default_rng(seed)
+    arrays = [S.make_values(rng, sh, dtype, kind) for sh in shapes]
+    v = draw(st.sampled_from([1, 0.5, -2.0, 0]))
+    fn = TERNARY[name]
+    return Case(FAMILY, name, lambda m, a, b, c: fn(m, a, b, c, v), arrays,
+                params={"dtype": dtype, "kind": kind, "value": v}, seed=seed)
+
+
+@fuzz(160)
+@given(ternary_cases())
+def test_ternary(case):
     check(case)

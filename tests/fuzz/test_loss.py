@@ -194,3 +194,73 @@ def test_class_losses(case):
 @given(divergence_cases())
 def test_divergence_losses(case):
     check(case)
+
+
+# ---- the losses added in issue 15 ------------------------------------------------------------------------------
+@st.composite
+def margin_cases(draw):
+    """soft_margin, hinge_embedding, multilabel_soft_margin, multilabel_margin, multi_margin, poisson_nll,
+    gaussian_nll and triplet_margin losses, with their options; targets drawn from their valid sets (labels
+    +-1, multi-label index lists ended by -1, class indices), class weights and variances as data."""
+    name = draw(st.sampled_from(["soft_margin_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
+                                 "multilabel_margin_loss", "multi_margin_loss", "poisson_nll_loss",
+                                 "gaussian_nll_loss", "triplet_margin_loss"]))
+    dtype = draw(S.float_dtypes())
+    kind = draw(S.kinds())
+    seed = draw(S.seeds())
+    rng = np.random.default_rng(seed)
+    p = {"reduction": draw(st.sampled_from(REDUCTIONS))}
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    shape = draw(st.sampled_from([(n, c), (c,)]))
+    x = S.make_values(rng, shape, dtype, kind)
+    nograd = ()
+    if name in ("soft_margin_loss", "hinge_embedding_loss"):
+        arrays = [x, rng.choice([1.0, -1.0], shape).astype(dtype)]
+        nograd = (1,)
+        if name == "hinge_embedding_loss":
+            p["margin"] = draw(st.sampled_from([1.0, 0.0, 0.5]))
+    elif name == "multilabel_soft_margin_loss":
+        arrays = [x, rng.integers(0, 2, shape).astype(dtype)]
+        nograd = (1,)
+        if draw(st.booleans()):
+            arrays.append(np.asarray(rng.uniform(0, 2, (c,)), dtype=dtype))
+            nograd = (1, 2)
+    elif name == "multilabel_margin_loss":
+        t = rng.integers(-1, c, shape).astype(np.int64)  # labels, the first -1 ends each row's list
+        arrays = [x, t]
+    elif name == "multi_margin_loss":
+        x = S.make_values(rng, (n, c), dtype, kind) if draw(st.booleans()) else x
+        arrays = [x, rng.integers(0, c, x.shape[:-1]).astype(np.int64)]
+        p["p"], p["margin"] = draw(st.sampled_from([1, 2])), draw(st.sampled_from([1.0, 0.5, 0.0]))
+        if draw(st.booleans()):
+            arrays.append(np.asarray(rng.uniform(0, 2, (c,)), dtype=dtype))
+            nograd = (2,)
+    elif name == "poisson_nll_loss":
+        p["log_input"], p["full"] = draw(st.booleans()), draw(st.booleans())
+        p["eps"] = draw(st.sampled_from([1e-8, 0.5]))
+        if not p["log_input"]:
+            x = np.abs(x)
+        t = np.floor(np.abs(S.make_values(rng, shape, dtype, "positive")) * 2).astype(dtype)
+        arrays = [x, t]
+        nograd = (1,) if draw(st.booleans()) else ()
+    elif name == "gaussian_nll_loss":
+        var_shape = draw(st.sampled_from([shape, shape[:-1] + (1,)]))
+        var = np.asarray(np.abs(rng.standard_normal(var_shape)) + draw(st.sampled_from([0.0, 0.1])), dtype=dtype)
+        arrays = [x, S.make_values(rng, shape, dtype, draw(S.kinds())), var]
+        p["full"], p["eps"] = draw(st.booleans()), draw(st.sampled_from([1e-6, 0.5]))
+    else:
+        arrays = [x] + [S.make_values(rng, shape, dtype, draw(S.kinds())) for _ in range(2)]
+        p["margin"], p["p"] = draw(st.sampled_from([1.0, 0.0, 2.0])), draw(st.sampled_from([2.0, 1.0, 3.0]))
+        p["eps"], p["swap"] = draw(st.sampled_from([1e-6, 0.5])), draw(st.booleans())
+
+    def fn(m, *ts):
+        if name in ("multilabel_soft_margin_loss", "multi_margin_loss") and len(ts) == 3:
+            return getattr(F(m), name)(ts[0], ts[1], weight=ts[2], **p)
+        return getattr(F(m), name)(*ts, **p)
+    return Case(FAMILY, name, fn, arrays, params={"dtype": dtype, "kind": kind, **p}, nograd=nograd, seed=seed)
+
+
+@fuzz(400)
+@given(margin_cases())
+def test_margin_and_likelihood_losses(case):
+    check(case)
