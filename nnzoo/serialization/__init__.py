@@ -1,12 +1,14 @@
 """PyTorch's ``.pt``/``.pth`` files without PyTorch: :func:`nnzoo.load` reads them, :func:`nnzoo.save` writes them.
 
-Four small modules:
+Five small modules:
 
 * :mod:`~nnzoo.serialization.unpickler`: a pickle reader that only builds what an allowlist admits;
 * :mod:`~nnzoo.serialization.torch_types`: that allowlist, PyTorch 2.13's ``weights_only`` one, each name
   mapped to nnzoo's own rebuild of it (tensors, parameters, storages, dtypes, sizes, devices);
 * :mod:`~nnzoo.serialization.user_globals`: ``add_safe_globals``, ``safe_globals`` and friends, the globals a
   user trusts beyond the allowlist (the classes of a whole pickled model, say), as in PyTorch;
+* :mod:`~nnzoo.serialization.torch_modules`: whole models saved by PyTorch (``torch.save(model)``): their
+  ``torch.*`` classes mapped to nnzoo's namesakes and their pickled ``__dict__`` rebuilt as nnzoo modules;
 * :mod:`~nnzoo.serialization.pt`: the file formats (the zip archive of ``torch.save`` since PyTorch 1.6, read
   and written; the legacy format before it, read).
 

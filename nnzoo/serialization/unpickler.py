@@ -14,8 +14,10 @@ Python's ``pickle`` runs code by design: a pickle names globals (``GLOBAL os sys
 * beyond that, admits the globals a user marked safe (``user_allowed``, see
   :mod:`~nnzoo.serialization.user_globals`) as PyTorch's ``weights_only`` unpickler does: they may be named
   and called, a marked class instantiated by ``NEWOBJ`` (``cls.__new__(cls, *args)``, no ``__init__``) and
-  its instances' state set by ``BUILD`` (``__setstate__``, or an update of ``__dict__`` and slots); globals
-  of ``sys``, ``os``, ``posix`` and ``nt`` are refused even when marked;
+  its instances' state set by ``BUILD`` (``__setstate__``, or an update of ``__dict__`` and slots, or the
+  caller's ``build``: a PyTorch module's state); a global the caller's ``resolve`` maps to a marked object
+  is admitted too (a PyTorch class name of a marked nnzoo class); globals of ``sys``, ``os``, ``posix`` and
+  ``nt`` are refused even when marked;
 * hands persistent ids (``BINPERSID``: how ``torch.save`` refers to tensor storages) to the caller's
   ``persistent_load``.
 
