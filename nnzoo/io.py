@@ -237,15 +237,17 @@ def _sha256_all(arrays):
 def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     """Save ``obj`` (a state dict, an optimizer state dict, or dicts/lists/tuples of those) to ``f``.
 
-    To a ``.pt``/``.pth`` path (or a file object whose ``name`` ends so) the file is PyTorch's zip format,
+    To a ``.pt``/``.pth`` path, a file object whose ``name`` ends so, or a file object without a name
+    (``io.BytesIO``, as in ``torch.save(obj, buffer)``) the file is PyTorch's zip format,
     what ``torch.save`` writes: ``torch.load(f, weights_only=True)`` reads state dicts, optimizer state
     dicts and containers of tensors and primitives from it; ``obj`` may also be any picklable object (a
     whole model), which is then loaded back, as in PyTorch 2.6+, with its classes marked safe
     (``nnzoo.serialization.safe_globals``) or with ``weights_only=False``.
 
-    Anywhere else the file is a safetensors file; tensors are stored under their path in ``obj`` and the
-    rest of the structure as JSON metadata, with the SHA-256 of every tensor's data and of the metadata
-    itself so that :func:`load` refuses a damaged file (see the module docstring). Writing to a path is
+    Anywhere else (other paths, file objects named otherwise) the file is a safetensors file; tensors are
+    stored under their path in ``obj`` and the rest of the structure as JSON metadata, with the SHA-256 of
+    every tensor's data and of the metadata itself so that :func:`load` refuses a damaged file (see the
+    module docstring). Writing to a path is
     atomic in both formats: a crash in the middle of ``save`` leaves the previous file at ``f`` intact.
 
     Args:
@@ -268,7 +270,9 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         >>> ckpt["epoch"], sorted(ckpt["model"])
         (3, ['bias', 'weight'])
     """
-    if _is_torch_name(getattr(f, "name", None) if hasattr(f, "write") else f):
+    # a file object without a name (io.BytesIO) gets torch's format: torch.save(obj, buffer) is the idiom
+    if (_is_torch_name(getattr(f, "name", None)) or not isinstance(getattr(f, "name", None), str)) \
+            if hasattr(f, "write") else _is_torch_name(f):
         if hasattr(f, "write"):
             buf = io.BytesIO()
             serialization.save(obj, buf)
@@ -577,8 +581,8 @@ def _load_torch(source, label, weights_only, verify):
         if e.why:  # refused even when marked safe (a global of os or sys)
             hint = f"{e.why}; {trust}"
         elif e.name.startswith("torch."):
-            hint = ("it is a PyTorch class, which nnzoo cannot rebuild even with weights_only=False: save the "
-                    "model's state_dict in PyTorch and load that")
+            hint = ("it is a PyTorch name: with weights_only=False nnzoo rebuilds it as its nnzoo namesake "
+                    f"where nnzoo has one; {trust}; or save the model's state_dict in PyTorch and load that")
         else:
             hint = (f"if you trust this class/function, allowlist it with nnzoo.serialization.add_safe_globals("
                     f"[{short}]) or the nnzoo.serialization.safe_globals([{short}]) context manager "

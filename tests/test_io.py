@@ -22,6 +22,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -142,12 +143,23 @@ def test_top_level_tensor_list_and_numpy_arrays(tmp_path):
     assert_same_obj(nnzoo.io.load(tmp_path / "n.st"), {"a": nnzoo.tensor(arr)})
 
 
+class _NamedBytes(pyio.BytesIO):
+    """An in-memory file named like a safetensors file (a nameless BytesIO gets torch's format)."""
+    name = "in-memory.safetensors"
+
+
 def test_file_objects(tmp_path):
     obj = {"model": {"w": nnzoo.randn(2, 3)}, "step": 4}
-    buf = pyio.BytesIO()
+    buf = _NamedBytes()
     nnzoo.io.save(obj, buf)
+    assert not zipfile.is_zipfile(pyio.BytesIO(buf.getvalue()))  # safetensors
     buf.seek(0)
     assert_same_obj(nnzoo.io.load(buf), obj)
+    nameless = pyio.BytesIO()  # torch.save(obj, buffer): torch's zip format
+    nnzoo.io.save(obj, nameless)
+    assert zipfile.is_zipfile(pyio.BytesIO(nameless.getvalue()))
+    nameless.seek(0)
+    assert_same_obj(nnzoo.io.load(nameless), obj)
     with open(tmp_path / "f.st", "wb") as fh:
         nnzoo.io.save(obj, fh)
     with open(tmp_path / "f.st", "rb") as fh:
@@ -390,7 +402,7 @@ def test_save_kill_load(tmp_path):
 
 # ---- damaged files and errors -------------------------------------------------------------------
 def _good_bytes():
-    buf = pyio.BytesIO()
+    buf = _NamedBytes()
     nnzoo.io.save({"model": {"w": nnzoo.randn(8, 8)}, "epoch": 3}, buf)
     return buf.getvalue()
 
@@ -470,7 +482,7 @@ def _mixed_checkpoint():
 
 
 def _saved(obj):
-    buf = pyio.BytesIO()
+    buf = _NamedBytes()
     nnzoo.io.save(obj, buf)
     return buf.getvalue()
 

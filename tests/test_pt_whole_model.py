@@ -185,9 +185,6 @@ def test_a_torch_layers_fields_cover_its_nnzoo_namesakes(name):
     assert needed <= set(theirs.__dict__), sorted(needed - set(theirs.__dict__))
 
 
-@pytest.mark.xfail(strict=True, reason="nnzoo.save to a nameless file object writes safetensors: the switch to "
-                   "torch's zip format is in nnzoo/io.py (and tests/test_io.py's BytesIO helpers), outside "
-                   "nnzoo/serialization")
 def test_bytesio_round_trip_is_torchs_zip_format():
     buf = pyio.BytesIO()
     nnzoo.save({"w": nnzoo.arange(3.0), "step": 3}, buf)
