@@ -31,6 +31,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..backend import xp
+from . import jit
 
 __all__ = ["Spec", "conv_forward", "conv_backward", "bias_grad", "im2col", "col2im", "out_len", "as4d", "like"]
 
@@ -219,6 +220,9 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, spec: Spec,
         nb = _chunk(N, G * max(Cg * kw, kh * Og) * Hp * OW, Cg * kw)
     else:
         nb = _chunk(N, G * Cg * kh * kw * OH * OW, Cg * kh * kw)
+    if jit.use(x, w):
+        _forward_compiled(xp.ascontiguousarray(x), wm, (kh, kw), spec, row_shift, nb, Hp, out, on_windows, ones)
+        return out
     scratch = _Scratch(x.dtype)
     if not row_shift:  # zero borders, reused by every chunk
         buf = scratch.get("padded", (G, Cg, nb, Hp, Wp), zero=True)
@@ -288,6 +292,7 @@ class _WeightGradFromWindows:
     gw[:, :, kh-1-i', kw-1-j'] = cols @ x^T in one GEMM."""
 
     def __init__(self, x, groups, og, kh, kw, dh, hp):
+        x = xp.ascontiguousarray(x) if jit.use(x) else x
         self.x, self.G, self.Og, self.kh, self.kw, self.dh, self.hp = x, groups, og, kh, kw, dh, hp
         self.acc = None  # the gradient so far, laid out as the windows give it (see result)
         self.rows = None  # row-shift: x on the windows' row grid, zero rows past each image
@@ -297,10 +302,14 @@ class _WeightGradFromWindows:
         x, G, Og, kh, kw = self.x, self.G, self.Og, self.kh, self.kw
         _, C, H, W = x.shape
         Cg = C // G
-        xv = x[s:s + m].reshape(m, G, Cg, H, W).transpose(1, 2, 0, 3, 4)  # (G, Cg, m, H, W)
+        comp = jit.use(x)
+        xv = None if comp else x[s:s + m].reshape(m, G, Cg, H, W).transpose(1, 2, 0, 3, 4)  # (G, Cg, m, H, W)
         if not row_shift:
             xm = self.scratch.get("xrows", (G, Cg, m, H, W))
-            xp.copyto(xm, xv)
+            if comp:
+                _rows_grid_kernel(x, s, xm)
+            else:
+                xp.copyto(xm, xv)
             part = xp.matmul(win, xm.reshape(G, Cg, m * H * W).transpose(0, 2, 1),
                              out=self.scratch.get("gw", (G, Og * kh * kw, Cg)))
             if self.acc is None:
@@ -309,9 +318,14 @@ class _WeightGradFromWindows:
             return
         if self.acc is None:
             self.acc = xp.zeros((G, kh, Og * kw, Cg), dtype=win.dtype)
-            self.rows = self.scratch.get("xrows", (G, Cg, m, self.hp, W), zero=True)  # rows >= H stay 0
-        xr = self.rows[:, :, :m]
-        xr[:, :, :, :H] = xv
+            if not comp:
+                self.rows = self.scratch.get("xrows", (G, Cg, m, self.hp, W), zero=True)  # rows >= H stay 0
+        if comp:
+            xr = self.scratch.get("xrows", (G, Cg, m, self.hp, W))
+            _rows_grid_kernel(x, s, xr)
+        else:
+            xr = self.rows[:, :, :m]
+            xr[:, :, :, :H] = xv
         L = m * self.hp * W
         xr = xr.reshape(G, Cg, L)
         part = self.scratch.get("gw", (G, Og * kw, Cg))
@@ -323,6 +337,8 @@ class _WeightGradFromWindows:
     def result(self):
         G, Og, kh, kw = self.G, self.Og, self.kh, self.kw
         Cg = self.x.shape[1] // G
+        if self.acc is None:  # an empty batch: no chunk ran
+            return xp.zeros((G * Og, Cg, kh, kw), dtype=self.x.dtype)
         if self.acc.ndim == 4:  # (G, i, (o, j'), c), j' = kw-1-j
             gw = self.acc.reshape(G, kh, Og, kw, Cg)[:, :, :, ::-1].transpose(0, 2, 4, 1, 3)
         else:  # (G, (o, i', j'), c), i' = kh-1-i, j' = kw-1-j
@@ -363,8 +379,8 @@ def conv_backward(g: np.ndarray, x: np.ndarray | None, w: np.ndarray, spec: Spec
     Og, C = O // G, Cg * G
     H, W = x.shape[2:] if x_hw is None else x_hw
     Hp, Wp, _, _ = _geometry((H, W), w.shape, spec, (OH, OW))
-    (sh, sw), (dh, dw) = spec.stride, spec.dilation
-    (pt, _), (pl, _) = spec.padding
+    sh, sw = spec.stride
+    dh = spec.dilation[0]
     dtype = g.dtype
     gx = None
     if need_x and sh == 1 and sw == 1 and (H + dh * (kh - 1)) * W <= Hp * OW:
@@ -382,7 +398,32 @@ def conv_backward(g: np.ndarray, x: np.ndarray | None, w: np.ndarray, spec: Spec
     else:
         nb = _chunk(N, G * Cg * kh * kw * OH * OW, Cg * kh * kw)
         gw = xp.zeros((G, Og, Cg * kh * kw), dtype=dtype) if need_w else None
-    scratch = _Scratch(dtype)
+    gx_ = gx if need_x else None
+    if jit.use(g, w) and (not need_w or jit.use(x)):
+        _backward_compiled(xp.ascontiguousarray(g), xp.ascontiguousarray(x) if need_w else None, wm, (kh, kw), spec,
+                           row_shift, nb, Hp, gx_, gw)
+    else:
+        _backward_numpy(g, x, wm, (kh, kw), spec, row_shift, nb, (Hp, Wp), gx_, gw)
+    if need_w:
+        if row_shift:
+            gw = gw.reshape(G, kh, Og, Cg, kw).transpose(0, 2, 3, 1, 4)
+        gw = xp.ascontiguousarray(gw).reshape(w.shape)
+    return gx, gw
+
+
+def _backward_numpy(g, x, wm, k, spec, row_shift, nb, hwp, gx, gw):
+    """conv_backward's chunk loop in NumPy: adds the weight gradient into gw (when not None) and writes the
+    input gradient into gx (when not None), for the weight matrix wm of ``_weight_matrix``."""
+    N, O, OH, OW = g.shape  # noqa: E741
+    kh, kw = k
+    Hp, Wp = hwp
+    G = spec.groups
+    Og = O // G
+    Cg = wm.shape[2] // (kw if row_shift else kh * kw)
+    (sh, sw), (dh, dw) = spec.stride, spec.dilation
+    (pt, _), (pl, _) = spec.padding
+    need_x, need_w = gx is not None, gw is not None
+    scratch = _Scratch(g.dtype)
     xbuf = scratch.get("padded", (G, Cg, nb, Hp, Wp), zero=True) if need_w and not row_shift else None
     gsbuf = scratch.get("shifted", (G, kh, Og, nb, Hp, OW), zero=True) if row_shift else None
     wmt = wm.transpose(0, 2, 1) if need_x else None
@@ -407,6 +448,7 @@ def conv_backward(g: np.ndarray, x: np.ndarray | None, w: np.ndarray, spec: Spec
                 win = _full_windows(xc, kh, kw, OH, OW, spec.stride, spec.dilation, scratch)
             gw += _weight_grad_gemm(g2, win, m, scratch)
         if need_x:
+            H, W = gx.shape[2:]
             gxc = scratch.get("gxc", (G, Cg, m, Hp, Wp), zero=True)
             if row_shift:
                 gcw = xp.matmul(wmt, g2, out=scratch.get("gemm", (G, Cg * kw, g2.shape[2])))
@@ -422,11 +464,42 @@ def conv_backward(g: np.ndarray, x: np.ndarray | None, w: np.ndarray, spec: Spec
                             j * dw:j * dw + sw * (OW - 1) + 1:sw] += gcols[:, :, i, j]
             gx[s:s + m].reshape(m, G, Cg, H, W).transpose(1, 2, 0, 3, 4)[...] = \
                 gxc[:, :, :, pt:pt + H, pl:pl + W]
-    if need_w:
+
+
+def _backward_compiled(g, x, wm, k, spec, row_shift, nb, hp, gx, gw):
+    """_backward_numpy with compiled copies: g packed straight into the GEMM's layout (and its kh shifted
+    copies), the windows of x copied from x itself, and col2im writing gx in place (no padded buffer)."""
+    _parallel()
+    N, O, OH, OW = g.shape  # noqa: E741
+    kh, kw = k
+    G = spec.groups
+    Og = O // G
+    Cg = wm.shape[2] // (kw if row_shift else kh * kw)
+    (sh, sw), ((pt, _), (pl, _)), (dh, dw) = spec.stride, spec.padding, spec.dilation
+    wmt = wm.transpose(0, 2, 1) if gx is not None else None
+    scratch = _Scratch(g.dtype)
+    for s in range(0, N, nb):
+        m = min(nb, N - s)
         if row_shift:
-            gw = gw.reshape(G, kh, Og, Cg, kw).transpose(0, 2, 3, 1, 4)
-        gw = xp.ascontiguousarray(gw).reshape(w.shape)
-    return gx, gw
+            g2 = scratch.get("shifted", (G, kh * Og, m * hp * OW))
+            _pack_kernel(g, s, kh, dh, hp, g2)
+        else:
+            g2 = scratch.get("grad", (G, Og, m * OH * OW))
+            _pack_kernel(g, s, 1, 0, OH, g2)
+        if gw is not None:
+            if row_shift:
+                win = scratch.get("windows", (G, Cg * kw, m * hp * OW))
+                _row_windows_kernel(x, s, win, pt, pl, sw, dw, kw, hp, OW)
+            else:
+                win = scratch.get("windows", (G, Cg * kh * kw, m * OH * OW))
+                _full_windows_kernel(x, s, win, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl)
+            gw += _weight_grad_gemm(g2, win, m, scratch)
+        if gx is not None:
+            cols = xp.matmul(wmt, g2, out=scratch.get("gemm", (G, wmt.shape[1], g2.shape[2])))
+            if row_shift:
+                _col2im_kernel(cols, 1, kw, hp, OW, 1, sw, 0, dw, pt, pl, gx, s)
+            else:
+                _col2im_kernel(cols, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl, gx, s)
 
 
 def bias_grad(g: np.ndarray) -> np.ndarray:
@@ -480,3 +553,273 @@ def col2im(cols: np.ndarray, out_hw: tuple[int, int], k: tuple[int, int], dilati
             out[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
                 j * dw:j * dw + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
     return out[:, :, ph:ph + h, pw:pw + w].copy() if ph or pw else out
+
+
+def _forward_compiled(x, wm, k, spec, row_shift, nb, hp, out, on_windows, ones):
+    """conv_forward's chunk loop with compiled copies: the windows copied from x itself (no padded copy of x)
+    and the GEMM's output summed (row-shift) or moved (full im2col) into ``out`` in one pass; the same
+    windows and GEMMs as the NumPy path."""
+    _parallel()
+    scratch = _Scratch(x.dtype)
+    N, C = x.shape[:2]
+    G = spec.groups
+    Cg = C // G
+    OH, OW = out.shape[2:]
+    kh, kw = k
+    (sh, sw), ((pt, _), (pl, _)), (dh, dw) = spec.stride, spec.padding, spec.dilation
+    for s in range(0, N, nb):
+        m = min(nb, N - s)
+        if row_shift:
+            win = _with_ones_row(scratch, G, Cg * kw, m * hp * OW, ones)
+            _row_windows_kernel(x, s, win, pt, pl, sw, dw, kw, hp, OW)
+        else:
+            win = _with_ones_row(scratch, G, Cg * kh * kw, m * OH * OW, ones)
+            _full_windows_kernel(x, s, win, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl)
+        if on_windows is not None:
+            on_windows(s, m, win, row_shift)
+        y = xp.matmul(wm, win, out=scratch.get("gemm", (G, wm.shape[1], win.shape[2])))
+        if row_shift:
+            _row_shift_sum_kernel(y, kh, dh, hp, out, s)
+        else:
+            _unpack_kernel(y, out, s)
+
+
+# ---- compiled kernels (Numba): the window copies, shifted sums and col2im adds, prange over (image, channel) --
+# NOTE: the kernels index flat views with unsigned offsets (f[U(base + q)]): an int64 index that Numba cannot
+# prove non-negative takes a negative-index wraparound test per element, which stops LLVM from vectorising
+# the row loops (measured 3x slower for the window copies, and slower than NumPy's strided copies); slicing
+# a view per row instead costs more than the copy of a 30-element row. All arrays are C-contiguous.
+prange = range  # numba.prange once a compiled kernel runs (see _parallel); plain range for the Python source
+U = np.uint64
+
+
+def _parallel():
+    """Bind ``prange`` to ``numba.prange`` before a parallel kernel is first compiled (Numba reads the module's
+    globals when it compiles; ``import nnzoo`` must not import numba, so the name is bound lazily)."""
+    global prange
+    if prange is range:
+        import numba
+        prange = numba.prange
+
+
+@jit.kernel(parallel=True)
+def _row_windows_kernel(x, s, mat, pt, pl, sw, dw, kw, hp, ow):
+    """mat[g, c*kw + j, (n*hp + h)*ow + q] = x_pad[s + n, g*Cg + c, h, q*sw + j*dw] (0 in the padding) for
+    the chunk's m = mat.shape[2] // (hp*ow) images; rows past Cg*kw (the row of ones) are left alone."""
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    rows, R = mat.shape[1], mat.shape[2]
+    cg = C // mat.shape[0]
+    m = R // (hp * ow)
+    xf = x.reshape(x.size)
+    mf = mat.reshape(mat.size)
+    for t in prange(m * C):
+        n = t // C
+        ch = t - n * C
+        g = ch // cg
+        c = ch - g * cg
+        xb = ((s + n) * C + ch) * H * W
+        for j in range(kw):
+            off = j * dw - pl  # output column q reads input column q*sw + off
+            lo = min(max(0, -(off // sw)), ow)
+            hi = max(min(ow, (W - 1 - off) // sw + 1), lo)
+            db = (g * rows + c * kw + j) * R + n * hp * ow
+            for h in range(hp):
+                d = U(db + h * ow)
+                hh = h - pt
+                if hh < 0 or hh >= H:
+                    for q in range(ow):
+                        mf[d + U(q)] = 0
+                    continue
+                for q in range(lo):
+                    mf[d + U(q)] = 0
+                d2 = d + U(lo)
+                sb = U(xb + hh * W + lo * sw + off)
+                if sw == 1:
+                    for q in range(hi - lo):
+                        mf[d2 + U(q)] = xf[sb + U(q)]
+                else:
+                    for q in range(hi - lo):
+                        mf[d2 + U(q)] = xf[sb + U(q * sw)]
+                for q in range(hi, ow):
+                    mf[d + U(q)] = 0
+
+
+@jit.kernel(parallel=True)
+def _full_windows_kernel(x, s, mat, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl):
+    """mat[g, (c*kh + i)*kw + j, (n*oh + p)*ow + q] = x_pad[s + n, g*Cg + c, p*sh + i*dh, q*sw + j*dw] (0 in
+    the padding) for the chunk's m = mat.shape[2] // (oh*ow) images; rows past Cg*kh*kw are left alone."""
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    rows, R = mat.shape[1], mat.shape[2]
+    cg = C // mat.shape[0]
+    m = R // (oh * ow)
+    xf = x.reshape(x.size)
+    mf = mat.reshape(mat.size)
+    for t in prange(m * C):
+        n = t // C
+        ch = t - n * C
+        g = ch // cg
+        c = ch - g * cg
+        xb = ((s + n) * C + ch) * H * W
+        for i in range(kh):
+            for j in range(kw):
+                off = j * dw - pl
+                lo = min(max(0, -(off // sw)), ow)
+                hi = max(min(ow, (W - 1 - off) // sw + 1), lo)
+                db = (g * rows + (c * kh + i) * kw + j) * R + n * oh * ow
+                for p in range(oh):
+                    d = U(db + p * ow)
+                    hh = p * sh + i * dh - pt
+                    if hh < 0 or hh >= H:
+                        for q in range(ow):
+                            mf[d + U(q)] = 0
+                        continue
+                    for q in range(lo):
+                        mf[d + U(q)] = 0
+                    d2 = d + U(lo)
+                    sb = U(xb + hh * W + lo * sw + off)
+                    if sw == 1:
+                        for q in range(hi - lo):
+                            mf[d2 + U(q)] = xf[sb + U(q)]
+                    else:
+                        for q in range(hi - lo):
+                            mf[d2 + U(q)] = xf[sb + U(q * sw)]
+                    for q in range(hi, ow):
+                        mf[d + U(q)] = 0
+
+
+@jit.kernel(parallel=True)
+def _row_shift_sum_kernel(y, kh, dh, hp, out, s):
+    """out[s + n, g*Og + o, p, q] = y[g, o, a + q] + y[g, Og + o, a + dh*OW + q] + ... over the kh kernel rows
+    (a = (n*hp + p)*OW; the NumPy path's order of additions): the row-shift forward's kh shifted adds."""
+    rows, R = y.shape[1], y.shape[2]
+    og = rows // kh
+    O, OH, OW = out.shape[1], out.shape[2], out.shape[3]  # noqa: E741
+    m = R // (hp * OW)
+    yf = y.reshape(y.size)
+    of = out.reshape(out.size)
+    for t in prange(m * O):
+        n = t // O
+        oc = t - n * O
+        g = oc // og
+        o = oc - g * og
+        ob = ((s + n) * O + oc) * OH * OW
+        yb = (g * rows + o) * R + n * hp * OW
+        for p in range(OH):
+            d = U(ob + p * OW)
+            a0 = U(yb + p * OW)
+            a1 = U(yb + og * R + (p + dh) * OW)
+            for q in range(OW):
+                of[d + U(q)] = yf[a0 + U(q)] + yf[a1 + U(q)]
+            for i in range(2, kh):
+                ai = U(yb + i * og * R + (p + i * dh) * OW)
+                for q in range(OW):
+                    of[d + U(q)] += yf[ai + U(q)]
+
+
+@jit.kernel(parallel=True)
+def _unpack_kernel(y, out, s):
+    """out[s + n, g*Og + o, p, q] = y[g, o, (n*OH + p)*OW + q]: the full im2col GEMM's output in NCHW order."""
+    rows, R = y.shape[1], y.shape[2]
+    O, L = out.shape[1], out.shape[2] * out.shape[3]  # noqa: E741
+    m = R // L
+    yf = y.reshape(y.size)
+    of = out.reshape(out.size)
+    for t in prange(m * O):
+        n = t // O
+        oc = t - n * O
+        g = oc // rows
+        o = oc - g * rows
+        d = U(((s + n) * O + oc) * L)
+        a = U((g * rows + o) * R + n * L)
+        for k in range(L):
+            of[d + U(k)] = yf[a + U(k)]
+
+
+@jit.kernel(parallel=True)
+def _pack_kernel(g, s, kh, dh, hp, gs):
+    """gs[gg, i*Og + o, (n*hp + h)*OW + q] = g[s + n, gg*Og + o, h - i*dh, q] (0 where h - i*dh is no output
+    row) for i < kh: with kh = 1 and hp = OH, g's chunk in the (G, Og, m*OH*OW) layout of the GEMM."""
+    O, OH, OW = g.shape[1], g.shape[2], g.shape[3]  # noqa: E741
+    rows, R = gs.shape[1], gs.shape[2]
+    og = O // gs.shape[0]
+    m = R // (hp * OW)
+    L = OH * OW
+    gf = g.reshape(g.size)
+    sf = gs.reshape(gs.size)
+    for t in prange(m * O):
+        n = t // O
+        oc = t - n * O
+        gg = oc // og
+        o = oc - gg * og
+        a = U(((s + n) * O + oc) * L)
+        for i in range(kh):
+            db = (gg * rows + i * og + o) * R + n * hp * OW
+            top = min(i * dh, hp) * OW  # rows h < i*dh and h >= i*dh + OH are zero
+            body = min(L, hp * OW - top)
+            for k in range(top):
+                sf[U(db + k)] = 0
+            d = U(db + top)
+            for k in range(body):
+                sf[d + U(k)] = gf[a + U(k)]
+            for k in range(top + body, hp * OW):
+                sf[U(db + k)] = 0
+
+
+@jit.kernel(parallel=True)
+def _col2im_kernel(cols, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, gx, s):
+    """gx[s + n, g*Cg + c, h, w] = the sum of cols[g, (c*kh + i)*kw + j, (n*oh + p)*ow + q] over the (i, j, p, q)
+    with p*sh + i*dh = h + pt and q*sw + j*dw = w + pl, added in the order of (i, j) (the NumPy path's order of
+    slice-adds). The row-shift layout's col2im is the case kh = 1, dh = 0, sh = 1, oh = Hp."""
+    C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
+    rows, R = cols.shape[1], cols.shape[2]
+    cg = C // cols.shape[0]
+    m = R // (oh * ow)
+    cf = cols.reshape(cols.size)
+    xf = gx.reshape(gx.size)
+    for t in prange(m * C):
+        n = t // C
+        ch = t - n * C
+        g = ch // cg
+        c = ch - g * cg
+        xb = ((s + n) * C + ch) * H * W
+        for k in range(H * W):
+            xf[U(xb + k)] = 0
+        for i in range(kh):
+            for j in range(kw):
+                off = j * dw - pl  # column q lands on input column q*sw + off
+                lo = min(max(0, -(off // sw)), ow)
+                hi = max(min(ow, (W - 1 - off) // sw + 1), lo)
+                cb = (g * rows + (c * kh + i) * kw + j) * R + n * oh * ow + lo
+                for p in range(oh):
+                    hh = p * sh + i * dh - pt
+                    if hh < 0 or hh >= H:
+                        continue
+                    a = U(cb + p * ow)
+                    d = U(xb + hh * W + lo * sw + off)
+                    if sw == 1:
+                        for q in range(hi - lo):
+                            xf[d + U(q)] += cf[a + U(q)]
+                    else:
+                        for q in range(hi - lo):
+                            xf[d + U(q * sw)] += cf[a + U(q)]
+
+
+@jit.kernel(parallel=True)
+def _rows_grid_kernel(x, s, xr):
+    """xr[g, c, n, h, u] = x[s + n, g*Cg + c, h, u] for h < H, 0 for the rows H <= h < hp (xr (G, Cg, m, hp, W))."""
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    cg, m, hp = xr.shape[1], xr.shape[2], xr.shape[3]
+    xf = x.reshape(x.size)
+    rf = xr.reshape(xr.size)
+    L = H * W
+    for t in prange(m * C):
+        n = t // C
+        ch = t - n * C
+        g = ch // cg
+        c = ch - g * cg
+        a = U(((s + n) * C + ch) * L)
+        d = U(((g * cg + c) * m + n) * hp * W)
+        for k in range(L):
+            rf[d + U(k)] = xf[a + U(k)]
+        for k in range(L, hp * W):
+            rf[d + U(k)] = 0

@@ -1,0 +1,144 @@
+"""The compiled convolution kernels (nnzoo/kernels/conv.py) against the NumPy path they replace.
+
+Each case runs the same call under ``jit.mode("compiled")`` and ``jit.mode("numpy")``: the array kernels
+(``conv_forward``, ``conv_backward`` with either or both gradients, the transpose's ``x_hw`` form) and the ops
+(conv1d/conv2d/conv_transpose2d forward and backward, first-order and with ``create_graph``). Both window
+layouts (row-shift and full im2col), the correlation form of the input gradient, strides, dilations,
+asymmetric padding, groups, batch 1, odd sizes, non-contiguous inputs and an empty batch. The torch parity
+of both paths is tests/ops/test_conv.py and tests/nn/test_conv.py (run with NNZOO_KERNELS=numpy and without).
+"""
+import numpy as np
+import pytest
+
+import nnzoo
+import nnzoo.nn.functional as F
+from nnzoo.autograd.arrays import array
+from nnzoo.kernels import conv as K
+from nnzoo.kernels import jit
+
+pytest.importorskip("numba")
+
+rng = np.random.default_rng(16)
+TOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+# (x shape, w shape, stride, padding ((top, bottom), (left, right)), dilation, groups)
+CASES = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),  # full im2col; gx by correlation
+    ((2, 8, 6, 7), (4, 8, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),  # row-shift; gx and gw by correlation
+    ((3, 6, 9, 8), (6, 3, 3, 2), (2, 3), ((0, 1), (2, 0)), (2, 1), 2),  # strided, dilated, groups: col2im
+    ((1, 4, 5, 5), (2, 4, 1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),  # 1x1, batch 1
+    ((2, 8, 7, 7), (8, 2, 5, 3), (1, 1), ((2, 2), (1, 1)), (1, 2), 4),
+    ((3, 6, 11, 9), (16, 6, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),  # CIFAR Net's conv2: row-shift col2im
+    ((1, 3, 13, 10), (6, 3, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),  # CIFAR Net's conv1, batch 1
+    ((2, 8, 9, 7), (3, 8, 3, 2), (1, 2), ((2, 1), (0, 3)), (2, 3), 1),  # row-shift with a column stride
+    ((2, 2, 3, 4), (3, 2, 2, 3), (1, 1), ((4, 3), (3, 5)), (1, 1), 1),  # padding past the kernel: crops
+    ((5, 32, 6, 6), (16, 32, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),  # several chunks? one: wide channels
+]
+IDS = [str(i) for i in range(len(CASES))]
+
+
+def _close(a, b, dtype):
+    assert a.shape == b.shape and a.dtype == b.dtype
+    scale = max(float(np.abs(b).max()), 1.0) if b.size else 1.0
+    np.testing.assert_allclose(a, b, rtol=0, atol=TOL[dtype] * scale)
+
+
+def _both(fn, *args):
+    with jit.mode("compiled"):
+        got = fn(*args)
+    with jit.mode("numpy"):
+        want = fn(*args)
+    return got, want
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", CASES, ids=IDS)
+def test_array_kernels_compiled_equal_numpy(xs, ws, stride, padding, dilation, groups, dtype):
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    spec = K.Spec(stride, padding, dilation, groups)
+    for bias in (None, b):
+        got, want = _both(K.conv_forward, x, w, bias, spec)
+        _close(got, want, dtype)
+    g = rng.standard_normal(want.shape).astype(dtype)
+    for need_x, need_w in ((True, True), (True, False), (False, True)):
+        got, want = _both(K.conv_backward, g, x, w, spec, need_x, need_w)
+        for a, e in zip(got, want):
+            assert (a is None) == (e is None)
+            if a is not None:
+                _close(a, e, dtype)
+    # conv_transpose's forward: the input gradient with only the input size known
+    got, want = _both(lambda: K.conv_backward(g, None, w, spec, need_w=False, x_hw=xs[2:]))
+    _close(got[0], want[0], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_array_kernels_take_non_contiguous_inputs_and_empty_batches(dtype):
+    spec = K.Spec((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    x = np.asfortranarray(rng.standard_normal((2, 8, 6, 7)).astype(dtype))  # strides of a transposed layout
+    w = rng.standard_normal((4, 3, 8, 3)).astype(dtype).transpose(0, 2, 1, 3)  # (4, 8, 3, 3), a view
+    b = rng.standard_normal(8).astype(dtype)[::2]
+    got, want = _both(lambda: K.conv_forward(x, w, b, spec))
+    _close(got, want, dtype)
+    g = rng.standard_normal(want.shape[::-1]).astype(dtype).T  # a transposed view
+    got, want = _both(lambda: K.conv_backward(g, x, w, spec))
+    _close(got[0], want[0], dtype)
+    _close(got[1], want[1], dtype)
+    x0 = np.zeros((0, 8, 6, 7), dtype=dtype)
+    got, want = _both(lambda: K.conv_forward(x0, w, b, spec))
+    assert got.shape == want.shape == (0, 4, 6, 7)
+    g0 = np.zeros((0, 4, 6, 7), dtype=dtype)
+    got, want = _both(lambda: K.conv_backward(g0, x0, w, spec))
+    assert got[0].shape == (0, 8, 6, 7)
+    _close(got[1], want[1], dtype)
+
+
+def _grads(fn, arrays, create_graph=False):
+    """fn's output and the gradients of sum(out * r) for the leaves made of ``arrays``, under the current mode."""
+    leaves = [nnzoo.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*leaves)
+    r = nnzoo.tensor(np.cos(np.arange(out.numel())).reshape(out.shape).astype(arrays[0].dtype))
+    grads = nnzoo.autograd.grad((out * r).sum(), leaves, create_graph=create_graph)
+    if create_graph:  # double backward: differentiate the gradients' squared norms
+        second = nnzoo.autograd.grad(sum((gr * gr).sum() for gr in grads), leaves, allow_unused=True)
+        grads = list(grads) + [gr for gr in second if gr is not None]  # the bias's is None
+    return [array(out)] + [array(gr) for gr in grads]
+
+
+OPS = [
+    ("conv2d_cifar1", lambda x, w, b: F.conv2d(x, w, b), (2, 3, 12, 11), (6, 3, 5, 5)),
+    ("conv2d_vgg", lambda x, w, b: F.conv2d(x, w, b, padding=1), (2, 16, 7, 8), (8, 16, 3, 3)),
+    ("conv2d_strided_groups", lambda x, w, b: F.conv2d(x, w, b, stride=2, dilation=(1, 2), groups=2, padding=1),
+     (1, 4, 9, 10), (6, 2, 3, 3)),
+    ("conv1d", lambda x, w, b: F.conv1d(x, w, b, padding=2, dilation=2), (3, 5, 17), (4, 5, 3)),
+    ("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+     (2, 6, 5, 4), (6, 3, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("create_graph", [False, True], ids=["first_order", "double_backward"])
+@pytest.mark.parametrize("name,fn,xs,ws", OPS, ids=[o[0] for o in OPS])
+def test_ops_forward_backward_compiled_equal_numpy(name, fn, xs, ws, create_graph, dtype):
+    n_out = ws[1] if name.startswith("conv_transpose") else ws[0]
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (xs, ws, (n_out,))]
+    got, want = _both(lambda: _grads(fn, arrays, create_graph))
+    for a, e in zip(got, want):
+        _close(a, e, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_layer_on_a_permuted_input(dtype):
+    conv = nnzoo.nn.Conv2d(5, 7, 3, padding=1).to(nnzoo.float64 if dtype == np.float64 else nnzoo.float32)
+    base = rng.standard_normal((6, 9, 2, 5)).astype(dtype)  # permuted below into (2, 5, 6, 9): not contiguous
+
+    def run():
+        x = nnzoo.tensor(base, requires_grad=True)
+        conv.zero_grad()
+        y = conv(x.permute(2, 3, 0, 1))
+        (y * y).sum().backward()
+        return [array(y), array(x.grad), array(conv.weight.grad), array(conv.bias.grad)]
+    got, want = _both(run)
+    for a, e in zip(got, want):
+        _close(a, e, dtype)
