@@ -118,3 +118,27 @@ def test_subclass_with_its_own_update_keeps_it():
     with jit.mode("compiled"):
         opt.step()
     np.testing.assert_array_equal(array(w), [0.5, -1.5])
+
+
+def test_clip_grad_norm_fast_paths_match_torch():
+    """clip_grad_norm_'s NumPy fast paths (no write when nothing is clipped; max(max, -min) for the inf
+    norm) against torch on float32, nan included."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal(s).astype(np.float32) for s in [(5, 7), (7,), (0,), (3, 1, 2)]]
+    grads[0][1, 2] = -0.0
+    for norm_type, max_norm in [(2.0, 1e6), (2.0, 0.1), (float("inf"), 1e6), (float("inf"), 0.1)]:
+        gs = grads if norm_type == 2.0 else [g for g in grads if g.size]  # torch: no inf norm of an empty grad
+        ours = [nnzoo.zeros(*g.shape, requires_grad=True) for g in gs]
+        theirs = [torch.zeros(*g.shape, requires_grad=True) for g in gs]
+        for a, b, g in zip(ours, theirs, gs):
+            a.grad, b.grad = nnzoo.tensor(g.copy()), torch.tensor(g.copy())
+        n1 = nnzoo.nn.utils.clip_grad_norm_(ours, max_norm, norm_type)
+        n2 = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
+        np.testing.assert_allclose(n1.item(), n2.item(), rtol=1e-6)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)
+            np.testing.assert_array_equal(np.signbit(a.grad.numpy()), np.signbit(b.grad.numpy()))
+    bad = nnzoo.zeros(3, requires_grad=True)
+    bad.grad = nnzoo.tensor(np.array([1.0, np.nan, -2.0], np.float32))
+    assert np.isnan(nnzoo.nn.utils.clip_grad_norm_([bad], 1.0, float("inf")).item())
