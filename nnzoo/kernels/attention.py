@@ -3,6 +3,11 @@
 
 The Op (:class:`nnzoo.ops.attention.ScaledDotProductAttention`), its derivative and the dropout are in
 :mod:`nnzoo.ops.attention`; these are the array loops it calls when no graph is recorded.
+
+Compiled kernels (see :mod:`nnzoo.kernels.jit`; the NumPy code stays as the reference and fallback): the
+scale and softmax of the scores row by row in place (:func:`_probabilities_kernel`) and the softmax part of the
+backward (:func:`_score_grad_kernel`), each one pass over the (..., L, S) array; the matrix products stay
+with BLAS.
 """
 import contextlib
 import math
@@ -10,6 +15,9 @@ import math
 import numpy as np
 
 from ..backend import xp
+from . import jit
+from .softmax import _exp_row, _row_dot, _row_max, _row_sum
+from .special import _FM, _numpy_errors
 
 __all__ = ["probabilities", "sdpa_backward", "sum_to_array"]
 
@@ -42,6 +50,10 @@ def probabilities(q, k, mask, scale, safe):
     to (..., L, S). With ``safe`` a row whose scores are all -inf gives probabilities 0 (PyTorch's SDPA);
     without, NaN (a plain softmax)."""
     s = xp.matmul(q, xp.swapaxes(k, -1, -2))  # (..., L, S)
+    if mask is None and s.size and jit.use(s):  # scale and softmax in one pass
+        s = xp.ascontiguousarray(s)  # matmul keeps the batch dims' order of non-contiguous q and k
+        _probabilities_kernel(s.reshape(-1, s.shape[-1]), scale, safe)
+        return s
     s *= s.dtype.type(scale)
     if mask is not None:
         full = xp.broadcast_shapes(s.shape, mask.shape)
@@ -51,6 +63,10 @@ def probabilities(q, k, mask, scale, safe):
             xp.copyto(s, -xp.inf, where=~mask)
         else:
             s += mask
+    if s.size and jit.use(s):  # the mask applied: the softmax in one pass
+        s = xp.ascontiguousarray(s)
+        _probabilities_kernel(s.reshape(-1, s.shape[-1]), 1.0, safe)
+        return s
     m = s.max(axis=-1, keepdims=True)
     finite = math.isfinite(m.sum())
     if not finite and safe:
@@ -82,17 +98,73 @@ def sdpa_backward(q, k, v, p, keep, g, gw, scale, shapes, need):
         ds = xp.matmul(g, xp.swapaxes(v, -1, -2))  # dPd, (..., L, S)
         if gw is not None:
             ds += gw
-        if keep is not None:
-            ds *= keep
-        ds *= p
-        r = _row_sums(ds)
-        ds -= p * r  # dS = P * (dP - sum(dP * P))
+        fused = ds.shape == p.shape and p.size and (keep is None or keep.shape == p.shape) and \
+            (jit.use(ds, p) if keep is None else jit.use(ds, p, keep)) and ds.dtype == p.dtype
+        if fused:  # the keep mask, the softmax's backward and (without a mask gradient) the scale in one pass
+            ds = xp.ascontiguousarray(ds)
+            rows = p.shape[-1]
+            _score_grad_kernel(ds.reshape(-1, rows), xp.ascontiguousarray(p).reshape(-1, rows),
+                               None if keep is None else xp.ascontiguousarray(keep, dtype=p.dtype).reshape(-1, rows),
+                               1.0 if need[3] else scale)
+        else:
+            if keep is not None:
+                ds *= keep
+            ds *= p
+            r = _row_sums(ds)
+            ds -= p * r  # dS = P * (dP - sum(dP * P))
         if need[3]:
             gm = sum_to_array(ds, sm)
             gm = gm.copy() if gm is ds else gm  # ds is scaled in place next
-        ds *= ds.dtype.type(scale)
+        if need[3] or not fused:
+            ds *= ds.dtype.type(scale)
         if need[0]:
             gq = sum_to_array(xp.matmul(ds, k), sq)
         if need[1]:
             gk = sum_to_array(xp.matmul(xp.swapaxes(ds, -1, -2), q), sk)
     return gq, gk, gv, gm
+
+
+# ---- compiled kernels ------------------------------------------------------------------------------------
+@_numpy_errors
+@jit.kernel(fastmath=_FM)
+def _probabilities_kernel(s, scale, safe):
+    """Each row of s (n, S) becomes softmax(row * scale), in place (scale 1: no scaling pass); with ``safe``
+    a row whose max is -inf (every key masked) becomes 0 instead of nan."""
+    one = s.dtype.type(1)
+    sc = s.dtype.type(scale)
+    for i in range(s.shape[0]):
+        r = s[i]
+        if scale != 1.0:
+            for j in range(r.size):
+                r[j] *= sc
+        m = _row_max(r)
+        if safe and m == -np.inf:
+            r[:] = 0
+            continue
+        _exp_row(r, m, r)
+        inv = one / _row_sum(r)
+        for j in range(r.size):
+            r[j] *= inv
+
+
+@_numpy_errors
+@jit.kernel(fastmath=_FM)
+def _score_grad_kernel(ds, p, keep, scale):
+    """The scores' gradient from the probabilities' in place, row by row: ds = dPd (* keep); t = ds * p;
+    ds = (t - p * sum(t)) * scale."""
+    sc = ds.dtype.type(scale)
+    for i in range(ds.shape[0]):
+        d = ds[i]
+        pr = p[i]
+        if keep is not None:
+            kr = keep[i]
+            for j in range(d.size):
+                d[j] *= kr[j]
+        r = _row_dot(d, pr)
+        if scale != 1.0:
+            for j in range(d.size):
+                d[j] = (d[j] * pr[j] - pr[j] * r) * sc
+        else:
+            for j in range(d.size):
+                d[j] = d[j] * pr[j] - pr[j] * r
+

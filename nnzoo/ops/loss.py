@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..backend import quiet, xp
+from ..kernels import softmax as _K
 from ..tensor import Tensor
 from . import arith as _arith
 from . import index as _index
@@ -527,12 +528,8 @@ class CrossEntropyIndices(Op):
 
     @staticmethod
     def forward(ctx, x, weight, t, mask, reduction):
-        n, c = x.shape
-        m = x.max(axis=1, keepdims=True) if c else xp.zeros((n, 1), x.dtype)
-        z = x - m
-        with np.errstate(divide="ignore"):
-            lse = xp.log(xp.exp(z).sum(axis=1, keepdims=True))  # (N, 1)
-        loss = lse[:, 0] - z[xp.arange(n), t]  # (N,)
+        n = x.shape[0]
+        loss, lse = _K.cross_entropy_rows(x, t)  # (N,) each: the losses, the log-sum-exps
         w_t = None if weight is None else weight[t]
         if mask is not None:
             loss[~mask] = 0.0
@@ -553,7 +550,7 @@ class CrossEntropyIndices(Op):
                 scale = xp.full(n, 1 / z_norm, x.dtype) if w_t is None else (w_t / z_norm).astype(x.dtype)
             if z_norm == 0 and mask is not None:
                 scale[~mask] = 0.0  # 0 / 0 above; a kept row of weight 0 stays nan, as PyTorch
-        ctx.aux = (t, scale, lse + m)
+        ctx.aux = (t, scale, lse)
         ctx.save_for_backward(x)
         return out
 
@@ -573,14 +570,9 @@ class CrossEntropyIndicesBackward(Op):
 
     @staticmethod
     def forward(ctx, x, g, lse, t, scale):
-        n = x.shape[0]
         ctx.aux = (t, scale)
         ctx.save_for_backward(x, g)
-        d = xp.exp(x - lse)
-        d[xp.arange(n), t] -= 1.0
-        coef = g if scale is None else g * scale
-        d *= coef.reshape(-1, 1) if coef.ndim else coef
-        return d
+        return _K.cross_entropy_backward(x, lse, t, g if scale is None else g * scale)
 
     @staticmethod
     def backward(ctx, h):

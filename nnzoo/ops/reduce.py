@@ -21,6 +21,7 @@ from .. import dtypes
 from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import xp
+from ..kernels import softmax as _K
 from ..tensor import Tensor, _wrap_dim
 
 _make = Tensor._make
@@ -823,45 +824,15 @@ def norm(input: Tensor, p: float | str | None = "fro", dim: int | tuple[int, ...
 # NOTE: softmax and log_softmax are fused ops (one node each), not the composition
 # exp(x - logsumexp(x)): one pass of NumPy work and one graph node instead of five, which matters in
 # every classifier and attention layer. Both subtract the max first so exp never overflows.
-# tests/ops/test_reduce.py checks them against the composed form, forward and backward.
-def _row_max(x, axis):
-    """The max along ``axis`` (kept) and whether it is finite everywhere (the common, quiet case)."""
-    if x.size == 0:
-        return xp.max(x, axis=axis, keepdims=True, initial=-xp.inf), True
-    m = x.max(axis=axis, keepdims=True)
-    # one reduction decides: a finite sum means every max is finite (an overflowing sum only costs the
-    # quiet path, never a wrong answer)
-    return m, math.isfinite(m.sum())
-
-
-class _NoContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_NO_CONTEXT = _NoContext()
-
-
-def _quiet(finite):
-    """NumPy's warnings off only where an inf max may turn into nan (np.errstate costs ~1 us a call)."""
-    return _NO_CONTEXT if finite else np.errstate(divide="ignore", invalid="ignore")
-
-
+# tests/ops/test_reduce.py checks them against the composed form, forward and backward. The array work
+# (NumPy, and compiled kernels over the last dim) is in nnzoo/kernels/softmax.py.
 class Softmax(Op):
     """y = exp(x - max) / sum exp(x - max) along ``d``;  dx = y * (g - sum(g * y))."""
 
     @staticmethod
     def forward(ctx, x, d):
         ctx.d = d
-        axis = d if x.ndim else None
-        m, finite = _row_max(x, axis)
-        with _quiet(finite):  # a slice of all -inf gives nan, as in PyTorch
-            y = xp.asarray(x - m)
-            xp.exp(y, out=y)
-            y /= y.sum(axis=axis, keepdims=True)
+        y = _K.softmax(x, d if x.ndim else None)  # a slice of all -inf gives nan, as in PyTorch
         ctx.save_for_backward(y)
         return y
 
@@ -881,8 +852,7 @@ class SoftmaxBackward(Op):
     def forward(ctx, g, y, d):
         ctx.d = d
         ctx.save_for_backward(g, y)
-        gy = g * y
-        return gy - y * gy.sum(axis=d if y.ndim else None, keepdims=True)
+        return _K.softmax_backward(g, y, d if y.ndim else None)
 
     @staticmethod
     def backward(ctx, h):
@@ -900,11 +870,7 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, x, d):
         ctx.d = d
-        axis = d if x.ndim else None
-        m, finite = _row_max(x, axis)
-        with _quiet(finite):  # all -inf: nan, as in PyTorch
-            y = xp.asarray(x - m)
-            y -= xp.log(xp.exp(y).sum(axis=axis, keepdims=True))
+        y = _K.log_softmax(x, d if x.ndim else None)  # all -inf: nan, as in PyTorch
         ctx.save_for_backward(y)
         return y
 
@@ -924,9 +890,7 @@ class LogSoftmaxBackward(Op):
     def forward(ctx, g, y, d):
         ctx.d = d
         ctx.save_for_backward(g, y)
-        p = xp.exp(y)
-        p *= g.sum(axis=d if y.ndim else None, keepdims=True)
-        return g - p
+        return _K.log_softmax_backward(g, y, d if y.ndim else None)
 
     @staticmethod
     def backward(ctx, h):

@@ -610,9 +610,9 @@ class Gelu(Op):
             u *= x
             u *= 0.5
             return u
-        cdf = K.normal_cdf(x)
+        y, cdf = K.gelu_forward(x)
         ctx.cdf = cdf  # NOTE: kept for a first-order backward: Phi(x) costs as much as the rest of the layer
-        return cdf * x
+        return y
 
     @staticmethod
     def backward(ctx, grad):
