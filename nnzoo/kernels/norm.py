@@ -1,20 +1,48 @@
-"""Layer norm (and group norm's normalisation) on arrays: the row statistics and the normalised rows
-forward, the hand-written first-order backward.
+"""Layer norm (and group norm's normalisation) and batch norm in training on arrays: the statistics and the
+normalised values forward, the hand-written first-order backward.
 
-The Op (:class:`nnzoo.ops.norm.LayerNorm`) and its derivative are in :mod:`nnzoo.ops.norm`; there the
-measurements of the fused form against the composed one and PyTorch.
+The Ops (:class:`nnzoo.ops.norm.LayerNorm`, :class:`nnzoo.ops.norm.BatchNorm`) and their derivatives are in
+:mod:`nnzoo.ops.norm`; there the measurements of the fused forms against the composed ones and PyTorch.
+
+Layer norm has two paths: NumPy (row sums as BLAS products, ~17 whole-array passes) and, where
+:func:`nnzoo.kernels.jit.use` allows, compiled kernels that make one pass over each row forward and backward.
+Batch norm in training is composed of Tensor ops on the NumPy path (:func:`nnzoo.ops.norm.batch_norm`); the
+compiled kernels here fuse it, one pass over each channel forward and backward; :func:`batch_norm_forward`
+and :func:`batch_norm_backward` keep a NumPy twin of each as their reference.
 """
 import math
 
-from ..backend import xp
+import numpy as np
 
-__all__ = ["layer_norm_forward", "layer_norm_backward"]
+from ..backend import xp
+from . import jit
+
+__all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_compiled", "batch_norm_forward",
+           "batch_norm_backward"]
+
+
+def _flat(a, n):
+    """a as a C-contiguous (-1, n) array (a copy only when it is not contiguous)."""
+    return xp.ascontiguousarray(a).reshape(-1, n)
+
+
+def _vec(a, n):
+    return None if a is None else xp.ascontiguousarray(a).reshape(n)
 
 
 def layer_norm_forward(x, w, b, k, eps):
     """y = (x - mean) * rstd * w + b over the last ``k`` dims of ``x`` (w, b arrays or None), as a fresh
-    array: (y, mean (M,), rstd (M,)), M the number of rows normalised."""
+    array: (y, mean (M,), rstd (M,)), M the number of rows normalised; mean and rstd in x's dtype."""
     n = math.prod(x.shape[x.ndim - k:])
+    if jit.use(x, *[a for a in (w, b) if a is not None]):
+        _parallel()
+        x2 = _flat(x, n)
+        m = x2.shape[0]
+        y = xp.empty((m, n), dtype=x.dtype)
+        mu = xp.empty(m, dtype=x.dtype)
+        rstd = xp.empty(m, dtype=x.dtype)
+        _layer_norm_forward_kernel(x2, _vec(w, n), _vec(b, n), float(eps), y, mu, rstd)
+        return y.reshape(x.shape), mu, rstd
     mu, rstd, y = _row_stats(x.reshape(-1, n), eps)  # y: a fresh (M, N) array holding xhat
     if w is not None:
         y *= w.reshape(n)
@@ -51,6 +79,8 @@ def layer_norm_backward(x, w, g, mu, rstd, k, need):
     """
     shape = x.shape[x.ndim - k:]  # normalized_shape
     m, n = mu.shape[0], math.prod(shape)
+    if g.dtype == x.dtype and jit.use(x, g, mu, rstd, *([] if w is None else [w])):
+        return _layer_norm_backward_compiled(x, w, g, mu, rstd, shape, need)
     x2, g2 = x.reshape(m, n), g.reshape(m, n)
     w1 = None if w is None else w.reshape(n)
     gx = gw = gb = None
@@ -81,3 +111,247 @@ def layer_norm_backward(x, w, g, mu, rstd, k, need):
         d += c[:, None]
         gx = d.reshape(x.shape)
     return gx, gw, gb
+
+
+def _layer_norm_backward_compiled(x, w, g, mu, rstd, shape, need):
+    m, n = mu.shape[0], math.prod(shape)
+    _parallel()
+    nblocks = max(1, min(m, _CHUNKS))
+    dx = xp.empty((m, n), dtype=x.dtype) if need[0] else None
+    pw = xp.zeros((nblocks, n), dtype=np.float64) if need[1] else None
+    pb = xp.zeros((nblocks, n), dtype=np.float64) if len(need) > 2 and need[2] else None
+    _layer_norm_backward_kernel(_flat(x, n), _vec(w, n), _flat(g, n), mu, rstd, dx, pw, pb, nblocks)
+    return (None if dx is None else dx.reshape(x.shape),
+            None if pw is None else pw.sum(0).astype(x.dtype).reshape(shape),
+            None if pb is None else pb.sum(0).astype(x.dtype).reshape(shape))
+
+
+# ---- batch norm in training ----------------------------------------------------------------------------------
+def batch_norm_compiled(x, w, b):
+    """Whether the compiled batch norm kernels take these arrays (NumPy float32/float64, weight and bias of
+    the input's dtype or None): otherwise the caller composes batch norm from Tensor ops."""
+    params = [a for a in (w, b) if a is not None]
+    return all(a.dtype == x.dtype for a in params) and jit.use(x, *params)
+
+
+def _channels(x):
+    """x (B, C, *) as a C-contiguous (B, C, L)."""
+    return xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+
+
+def batch_norm_forward(x, w, b, eps):
+    """Batch norm with the batch's statistics: (y, mean, var), y = (x - mean) / sqrt(var + eps) * w + b as a
+    fresh array of x's shape, mean and the biased var per channel (dim 1, over all other dims) as float64 (C,)
+    arrays; w, b: (C,) arrays or None. Compiled where :func:`batch_norm_compiled` says so, else NumPy."""
+    c = x.shape[1]
+    if batch_norm_compiled(x, w, b):
+        _parallel()
+        x3 = _channels(x)
+        y = xp.empty(x3.shape, dtype=x.dtype)
+        mean = xp.empty(c, dtype=np.float64)
+        var = xp.empty(c, dtype=np.float64)
+        _batch_norm_forward_kernel(x3, _vec(w, c), _vec(b, c), float(eps), y, mean, var)
+        return y.reshape(x.shape), mean, var
+    x3 = x.reshape(x.shape[0], c, -1).astype(np.float64)
+    mean = x3.mean(axis=(0, 2))
+    xc = x3 - mean[:, None]
+    var = (xc * xc).mean(axis=(0, 2))
+    k = 1.0 / xp.sqrt(var + eps)
+    if w is not None:
+        k = k * w
+    y = xc * k[:, None] + (0.0 if b is None else b[:, None])
+    return y.astype(x.dtype).reshape(x.shape), mean, var
+
+
+def batch_norm_backward(x, w, g, mean, rstd, need):
+    """BatchNorm's first-order gradients (dx, dw, db) on arrays, None where ``need`` says no; ``mean`` and
+    ``rstd`` the forward's float64 (C,) statistics: dw = sum g xhat, db = sum g (per channel, xhat = (x - mean)
+    rstd), dx = w rstd (g - mean(g) - xhat mean(g xhat)). Compiled where the arrays allow it, else NumPy."""
+    c = x.shape[1]
+    need_b = len(need) > 2 and need[2]
+    if g.dtype == x.dtype and batch_norm_compiled(x, w, None):
+        _parallel()
+        dx = xp.empty(x.shape, dtype=x.dtype) if need[0] else None
+        dw = xp.empty(c, dtype=np.float64) if need[1] else None
+        db = xp.empty(c, dtype=np.float64) if need_b else None
+        _batch_norm_backward_kernel(_channels(x), _vec(w, c), _channels(g), mean, rstd,
+                                    None if dx is None else dx.reshape(x.shape[0], c, -1), dw, db)
+    else:
+        x3 = x.reshape(x.shape[0], c, -1).astype(np.float64)
+        g3 = g.reshape(x3.shape).astype(np.float64)
+        xhat = (x3 - mean[:, None]) * rstd[:, None]
+        sg, sgx = g3.sum(axis=(0, 2)), (g3 * xhat).sum(axis=(0, 2))
+        dw, db = sgx, sg
+        dx = None
+        if need[0]:
+            k = rstd if w is None else rstd * w
+            cnt = x3.shape[0] * x3.shape[2]
+            dx = (k[:, None] * (g3 - (sg / cnt)[:, None] - xhat * (sgx / cnt)[:, None])).reshape(x.shape)
+    return (None if dx is None or not need[0] else dx.astype(x.dtype, copy=False),
+            None if dw is None or not need[1] else dw.astype(x.dtype),
+            None if db is None or not need_b else db.astype(x.dtype))
+
+
+# ================================================================================================
+# compiled kernels (Numba): layer norm over rows, batch norm over channels, one pass each
+# ================================================================================================
+# NOTE: fastmath={"reassoc"} only: it lets LLVM split the sums into vector lanes (a row sum of float32 in 0.14 ms
+# per million elements against 0.58 ms for the sequential loop, NumPy's sum 0.19 ms), as NumPy's pairwise sums
+# reorder them; no flag about NaN, inf or signed zeros, so those propagate as in the NumPy path. The statistics
+# are accumulated in float64 whatever the input (free here: the lanes hide the conversion), so a float32 result
+# is the float64 one rounded once: it matches the NumPy path's float32 sums to ~1e-6.
+prange = range  # numba.prange once a compiled kernel runs (see _parallel); plain range for the Python source
+_REASSOC = {"reassoc"}
+_CHUNKS = 16  # layer norm backward: dw and db summed per block of rows, then over the blocks (any thread count)
+
+
+def _parallel():
+    """Bind ``prange`` to ``numba.prange`` before a parallel kernel is first compiled (Numba reads the module's
+    globals when it compiles; ``import nnzoo`` must not import numba, so the name is bound lazily)."""
+    global prange
+    if prange is range:
+        import numba
+        prange = numba.prange
+
+
+@jit.kernel(parallel=True, fastmath=_REASSOC)
+def _layer_norm_forward_kernel(x, w, b, eps, y, mu, rstd):
+    """Per row i of x (M, N): mu[i] = mean, rstd[i] = 1 / sqrt(mean((x - mu)^2) + eps) (two passes, summed in
+    float64, stored in x's dtype), y[i] = (x[i] - mu[i]) * rstd[i] * w + b (w, b: (N,) arrays or None) in x's
+    dtype, as the NumPy path. NOTE: the element-wise step in float32 for float32 input: 0.12 ms against 0.23 ms
+    in float64 on (2048, 128)."""
+    m, n = x.shape
+    for i in prange(m):
+        s = 0.0
+        for j in range(n):
+            s += x[i, j]
+        mean = s / n
+        q = 0.0
+        for j in range(n):
+            d = x[i, j] - mean
+            q += d * d
+        mu[i] = mean
+        rstd[i] = 1.0 / np.sqrt(q / n + eps)
+        mi, r = mu[i], rstd[i]
+        if w is None:  # (single `is None` tests: Numba prunes the branches of a None argument when it compiles)
+            if b is None:
+                for j in range(n):
+                    y[i, j] = (x[i, j] - mi) * r
+            else:
+                for j in range(n):
+                    y[i, j] = (x[i, j] - mi) * r + b[j]
+        else:
+            if b is None:
+                for j in range(n):
+                    y[i, j] = (x[i, j] - mi) * r * w[j]
+            else:
+                for j in range(n):
+                    y[i, j] = (x[i, j] - mi) * r * w[j] + b[j]
+
+
+@jit.kernel(parallel=True, fastmath=_REASSOC)
+def _layer_norm_backward_kernel(x, w, g, mu, rstd, dx, pw, pb, nblocks):
+    """LayerNorm's gradients row by row, xhat = (x - mu) rstd and gw = g w (g without a weight):
+    dx[i] = rstd (gw - mean(gw) - xhat mean(gw xhat)) (the two means summed in float64); and for the blocks of
+    rows b (``nblocks`` blocks of consecutive rows), pw[b] = sum over its rows of g xhat, pb[b] = sum of g
+    (float64). dx, pw, pb: arrays or None (not needed)."""
+    m, n = x.shape
+    per = (m + nblocks - 1) // nblocks
+    t = x.dtype.type
+    for blk in prange(nblocks):
+        for i in range(blk * per, min(m, (blk + 1) * per)):
+            mean, r = mu[i], rstd[i]
+            if dx is not None:
+                s1 = 0.0
+                s2 = 0.0
+                if w is None:
+                    for j in range(n):
+                        gv = g[i, j]
+                        s1 += gv
+                        s2 += gv * (x[i, j] - mean)
+                else:
+                    for j in range(n):
+                        gv = g[i, j] * w[j]
+                        s1 += gv
+                        s2 += gv * (x[i, j] - mean)
+                a = t(s1 / n)
+                c = t(s2 * r * r / n)  # mean(gw xhat) rstd
+                if w is None:
+                    for j in range(n):
+                        dx[i, j] = r * (g[i, j] - a - (x[i, j] - mean) * c)
+                else:
+                    for j in range(n):
+                        dx[i, j] = r * (g[i, j] * w[j] - a - (x[i, j] - mean) * c)
+            if pw is not None:
+                for j in range(n):
+                    pw[blk, j] += g[i, j] * ((x[i, j] - mean) * r)
+            if pb is not None:
+                for j in range(n):
+                    pb[blk, j] += g[i, j]
+
+
+@jit.kernel(parallel=True, fastmath=_REASSOC)
+def _batch_norm_forward_kernel(x, w, b, eps, y, mean, var):
+    """Per channel c of x (B, C, L): mean[c], var[c] = the mean and biased variance over (B, L) (two passes,
+    float64), y[:, c] = (x[:, c] - mean[c]) * k + h in x's dtype, k = w[c] / sqrt(var[c] + eps), h = b[c]
+    (w, b: (C,) arrays or None)."""
+    nb, nc, nl = x.shape
+    cnt = nb * nl
+    t = x.dtype.type
+    for c in prange(nc):
+        s = 0.0
+        for i in range(nb):
+            for j in range(nl):
+                s += x[i, c, j]
+        mu = s / cnt
+        q = 0.0
+        for i in range(nb):
+            for j in range(nl):
+                d = x[i, c, j] - mu
+                q += d * d
+        v = q / cnt
+        mean[c] = mu
+        var[c] = v
+        k = 1.0 / np.sqrt(v + eps)
+        if w is not None:
+            k = k * w[c]
+        h = t(0.0)
+        if b is not None:
+            h = b[c]
+        mt, kt = t(mu), t(k)
+        for i in range(nb):
+            for j in range(nl):
+                y[i, c, j] = (x[i, c, j] - mt) * kt + h
+
+
+@jit.kernel(parallel=True, fastmath=_REASSOC)
+def _batch_norm_backward_kernel(x, w, g, mean, rstd, dx, dw, db):
+    """BatchNorm's gradients per channel c, xhat = (x - mean) rstd over (B, L): dw[c] = sum g xhat,
+    db[c] = sum g (float64), dx = w rstd (g - mean(g) - xhat mean(g xhat)) in x's dtype. dx, dw, db: arrays or
+    None (not needed)."""
+    nb, nc, nl = x.shape
+    cnt = nb * nl
+    t = x.dtype.type
+    for c in prange(nc):
+        mu = mean[c]
+        r = rstd[c]
+        mt = t(mu)
+        sg = 0.0
+        sgx = 0.0
+        for i in range(nb):
+            for j in range(nl):
+                gv = g[i, c, j]
+                sg += gv
+                sgx += gv * (x[i, c, j] - mt)
+        if dw is not None:
+            dw[c] = sgx * r
+        if db is not None:
+            db[c] = sg
+        if dx is not None:
+            k = r
+            if w is not None:
+                k = r * w[c]
+            kt, a, q = t(k), t(sg / cnt), t(sgx * r * r / cnt)
+            for i in range(nb):
+                for j in range(nl):
+                    dx[i, c, j] = kt * (g[i, c, j] - a - (x[i, c, j] - mt) * q)
