@@ -22,6 +22,12 @@ first maximum in row-major order, as in PyTorch (first the first row holding the
 first column of that row holding it; the W pass runs first and records, for every row, its first
 maximal column). The forward's backward is a scatter through ``sel`` and the scatter's backward the
 gather through it, so any order of derivative works.
+
+Compiled kernels (where :func:`nnzoo.kernels.jit.use` allows; the passes above stay the reference and the
+fallback): max pooling is one pass over each plane that keeps each window's winner as its flat position
+(PyTorch's index), its backward one scatter-add and the gather one pass, prange over planes; 2x2 windows take
+an unrolled, branch-free body. 2x2 average pooling and its spread are one pass each; other average windows
+keep the NumPy passes (the general compiled form was slower: numbers at :func:`_avg_pool_2x2_kernel`).
 """
 from __future__ import annotations
 

@@ -195,6 +195,10 @@ class LayerNorm(Op):
     twice forward and g, x once backward; here each of the ~17 steps is its own pass, and a broadcasting
     ufunc (x * w, x * rstd[:, None]) runs at about half the speed of a same-shape one. Parity with the
     composed form (first and second derivatives) is tested in tests/ops/test_norm.py.
+    The compiled kernels (where :func:`nnzoo.kernels.jit.use` allows) read x three times from cache forward and
+    g, x twice backward, one row at a time: on (2048, 128) float32 the forward 0.13-0.14 ms against the NumPy
+    path's 0.35 ms, the backward (dx, dw, db) 0.25-0.26 ms against 0.68-0.72 ms (kernels alone, medians of
+    30 calls, shared 2-core machine under load).
     """
 
     @staticmethod

@@ -2,9 +2,10 @@
 ``adaptive_max_pool2d``.
 
 The array work (the separable window passes, the first-maximum bookkeeping, the plane gathers and
-scatters) is in :mod:`nnzoo.kernels.pool`; this file holds the ops and the argument checks. Every op views
-its input as a stack of planes (P, H, W) (a 1-D op as (P, 1, L)) and gives the output back in the input's
-leading shape. ``interpolate``, ``local_response_norm`` and ``pixel_shuffle`` have files of their own.
+scatters; compiled one-pass max pooling and 2x2 average pooling where Numba runs) is in
+:mod:`nnzoo.kernels.pool`; this file holds the ops and the argument checks. Every op views its input as a
+stack of planes (P, H, W) (a 1-D op as (P, 1, L)) and gives the output back in the input's leading shape.
+``interpolate``, ``local_response_norm`` and ``pixel_shuffle`` have files of their own.
 """
 from __future__ import annotations
 
@@ -96,7 +97,9 @@ class MaxPool(Op):
 
     d out[p, i, j] / d x[p, h, w] = 1 where (h, w) is the window's first maximum (row-major), else 0: the
     backward scatters each window's gradient there (:class:`MaxPoolBackward`). ``track`` (grad is needed)
-    makes the forward record the winners; without it the forward is only the maxima.
+    makes the forward record the winners; without it the forward is only the maxima. With the compiled
+    kernels the forward is one pass that records each winner's flat position, and the backward one
+    scatter-add through them (:func:`nnzoo.kernels.pool.max_pool`).
     """
 
     @staticmethod
