@@ -5,9 +5,10 @@ derivative and relu's mask product.
 The Op classes (:mod:`nnzoo.ops.unary`) hold the derivatives; these take and return arrays, computing
 through ``backend.xp``.
 
-Compiled kernels (see :mod:`nnzoo.kernels.jit`; the NumPy code stays as the reference and fallback): relu's
-backward, gelu's forward and backward, the sigmoid and dropout's mask, one pass each. They rest on a vectorizable exp
-(:func:`_exp32`, :func:`_exp64`), which the softmax and attention kernels use too.
+Compiled kernels (see :mod:`nnzoo.kernels.jit`; the NumPy code stays as the reference and fallback): relu's,
+tanh's and the sigmoid's backward, gelu's forward and backward, the sigmoid and dropout's mask, one pass each.
+They rest on a vectorizable exp (:func:`_exp32`, :func:`_exp64`), which the softmax and attention kernels use
+too.
 """
 import math
 
@@ -17,7 +18,7 @@ from ..backend import xp
 from . import jit
 
 __all__ = ["as_array", "sigmoid", "erf", "erfc", "erf_parts", "normal_cdf", "gelu_forward", "gelu_backward",
-           "relu_backward", "dropout_keep"]
+           "relu_backward", "tanh_backward", "sigmoid_backward", "dropout_keep"]
 
 _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -38,7 +39,7 @@ def sigmoid(x):
     NOTE: for very negative x, e^-x overflows to inf and 1 / (1 + inf) = 0 is the correct limit, so
     this form is stable as it stands (the overflow warning is silenced); it also keeps full relative
     accuracy in both tails: sigmoid(-40) = 4.2e-18, not 0 as 0.5 + 0.5 tanh(x/2) would give."""
-    if x.size >= _MIN_COMPILED and jit.use(x):
+    if jit.use(x):
         out, flat = _out_like(x)
         _sigmoid_kernel(flat, out.reshape(-1))
         return out
@@ -64,7 +65,7 @@ def normal_cdf(x):
 def gelu_forward(x):
     """(y, Phi(x)): exact gelu y = x Phi(x) and the normal CDF it is made of (kept for the backward), as new
     arrays. Compiled: one pass (Cody's erfc in float64 for either dtype, see :func:`_erfc64`)."""
-    if x.size >= _MIN_COMPILED and jit.use(x):
+    if jit.use(x):
         y, flat = _out_like(x)
         cdf = xp.empty_like(y)
         _gelu_kernel(flat, y.reshape(-1), cdf.reshape(-1))
@@ -76,7 +77,7 @@ def gelu_forward(x):
 def gelu_backward(x, cdf, grad):
     """grad * (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi), with Phi(x) = ``cdf`` (the forward's):
     exact gelu's first-order derivative as a new array (compiled: one pass)."""
-    if x.size >= _MIN_COMPILED and _same_layout(x, cdf, grad) and jit.use(x, cdf, grad):
+    if _same_layout(x, cdf, grad) and jit.use(x, cdf, grad):
         out = xp.empty_like(grad)
         _gelu_backward_kernel(x.reshape(-1), cdf.reshape(-1), grad.reshape(-1), out.reshape(-1))
         return out
@@ -96,7 +97,7 @@ def relu_backward(y, grad):
     NOTE: the 0/1 mask cast to float (through an int8 view of the bools) and multiplied in place runs ~20%
     faster than float * bool, NumPy's slow casting path (measured on 8 MB arrays). Compiled: one pass that
     selects (so an inf gradient where y = 0 gives 0, as PyTorch's threshold_backward, not 0 * inf = nan)."""
-    if y.size >= _MIN_COMPILED and _same_layout(y, grad) and jit.use(y, grad):
+    if y.size >= _MIN_SIZE and _same_layout(y, grad) and jit.use(y, grad):
         out = xp.empty_like(grad)
         _relu_backward_kernel(y.reshape(-1), grad.reshape(-1), out.reshape(-1))
         return out
@@ -105,12 +106,31 @@ def relu_backward(y, grad):
     return out
 
 
+def tanh_backward(y, grad):
+    """grad * (1 - y^2), y = tanh(x): tanh's first-order derivative as a new array (compiled: one pass)."""
+    if _same_layout(y, grad) and jit.use(y, grad):
+        out = xp.empty_like(grad)
+        _tanh_backward_kernel(y.reshape(-1), grad.reshape(-1), out.reshape(-1))
+        return out
+    return _arr(grad * (1 - y * y))
+
+
+def sigmoid_backward(y, grad):
+    """grad * (y (1 - y)), y = sigmoid(x): the sigmoid's first-order derivative as a new array (compiled: one
+    pass)."""
+    if _same_layout(y, grad) and jit.use(y, grad):
+        out = xp.empty_like(grad)
+        _sigmoid_backward_kernel(y.reshape(-1), grad.reshape(-1), out.reshape(-1))
+        return out
+    return _arr(grad * (y * (1 - y)))
+
+
 def dropout_keep(u, p, dtype):
     """Dropout's kept-and-rescaled mask from uniform draws ``u`` in [0, 1): 1 / (1 - p) where u >= p, else 0,
     as a new array of ``dtype`` (compiled: one pass instead of compare, multiply and cast). ``p`` is compared
     in u's dtype and the scale rounded to ``dtype``, as the NumPy form does."""
     scale = dtype.type(1.0 / (1.0 - p))
-    if u.size >= _MIN_COMPILED and dtype.kind == "f" and dtype.itemsize in (4, 8) and jit.use(u):
+    if u.size >= _MIN_SIZE and dtype.kind == "f" and dtype.itemsize in (4, 8) and jit.use(u):
         out = xp.empty(u.shape, dtype)
         _dropout_keep_kernel(xp.ascontiguousarray(u).reshape(-1), u.dtype.type(p), scale, out.reshape(-1))
         return out
@@ -291,7 +311,10 @@ def erfc(x):
 # NOTE: fastmath={"contract"} lets LLVM fuse a * b + c into one FMA (one rounding instead of two): no
 # reassociation, no assumptions about nan or inf, so results stay within rounding of the NumPy reference.
 _FM = {"contract"}
-_MIN_COMPILED = 1  # arrays smaller than this take the NumPy path
+# NOTE: below ~1000 elements relu's backward and dropout's mask (a select, one pass in NumPy too) gain
+# nothing from a kernel: Numba's dispatch of four arrays costs as much as NumPy's passes (measured paired:
+# 0.84-1.0x at 16-256 elements, 1.1-1.6x at 1024). The kernels with arithmetic win at every size.
+_MIN_SIZE = 1024
 
 
 class _Inline(jit._Kernel):
@@ -405,6 +428,22 @@ def _relu_backward_kernel(y, g, out):
     zero = g.dtype.type(0)
     for i in range(y.size):
         out[i] = g[i] if y[i] != 0 else zero
+
+
+@jit.kernel(fastmath=_FM)
+def _tanh_backward_kernel(y, g, out):
+    """out = g (1 - y^2) (flat arrays)."""
+    one = y.dtype.type(1)
+    for i in range(y.size):
+        out[i] = g[i] * (one - y[i] * y[i])
+
+
+@jit.kernel(fastmath=_FM)
+def _sigmoid_backward_kernel(y, g, out):
+    """out = g (y (1 - y)) (flat arrays)."""
+    one = y.dtype.type(1)
+    for i in range(y.size):
+        out[i] = g[i] * (y[i] * (one - y[i]))
 
 
 @_numpy_errors

@@ -381,6 +381,8 @@ class Tanh(Op):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
+        if not state.enabled:  # first-order backward: one pass on arrays
+            return _make(K.tanh_backward(y._data, grad._data))
         return grad * (1 - y * y)
 
 
@@ -401,6 +403,8 @@ class Sigmoid(Op):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
+        if not state.enabled:  # first-order backward: one pass on arrays
+            return _make(K.sigmoid_backward(y._data, grad._data))
         return grad * (y * (1 - y))
 
 

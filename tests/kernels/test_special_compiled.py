@@ -1,6 +1,6 @@
-"""The compiled elementwise kernels of nnzoo/kernels/special.py (the exp they rest on, relu's backward, gelu
-forward and backward, the sigmoid, dropout's mask) against their NumPy references, on the kernels and through
-the ops forward and backward, in one process (``jit.mode``).
+"""The compiled elementwise kernels of nnzoo/kernels/special.py (the exp they rest on, relu's, tanh's and the
+sigmoid's backward, gelu forward and backward, the sigmoid, dropout's mask) against their NumPy references, on
+the kernels and through the ops forward and backward, in one process (``jit.mode``).
 
 The torch parity of both paths is tests/ops/test_unary.py and tests/nn/ (run with NNZOO_KERNELS=numpy and
 without)."""
@@ -43,7 +43,7 @@ def _close(got, want, dtype, rel=False):
 
 def _inputs(dtype):
     rng = np.random.default_rng(0)
-    dense = (rng.standard_normal((5, 67)) * 4).astype(dtype)
+    dense = (rng.standard_normal((37, 67)) * 4).astype(dtype)  # above _MIN_SIZE; the views below it
     return [dense, dense[:, ::3], dense.T, dense[0, :1].reshape(()), np.zeros((0, 3), dtype),
             np.array(SPECIAL, dtype)]
 
@@ -82,6 +82,8 @@ def test_elementwise_kernels_equal_numpy(dtype):
             _close(*_both(K.gelu_backward, xc, cc, g), dtype)
             y = np.maximum(np.ascontiguousarray(x), 0)
             _close(*_both(K.relu_backward, y, g), dtype)
+            _close(*_both(K.tanh_backward, np.tanh(xc), g), dtype)
+            _close(*_both(K.sigmoid_backward, K.sigmoid(xc), g), dtype)
     assert K._gelu_kernel._compiled is not None and K._relu_backward_kernel._compiled is not None
 
 
@@ -90,7 +92,8 @@ def test_gelu_cdf_against_erfc_in_float64(dtype):
     """Phi(x) from the compiled Cody erfc against math.erfc (float64), relative, over every range."""
     import math
     x = np.concatenate([np.linspace(-38, 9, 4001), [-0.6, -0.66, 0.66, -5.65, 5.65]]).astype(dtype)
-    _, cdf = K.gelu_forward(x)
+    with jit.mode("compiled"):
+        _, cdf = K.gelu_forward(x)
     want = np.array([0.5 * math.erfc(-float(v) / math.sqrt(2)) for v in x])
     ok = want > (1e-30 if dtype == np.float32 else 1e-300)
     # (float64: within a^2 eps, a = |x| / sqrt 2, as the NumPy form: e^(-a^2) without Cody's exact split)
@@ -99,13 +102,14 @@ def test_gelu_cdf_against_erfc_in_float64(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dropout_keep_equals_numpy(dtype):
-    u = np.random.default_rng(3).random((17, 9))
+    u = np.random.default_rng(3).random((57, 29))
     for p in (0.1, 0.5, 0.9):
         got, want = _both(K.dropout_keep, u, p, np.dtype(dtype))
         np.testing.assert_array_equal(got, want)
         u32 = u.astype(dtype)
         got, want = _both(K.dropout_keep, u32, p, np.dtype(dtype))
         np.testing.assert_array_equal(got, want)
+    assert K._dropout_keep_kernel._compiled is not None
 
 
 def _grads(fn, x):
@@ -121,12 +125,26 @@ def _grads(fn, x):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["relu", "gelu", "sigmoid", "dropout"])
+@pytest.mark.parametrize("name", ["relu", "gelu", "sigmoid", "tanh", "dropout"])
 def test_ops_forward_backward_both_modes(name, dtype):
     x = (np.random.default_rng(1).standard_normal((6, 45)) * 3).astype(dtype)
-    fns = {"relu": F.relu, "gelu": F.gelu, "sigmoid": nnzoo.sigmoid,
+    fns = {"relu": F.relu, "gelu": F.gelu, "sigmoid": nnzoo.sigmoid, "tanh": nnzoo.tanh,
            "dropout": lambda t: (nnzoo.manual_seed(7), F.dropout(t, 0.3))[1]}
     for inp in (x, x[:, ::2], x[0]):
         (yc, gc), (yn, gn) = _grads(fns[name], inp)
         _close(yc, yn, dtype)
         _close(gc, gn, dtype)
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_first_order_array_backward_equals_graph_backward(name):
+    """tanh's and the sigmoid's first-order backward on arrays (compiled) equal their Tensor form (the one a
+    double backward records), as tests/ops/test_dual_path.py checks for the other dual-path ops."""
+    x = np.random.default_rng(2).standard_normal((7, 9))
+    grads = []
+    for create_graph in (False, True):
+        t = nnzoo.tensor(x, requires_grad=True)
+        (g,) = nnzoo.autograd.grad((getattr(nnzoo, name)(t) * nnzoo.tensor(np.sin(x))).sum(), [t],
+                                   create_graph=create_graph)
+        grads.append(g.detach().numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-14, atol=0)
