@@ -292,24 +292,26 @@ class _WeightGradFromWindows:
     gw[:, :, kh-1-i', kw-1-j'] = cols @ x^T in one GEMM."""
 
     def __init__(self, x, groups, og, kh, kw, dh, hp):
-        x = xp.ascontiguousarray(x) if jit.use(x) else x
+        self.compiled = jit.use(x)
+        if self.compiled:
+            x = xp.ascontiguousarray(x)
         self.x, self.G, self.Og, self.kh, self.kw, self.dh, self.hp = x, groups, og, kh, kw, dh, hp
         self.acc = None  # the gradient so far, laid out as the windows give it (see result)
+        self.stacked = False  # compiled row-shift: acc is (G, (o, j'), (i', c)), see _call_compiled
         self.rows = None  # row-shift: x on the windows' row grid, zero rows past each image
         self.scratch = _Scratch(x.dtype)
 
     def __call__(self, s, m, win, row_shift):
+        if self.compiled:
+            self._call_compiled(s, m, win, row_shift)
+            return
         x, G, Og, kh, kw = self.x, self.G, self.Og, self.kh, self.kw
         _, C, H, W = x.shape
         Cg = C // G
-        comp = jit.use(x)
-        xv = None if comp else x[s:s + m].reshape(m, G, Cg, H, W).transpose(1, 2, 0, 3, 4)  # (G, Cg, m, H, W)
+        xv = x[s:s + m].reshape(m, G, Cg, H, W).transpose(1, 2, 0, 3, 4)  # (G, Cg, m, H, W)
         if not row_shift:
             xm = self.scratch.get("xrows", (G, Cg, m, H, W))
-            if comp:
-                _rows_grid_kernel(x, s, xm)
-            else:
-                xp.copyto(xm, xv)
+            xp.copyto(xm, xv)
             part = xp.matmul(win, xm.reshape(G, Cg, m * H * W).transpose(0, 2, 1),
                              out=self.scratch.get("gw", (G, Og * kh * kw, Cg)))
             if self.acc is None:
@@ -318,14 +320,9 @@ class _WeightGradFromWindows:
             return
         if self.acc is None:
             self.acc = xp.zeros((G, kh, Og * kw, Cg), dtype=win.dtype)
-            if not comp:
-                self.rows = self.scratch.get("xrows", (G, Cg, m, self.hp, W), zero=True)  # rows >= H stay 0
-        if comp:
-            xr = self.scratch.get("xrows", (G, Cg, m, self.hp, W))
-            _rows_grid_kernel(x, s, xr)
-        else:
-            xr = self.rows[:, :, :m]
-            xr[:, :, :, :H] = xv
+            self.rows = self.scratch.get("xrows", (G, Cg, m, self.hp, W), zero=True)  # rows >= H stay 0
+        xr = self.rows[:, :, :m]
+        xr[:, :, :, :H] = xv
         L = m * self.hp * W
         xr = xr.reshape(G, Cg, L)
         part = self.scratch.get("gw", (G, Og * kw, Cg))
@@ -334,12 +331,36 @@ class _WeightGradFromWindows:
             xp.matmul(win[:, :, shift:], xr[:, :, :L - shift].transpose(0, 2, 1), out=part)
             self.acc[:, i] += part
 
+    def _call_compiled(self, s, m, win, row_shift):
+        """The row-shift form stacks x's kh row-shifted copies xs[(i', c), (n, h', u)] = x[n, c, h' - i'*dh, u]
+        (0 off the image) and runs ONE GEMM cw @ xs^T, whose column block i' is the i = kh-1-i' term.
+        NOTE: one GEMM with kh*C/G columns instead of kh with C/G: 10-20% faster on VGG's 3x3 layers (the
+        thin products run at 80-88 GF/s on one core, the stacked one at 97-119), for one more copy of x."""
+        x, G, Og, kh, kw, dh, hp = self.x, self.G, self.Og, self.kh, self.kw, self.dh, self.hp
+        _, C, H, W = x.shape
+        Cg = C // G
+        if row_shift:
+            xs = self.scratch.get("xrows", (G, kh * Cg, m * hp * W))
+            _pack_kernel(x, s, kh, dh, hp, xs)
+            shape = (G, Og * kw, kh * Cg)
+            self.stacked = True
+        else:
+            xs = self.scratch.get("xrows", (G, Cg, m * H * W))
+            _pack_kernel(x, s, 1, 0, H, xs)
+            shape = (G, Og * kh * kw, Cg)
+        part = xp.matmul(win, xs.transpose(0, 2, 1), out=self.scratch.get("gw", shape))
+        if self.acc is None:
+            self.acc = xp.zeros(shape, dtype=part.dtype)
+        self.acc += part
+
     def result(self):
         G, Og, kh, kw = self.G, self.Og, self.kh, self.kw
         Cg = self.x.shape[1] // G
         if self.acc is None:  # an empty batch: no chunk ran
             return xp.zeros((G * Og, Cg, kh, kw), dtype=self.x.dtype)
-        if self.acc.ndim == 4:  # (G, i, (o, j'), c), j' = kw-1-j
+        if self.stacked:  # (G, (o, j'), (i', c)), i' = kh-1-i, j' = kw-1-j
+            gw = self.acc.reshape(G, Og, kw, kh, Cg)[:, :, ::-1, ::-1].transpose(0, 1, 4, 3, 2)
+        elif self.acc.ndim == 4:  # (G, i, (o, j'), c), j' = kw-1-j
             gw = self.acc.reshape(G, kh, Og, kw, Cg)[:, :, :, ::-1].transpose(0, 2, 4, 1, 3)
         else:  # (G, (o, i', j'), c), i' = kh-1-i, j' = kw-1-j
             gw = self.acc.reshape(G, Og, kh, kw, Cg)[:, :, ::-1, ::-1].transpose(0, 1, 4, 2, 3)
@@ -803,23 +824,3 @@ def _col2im_kernel(cols, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, gx, s):
                         for q in range(hi - lo):
                             xf[d + U(q * sw)] += cf[a + U(q)]
 
-
-@jit.kernel(parallel=True)
-def _rows_grid_kernel(x, s, xr):
-    """xr[g, c, n, h, u] = x[s + n, g*Cg + c, h, u] for h < H, 0 for the rows H <= h < hp (xr (G, Cg, m, hp, W))."""
-    C, H, W = x.shape[1], x.shape[2], x.shape[3]
-    cg, m, hp = xr.shape[1], xr.shape[2], xr.shape[3]
-    xf = x.reshape(x.size)
-    rf = xr.reshape(xr.size)
-    L = H * W
-    for t in prange(m * C):
-        n = t // C
-        ch = t - n * C
-        g = ch // cg
-        c = ch - g * cg
-        a = U(((s + n) * C + ch) * L)
-        d = U(((g * cg + c) * m + n) * hp * W)
-        for k in range(L):
-            rf[d + U(k)] = xf[a + U(k)]
-        for k in range(L, hp * W):
-            rf[d + U(k)] = 0
