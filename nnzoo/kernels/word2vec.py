@@ -395,7 +395,7 @@ def train_epoch(syn0: np.ndarray, syn1neg: np.ndarray, syn1: np.ndarray, corpus:
         corpus: (N,) int64 word indices of all sentences, end to end (words outside the vocabulary removed).
         starts: (S + 1,) int64 offsets of the sentences in ``corpus``.
         bounds: (W + 1,) int64 sentence indices cutting the corpus into W shards (Hogwild workers).
-        keep: (V,) uint64 subsampling thresholds (``keep_probability * 2**32``; ``>= 2**32``: always kept).
+        keep: (V,) uint64 subsampling thresholds (``keep_probability * (2**32 - 1)``; ``2**32``: no draw, kept).
         cum_table: (V,) uint64 cumulative unigram^0.75 counts (the noise distribution).
         points, codes: (V, L) int64 Huffman paths (inner-node indices, bits); codelens: (V,) int64 lengths.
         sg: skip-gram (True) or CBOW. hs: hierarchical softmax. negative: negatives per example (0: none).

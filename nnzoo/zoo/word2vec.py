@@ -115,7 +115,7 @@ class Vocabulary:
 
     Attributes:
         words: the words, most frequent first; index: {word: row}; counts: (V,) int64.
-        keep: (V,) uint64 subsampling thresholds, ``P(keep) * 2**32`` (gensim's ``sample_int``).
+        keep: (V,) uint64 subsampling thresholds, ``P(keep) * (2**32 - 1)`` (gensim's ``sample_int``).
         cum_table: (V,) uint64 cumulative ``count ** ns_exponent``, scaled to 2**31 - 1.
         points, codes: (V, L) int64 Huffman paths from the root (inner-node rows of ``syn1``, bits);
         codelens: (V,) int64 path lengths.
@@ -136,13 +136,14 @@ class Vocabulary:
 def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
     """Mikolov's subsampling as gensim computes it: with ``t = sample * total`` (``sample < 1``; or ``sample``
     itself as a count), a word seen ``c`` times is kept with probability ``(sqrt(c / t) + 1) * t / c`` (at most 1).
-    Returned as uint64 thresholds ``round(P * 2**32)``."""
+    Returned as uint64 thresholds ``floor(P * (2**32 - 1))`` (gensim's ``sample_int``: a word is kept when its
+    threshold is at least a uniform 32-bit draw); ``sample=0`` gives 2**32 for all (no draw, no subsampling)."""
     counts = np.asarray(counts, np.float64)
     if not sample:
         return np.full(len(counts), 2 ** 32, np.uint64)
     t = sample * counts.sum() if sample < 1.0 else float(int(sample * (3 + math.sqrt(5)) / 2))
     p = np.minimum((np.sqrt(counts / t) + 1.0) * (t / counts), 1.0)
-    return np.round(p * 2 ** 32).astype(np.uint64)
+    return np.floor(p * (2 ** 32 - 1)).astype(np.uint64)
 
 
 def noise_table(counts: np.ndarray, ns_exponent: float = 0.75, domain: int = 2 ** 31 - 1) -> np.ndarray:
