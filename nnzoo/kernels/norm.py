@@ -150,7 +150,11 @@ def batch_norm_forward(x, w, b, eps):
         y = xp.empty(x3.shape, dtype=x.dtype)
         mean = xp.empty(c, dtype=np.float64)
         var = xp.empty(c, dtype=np.float64)
-        _batch_norm_forward_kernel(x3, _vec(w, c), _vec(b, c), float(eps), y, mean, var)
+        if x3.shape[2] == 1:
+            _batch_norm_rows_forward_kernel(x3.reshape(x.shape[0], c), _vec(w, c), _vec(b, c), float(eps),
+                                            y.reshape(x.shape[0], c), mean, var, _ROW_BLOCK)
+        else:
+            _batch_norm_forward_kernel(x3, _vec(w, c), _vec(b, c), float(eps), y, mean, var)
         return y.reshape(x.shape), mean, var
     x3 = x.reshape(x.shape[0], c, -1).astype(np.float64)
     mean = x3.mean(axis=(0, 2))
@@ -174,8 +178,14 @@ def batch_norm_backward(x, w, g, mean, rstd, need):
         dx = xp.empty(x.shape, dtype=x.dtype) if need[0] else None
         dw = xp.empty(c, dtype=np.float64) if need[1] else None
         db = xp.empty(c, dtype=np.float64) if need_b else None
-        _batch_norm_backward_kernel(_channels(x), _vec(w, c), _channels(g), mean, rstd,
-                                    None if dx is None else dx.reshape(x.shape[0], c, -1), dw, db)
+        x3, g3 = _channels(x), _channels(g)
+        if x3.shape[2] == 1:
+            _batch_norm_rows_backward_kernel(x3.reshape(x.shape[0], c), _vec(w, c), g3.reshape(x.shape[0], c),
+                                             mean, rstd, None if dx is None else dx.reshape(x.shape[0], c), dw,
+                                             db, _ROW_BLOCK)
+        else:
+            _batch_norm_backward_kernel(x3, _vec(w, c), g3, mean, rstd,
+                                        None if dx is None else dx.reshape(x.shape[0], c, -1), dw, db)
     else:
         x3 = x.reshape(x.shape[0], c, -1).astype(np.float64)
         g3 = g.reshape(x3.shape).astype(np.float64)
@@ -202,6 +212,7 @@ def batch_norm_backward(x, w, g, mean, rstd, need):
 # is the float64 one rounded once: it matches the NumPy path's float32 sums to ~1e-6.
 prange = range  # numba.prange once a compiled kernel runs (see _parallel); plain range for the Python source
 _REASSOC = {"reassoc"}
+_ROW_BLOCK = 64  # batch norm on (B, C): channels per block
 _CHUNKS = 16  # layer norm backward: dw and db summed per block of rows, then over the blocks (any thread count)
 
 
@@ -355,3 +366,80 @@ def _batch_norm_backward_kernel(x, w, g, mean, rstd, dx, dw, db):
             for i in range(nb):
                 for j in range(nl):
                     dx[i, c, j] = kt * (g[i, c, j] - a - (x[i, c, j] - mt) * q)
+
+
+@jit.kernel(parallel=True)
+def _batch_norm_rows_forward_kernel(x, w, b, eps, y, mean, var, block):
+    """:func:`_batch_norm_forward_kernel` for x (B, C) (one value per channel and sample): blocks of ``block``
+    channels in parallel, each sweeping the rows with a float64 accumulator per channel (contiguous along C)."""
+    nb, nc = x.shape
+    t = x.dtype.type
+    for blk in prange((nc + block - 1) // block):
+        c0 = blk * block
+        c1 = min(nc, c0 + block)
+        s = np.zeros(c1 - c0)
+        for i in range(nb):
+            for c in range(c0, c1):
+                s[c - c0] += x[i, c]
+        for c in range(c0, c1):
+            mean[c] = s[c - c0] / nb
+            s[c - c0] = 0.0
+        for i in range(nb):
+            for c in range(c0, c1):
+                d = x[i, c] - mean[c]
+                s[c - c0] += d * d
+        mt = np.empty(c1 - c0, dtype=x.dtype)
+        kt = np.empty(c1 - c0, dtype=x.dtype)
+        ht = np.zeros(c1 - c0, dtype=x.dtype)
+        for c in range(c0, c1):
+            var[c] = s[c - c0] / nb
+            k = 1.0 / np.sqrt(var[c] + eps)
+            if w is not None:
+                k = k * w[c]
+            if b is not None:
+                ht[c - c0] = b[c]
+            mt[c - c0] = t(mean[c])
+            kt[c - c0] = t(k)
+        for i in range(nb):
+            for c in range(c0, c1):
+                y[i, c] = (x[i, c] - mt[c - c0]) * kt[c - c0] + ht[c - c0]
+
+
+@jit.kernel(parallel=True)
+def _batch_norm_rows_backward_kernel(x, w, g, mean, rstd, dx, dw, db, block):
+    """:func:`_batch_norm_backward_kernel` for x (B, C), by blocks of channels as the forward."""
+    nb, nc = x.shape
+    t = x.dtype.type
+    for blk in prange((nc + block - 1) // block):
+        c0 = blk * block
+        c1 = min(nc, c0 + block)
+        mt = np.empty(c1 - c0, dtype=x.dtype)
+        for c in range(c0, c1):
+            mt[c - c0] = t(mean[c])
+        sg = np.zeros(c1 - c0)
+        sgx = np.zeros(c1 - c0)
+        for i in range(nb):
+            for c in range(c0, c1):
+                gv = g[i, c]
+                sg[c - c0] += gv
+                sgx[c - c0] += gv * (x[i, c] - mt[c - c0])
+        for c in range(c0, c1):
+            if dw is not None:
+                dw[c] = sgx[c - c0] * rstd[c]
+            if db is not None:
+                db[c] = sg[c - c0]
+        if dx is not None:
+            kt = np.empty(c1 - c0, dtype=x.dtype)
+            at = np.empty(c1 - c0, dtype=x.dtype)
+            qt = np.empty(c1 - c0, dtype=x.dtype)
+            for c in range(c0, c1):
+                r = rstd[c]
+                k = r
+                if w is not None:
+                    k = r * w[c]
+                kt[c - c0] = t(k)
+                at[c - c0] = t(sg[c - c0] / nb)
+                qt[c - c0] = t(sgx[c - c0] * r * r / nb)
+            for i in range(nb):
+                for c in range(c0, c1):
+                    dx[i, c] = kt[c - c0] * (g[i, c] - at[c - c0] - (x[i, c] - mt[c - c0]) * qt[c - c0])
