@@ -6,7 +6,7 @@ The Op classes (:mod:`nnzoo.ops.unary`) hold the derivatives; these take and ret
 through ``backend.xp``.
 
 Compiled kernels (see :mod:`nnzoo.kernels.jit`; the NumPy code stays as the reference and fallback): relu's,
-tanh's and the sigmoid's backward, gelu's forward and backward, the sigmoid and dropout's mask, one pass each.
+tanh's and the sigmoid's backward, gelu's forward and backward and the sigmoid, one pass each.
 They rest on a vectorizable exp (:func:`_exp32`, :func:`_exp64`), which the softmax and attention kernels use
 too.
 """
@@ -18,7 +18,7 @@ from ..backend import xp
 from . import jit
 
 __all__ = ["as_array", "sigmoid", "erf", "erfc", "erf_parts", "normal_cdf", "gelu_forward", "gelu_backward",
-           "relu_backward", "tanh_backward", "sigmoid_backward", "dropout_keep"]
+           "relu_backward", "tanh_backward", "sigmoid_backward"]
 
 _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -78,8 +78,8 @@ def gelu_backward(x, cdf, grad):
     """grad * (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi), with Phi(x) = ``cdf`` (the forward's):
     exact gelu's first-order derivative as a new array (compiled: one pass)."""
     if _same_layout(x, cdf, grad) and jit.use(x, cdf, grad):
-        out = xp.empty_like(grad)
-        _gelu_backward_kernel(x.reshape(-1), cdf.reshape(-1), grad.reshape(-1), out.reshape(-1))
+        out = xp.empty(x.shape, x.dtype)
+        _gelu_backward_kernel(x.reshape(-1), cdf.reshape(-1), _flat(grad), out.reshape(-1))
         return out
     d = xp.square(x, out=xp.empty_like(x))  # an array even for a 0-d x
     d *= -0.5
@@ -98,8 +98,8 @@ def relu_backward(y, grad):
     faster than float * bool, NumPy's slow casting path (measured on 8 MB arrays). Compiled: one pass that
     selects (so an inf gradient where y = 0 gives 0, as PyTorch's threshold_backward, not 0 * inf = nan)."""
     if y.size >= _MIN_SIZE and _same_layout(y, grad) and jit.use(y, grad):
-        out = xp.empty_like(grad)
-        _relu_backward_kernel(y.reshape(-1), grad.reshape(-1), out.reshape(-1))
+        out = xp.empty(y.shape, y.dtype)
+        _relu_backward_kernel(y.reshape(-1), _flat(grad), out.reshape(-1))
         return out
     out = (y != 0).view(np.int8).astype(grad.dtype)
     out *= grad
@@ -109,8 +109,8 @@ def relu_backward(y, grad):
 def tanh_backward(y, grad):
     """grad * (1 - y^2), y = tanh(x): tanh's first-order derivative as a new array (compiled: one pass)."""
     if _same_layout(y, grad) and jit.use(y, grad):
-        out = xp.empty_like(grad)
-        _tanh_backward_kernel(y.reshape(-1), grad.reshape(-1), out.reshape(-1))
+        out = xp.empty(y.shape, y.dtype)
+        _tanh_backward_kernel(y.reshape(-1), _flat(grad), out.reshape(-1))
         return out
     return _arr(grad * (1 - y * y))
 
@@ -119,23 +119,11 @@ def sigmoid_backward(y, grad):
     """grad * (y (1 - y)), y = sigmoid(x): the sigmoid's first-order derivative as a new array (compiled: one
     pass)."""
     if _same_layout(y, grad) and jit.use(y, grad):
-        out = xp.empty_like(grad)
-        _sigmoid_backward_kernel(y.reshape(-1), grad.reshape(-1), out.reshape(-1))
+        out = xp.empty(y.shape, y.dtype)
+        _sigmoid_backward_kernel(y.reshape(-1), _flat(grad), out.reshape(-1))
         return out
     return _arr(grad * (y * (1 - y)))
 
-
-def dropout_keep(u, p, dtype):
-    """Dropout's kept-and-rescaled mask from uniform draws ``u`` in [0, 1): 1 / (1 - p) where u >= p, else 0,
-    as a new array of ``dtype`` (compiled: one pass instead of compare, multiply and cast). ``p`` is compared
-    in u's dtype and the scale rounded to ``dtype``, as the NumPy form does."""
-    scale = dtype.type(1.0 / (1.0 - p))
-    if u.size >= _MIN_SIZE and dtype.kind == "f" and dtype.itemsize in (4, 8) and jit.use(u):
-        out = xp.empty(u.shape, dtype)
-        _dropout_keep_kernel(xp.ascontiguousarray(u).reshape(-1), u.dtype.type(p), scale, out.reshape(-1))
-        return out
-    keep = u >= p
-    return (keep * scale).astype(dtype, copy=False)
 
 # ---- erf: W. J. Cody's rational Chebyshev approximations -------------------------------------------
 # Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969) 631-637,
@@ -311,9 +299,9 @@ def erfc(x):
 # NOTE: fastmath={"contract"} lets LLVM fuse a * b + c into one FMA (one rounding instead of two): no
 # reassociation, no assumptions about nan or inf, so results stay within rounding of the NumPy reference.
 _FM = {"contract"}
-# NOTE: below ~1000 elements relu's backward and dropout's mask (a select, one pass in NumPy too) gain
-# nothing from a kernel: Numba's dispatch of four arrays costs as much as NumPy's passes (measured paired:
-# 0.84-1.0x at 16-256 elements, 1.1-1.6x at 1024). The kernels with arithmetic win at every size.
+# NOTE: below ~1000 elements relu's backward (a select) gains nothing from a kernel: Numba's dispatch of
+# three arrays costs as much as NumPy's passes (measured paired: 0.84-1.0x at 16-256 elements, 1.5x at
+# 1024). The kernels with more arithmetic win at every size.
 _MIN_SIZE = 1024
 
 
@@ -348,9 +336,16 @@ def _numpy_errors(k):
 
 
 def _same_layout(*arrays):
-    """Whether the arrays share shape and dtype and are C-contiguous (one flat loop serves them all)."""
+    """Whether the arrays share shape and dtype and (all but the last, the incoming gradient, which
+    :func:`_flat` copies when it must) are C-contiguous: one flat loop serves them all."""
     a = arrays[0]
-    return all(b.shape == a.shape and b.dtype == a.dtype and b.flags.c_contiguous for b in arrays)
+    return all(b.shape == a.shape and b.dtype == a.dtype for b in arrays) and \
+        all(b.flags.c_contiguous for b in arrays[:-1])
+
+
+def _flat(a):
+    """a as a flat C-contiguous array (a view when it is one already)."""
+    return xp.ascontiguousarray(a).reshape(-1)
 
 
 def _out_like(x):
@@ -531,10 +526,3 @@ def _gelu_backward_kernel(x, cdf, g, out):
             v = x[i]
             out[i] = g[i] * (cdf[i] + v * (_exp64(v * v * -0.5) * _INV_SQRT_2PI))
 
-
-@jit.kernel()
-def _dropout_keep_kernel(u, p, scale, out):
-    """out = scale where u >= p, else 0 (flat arrays)."""
-    zero = out.dtype.type(0)
-    for i in range(u.size):
-        out[i] = scale if u[i] >= p else zero

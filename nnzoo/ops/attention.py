@@ -23,7 +23,6 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import xp
 from ..kernels import attention as K
-from ..kernels import special as _special
 from ..random import _gen
 from ..tensor import Tensor
 from . import shape as _shape
@@ -65,7 +64,8 @@ class ScaledDotProductAttention(Op):
             if dropout_p >= 1.0:
                 keep = xp.zeros(p.shape, dtype=p.dtype)
             else:
-                keep = _special.dropout_keep(_gen(None).random(p.shape, dtype=p.dtype), dropout_p, p.dtype)
+                keep = (_gen(None).random(p.shape, dtype=p.dtype) >= dropout_p).astype(p.dtype)
+                keep *= p.dtype.type(1.0 / (1.0 - dropout_p))
         pd = p if keep is None else p * keep
         out = xp.matmul(pd, v)
         ctx.scale, ctx.keep, ctx.safe = scale, keep, safe

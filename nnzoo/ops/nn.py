@@ -9,7 +9,6 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import xp
 from ..kernels import nn as K
-from ..kernels import special as _special
 from ..kernels.linalg import matmul_rows
 from ..random import Generator, _gen
 from ..tensor import Tensor
@@ -153,11 +152,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         keep = xp.zeros(input.shape, dtype=bool)
         return _apply_mask(input, keep, 0.0, inplace, "dropout")
-    keep = _special.dropout_keep(_gen(generator).random(input.shape), p, input._data.dtype)
-    mask = _make(keep)
-    if inplace:
-        return input._inplace("dropout_", lambda t: t * mask)
-    return input * mask
+    keep = _gen(generator).random(input.shape) >= p
+    return _apply_mask(input, keep, 1.0 / (1.0 - p), inplace, "dropout")
 
 
 def _channel_dropout(input, p, training, inplace, op, ndims, generator):

@@ -1,5 +1,5 @@
 """The compiled elementwise kernels of nnzoo/kernels/special.py (the exp they rest on, relu's, tanh's and the
-sigmoid's backward, gelu forward and backward, the sigmoid, dropout's mask) against their NumPy references, on
+sigmoid's backward, gelu forward and backward, the sigmoid) against their NumPy references, on
 the kernels and through the ops forward and backward, in one process (``jit.mode``).
 
 The torch parity of both paths is tests/ops/test_unary.py and tests/nn/ (run with NNZOO_KERNELS=numpy and
@@ -100,18 +100,6 @@ def test_gelu_cdf_against_erfc_in_float64(dtype):
     np.testing.assert_allclose(cdf[ok], want[ok].astype(dtype), rtol=TOL[dtype])
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dropout_keep_equals_numpy(dtype):
-    u = np.random.default_rng(3).random((57, 29))
-    for p in (0.1, 0.5, 0.9):
-        got, want = _both(K.dropout_keep, u, p, np.dtype(dtype))
-        np.testing.assert_array_equal(got, want)
-        u32 = u.astype(dtype)
-        got, want = _both(K.dropout_keep, u32, p, np.dtype(dtype))
-        np.testing.assert_array_equal(got, want)
-    assert K._dropout_keep_kernel._compiled is not None
-
-
 def _grads(fn, x):
     res = []
     for mode in ("compiled", "numpy"):
@@ -125,11 +113,10 @@ def _grads(fn, x):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["relu", "gelu", "sigmoid", "tanh", "dropout"])
+@pytest.mark.parametrize("name", ["relu", "gelu", "sigmoid", "tanh"])
 def test_ops_forward_backward_both_modes(name, dtype):
-    x = (np.random.default_rng(1).standard_normal((6, 45)) * 3).astype(dtype)
-    fns = {"relu": F.relu, "gelu": F.gelu, "sigmoid": nnzoo.sigmoid, "tanh": nnzoo.tanh,
-           "dropout": lambda t: (nnzoo.manual_seed(7), F.dropout(t, 0.3))[1]}
+    x = (np.random.default_rng(1).standard_normal((26, 45)) * 3).astype(dtype)
+    fns = {"relu": F.relu, "gelu": F.gelu, "sigmoid": nnzoo.sigmoid, "tanh": nnzoo.tanh}
     for inp in (x, x[:, ::2], x[0]):
         (yc, gc), (yn, gn) = _grads(fns[name], inp)
         _close(yc, yn, dtype)
