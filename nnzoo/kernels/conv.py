@@ -510,10 +510,10 @@ def _backward_compiled(g, x, wm, k, spec, row_shift, nb, hp, gx, gw):
         if gw is not None:
             if row_shift:
                 win = scratch.get("windows", (G, Cg * kw, m * hp * OW))
-                _row_windows_kernel(x, s, win, pt, pl, sw, dw, kw, hp, OW)
+                _windows_kernel(x, s, win, 1, kw, hp, OW, 1, sw, 0, dw, pt, pl)
             else:
                 win = scratch.get("windows", (G, Cg * kh * kw, m * OH * OW))
-                _full_windows_kernel(x, s, win, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl)
+                _windows_kernel(x, s, win, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl)
             gw += _weight_grad_gemm(g2, win, m, scratch)
         if gx is not None:
             cols = xp.matmul(wmt, g2, out=scratch.get("gemm", (G, wmt.shape[1], g2.shape[2])))
@@ -592,10 +592,10 @@ def _forward_compiled(x, wm, k, spec, row_shift, nb, hp, out, on_windows, ones):
         m = min(nb, N - s)
         if row_shift:
             win = _with_ones_row(scratch, G, Cg * kw, m * hp * OW, ones)
-            _row_windows_kernel(x, s, win, pt, pl, sw, dw, kw, hp, OW)
+            _windows_kernel(x, s, win, 1, kw, hp, OW, 1, sw, 0, dw, pt, pl)
         else:
             win = _with_ones_row(scratch, G, Cg * kh * kw, m * OH * OW, ones)
-            _full_windows_kernel(x, s, win, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl)
+            _windows_kernel(x, s, win, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl)
         if on_windows is not None:
             on_windows(s, m, win, row_shift)
         y = xp.matmul(wm, win, out=scratch.get("gemm", (G, wm.shape[1], win.shape[2])))
@@ -624,55 +624,19 @@ def _parallel():
 
 
 @jit.kernel(parallel=True)
-def _row_windows_kernel(x, s, mat, pt, pl, sw, dw, kw, hp, ow):
-    """mat[g, c*kw + j, (n*hp + h)*ow + q] = x_pad[s + n, g*Cg + c, h, q*sw + j*dw] (0 in the padding) for
-    the chunk's m = mat.shape[2] // (hp*ow) images; rows past Cg*kw (the row of ones) are left alone."""
-    C, H, W = x.shape[1], x.shape[2], x.shape[3]
-    rows, R = mat.shape[1], mat.shape[2]
-    cg = C // mat.shape[0]
-    m = R // (hp * ow)
-    xf = x.reshape(x.size)
-    mf = mat.reshape(mat.size)
-    for t in prange(m * C):
-        n = t // C
-        ch = t - n * C
-        g = ch // cg
-        c = ch - g * cg
-        xb = ((s + n) * C + ch) * H * W
-        for j in range(kw):
-            off = j * dw - pl  # output column q reads input column q*sw + off
-            lo = min(max(0, -(off // sw)), ow)
-            hi = max(min(ow, (W - 1 - off) // sw + 1), lo)
-            db = (g * rows + c * kw + j) * R + n * hp * ow
-            for h in range(hp):
-                d = U(db + h * ow)
-                hh = h - pt
-                if hh < 0 or hh >= H:
-                    for q in range(ow):
-                        mf[d + U(q)] = 0
-                    continue
-                for q in range(lo):
-                    mf[d + U(q)] = 0
-                d2 = d + U(lo)
-                sb = U(xb + hh * W + lo * sw + off)
-                if sw == 1:
-                    for q in range(hi - lo):
-                        mf[d2 + U(q)] = xf[sb + U(q)]
-                else:
-                    for q in range(hi - lo):
-                        mf[d2 + U(q)] = xf[sb + U(q * sw)]
-                for q in range(hi, ow):
-                    mf[d + U(q)] = 0
-
-
-@jit.kernel(parallel=True)
-def _full_windows_kernel(x, s, mat, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl):
+def _windows_kernel(x, s, mat, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl):
     """mat[g, (c*kh + i)*kw + j, (n*oh + p)*ow + q] = x_pad[s + n, g*Cg + c, p*sh + i*dh, q*sw + j*dw] (0 in
-    the padding) for the chunk's m = mat.shape[2] // (oh*ow) images; rows past Cg*kh*kw are left alone."""
+    the padding) for the chunk's m = mat.shape[2] // (oh*ow) images; rows past Cg*kh*kw (the row of ones) are
+    left alone. The full im2col windows; the row-shift windows are the case kh = 1, oh = Hp, sh = 1, dh = 0.
+
+    NOTE: with stride 1 and ow = W (VGG's 'same' padding) each (c, i, j) block is one shifted flat copy of
+    the plane and a fix-up of the border columns: rows of 16-32 elements are too short for the vectorised
+    row loop (LLVM's vector body takes 64 floats), the flat copy vectorises."""
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     rows, R = mat.shape[1], mat.shape[2]
     cg = C // mat.shape[0]
     m = R // (oh * ow)
+    flat = sh == 1 and sw == 1 and ow == W
     xf = x.reshape(x.size)
     mf = mat.reshape(mat.size)
     for t in prange(m * C):
@@ -683,10 +647,32 @@ def _full_windows_kernel(x, s, mat, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl):
         xb = ((s + n) * C + ch) * H * W
         for i in range(kh):
             for j in range(kw):
-                off = j * dw - pl
+                off = j * dw - pl  # output column q reads input column q*sw + off
                 lo = min(max(0, -(off // sw)), ow)
                 hi = max(min(ow, (W - 1 - off) // sw + 1), lo)
                 db = (g * rows + (c * kh + i) * kw + j) * R + n * oh * ow
+                if flat:  # output rows p0 <= p < p1 read input rows p + i*dh - pt
+                    p0 = min(max(0, pt - i * dh), oh)
+                    p1 = max(min(oh, H + pt - i * dh), p0)
+                    s0 = (p0 + i * dh - pt) * W + off  # the flat source of output (p0, 0); may be -1..
+                    n_ = (p1 - p0) * W
+                    a = min(max(0, -s0), n_)
+                    b = max(min(n_, H * W - s0), a)
+                    for k in range(p0 * W + a):
+                        mf[U(db + k)] = 0
+                    d = U(db + p0 * W + a)
+                    sb = U(xb + s0 + a)
+                    for k in range(b - a):
+                        mf[d + U(k)] = xf[sb + U(k)]
+                    for k in range(p0 * W + b, oh * W):
+                        mf[U(db + k)] = 0
+                    for p in range(p0, p1):  # the columns that read past a row's ends
+                        d = U(db + p * W)
+                        for q in range(lo):
+                            mf[d + U(q)] = 0
+                        for q in range(hi, ow):
+                            mf[d + U(q)] = 0
+                    continue
                 for p in range(oh):
                     d = U(db + p * ow)
                     hh = p * sh + i * dh - pt
@@ -711,10 +697,12 @@ def _full_windows_kernel(x, s, mat, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl):
 @jit.kernel(parallel=True)
 def _row_shift_sum_kernel(y, kh, dh, hp, out, s):
     """out[s + n, g*Og + o, p, q] = y[g, o, a + q] + y[g, Og + o, a + dh*OW + q] + ... over the kh kernel rows
-    (a = (n*hp + p)*OW; the NumPy path's order of additions): the row-shift forward's kh shifted adds."""
+    (a = (n*hp + p)*OW; the NumPy path's order of additions): the row-shift forward's kh shifted adds, as
+    flat loops over each output plane (its rows are consecutive in every y[g, i*Og + o])."""
     rows, R = y.shape[1], y.shape[2]
     og = rows // kh
-    O, OH, OW = out.shape[1], out.shape[2], out.shape[3]  # noqa: E741
+    O, L = out.shape[1], out.shape[2] * out.shape[3]  # noqa: E741
+    OW = out.shape[3]
     m = R // (hp * OW)
     yf = y.reshape(y.size)
     of = out.reshape(out.size)
@@ -723,18 +711,16 @@ def _row_shift_sum_kernel(y, kh, dh, hp, out, s):
         oc = t - n * O
         g = oc // og
         o = oc - g * og
-        ob = ((s + n) * O + oc) * OH * OW
+        d = U(((s + n) * O + oc) * L)
         yb = (g * rows + o) * R + n * hp * OW
-        for p in range(OH):
-            d = U(ob + p * OW)
-            a0 = U(yb + p * OW)
-            a1 = U(yb + og * R + (p + dh) * OW)
-            for q in range(OW):
-                of[d + U(q)] = yf[a0 + U(q)] + yf[a1 + U(q)]
-            for i in range(2, kh):
-                ai = U(yb + i * og * R + (p + i * dh) * OW)
-                for q in range(OW):
-                    of[d + U(q)] += yf[ai + U(q)]
+        a0 = U(yb)
+        a1 = U(yb + og * R + dh * OW)
+        for k in range(L):
+            of[d + U(k)] = yf[a0 + U(k)] + yf[a1 + U(k)]
+        for i in range(2, kh):
+            ai = U(yb + i * og * R + i * dh * OW)
+            for k in range(L):
+                of[d + U(k)] += yf[ai + U(k)]
 
 
 @jit.kernel(parallel=True)

@@ -32,7 +32,9 @@ CASES = [
     ((1, 3, 13, 10), (6, 3, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),  # CIFAR Net's conv1, batch 1
     ((2, 8, 9, 7), (3, 8, 3, 2), (1, 2), ((2, 1), (0, 3)), (2, 3), 1),  # row-shift with a column stride
     ((2, 2, 3, 4), (3, 2, 2, 3), (1, 1), ((4, 3), (3, 5)), (1, 1), 1),  # padding past the kernel: crops
-    ((5, 32, 6, 6), (16, 32, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),  # several chunks? one: wide channels
+    ((5, 32, 6, 6), (16, 32, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),  # wide channels
+    ((2, 8, 5, 7), (3, 8, 3, 3), (1, 1), ((4, 0), (3, 1)), (1, 2), 1),  # row-shift, ow = W: flat plane copies
+    ((1, 3, 4, 5), (8, 3, 3, 3), (1, 1), ((3, 2), (2, 2)), (1, 2), 1),  # full im2col, ow = W: flat copies
 ]
 IDS = [str(i) for i in range(len(CASES))]
 
