@@ -6,6 +6,12 @@ fallback) and, over the last dim of float32/float64 arrays, a compiled kernel (s
 that does a row's whole work while the row sits in the L1 cache: max, exp, sum and scale in one visit of the
 row instead of four to five passes over the whole array with as many temporaries.
 
+NOTE: measured paired against the NumPy forms (float32, one process, a loaded two-core machine): softmax
+2.1x (2048 x 65) and 3.4x (8192 x 64 rows), log_softmax 2-3x, softmax's backward 3.9x, log_softmax's 1.8-2.3x,
+the cross-entropy 1.4x forward and 1.8x backward at (2048, 65), 2.4x and 2.1x at (128, 10); through the ops,
+forward + backward: softmax 2.3x, log_softmax 2.6x, cross_entropy 1.35-1.6x. Splitting the rows over Numba's
+threads (prange) lost on the shared two cores at every size tried (0.5-0.8x), so the kernels are serial.
+
 NOTE: rows are reduced with eight interleaved accumulators (:func:`_row_max`, :func:`_row_sum`,
 :func:`_row_dot`): a single accumulator keeps the order of a strict loop and cannot vectorize, eight are a
 fixed order that LLVM turns into SIMD lanes. The result differs from NumPy's pairwise sum by rounding only.

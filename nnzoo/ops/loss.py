@@ -523,7 +523,9 @@ class CrossEntropyIndices(Op):
     weight + reduce, and no (N, C) log-softmax array. Measured forward + backward at (128, 10),
     float32: 61 us fused, 132 us composed (PyTorch: 66 us). Its parity with the composed form
     (:func:`_nll_composed` on ``log_softmax``), first and second derivatives included, is tested in
-    tests/ops/test_loss.py.
+    tests/ops/test_loss.py. The row work (log-sum-exp and loss; the backward's softmax - onehot) is in
+    :mod:`nnzoo.kernels.softmax`: compiled, forward + backward runs 1.35x (128, 10) and 1.6x (2048, 65)
+    faster than on NumPy (paired, float32).
     """
 
     @staticmethod
