@@ -70,7 +70,7 @@ class Recipe:
         description: one line for ``nnzoo train --list`` and the tour's report.
         build_model: ``config -> nn.Module`` (``config`` is the dict of hyper-parameters).
         load_data: ``config -> (train, val, test)`` datasets.
-        loss: ``() -> loss module``.
+        loss: ``() -> loss module`` (None for a recipe with ``fit``).
         defaults: hyper-parameters (``epochs``, ``lr``, ``batch_size``, ``optimizer``, ``weight_decay``, ...).
         metrics: metric names the Trainer reports (``"accuracy"``, ...).
         monitor: the validation quantity that picks the best checkpoint, and its mode.
@@ -94,13 +94,21 @@ class Recipe:
             one-hot inputs)"``; ``{key}`` shows another key's value). A key's rule here replaces the one
             ``run_recipe`` derives from its default (an int default > 0: an integer >= 1; see
             ``nnzoo.recipes.runner``); the type check stays.
+        fit: for models not trained by minibatch gradient descent through the Trainer (word2vec's fused
+            Hogwild loop, the classic zoo's closed forms and EM loops): ``(model, config, data, out_dir, *, seed,
+            progress, test, resume) -> dict`` trains ``build_model(config)`` on ``load_data(config)``, writes
+            its own files into ``out_dir`` and returns the run's figures: ``val`` and ``test`` (dicts of numbers,
+            or None), ``epochs``, ``figures`` ([(path, caption)]) and any other JSON items; ``history`` and
+            ``model`` in it are returned by :func:`run_recipe` but not written to ``result.json``. When set,
+            ``loaders``, ``loss``, ``metrics``, ``monitor``, ``make_optimizer``, ``make_scheduler`` and
+            ``trainer_options`` are not used, and ``finish`` runs after it as for the other recipes.
     """
 
     name: str
     description: str
     build_model: Callable
     load_data: Callable
-    loss: Callable
+    loss: Callable | None = None
     defaults: dict = field(default_factory=dict)
     metrics: tuple = ("accuracy",)
     monitor: tuple = ("val_loss", "min")
@@ -112,6 +120,7 @@ class Recipe:
     sample: Callable | None = None
     translate: Callable | None = None
     constraints: dict = field(default_factory=dict)
+    fit: Callable | None = None
 
     def __post_init__(self) -> None:
         if self.make_scheduler is None:
@@ -152,5 +161,5 @@ from .runner import ConfigError, RunError, load_run, make_out_dir, recipe_config
 
 # the families, each registering its recipes on import, in the order `nnzoo train --list` shows them
 # isort: off
-from . import mlp, lenet, char_rnn, gpt, seq2seq, rnn_shapes  # noqa: E402
+from . import mlp, lenet, char_rnn, gpt, seq2seq, rnn_shapes, word2vec  # noqa: E402
 # isort: on

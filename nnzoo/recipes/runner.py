@@ -235,6 +235,9 @@ def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: d
         test (bool): evaluate the best checkpoint on the test set. A hyper-parameter search passes
             False: its choices must see the validation set only. Default: True.
 
+    A recipe with a ``fit`` hook (models not trained through the Trainer, e.g. word2vec) is trained by that
+    hook instead of the Trainer loop; the result has the same keys.
+
     Returns:
         dict with ``out_dir``, ``config``, ``epochs``, ``best_epoch``, ``val`` and ``test`` (the best
         checkpoint's loss and metrics; ``test`` is None when ``test=False``), ``seconds`` (training time),
@@ -250,6 +253,8 @@ def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: d
     out = make_out_dir(out_dir or os.path.join("runs", name))
     manual_seed(seed)
     data = r.load_data(config)
+    if r.fit is not None:
+        return _run_fit(r, config, data, out, seed=seed, progress=progress, test=test, resume=resume)
     if r.loaders is not None:
         train_loader, val_loader, test_loader = r.loaders(config, data, seed)
     else:
@@ -285,6 +290,28 @@ def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: d
         result.update(extra)
     atomic_write(out / "result.json", dumps_json(result, indent=1))
     return {**result, "history": trainer.history, "model": model, "test_set": data[2]}
+
+
+def _run_fit(r, config, data, out, *, seed, progress, test, resume):
+    """``run_recipe`` for a recipe with its own ``fit`` (see :class:`Recipe`): fit, then ``finish``, then
+    ``result.json`` with the same keys as a Trainer run (``best_epoch`` and ``monitor`` None)."""
+    model = r.build_model(config)
+    start = time.perf_counter()
+    fitted = dict(r.fit(model, config, data, out, seed=seed, progress=progress, test=test, resume=resume))
+    seconds = time.perf_counter() - start
+    history, model = fitted.pop("history", None), fitted.pop("model", model)
+    tested = fitted.pop("test", None)
+    result = {"name": r.name, "out_dir": str(out), "config": config, "seed": seed,
+              "epochs": fitted.pop("epochs", config.get("epochs")), "best_epoch": None, "monitor": None,
+              "val": fitted.pop("val", None), "test": tested if test else None,
+              "seconds": seconds, "figures": list(fitted.pop("figures", []))}
+    result.update(fitted)
+    if r.finish is not None:
+        extra = dict(r.finish(model, config, data, out))
+        result["figures"] += extra.pop("figures", [])
+        result.update(extra)
+    atomic_write(out / "result.json", dumps_json(result, indent=1))
+    return {**result, "history": history, "model": model, "test_set": None}
 
 
 def load_run(out_dir: str | os.PathLike,
