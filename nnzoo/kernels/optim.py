@@ -31,17 +31,17 @@ __all__ = ["adagrad_step", "adam_step", "rmsprop_step", "sgd_step"]
 
 def _flat(x, g, buffers):
     """``x``, ``g`` and the buffers as 1-D views for a kernel, or None when they do not suit one: all NumPy
-    arrays of ``x``'s float dtype and shape, ``x`` and the buffers C-contiguous (they are written in place;
-    a gradient view is copied contiguous, it is only read). None entries of ``buffers`` stay None."""
-    if not jit.use(x) or not x.flags.c_contiguous or type(g) is not np.ndarray or g.dtype != x.dtype \
-            or g.shape != x.shape:
-        return None
+    arrays of ``x``'s float dtype and shape, ``x`` and the buffers C-contiguous and writeable (they are
+    written in place; a gradient view is copied contiguous, it is only read). None entries of ``buffers`` stay None."""
+    if not jit.use(x) or not x.flags.c_contiguous or not x.flags.writeable or type(g) is not np.ndarray \
+            or g.dtype != x.dtype or g.shape != x.shape:
+        return None  # (a read-only parameter: NumPy's path raises NumPy's error)
     if not g.flags.c_contiguous:
         g = np.ascontiguousarray(g)  # host: read-only input of a compiled kernel, made contiguous once
     out = [x, g]
     for b in buffers:
         if b is not None and (type(b) is not np.ndarray or b.dtype != x.dtype or b.shape != x.shape
-                              or not b.flags.c_contiguous):
+                              or not b.flags.c_contiguous or not b.flags.writeable):
             return None
         out.append(b)
     if x.ndim != 1:  # one compiled signature: views, no copies

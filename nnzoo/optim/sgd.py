@@ -28,7 +28,8 @@ class SGD(Optimizer):
         weight_decay (float): L2 penalty. Default: 0.
         nesterov (bool): Nesterov momentum (needs momentum > 0 and dampening 0). Default: False.
         maximize (bool): maximize the objective instead of minimizing. Default: False.
-        foreach, differentiable, fused: accepted for PyTorch compatibility (one NumPy path here).
+        foreach, differentiable, fused: accepted for PyTorch compatibility (one path here: a compiled pass per
+            parameter where Numba is installed, else NumPy; the same numbers).
 
     State per parameter: ``momentum_buffer`` (b, if momentum > 0; made from the first gradient).
 

@@ -99,6 +99,9 @@ def test_kernels_step_aside_when_they_do_not_apply():
                                  dampening=0, nesterov=False, maximize=False, first=False)
         assert not kopt.sgd_step(x, g, np.zeros_like(x), lr=0.1, weight_decay=0, momentum=0.9,
                                  dampening=0, nesterov=False, maximize=False, first=False)  # below _SGD_MIN
+        ro = x.copy()
+        ro.flags.writeable = False
+        assert not kopt.adam_step(ro, g, m, v, None, **kw)
     np.testing.assert_array_equal(x, 1)
     np.testing.assert_array_equal(m, 0)
     with jit.mode("compiled"):
