@@ -21,6 +21,14 @@ A stride-1 input gradient is computed as a forward correlation of g with the fli
 ``_grad_input_by_correlation``), and the weight gradient then from the windows of g that correlation copies
 (``_WeightGradFromWindows``). A bias rides in the forward GEMM as one more column of the weight matrix
 against a row of ones in the windows.
+
+Compiled path (``jit.use``: Numba installed, float32/float64 NumPy arrays, not ``NNZOO_KERNELS=numpy``): the
+same layouts, chunks and GEMMs (BLAS), with the passes around the GEMMs compiled and split over the cores by
+(image, channel): the windows copied straight from x (no padded copy, ``_windows_kernel``), the row-shift
+sums and the im2col output written into ``out`` in one pass (``_row_shift_sum_kernel``, ``_unpack_kernel``),
+g packed into the GEMM's layout with its kh shifted copies (``_pack_kernel``), col2im written into gx in
+place (``_col2im_kernel``); the correlation's weight gradient runs one stacked GEMM (``_call_compiled``).
+The NumPy passes are the reference (tests/kernels/test_conv_compiled.py compares the two).
 """
 from __future__ import annotations
 

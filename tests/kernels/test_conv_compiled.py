@@ -144,3 +144,70 @@ def test_conv2d_layer_on_a_permuted_input(dtype):
     got, want = _both(run)
     for a, e in zip(got, want):
         _close(a, e, dtype)
+
+
+def _random_geometry(r):
+    """A random valid conv geometry: sizes, kernel, stride, dilation, asymmetric padding, groups."""
+    groups = int(r.choice([1, 1, 2, 3]))
+    cg, og = int(r.integers(1, 5)), int(r.integers(1, 5))
+    kh, kw = int(r.integers(1, 5)), int(r.integers(1, 5))
+    sh, sw = int(r.choice([1, 1, 2, 3])), int(r.choice([1, 1, 2]))
+    dh, dw = int(r.choice([1, 1, 2])), int(r.choice([1, 2, 3]))
+    pad = tuple(tuple(int(v) for v in r.integers(0, 4, 2)) for _ in range(2))
+    h = max(1, dh * (kh - 1) + 1 - sum(pad[0]) + int(r.integers(0, 6)))
+    w = max(1, dw * (kw - 1) + 1 - sum(pad[1]) + int(r.integers(0, 6)))
+    n = int(r.integers(1, 4))
+    return (n, cg * groups, h, w), (og * groups, cg, kh, kw), (sh, sw), pad, (dh, dw), groups
+
+
+def test_windows_and_col2im_kernels_equal_their_numpy_passes_on_random_geometries():
+    """The window copy and col2im kernels against the NumPy passes they replace, bitwise (copies and the
+    same order of additions), over random strides, dilations, paddings and groups; both layouts."""
+    r = np.random.default_rng(7)
+    K._parallel()
+    for _ in range(40):
+        xs, ws, stride, pad, dil, groups = _random_geometry(r)
+        x = r.standard_normal(xs)
+        spec = K.Spec(stride, pad, dil, groups)
+        G, Cg, (kh, kw) = groups, ws[1], ws[2:]
+        Hp, Wp, OH, OW = K._geometry(xs[2:], ws, spec)
+        scratch = K._Scratch(x.dtype)
+        # full im2col windows
+        want = K._full_windows(K._to_c_major(x, G, pad, np.zeros((G, Cg, xs[0], Hp, Wp))), kh, kw, OH, OW,
+                               stride, dil, scratch).copy()
+        got = np.full(want.shape, np.nan)
+        K._windows_kernel(x, 0, got, kh, kw, OH, OW, stride[0], stride[1], dil[0], dil[1], pad[0][0], pad[1][0])
+        np.testing.assert_array_equal(got, want)
+        # row-shift windows: the case kh = 1 over the padded rows
+        want = K._row_windows(x, G, spec, kw, Hp, OW, scratch).copy()
+        got = np.full(want.shape, np.nan)
+        K._windows_kernel(x, 0, got, 1, kw, Hp, OW, 1, stride[1], 0, dil[1], pad[0][0], pad[1][0])
+        np.testing.assert_array_equal(got, want)
+        # col2im of full-im2col columns, against the NumPy slice-adds (K.col2im's loop, with groups folded in)
+        cols = r.standard_normal((G, Cg * kh * kw, xs[0] * OH * OW))
+        gx = np.full(xs, np.nan)
+        K._col2im_kernel(cols, kh, kw, OH, OW, stride[0], stride[1], dil[0], dil[1], pad[0][0], pad[1][0], gx, 0)
+        ref = np.zeros((G, Cg, xs[0], Hp, Wp))
+        c6 = cols.reshape(G, Cg, kh, kw, xs[0], OH, OW)
+        for i in range(kh):
+            for j in range(kw):
+                ref[..., i * dil[0]:i * dil[0] + stride[0] * (OH - 1) + 1:stride[0],
+                    j * dil[1]:j * dil[1] + stride[1] * (OW - 1) + 1:stride[1]] += c6[:, :, i, j]
+        ref = ref[..., pad[0][0]:pad[0][0] + xs[2], pad[1][0]:pad[1][0] + xs[3]]
+        np.testing.assert_array_equal(gx, ref.transpose(2, 0, 1, 3, 4).reshape(xs))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_random_geometries_compiled_equal_numpy(dtype):
+    r = np.random.default_rng(11)
+    for _ in range(25):
+        xs, ws, stride, pad, dil, groups = _random_geometry(r)
+        x, w = r.standard_normal(xs).astype(dtype), r.standard_normal(ws).astype(dtype)
+        b = r.standard_normal(ws[0]).astype(dtype)
+        spec = K.Spec(stride, pad, dil, groups)
+        got, want = _both(K.conv_forward, x, w, b, spec)
+        _close(got, want, dtype)
+        g = r.standard_normal(want.shape).astype(dtype)
+        got, want = _both(K.conv_backward, g, x, w, spec)
+        _close(got[0], want[0], dtype)
+        _close(got[1], want[1], dtype)
