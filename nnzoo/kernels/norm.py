@@ -35,7 +35,6 @@ def layer_norm_forward(x, w, b, k, eps):
     array: (y, mean (M,), rstd (M,)), M the number of rows normalised; mean and rstd in x's dtype."""
     n = math.prod(x.shape[x.ndim - k:])
     if jit.use(x, *[a for a in (w, b) if a is not None]):
-        _parallel()
         x2 = _flat(x, n)
         m = x2.shape[0]
         y = xp.empty((m, n), dtype=x.dtype)
@@ -115,7 +114,6 @@ def layer_norm_backward(x, w, g, mu, rstd, k, need):
 
 def _layer_norm_backward_compiled(x, w, g, mu, rstd, shape, need):
     m, n = mu.shape[0], math.prod(shape)
-    _parallel()
     nblocks = max(1, min(m, _CHUNKS))
     dx = xp.empty((m, n), dtype=x.dtype) if need[0] else None
     pw = xp.zeros((nblocks, n), dtype=np.float64) if need[1] else None
@@ -145,7 +143,6 @@ def batch_norm_forward(x, w, b, eps):
     arrays; w, b: (C,) arrays or None. Compiled where :func:`batch_norm_compiled` says so, else NumPy."""
     c = x.shape[1]
     if batch_norm_compiled(x, w, b):
-        _parallel()
         x3 = _channels(x)
         y = xp.empty(x3.shape, dtype=x.dtype)
         mean = xp.empty(c, dtype=np.float64)
@@ -174,7 +171,6 @@ def batch_norm_backward(x, w, g, mean, rstd, need):
     c = x.shape[1]
     need_b = len(need) > 2 and need[2]
     if g.dtype == x.dtype and batch_norm_compiled(x, w, None):
-        _parallel()
         dx = xp.empty(x.shape, dtype=x.dtype) if need[0] else None
         dw = xp.empty(c, dtype=np.float64) if need[1] else None
         db = xp.empty(c, dtype=np.float64) if need_b else None
@@ -210,29 +206,24 @@ def batch_norm_backward(x, w, g, mean, rstd, need):
 # reorder them; no flag about NaN, inf or signed zeros, so those propagate as in the NumPy path. The statistics
 # are accumulated in float64 whatever the input (free here: the lanes hide the conversion), so a float32 result
 # is the float64 one rounded once: it matches the NumPy path's float32 sums to ~1e-6.
-prange = range  # numba.prange once a compiled kernel runs (see _parallel); plain range for the Python source
+# NOTE: one thread (no prange): at the workloads' sizes a second thread did not pay. Measured with
+# numba.set_num_threads(1) and (2) alternating in one process on the shared 2-core machine (load 6-9): layer norm
+# (2048, 128) float32 forward 0.31 ms on one thread, 0.60 ms on two, backward 0.34 against 0.54 ms; batch norm
+# (64, 32, 16, 16) forward 0.32 against 0.32 ms, backward 0.43 against 0.43 ms (a parallel region waits for its
+# slowest thread, and on a busy machine that thread is often descheduled).
 _REASSOC = {"reassoc"}
 _ROW_BLOCK = 64  # batch norm on (B, C): channels per block
 _CHUNKS = 16  # layer norm backward: dw and db summed per block of rows, then over the blocks (any thread count)
 
 
-def _parallel():
-    """Bind ``prange`` to ``numba.prange`` before a parallel kernel is first compiled (Numba reads the module's
-    globals when it compiles; ``import nnzoo`` must not import numba, so the name is bound lazily)."""
-    global prange
-    if prange is range:
-        import numba
-        prange = numba.prange
-
-
-@jit.kernel(parallel=True, fastmath=_REASSOC)
+@jit.kernel(fastmath=_REASSOC)
 def _layer_norm_forward_kernel(x, w, b, eps, y, mu, rstd):
     """Per row i of x (M, N): mu[i] = mean, rstd[i] = 1 / sqrt(mean((x - mu)^2) + eps) (two passes, summed in
     float64, stored in x's dtype), y[i] = (x[i] - mu[i]) * rstd[i] * w + b (w, b: (N,) arrays or None) in x's
     dtype, as the NumPy path. NOTE: the element-wise step in float32 for float32 input: 0.12 ms against 0.23 ms
     in float64 on (2048, 128)."""
     m, n = x.shape
-    for i in prange(m):
+    for i in range(m):
         s = 0.0
         for j in range(n):
             s += x[i, j]
@@ -260,7 +251,7 @@ def _layer_norm_forward_kernel(x, w, b, eps, y, mu, rstd):
                     y[i, j] = (x[i, j] - mi) * r * w[j] + b[j]
 
 
-@jit.kernel(parallel=True, fastmath=_REASSOC)
+@jit.kernel(fastmath=_REASSOC)
 def _layer_norm_backward_kernel(x, w, g, mu, rstd, dx, pw, pb, nblocks):
     """LayerNorm's gradients row by row, xhat = (x - mu) rstd and gw = g w (g without a weight):
     dx[i] = rstd (gw - mean(gw) - xhat mean(gw xhat)) (the two means summed in float64); and for the blocks of
@@ -269,7 +260,7 @@ def _layer_norm_backward_kernel(x, w, g, mu, rstd, dx, pw, pb, nblocks):
     m, n = x.shape
     per = (m + nblocks - 1) // nblocks
     t = x.dtype.type
-    for blk in prange(nblocks):
+    for blk in range(nblocks):
         for i in range(blk * per, min(m, (blk + 1) * per)):
             mean, r = mu[i], rstd[i]
             if dx is not None:
@@ -301,7 +292,7 @@ def _layer_norm_backward_kernel(x, w, g, mu, rstd, dx, pw, pb, nblocks):
                     pb[blk, j] += g[i, j]
 
 
-@jit.kernel(parallel=True, fastmath=_REASSOC)
+@jit.kernel(fastmath=_REASSOC)
 def _batch_norm_forward_kernel(x, w, b, eps, y, mean, var):
     """Per channel c of x (B, C, L): mean[c], var[c] = the mean and biased variance over (B, L) (two passes,
     float64), y[:, c] = (x[:, c] - mean[c]) * k + h in x's dtype, k = w[c] / sqrt(var[c] + eps), h = b[c]
@@ -309,7 +300,7 @@ def _batch_norm_forward_kernel(x, w, b, eps, y, mean, var):
     nb, nc, nl = x.shape
     cnt = nb * nl
     t = x.dtype.type
-    for c in prange(nc):
+    for c in range(nc):
         s = 0.0
         for i in range(nb):
             for j in range(nl):
@@ -335,7 +326,7 @@ def _batch_norm_forward_kernel(x, w, b, eps, y, mean, var):
                 y[i, c, j] = (x[i, c, j] - mt) * kt + h
 
 
-@jit.kernel(parallel=True, fastmath=_REASSOC)
+@jit.kernel(fastmath=_REASSOC)
 def _batch_norm_backward_kernel(x, w, g, mean, rstd, dx, dw, db):
     """BatchNorm's gradients per channel c, xhat = (x - mean) rstd over (B, L): dw[c] = sum g xhat,
     db[c] = sum g (float64), dx = w rstd (g - mean(g) - xhat mean(g xhat)) in x's dtype. dx, dw, db: arrays or
@@ -343,7 +334,7 @@ def _batch_norm_backward_kernel(x, w, g, mean, rstd, dx, dw, db):
     nb, nc, nl = x.shape
     cnt = nb * nl
     t = x.dtype.type
-    for c in prange(nc):
+    for c in range(nc):
         mu = mean[c]
         r = rstd[c]
         mt = t(mu)
@@ -368,13 +359,13 @@ def _batch_norm_backward_kernel(x, w, g, mean, rstd, dx, dw, db):
                     dx[i, c, j] = kt * (g[i, c, j] - a - (x[i, c, j] - mt) * q)
 
 
-@jit.kernel(parallel=True)
+@jit.kernel()
 def _batch_norm_rows_forward_kernel(x, w, b, eps, y, mean, var, block):
     """:func:`_batch_norm_forward_kernel` for x (B, C) (one value per channel and sample): blocks of ``block``
-    channels in parallel, each sweeping the rows with a float64 accumulator per channel (contiguous along C)."""
+    channels at a time, each sweeping the rows with a float64 accumulator per channel (contiguous along C)."""
     nb, nc = x.shape
     t = x.dtype.type
-    for blk in prange((nc + block - 1) // block):
+    for blk in range((nc + block - 1) // block):
         c0 = blk * block
         c1 = min(nc, c0 + block)
         s = np.zeros(c1 - c0)
@@ -405,12 +396,12 @@ def _batch_norm_rows_forward_kernel(x, w, b, eps, y, mean, var, block):
                 y[i, c] = (x[i, c] - mt[c - c0]) * kt[c - c0] + ht[c - c0]
 
 
-@jit.kernel(parallel=True)
+@jit.kernel()
 def _batch_norm_rows_backward_kernel(x, w, g, mean, rstd, dx, dw, db, block):
     """:func:`_batch_norm_backward_kernel` for x (B, C), by blocks of channels as the forward."""
     nb, nc = x.shape
     t = x.dtype.type
-    for blk in prange((nc + block - 1) // block):
+    for blk in range((nc + block - 1) // block):
         c0 = blk * block
         c1 = min(nc, c0 + block)
         mt = np.empty(c1 - c0, dtype=x.dtype)
