@@ -18,6 +18,13 @@ recipe, through ``backend.xp``):
   relative one: small gates (a < 0) came out up to 100% off in float32 (2e-6 relative at sigmoid = 0.011,
   0.7% at a = -13.7, 0 below a = -17 where PyTorch gives e^a), which the weight gradients multiplied by
   1e4-sized states or lost in cancellation (found by the differential fuzzer).
+- compiled kernels (:mod:`nnzoo.kernels.jit`: Numba, where installed and ``jit.use`` allows): the
+  element-wise part of each LSTM and GRU step, forward and backward, and of each tanh RNN step's backward,
+  is ONE kernel call per step instead of 5-16 NumPy passes (``_lstm_cell``, ``_gru_cell`` and their
+  ``*_backward``); the GEMMs stay in BLAS and the NumPy loops stay as the reference and the fallback. Their
+  e^x, sigmoid and tanh are written out below (range reduction and polynomial, vectorized by LLVM, no
+  -log2(e) folding needed). NOTE: measured per step at (32, 256), float32, one thread, against the NumPy
+  step: LSTM forward 1.7x, backward 2.5x; GRU 2.6x and 9x; tanh RNN backward 2.7x; at batch 1: 3.6-9.6x.
 
 Variable lengths (``ns``): with the lengths sorted in decreasing order, at step t only the first
 n_t = #{b : len_b > t} rows are active (``ns[t]``, a host array of T ints, or None when all rows are);
@@ -151,7 +158,8 @@ def _out_mask(out_all, ns, B):
 class _Inline:
     """A scalar helper of the compiled kernels: a plain Python function that Numba inlines into each kernel
     calling it (its Numba type is asked for only while a kernel compiles, so importing this module imports
-    no Numba). Called from Python it runs as Python, on NumPy scalars (the tests compare it with NumPy)."""
+    no Numba). Called from Python it runs the same arithmetic on NumPy scalars (slowly: for reading and
+    debugging)."""
 
     __slots__ = ("py_func", "_dispatcher")
 

@@ -12,9 +12,11 @@ Equations and gate orders are PyTorch's (x the input, h the previous hidden stat
 
 How the fused op is fast (one GEMM for the input projections of all steps, the loop doing only h @ W_hh^T
 and elementwise math in preallocated buffers, the weight gradients as one GEMM over the stacked states,
-sigmoid as 1 / (1 + 2^b) with -log2(e) folded into the weights) is in :mod:`nnzoo.kernels.rnn`, the time
-loops forward and backward on arrays; this file holds the Op classes, their derivatives, the composed
-reference and the public functions.
+sigmoid as 1 / (1 + 2^b) with -log2(e) folded into the weights, and the element-wise part of each step as
+one compiled kernel where Numba is installed) is in :mod:`nnzoo.kernels.rnn`, the time loops forward and
+backward on arrays; this file holds the Op classes, their derivatives, the composed reference and the
+public functions. The Ops do not depend on which path ran: the saved arrays mean the same in both (a
+forward under ``jit.mode("compiled")`` can be differentiated under ``jit.mode("numpy")`` and back).
 
 Variable lengths follow PyTorch's packed sequences: with the lengths sorted in decreasing order, at step
 t only the first n_t = #{b : len_b > t} rows are active; the other rows keep their state (so h_T is each
