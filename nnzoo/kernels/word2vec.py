@@ -54,11 +54,17 @@ def _softplus(x):
     return math.log1p(math.exp(x))
 
 
-def _neg_update(v, syn1neg, words, n, alpha, work, want_loss):
+def _neg_update(v, syn1neg, words, n, alpha, work, want_loss, gs):
     """Negative sampling for input vector ``v``: ``words[0]`` the target (label 1), ``words[1:n]`` the
     negatives (label 0; one equal to the target is skipped). Updates the output rows, adds the input's step
-    to ``work``; returns the loss (0 unless ``want_loss``)."""
+    to ``work``; returns the loss (0 unless ``want_loss``). ``gs``: a scratch array of the vectors' dtype.
+
+    NOTE: the dot product sums in the vectors' dtype (as BLAS's sdot, which gensim calls) and the step ``g`` is
+    rounded to it: in float32 the row loops then run 8 lanes wide instead of converting to float64 and back.
+    """
     dim = v.shape[0]
+    gs[0] = 0.0
+    zero = gs[0]
     loss = 0.0
     target = words[0]
     for k in range(n):
@@ -66,13 +72,14 @@ def _neg_update(v, syn1neg, words, n, alpha, work, want_loss):
         if k > 0 and w == target:
             continue
         u = syn1neg[w]
-        f = 0.0
+        f = zero
         for d in range(dim):
             f += v[d] * u[d]
         label = 1.0 if k == 0 else 0.0
-        g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
+        gs[0] = (label - 1.0 / (1.0 + math.exp(-float(f)))) * alpha
+        g = gs[0]  # in the vectors' dtype: the row updates stay in float32 SIMD lanes
         if want_loss:
-            loss += _softplus(-f) if k == 0 else _softplus(f)
+            loss += _softplus(-float(f)) if k == 0 else _softplus(float(f))
         for d in range(dim):
             work[d] += g * u[d]
         for d in range(dim):
@@ -80,20 +87,23 @@ def _neg_update(v, syn1neg, words, n, alpha, work, want_loss):
     return loss
 
 
-def _hs_update(v, syn1, points, codes, n, alpha, work, want_loss):
+def _hs_update(v, syn1, points, codes, n, alpha, work, want_loss, gs):
     """Hierarchical softmax for input vector ``v`` along a Huffman path of ``n`` inner nodes ``points`` with
     bits ``codes`` (label ``1 - code``). Updates the node rows, adds the input's step to ``work``."""
     dim = v.shape[0]
+    gs[0] = 0.0
+    zero = gs[0]
     loss = 0.0
     for k in range(n):
         u = syn1[points[k]]
-        f = 0.0
+        f = zero
         for d in range(dim):
             f += v[d] * u[d]
         label = 1.0 - codes[k]
-        g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
+        gs[0] = (label - 1.0 / (1.0 + math.exp(-float(f)))) * alpha
+        g = gs[0]
         if want_loss:
-            loss += _softplus(-f) if codes[k] == 0 else _softplus(f)
+            loss += _softplus(-float(f)) if codes[k] == 0 else _softplus(float(f))
         for d in range(dim):
             work[d] += g * u[d]
         for d in range(dim):
@@ -119,7 +129,7 @@ def _draw_negatives(cum_table, total, words, negative, r):
 
 def _train_shard(syn0, syn1neg, syn1, corpus, starts, s0, s1, keep, cum_table, points, codes, codelens,
                  sg, hs, negative, window, cbow_mean, alpha0, alpha1, epoch, epochs, r, loss_row, count_row,
-                 want_loss, buf, reduced, words, neu1, work):
+                 want_loss, buf, reduced, words, neu1, work, gs):
     """Train sentences ``s0:s1``; returns the generator state. ``loss_row``/``count_row`` (buckets over the
     shard's progress) collect the loss and the number of examples."""
     dim = syn0.shape[1]
@@ -162,11 +172,11 @@ def _train_shard(syn0, syn1neg, syn1, corpus, starts, s0, s1, keep, cum_table, p
                         work[d] = 0.0
                     if hs:
                         loss += _hs_update(v, syn1, points[target], codes[target], codelens[target], alpha, work,
-                                           want_loss)
+                                           want_loss, gs)
                     if negative > 0:
                         words[0] = target
                         r = _draw_negatives(cum_table, total, words, negative, r)
-                        loss += _neg_update(v, syn1neg, words, negative + 1, alpha, work, want_loss)
+                        loss += _neg_update(v, syn1neg, words, negative + 1, alpha, work, want_loss, gs)
                     for d in range(dim):
                         v[d] += work[d]
                     count += 1
@@ -189,11 +199,11 @@ def _train_shard(syn0, syn1neg, syn1, corpus, starts, s0, s1, keep, cum_table, p
                     work[d] = 0.0
                 if hs:
                     loss += _hs_update(neu1, syn1, points[target], codes[target], codelens[target], alpha, work,
-                                       want_loss)
+                                       want_loss, gs)
                 if negative > 0:
                     words[0] = target
                     r = _draw_negatives(cum_table, total, words, negative, r)
-                    loss += _neg_update(neu1, syn1neg, words, negative + 1, alpha, work, want_loss)
+                    loss += _neg_update(neu1, syn1neg, words, negative + 1, alpha, work, want_loss, gs)
                 if not cbow_mean:
                     for d in range(dim):
                         work[d] /= c
@@ -240,10 +250,11 @@ def _train_kernel(syn0, syn1neg, syn1, corpus, starts, bounds, keep, cum_table, 
         words = np.empty(negative + 1, np.int64)
         neu1 = np.empty(dim, syn0.dtype)
         work = np.empty(dim, syn0.dtype)
+        gs = np.empty(1, syn0.dtype)
         seeds[t] = _train_shard(syn0, syn1neg, syn1, corpus, starts, bounds[t], bounds[t + 1], keep, cum_table,
                                 points, codes, codelens, sg, hs, negative, window, cbow_mean, alpha0, alpha1,
                                 epoch, epochs, seeds[t], loss_out[t], count_out[t], want_loss, buf, reduced, words,
-                                neu1, work)
+                                neu1, work, gs)
 
 
 @jit.kernel()
@@ -254,7 +265,7 @@ def _sg_pairs_kernel(syn0, syn1neg, inputs, words, alphas, losses):
         v = syn0[inputs[p]]
         for d in range(dim):
             work[d] = 0.0
-        losses[p] = _neg_update(v, syn1neg, words[p], words.shape[1], alphas[p], work, True)
+        losses[p] = _neg_update(v, syn1neg, words[p], words.shape[1], alphas[p], work, True, work[:1].copy())
         for d in range(dim):
             v[d] += work[d]
 
@@ -277,7 +288,7 @@ def _cbow_windows_kernel(syn0, syn1neg, contexts, lengths, words, alphas, losses
                 neu1[d] /= c
         for d in range(dim):
             work[d] = 0.0
-        losses[p] = _neg_update(neu1, syn1neg, words[p], words.shape[1], alphas[p], work, True)
+        losses[p] = _neg_update(neu1, syn1neg, words[p], words.shape[1], alphas[p], work, True, neu1[:1].copy())
         if not cbow_mean:
             for d in range(dim):
                 work[d] /= c

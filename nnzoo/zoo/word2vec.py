@@ -274,12 +274,12 @@ class Word2Vec:
             self.train(sentences)
 
     def build_vocab(self, sentences: Iterable[Sequence[str]]) -> Word2Vec:
-        """Count the words, build the tables and initialise the vectors: ``syn0`` uniform in ``[-0.5, 0.5) / D``
-        (word2vec.c's and gensim's range), the output vectors zero."""
+        """Count the words, build the tables and initialise the vectors: ``syn0`` uniform in ``[-1, 1) / D``
+        (gensim 4's range; word2vec.c's is half of it), the output vectors zero."""
         self.vocab = build_vocab(sentences, self.min_count, self.sample, self.ns_exponent, bool(self.hs))
         V, D = len(self.vocab), self.vector_size
         rng = np.random.default_rng(self.seed)
-        syn0 = ((rng.random((V, D)) - 0.5) / D).astype(self.dtype)
+        syn0 = ((rng.random((V, D)) * 2.0 - 1.0) / D).astype(self.dtype)
         self.wv = KeyedVectors(self.vocab.words, syn0, counts=self.vocab.counts)
         self.syn1neg = np.zeros((V if self.negative else 1, D), self.dtype)
         self.syn1 = np.zeros((max(V - 1, 1) if self.hs else 1, D), self.dtype)
