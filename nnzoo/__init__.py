@@ -15,7 +15,8 @@ from .dtypes import (bool, double, dtype, float, float16, float32, float64, get_
                      uint8)
 from .dtypes import result_type as _result_type
 from .dtypes import bfloat16, finfo, iinfo
-from .tensor import Size, Tensor
+from .tensor import Size, Tensor, layout, sparse_coo, strided
+from .sparse import sparse_coo_tensor
 from ._device import device, get_default_device, set_default_device
 from . import autograd
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled

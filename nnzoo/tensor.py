@@ -23,6 +23,30 @@ _ndarray = np.ndarray
 _int, _float, _bool = int, float, bool
 
 
+class SparseNotImplementedError(NotImplementedError):
+    """A dense op was handed a sparse COO tensor (see :mod:`nnzoo.sparse`): PyTorch's "not implemented for
+    'SparseCPU'"."""
+
+
+class layout:
+    """How a tensor stores its elements: ``nnzoo.strided`` (dense) or ``nnzoo.sparse_coo`` (PyTorch's names)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"nnzoo.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+strided = layout("strided")
+sparse_coo = layout("sparse_coo")
+
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it when it requires grad.
 
@@ -40,6 +64,8 @@ class Tensor:
 
     __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_accum",
                  "__weakref__")
+    is_sparse = False  # a dense tensor (nnzoo.sparse.SparseTensor says True)
+    layout = strided
     __array_ufunc__ = None  # NumPy defers to our reflected operators: np.float32(2) * t is a Tensor
     __array_priority__ = 1000
 
@@ -375,6 +401,11 @@ class Tensor:
         _device_check("xpu" if device is None else device, "to")
         raise NotCompiledError("Torch not compiled with XPU enabled")
 
+    def to_sparse(self, sparse_dim: _int | None = None) -> Tensor:
+        """A sparse COO copy holding the nonzero elements (of the first ``sparse_dim`` dims: rows with any
+        nonzero value; default all dims), coalesced."""
+        return _sparse.from_dense(self, sparse_dim)
+
     def clone(self) -> Tensor:
         return _arith.clone(self)
 
@@ -497,10 +528,20 @@ class Tensor:
         return self
 
     def add_(self, other: Tensor | _float, alpha: _float = 1) -> Tensor:
-        return self._ufunc_inplace("add_", np.add, _arith.add, other if alpha == 1 else other * alpha)
+        try:
+            return self._ufunc_inplace("add_", np.add, _arith.add, other if alpha == 1 else other * alpha)
+        except SparseNotImplementedError:  # dense.add_(sparse): a scatter-add (nnzoo.sparse)
+            if not other.is_sparse:
+                raise
+            return _sparse.add_dense_(self, other, alpha)
 
     def sub_(self, other: Tensor | _float, alpha: _float = 1) -> Tensor:
-        return self._ufunc_inplace("sub_", np.subtract, _arith.sub, other if alpha == 1 else other * alpha)
+        try:
+            return self._ufunc_inplace("sub_", np.subtract, _arith.sub, other if alpha == 1 else other * alpha)
+        except SparseNotImplementedError:
+            if not other.is_sparse:
+                raise
+            return _sparse.add_dense_(self, other, -alpha)
 
     def mul_(self, other: Tensor | _float) -> Tensor:
         return self._ufunc_inplace("mul_", np.multiply, _arith.mul, other)
@@ -1626,6 +1667,7 @@ _new = object.__new__
 # The op modules import Tensor from here, so they are imported after the class exists.
 from . import creation  # noqa: E402
 from . import random as nz_random  # noqa: E402
+from . import sparse as _sparse  # noqa: E402
 from .autograd import engine  # noqa: E402
 from .autograd.function import AccumulateGrad  # noqa: E402
 from .autograd.grad_mode import state  # noqa: E402

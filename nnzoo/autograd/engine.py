@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import SparseNotImplementedError, Tensor
 from .grad_mode import state
 
 
@@ -181,7 +181,10 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate):
                         captured[i] = buf[nr]
             if node._is_accumulator:
                 if buf is not None and accumulate:
-                    node.accumulate(buf[0], create_graph, fresh)
+                    try:
+                        node.accumulate(buf[0], create_graph, fresh)
+                    except SparseNotImplementedError:  # a sparse gradient, or a sparse .grad (nnzoo.sparse)
+                        _accumulate_sparse(node, buf[0], create_graph, fresh)
                 continue
             edges = node.next_functions
             if buf is not None and (targets is None or node in needed):
@@ -236,7 +239,11 @@ def _accumulate(old, g, owned):
     accumulations a step, 4.4M elements) then costs one new array, not one a use. Every other ``old`` may
     be shared (Add's backward hands the same gradient to both inputs) and is never written.
     """
-    a, b = old._data, g._data
+    try:
+        a, b = old._data, g._data
+    except SparseNotImplementedError:  # one of them is a sparse gradient
+        from ..sparse import sum_grads
+        return sum_grads(old, g)
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.shape != b.shape or a.dtype != b.dtype:
         return old + g  # broadcasting, promotion, another array type: the op's rules
     if id(a) in owned:
@@ -245,6 +252,14 @@ def _accumulate(old, g, owned):
     out = np.add(a, b, out=np.empty_like(a))  # out=: a 0-d sum stays an array
     owned.add(id(out))
     return Tensor._make(out)
+
+
+def _accumulate_sparse(node, g, create_graph, fresh):
+    """AccumulateGrad when the gradient or the leaf's ``.grad`` is sparse (PyTorch's rules, nnzoo.sparse)."""
+    var = node.variable()
+    if var is not None:
+        from ..sparse import accumulate_grad
+        accumulate_grad(var, g, create_graph, fresh)
 
 
 def _add(buffers, node, nr, g):

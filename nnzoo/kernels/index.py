@@ -12,8 +12,10 @@ from collections.abc import Callable
 import numpy as np
 
 from ..backend import xp
+from . import jit
 
-__all__ = ["segment_sum", "sorted_segment_reduce", "stable_argsort", "scatter_positions", "scatter_reduce"]
+__all__ = ["segment_sum", "sorted_segment_reduce", "stable_argsort", "scatter_positions", "scatter_reduce",
+           "coalesce_rows", "index_add_rows_"]
 
 BINCOUNT_MAX_ROW = 32  # rows up to this width: one bincount over flat positions is fastest
 LONG_SEGMENT = 32  # segments longer than this are summed with ufunc.reduceat instead of rank passes
@@ -114,3 +116,107 @@ def scatter_reduce(x: np.ndarray, dim: int, idx: np.ndarray, src: np.ndarray,
     src = xp.broadcast_to(src, idx.shape)
     seg = segment_sum(src.reshape(-1, 1), scatter_positions(idx, dim, x.shape), x.size, ufunc)
     return (ufunc or xp.add)(x, seg.reshape(x.shape))
+
+
+# ---- sparse COO rows: coalescing and the scatter-add of a sparse update ------------------------------------
+def coalesce_rows(key: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the rows of ``values`` (nnz, ...) that share a ``key`` (nnz,) ints in [0, n): returns the sorted
+    distinct keys and their summed rows, duplicates summed in their order of appearance (a sorted segment sum:
+    a stable sort by key, then one ``add.reduceat``; no ``np.add.at``).
+
+    Example::
+
+        >>> import numpy as np
+        >>> k, v = coalesce_rows(np.array([3, 1, 3]), np.array([[1.], [2.], [4.]]), 5)
+        >>> k, v.ravel()
+        (array([1, 3]), array([2., 5.]))
+    """
+    m = key.shape[0]
+    if m == 0:
+        return key.copy(), values.copy()
+    order = stable_argsort(key, n)
+    sk = key[order]
+    first = xp.empty(m, dtype=bool)
+    first[0] = True
+    xp.not_equal(sk[1:], sk[:-1], out=first[1:])
+    starts = xp.flatnonzero(first)
+    if values.ndim == 2 and jit.use(values) and values.flags.c_contiguous:
+        out = xp.empty((starts.shape[0], values.shape[1]), dtype=values.dtype)
+        _gather_segment_sums(values, order, starts, out)
+        return sk[starts], out
+    rows = xp.take(values, order, axis=0)
+    if starts.shape[0] == m:  # no duplicates: the rows in key order
+        return sk, rows
+    return sk[starts], xp.add.reduceat(rows, starts, axis=0)
+
+
+@jit.kernel()
+def _gather_segment_sums(values, order, starts, out):
+    """out[s] = the sum, in order, of values[order[starts[s]:starts[s + 1]]] (one pass, no gathered copy)."""
+    m = order.shape[0]
+    ns = starts.shape[0]
+    q = values.shape[1]
+    for s in range(ns):
+        a = starts[s]
+        b = starts[s + 1] if s + 1 < ns else m
+        r = order[a]
+        for j in range(q):
+            out[s, j] = values[r, j]
+        for i in range(a + 1, b):
+            r = order[i]
+            for j in range(q):
+                out[s, j] += values[r, j]
+
+
+def index_add_rows_(x: np.ndarray, idx: np.ndarray, values: np.ndarray, alpha: float = 1.0) -> None:
+    """``x[idx[i]] += alpha * values[i]`` for every i, in place, repeated indices accumulating in order (what
+    ``dense.add_(sparse, alpha)`` does): x (n, q), idx (m,) ints in [0, n), values (m, q).
+
+    The NumPy path sorts by index (stable) and adds the r-th row of every run of equal indices in pass r, so the
+    additions happen in the same order as the sequential loop; the compiled path is that loop.
+
+    NOTE: compiled loop vs the NumPy passes, SGNS's output table (10k x 100 float32, 6,144 rows of which ~4,600
+    distinct): see benchmarks/README.md (sgns_step) for the measured ratio.
+    """
+    m = idx.shape[0]
+    if m == 0:
+        return
+    if jit.use(x, values) and x.flags.c_contiguous and x.ndim == 2 and values.dtype == x.dtype:
+        # alpha as a scalar of the values' dtype: alpha * v rounds as NumPy's (float32 stays float32)
+        _index_add_rows(x, idx, values, values.dtype.type(alpha))
+        return
+    if alpha != 1:
+        values = values * xp.asarray(alpha, dtype=values.dtype)  # x + (alpha * v), as PyTorch's add_(sparse)
+    order = stable_argsort(idx, x.shape[0])
+    s = idx[order]
+    first = xp.empty(m, dtype=bool)
+    first[0] = True
+    xp.not_equal(s[1:], s[:-1], out=first[1:])
+    starts = xp.flatnonzero(first)
+    if starts.shape[0] == m:  # distinct indices: one fancy add
+        x[idx] += values
+        return
+    counts = xp.diff(xp.append(starts, m))
+    targets = s[starts]
+    r = 0
+    while starts.shape[0]:
+        x[targets] += xp.take(values, order[starts + r], axis=0)
+        r += 1
+        more = counts > r
+        starts, counts, targets = starts[more], counts[more], targets[more]
+
+
+@jit.kernel()
+def _index_add_rows(x, idx, values, alpha):
+    """x[idx[i]] += alpha * values[i], in order."""
+    q = x.shape[1]
+    if alpha == 1:
+        for i in range(idx.shape[0]):
+            r = idx[i]
+            for j in range(q):
+                x[r, j] += values[i, j]
+    else:
+        for i in range(idx.shape[0]):
+            r = idx[i]
+            for j in range(q):
+                x[r, j] += alpha * values[i, j]

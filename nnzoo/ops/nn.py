@@ -266,6 +266,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         input: integer tensor of any shape; weight: (num_embeddings, embedding_dim).
         padding_idx: this row gets no gradient. max_norm: rows looked up whose norm exceeds it are
         renormalised in place (NOTE: this modifies ``weight``, as in PyTorch).
+        sparse: the weight's gradient is a sparse COO tensor (one entry per looked-up id, padding_idx's dropped;
+        see :mod:`nnzoo.sparse`), for ``optim.SGD``, ``optim.SparseAdam`` and ``optim.Adagrad``.
 
     Shape: output (*input.shape, embedding_dim).
 
@@ -293,4 +295,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         padding_idx = padding_idx % n
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
+    if sparse and weight.requires_grad:
+        if scale_grad_by_freq:
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+        from .embedding import SparseEmbedding  # the sparse-gradient op (nnzoo.ops.embedding)
+        return SparseEmbedding.apply(weight, idx, padding_idx)
     return Embedding.apply(weight, idx, padding_idx, scale_grad_by_freq)

@@ -1,6 +1,6 @@
 """Optimizers (``SGD``, ``Adam``, ``AdamW``, ``NAdam``, ``RAdam``, ``Adamax``, ``RMSprop``, ``Adagrad``, ``Adadelta``,
-``LBFGS``) and learning-rate schedules (``optim.lr_scheduler``), with PyTorch's names, options and ``state_dict``
-layout."""
+``LBFGS``, ``SparseAdam``) and learning-rate schedules (``optim.lr_scheduler``), with PyTorch's names, options and
+``state_dict`` layout."""
 from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -12,6 +12,7 @@ from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NAdam", "RAdam", "Adamax", "RMSprop", "Adagrad", "Adadelta", "LBFGS",
-           "lr_scheduler"]
+           "SparseAdam", "lr_scheduler"]

@@ -70,6 +70,30 @@ class Adagrad(Optimizer):
                                      eps=group["eps"], weight_decay=group["weight_decay"],
                                      maximize=group["maximize"], step=float(array(state["step"])))
 
+    def _sparse_step(self, param, grad, state, group):
+        """PyTorch's Adagrad on a sparse gradient (coalesced first): ``s[rows] += g^2``, then
+        ``p[rows] -= clr * g / (sqrt(s[rows]) + eps)`` on the touched rows only; weight decay refused."""
+        if group["weight_decay"] != 0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        if group["maximize"]:
+            grad = -grad
+        if not state:
+            self._init_state(array(param), state, group)
+        step = state["step"]
+        array(step)[...] += 1
+        clr = group["lr"] / (1 + (float(array(step)) - 1) * group["lr_decay"])
+        g = grad.coalesce()
+        rows, gv = array(g._indices())[0], array(g._values())
+        if param.dim() != 2 or g.sparse_dim() != 1:
+            raise NotImplementedError("Adagrad: sparse gradients with more than one sparse dimension or a "
+                                      "non-2-D parameter are not supported")
+        s = array(state["sum"])
+        s[rows] += gv * gv
+        std = xp.sqrt(s[rows])
+        std += group["eps"]
+        p = array(param)
+        p[rows] += (gv / std) * xp.asarray(-clr, dtype=gv.dtype)
+
     def _update(self, param, grad, state, group):
         t = float(array(state["step"]))
         clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])

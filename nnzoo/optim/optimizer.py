@@ -12,7 +12,7 @@ from .. import dtypes
 from ..autograd.arrays import array, bump_version, wrap
 from ..autograd.grad_mode import enable_grad
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import SparseNotImplementedError, Tensor
 
 ParamsT: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -136,6 +136,9 @@ class Optimizer:
                         p.grad.detach_()
                     else:
                         p.grad.requires_grad = False
+                    if p.grad.is_sparse:  # PyTorch's sparse zero_: no entries left
+                        p.grad.zero_()
+                        continue
                     array(p.grad)[...] = 0
                     bump_version(p.grad)
 
@@ -149,6 +152,14 @@ class Optimizer:
         parameter and gradient arrays (after ``maximize`` and weight decay), its ``state`` and its
         ``group``. May return a scratch array it owns; must not write ``param``."""
         raise NotImplementedError(f"{type(self).__name__}._update is not implemented")
+
+    def _sparse_step(self, param: Tensor, grad: Tensor, state: dict, group: dict) -> None:
+        """The step of one parameter whose gradient is a sparse COO tensor (``nnzoo.sparse``), in place on
+        ``param``; ``state`` may be empty (the first step). Optimizers that support sparse gradients (``SGD``,
+        ``Adagrad``) override it; the others raise PyTorch's error (``_sparse_error``)."""
+        raise RuntimeError(self._sparse_error or f"{type(self).__name__} does not support sparse gradients")
+
+    _sparse_error = None  # PyTorch's message when the optimizer refuses sparse gradients (default: the class name)
 
     def _fused_step(self, param, grad, state, group):
         """Optional: the whole step of one parameter (``maximize``, weight decay and ``_update``, the write
@@ -180,11 +191,16 @@ class Optimizer:
             lr, weight_decay = group.get("lr"), group.get("weight_decay", 0)
             maximize, decoupled = group.get("maximize", False), group.get("decoupled_weight_decay", False)
             for p in group["params"]:
-                if p.grad is None:  # no gradient (a sparse gradient does not exist in nnzoo)
+                if p.grad is None:  # no gradient
                     continue
                 # NOTE: the private attributes here, not nnzoo.autograd.arrays: this loop is the one place that
                 # writes parameters, and three calls a parameter measured 4-5% of an in-context SGD step
-                x, g = p._data, p.grad._data
+                try:
+                    x, g = p._data, p.grad._data
+                except SparseNotImplementedError:  # a sparse gradient (nn.Embedding(sparse=True))
+                    self._sparse_step(p, p.grad, states[p], group)
+                    p._vc[0] += 1
+                    continue
                 if g.shape != x.shape:
                     raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {tuple(g.shape)} does "
                                        f"not match parameter of shape {tuple(x.shape)}")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from ..autograd.arrays import array, wrap
+from ..autograd.grad_mode import no_grad
 from ..backend import xp
 from ..kernels import optim as _kernels
+from ..sparse import add_dense_
 from .optimizer import Optimizer, ParamsT, _check_flags, _check_lr, _check_nonneg
 
 
@@ -71,6 +73,25 @@ class SGD(Optimizer):
         if done and first:
             state["momentum_buffer"] = wrap(b)
         return done
+
+    def _sparse_step(self, param, grad, state, group):
+        """PyTorch's SGD on a sparse gradient: weight decay refused (sparse + dense); the momentum buffer is a
+        sparse tensor that keeps every step's entries (``buf * momentum + (1 - dampening) * g``, concatenated);
+        the update scatter-adds ``-lr * g`` into the touched rows only."""
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.clone().detach()
+            else:
+                buf.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
+            grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+        with no_grad():
+            add_dense_(param, grad, -group["lr"])  # param.add_(grad, alpha=-lr), without scaling a copy first
 
     def _update(self, param, grad, state, group):
         momentum = group["momentum"]
