@@ -111,8 +111,8 @@ def _parser():
     tr.add_argument("--out", help="output folder (default: runs/MODEL)")
     tr.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    tr.add_argument("--set", action="append", metavar="KEY=VALUE",
-                    help="override any other hyper-parameter of the recipe, e.g. --set dropout=0.1")
+    tr.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
+                    help="override any other hyper-parameters of the recipe, e.g. --set dropout=0.1 epochs=3")
     tr.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     sa = sub.add_parser("sample", help="write text with a trained language model",

@@ -344,3 +344,9 @@ def test_run_command_is_listed_and_runs_a_program(tmp_path, capsys, monkeypatch)
     assert cli.main(["run", str(tmp_path / "missing.py")]) == 2
     assert capsys.readouterr().err.startswith("nnzoo run: can't open file")
     assert cli.main(["run"]) == 2
+
+
+def test_set_takes_several_pairs_after_one_flag_and_repeated_flags():
+    from nnzoo import cli
+    args = cli._parser().parse_args(["train", "mlp", "--set", "epochs=2", "lr=0.5", "--set", "corpus=x y"])
+    assert cli._parse_set(args.set) == {"epochs": 2, "lr": 0.5, "corpus": "x y"}
