@@ -170,6 +170,10 @@ def run(out_dir="runs/tour", quick=False, progress=True, seed=0):
     print("-" * 79)
     results["dates"] = _dates(report, out / "date-translator", quick, seed, progress)
 
+    print("\n7. Word embeddings: word2vec (skip-gram, negative sampling) on Shakespeare")
+    print("-" * 76)
+    results["word2vec"] = _word2vec(report, out / "word2vec", quick, seed, progress)
+
     seconds = time.perf_counter() - start
     results["seconds"] = seconds
     path = report.write(out / "report.html")
@@ -330,3 +334,31 @@ def _dates(report, out, quick, seed, progress):
     return {"test_exact_match": r["test_exact_match"], "test_char_accuracy": r["test_char_accuracy"],
             "seconds": r["seconds"]}
 
+
+
+def _word2vec(report, out, quick, seed, progress):
+    """Part 7: the word2vec recipe on Shakespeare (a few seconds): neighbours, king + girl - boy, the bias probe."""
+    from .recipes import run_recipe
+    overrides = {"limit": 4000, "epochs": 2, "tsne": False} if quick else {"epochs": 5}
+    r = run_recipe("word2vec", out_dir=out, overrides=overrides, seed=seed, progress=progress)
+    lines = [f"{w:>8}: " + ", ".join(n for n, _ in ns[:6]) for w, ns in r["neighbours"].items()]
+    queen = r["queen = king + girl - boy"]
+    if queen:
+        lines.append("king + girl - boy ≈ " + ", ".join(f"{w} ({s:.2f})" for w, s in queen[:5]))
+    t = r["test"]
+    scores = ""
+    if t.get("analogy_accuracy") is not None:
+        scores = (f" Mikolov's analogy questions: {t['analogy_accuracy']:.1%} right on the "
+                  f"{t['analogy_covered']} whose four words are in the vocabulary; WordSim-353 Spearman "
+                  f"{t['wordsim_spearman']:.3f}.")
+    print(f"word2vec: {r['vocab_size']} words, {t['words_per_second']:,.0f} words/s\n" + "\n".join(lines))
+    report.section("7. Word embeddings: word2vec",
+                   f"Each word of the corpus ({r['corpus_words']:,} words, vocabulary {r['vocab_size']:,}) predicts "
+                   f"the words around it (skip-gram): σ(u_o·v_c) for the real context word against five words drawn "
+                   f"from the unigram distribution to the power 0.75 (negative sampling), frequent words "
+                   f"subsampled, the learning rate decaying linearly; {t['words_per_second']:,.0f} words per second "
+                   f"on {r['epochs']} epochs.{scores} Nearest neighbours by cosine, the notes' analogy, and the "
+                   f"projections of occupation words on the gender direction (Bolukbasi et al. 2016) below.",
+                   code="\n".join(lines), figures=r["figures"])
+    return {"vocab_size": r["vocab_size"], "words_per_second": t["words_per_second"],
+            "analogy_accuracy": t.get("analogy_accuracy"), "queen": queen}

@@ -43,3 +43,5 @@ def test_quick_tour_writes_one_page_report(tmp_path, capsys):
     assert char["sample"].startswith("ROMEO:") and html.escape(char["sample"]) in page
     assert char["test_loss"] < np.log(88)  # below a uniform guess over the vocabulary after 20 steps
     assert 0 <= results["dates"]["test_exact_match"] <= 1 and page.count("attention: ") >= 4
+    w2v = results["word2vec"]
+    assert w2v["vocab_size"] > 1000 and w2v["words_per_second"] > 0 and "7. Word embeddings" in page
