@@ -18,6 +18,7 @@ __all__ = ["segment_sum", "sorted_segment_reduce", "stable_argsort", "scatter_po
            "coalesce_rows", "index_add_rows_"]
 
 BINCOUNT_MAX_ROW = 32  # rows up to this width: one bincount over flat positions is fastest
+RANK_PASSES_MAX = 8  # index_add_rows_: more repeats than this, and runs are summed first (fewer passes)
 LONG_SEGMENT = 32  # segments longer than this are summed with ufunc.reduceat instead of rank passes
 
 
@@ -172,8 +173,10 @@ def index_add_rows_(x: np.ndarray, idx: np.ndarray, values: np.ndarray, alpha: f
     """``x[idx[i]] += alpha * values[i]`` for every i, in place, repeated indices accumulating in order (what
     ``dense.add_(sparse, alpha)`` does): x (n, q), idx (m,) ints in [0, n), values (m, q).
 
-    The NumPy path sorts by index (stable) and adds the r-th row of every run of equal indices in pass r, so the
-    additions happen in the same order as the sequential loop; the compiled path is that loop.
+    The compiled path is that loop (PyTorch's order of additions). The NumPy path sorts by index (stable) and adds
+    the r-th row of every run of equal indices in pass r (the loop's order of additions) while no index repeats
+    more than ``RANK_PASSES_MAX`` times; otherwise it sums each run first (``add.reduceat``) and adds the sums
+    (``x + (a + b)`` instead of ``(x + a) + b``: equal to rounding).
 
     NOTE: compiled loop vs the NumPy passes, SGNS's output table (10k x 100 float32, 6,144 rows of which ~4,600
     distinct): see benchmarks/README.md (sgns_step) for the measured ratio.
@@ -198,6 +201,9 @@ def index_add_rows_(x: np.ndarray, idx: np.ndarray, values: np.ndarray, alpha: f
         return
     counts = xp.diff(xp.append(starts, m))
     targets = s[starts]
+    if counts.max() > RANK_PASSES_MAX:  # a frequent index: sum each run first (one reduceat), then add once
+        x[targets] += xp.add.reduceat(xp.take(values, order, axis=0), starts, axis=0)
+        return
     r = 0
     while starts.shape[0]:
         x[targets] += xp.take(values, order[starts + r], axis=0)

@@ -33,11 +33,21 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         >>> w.grad
         tensor([0.5000, 0.5000, 0.5000, 0.5000])
     """
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:
         return wrap(np.zeros((), dtype=np.float32))
-    arrays = [array(g) for g in grads]
+    if any(g.is_sparse for g in grads):
+        # a sparse gradient's norm is that of its coalesced values (repeated rows summed first); it is scaled by
+        # scaling its values. NOTE: PyTorch 2.13 raises here (linalg_vector_norm has no SparseCPU kernel).
+        for p in parameters:
+            if p.grad is not None and p.grad.is_sparse:
+                p.grad = p.grad.coalesce()
+        grads = _grads(parameters)
+        arrays = [array(g._values()) if g.is_sparse else array(g) for g in grads]
+    else:
+        arrays = [array(g) for g in grads]
     if math.isinf(norm_type):
         # NOTE: max(max x, -min x) is max |x| (nan if any is nan) without the |x| temporary: two reads, no write
         norms = [np.maximum(a.max(), -a.min()) if a.size else 0.0 for a in arrays]
@@ -76,7 +86,12 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, f
         tensor([1., 1., 1.])
     """
     clip_value = float(clip_value)
-    for g in _grads(parameters):
-        a = array(g)
+    for p in [parameters] if isinstance(parameters, Tensor) else parameters:
+        g = p.grad
+        if g is None:
+            continue
+        if g.is_sparse:  # the gradient's elements are its coalesced values (NOTE: PyTorch 2.13 raises here)
+            g = p.grad = g.coalesce()
+        a = array(g._values()) if g.is_sparse else array(g)
         np.clip(a, -clip_value, clip_value, out=a)
         bump_version(g)
