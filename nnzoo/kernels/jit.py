@@ -10,8 +10,7 @@ reference and the fallback. Which one runs is decided at each call by :func:`use
 
 ``import nnzoo`` compiles nothing and does not import Numba: :func:`kernel` wraps a plain Python function
 and compiles it with ``numba.njit(cache=True)`` the first time it is called, so a process pays for the
-kernels it uses, once; later processes load them from Numba's on-disk cache (``__pycache__`` beside this
-package, or ``NUMBA_CACHE_DIR``).
+kernels it uses, once; later processes load them from Numba's on-disk cache (:func:`cache_folder`).
 
 Threads: compiled kernels declared ``parallel=True`` split their outer loop over Numba's threads (as many
 as the process may use). See :func:`threading_setup` for the threading layer and why.
@@ -42,7 +41,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["MODES", "active_mode", "available", "kernel", "mode", "threading_setup", "use"]
+__all__ = ["MODES", "active_mode", "available", "cache_folder", "helper", "kernel", "mode", "threading_setup", "use"]
 
 MODES = ("compiled", "numpy")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -151,22 +150,75 @@ class _Kernel:
         return f"<compiled kernel {self.__name__} {self.options}>"
 
 
-def kernel(*, parallel=False, fastmath=False, boundscheck=False, inline="never"):
+def kernel(*, parallel=False, fastmath=False, boundscheck=False, inline="never", error_model="numpy"):
     """Decorator: compile the function with ``numba.njit`` on first call, cached on disk, GIL released.
 
     ``fastmath`` stays off unless a kernel states why reassociation is harmless to it: results are checked
-    against the NumPy reference and PyTorch.
+    against the NumPy reference and PyTorch. ``error_model="numpy"`` (the default here, not Numba's): a float
+    division by zero gives inf or nan as in the NumPy twin. NOTE: Numba's own default (``"python"``) tests every
+    divisor to raise ZeroDivisionError, and that branch keeps LLVM from vectorising the loop (a sigmoid kernel
+    ran 3x slower than NumPy with it; measured in issue 16).
     """
     options = dict(parallel=parallel, fastmath=fastmath, boundscheck=boundscheck, inline=inline,
-                   cache=True, nogil=True)
+                   error_model=error_model, cache=True, nogil=True)
 
     def deco(fn):
         return _Kernel(fn, options)
     return deco
 
 
+class _Helper:
+    """A function that compiled kernels call, inlined by Numba into each caller (see :func:`helper`)."""
+
+    __slots__ = ("py_func", "_dispatcher", "__name__", "__wrapped__")
+
+    def __init__(self, fn):
+        self.py_func = fn
+        self._dispatcher = None
+        self.__name__ = fn.__name__
+        self.__wrapped__ = fn
+
+    def __call__(self, *args):
+        return self.py_func(*args)
+
+    @property
+    def _numba_type_(self):  # Numba's typeof() of a global the kernel names asks for this while compiling
+        numba = _import_numba()
+        if self._dispatcher is None:
+            self._dispatcher = numba.njit(inline="always", nogil=True, error_model="numpy")(self.py_func)
+        return numba.types.Dispatcher(self._dispatcher)
+
+
+def helper(fn):
+    """Decorator: a scalar or small-array helper of the compiled kernels, which Numba inlines into each kernel
+    that calls it (so a kernel's loop vectorises through it). Importing the module imports no Numba; called
+    from Python it runs the plain function (slowly: for reading and debugging).
+
+    NOTE: a kernel's disk cache records only its own file; :func:`cache_folder` keys the whole cache by the
+    sources of this package, so editing a helper in one file recompiles the kernels of the others.
+    """
+    return _Helper(fn)
+
+
+def cache_folder():
+    """The folder of Numba's disk cache for nnzoo's kernels: ``NUMBA_CACHE_DIR`` when the user sets it, else
+    ``$XDG_CACHE_HOME/nnzoo/kernels-<digest>`` (``~/.cache`` by default), where ``<digest>`` hashes the sources of
+    ``nnzoo/kernels``: any edit to any kernel or helper file gives a fresh cache (Numba's own check looks only
+    at the file of each kernel, which misses helpers inlined from other files)."""
+    import hashlib
+    import pathlib
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return os.environ["NUMBA_CACHE_DIR"]
+    digest = hashlib.sha256()
+    for f in sorted(pathlib.Path(__file__).parent.glob("*.py")):
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "nnzoo", f"kernels-{digest.hexdigest()[:16]}")
+
+
 def threading_setup(numba):
-    """Choose Numba's threading layer and thread count (called once, when Numba is first imported).
+    """Choose Numba's cache folder (:func:`cache_folder`), threading layer and thread count (called once, when
+    Numba is first imported).
 
     The user's choice wins: ``NUMBA_THREADING_LAYER`` and ``NUMBA_NUM_THREADS`` are Numba's own variables.
     Otherwise the layer is ``workqueue`` and the count is the number of CPUs this process may run on.
@@ -174,6 +226,8 @@ def threading_setup(numba):
     GEMM; on two cores the two pools of spinning threads take turns stealing the core the other needs.
     The workqueue layer's workers sleep at once; measured in benchmarks/README.md ("Compiled kernels").
     """
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        numba.config.CACHE_DIR = cache_folder()
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = "workqueue"
     if "NUMBA_NUM_THREADS" not in os.environ:

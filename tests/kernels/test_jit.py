@@ -92,3 +92,49 @@ def test_parallel_kernels_from_many_threads_do_not_abort():
     r = _run(code)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split()[:2] == ["60", "{1000000.0}"], r.stdout
+
+
+def test_cache_folder_is_keyed_by_the_kernel_sources(tmp_path):
+    # a kernel inlining a helper from another file must recompile when the helper changes: the folder's
+    # digest covers every file of nnzoo/kernels
+    pytest.importorskip("numba")
+    code = "from nnzoo.kernels import jit; print(jit.cache_folder())"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    folder = r.stdout.strip()
+    assert folder.startswith(str(tmp_path / "nnzoo" / "kernels-")), r.stderr
+    r = _run(code, NUMBA_CACHE_DIR=str(tmp_path / "mine"))
+    assert r.stdout.strip() == str(tmp_path / "mine")  # the user's folder wins
+
+
+def test_helpers_inline_into_kernels_and_run_from_python():
+    pytest.importorskip("numba")
+
+    @jit.helper
+    def square_plus(v, c):
+        return v * v + c
+
+    @jit.kernel()
+    def apply(x, out):
+        for i in range(x.size):
+            out[i] = square_plus(x[i], 1.0)
+
+    x, out = np.arange(4.0), np.empty(4)
+    apply(x, out)
+    np.testing.assert_array_equal(out, x * x + 1)
+    assert square_plus(3.0, 1.0) == 10.0
+
+
+def test_division_by_zero_gives_inf_as_numpy():
+    pytest.importorskip("numba")
+
+    @jit.kernel()
+    def div(a, b, out):
+        for i in range(a.size):
+            out[i] = a[i] / b[i]
+
+    a, b, out = np.array([1.0, -1.0, 0.0]), np.zeros(3), np.empty(3)
+    div(a, b, out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_array_equal(out, a / b)
