@@ -43,8 +43,8 @@ def _points(dtype):
 
 
 def _activations(x):
-    """sigmoid(x) and tanh(x) from the compiled LSTM step: with gh = 0 and c_prev = 0 its activations are
-    sigma(x) for the gates i, f, o and tanh(x) for g."""
+    """sigmoid(x) and tanh(x) from the compiled LSTM step: with gh = -0 its activations are sigma(x) for the
+    gates i, f, o and tanh(x) for g."""
     n = x.size
     a = np.tile(x[:, None], (1, 4))  # H = 1: the gates i, f, g, o of row b are all x[b]
     one = lambda: np.zeros((n, 1), x.dtype)  # noqa: E731
@@ -60,7 +60,7 @@ def test_sigmoid_and_tanh_to_a_few_ulp(dtype):
     xl = x.astype(np.longdouble)
     with np.errstate(over="ignore"):
         refs = {"sigmoid": (sig, 1 / (1 + np.exp(-xl))), "tanh": (tanh, np.tanh(xl))}
-    ulp = np.finfo(dtype).eps / 2
+    ulp = np.finfo(dtype).eps / 2  # the unit roundoff u: 2^-24, 2^-53
     for name, (got, ref) in refs.items():
         ref_t = ref.astype(dtype)
         normal = np.isfinite(ref_t) & (np.abs(ref_t) >= np.finfo(dtype).tiny)
