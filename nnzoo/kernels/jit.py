@@ -41,9 +41,13 @@ import threading
 
 import numpy as np
 
-__all__ = ["MODES", "active_mode", "available", "cache_folder", "helper", "kernel", "mode", "threading_setup", "use"]
+__all__ = ["MODES", "prange", "active_mode", "available", "cache_folder", "helper", "kernel", "mode",
+           "threading_setup", "use"]
 
 MODES = ("compiled", "numpy")
+# A kernel module writes ``from .jit import prange`` and loops ``for i in prange(n)``: plain ``range`` for Python
+# (importing imports no Numba), rebound in that module to ``numba.prange`` when its first kernel compiles.
+prange = range
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -141,6 +145,9 @@ class _Kernel:
             raise RuntimeError(f"kernel {self.__name__} needs Numba (pip install nnzoo[kernels]); "
                                "callers check jit.use() first")
         options = self.options
+        module = self.py_func.__globals__
+        if module.get("prange") is range:  # the module's ``prange = range`` stand-in (see jit.prange)
+            module["prange"] = numba.prange
         if self.py_func.__code__.co_filename.startswith("<"):  # typed at a prompt: no file to cache beside
             options = dict(options, cache=False)
         self._compiled = numba.njit(**options)(self.py_func)
