@@ -42,6 +42,7 @@ import numpy as np
 
 from ..backend import xp
 from . import jit
+from .jit import prange
 
 __all__ = ["Spec", "conv_forward", "conv_backward", "bias_grad", "im2col", "col2im", "out_len", "as4d", "like"]
 
@@ -500,7 +501,6 @@ def _backward_numpy(g, x, wm, k, spec, row_shift, nb, hwp, gx, gw):
 def _backward_compiled(g, x, wm, k, spec, row_shift, nb, hp, gx, gw):
     """_backward_numpy with compiled copies: g packed straight into the GEMM's layout (and its kh shifted
     copies), the windows of x copied from x itself, and col2im writing gx in place (no padded buffer)."""
-    _parallel()
     N, O, OH, OW = g.shape  # noqa: E741
     kh, kw = k
     G = spec.groups
@@ -590,7 +590,6 @@ def _forward_compiled(x, wm, k, spec, row_shift, nb, hp, out, on_windows, ones):
     """conv_forward's chunk loop with compiled copies: the windows copied from x itself (no padded copy of x)
     and the row-shift GEMM's output summed into ``out`` in one pass; the same windows and GEMMs as the NumPy
     path."""
-    _parallel()
     scratch = _Scratch(x.dtype)
     N, C = x.shape[:2]
     G = spec.groups
@@ -621,17 +620,7 @@ def _forward_compiled(x, wm, k, spec, row_shift, nb, hp, out, on_windows, ones):
 # prove non-negative takes a negative-index wraparound test per element, which stops LLVM from vectorising
 # the row loops (measured 3x slower for the window copies, and slower than NumPy's strided copies); slicing
 # a view per row instead costs more than the copy of a 30-element row. All arrays are C-contiguous.
-prange = range  # numba.prange once a compiled kernel runs (see _parallel); plain range for the Python source
 U = np.uint64
-
-
-def _parallel():
-    """Bind ``prange`` to ``numba.prange`` before a parallel kernel is first compiled (Numba reads the module's
-    globals when it compiles; ``import nnzoo`` must not import numba, so the name is bound lazily)."""
-    global prange
-    if prange is range:
-        import numba
-        prange = numba.prange
 
 
 @jit.kernel(parallel=True)

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..backend import xp
 from . import jit
+from .jit import prange
 
 __all__ = ["Axis", "planes", "unit", "fresh", "whole", "first_max", "max_pool", "max_pool_scatter", "max_pool_gather",
            "avg_pool", "avg_pool_spread", "divisors", "flat_indices", "plane_gather", "plane_scatter",
@@ -362,7 +363,6 @@ def max_pool(x3: np.ndarray, ah: Axis, aw: Axis, track: bool) -> tuple[np.ndarra
         cfirst, ccount, cfull = _taps(aw)
         two = ah.k == aw.k == 2 and rfull and cfull
         if two or track:  # NOTE: untracked, other windows are faster in NumPy (3x3/2 pad 1: 13 ms against 20)
-            _parallel()
             x3 = xp.ascontiguousarray(x3)
             n_planes, h, w = x3.shape
             out = xp.empty((n_planes, ah.n_out, aw.n_out), dtype=x3.dtype)
@@ -384,7 +384,6 @@ def max_pool_scatter(g3: np.ndarray, sel: tuple, ah: Axis, aw: Axis) -> np.ndarr
         n_planes, size, n_out = g3.shape[0], ah.n_in * aw.n_in, ah.n_out * aw.n_out
         idx = sel.reshape(n_planes, n_out)
         if jit.use(g3):
-            _parallel()
             out = xp.empty((n_planes, size), dtype=g3.dtype)
             _max_pool_scatter_kernel(xp.ascontiguousarray(g3).reshape(n_planes, n_out), idx, out)
         else:
@@ -403,7 +402,6 @@ def max_pool_gather(x3: np.ndarray, sel: tuple, ah: Axis, aw: Axis) -> np.ndarra
         n_planes, size = x3.shape[0], ah.n_in * aw.n_in
         idx = sel.reshape(n_planes, ah.n_out * aw.n_out)
         if jit.use(x3):
-            _parallel()
             out = xp.empty(idx.shape, dtype=x3.dtype)
             _max_pool_gather_kernel(xp.ascontiguousarray(x3).reshape(n_planes, size), idx, out)
         else:
@@ -425,7 +423,6 @@ def avg_pool(x3: np.ndarray, ah: Axis, aw: Axis, scale) -> np.ndarray:
         rfirst, _, rfull = _taps(ah)
         cfirst, _, cfull = _taps(aw)
         if rfull and cfull:
-            _parallel()
             out = xp.empty((x3.shape[0], ah.n_out, aw.n_out), dtype=x3.dtype)
             _avg_pool_2x2_kernel(xp.ascontiguousarray(x3), rfirst, cfirst, _scale2(scale, out), out)
             return out
@@ -444,7 +441,6 @@ def avg_pool_spread(g3: np.ndarray, ah: Axis, aw: Axis, scale) -> np.ndarray:
         rfirst, _, rfull = _taps(ah)
         cfirst, _, cfull = _taps(aw)
         if rfull and cfull:
-            _parallel()
             out = xp.empty((g3.shape[0], ah.n_in, aw.n_in), dtype=g3.dtype)
             _avg_pool_2x2_spread_kernel(xp.ascontiguousarray(g3), rfirst, cfirst, _scale2(scale, g3), out)
             return out
@@ -499,16 +495,6 @@ def separable(x3: np.ndarray, mh: np.ndarray | None, mw: np.ndarray | None) -> n
 # ================================================================================================
 # compiled kernels (Numba): one pass over the planes each, prange over planes
 # ================================================================================================
-prange = range  # numba.prange once a compiled kernel runs (see _parallel); plain range for the Python source
-
-
-def _parallel():
-    """Bind ``prange`` to ``numba.prange`` before a parallel kernel is first compiled (Numba reads the module's
-    globals when it compiles; ``import nnzoo`` must not import numba, so the name is bound lazily)."""
-    global prange
-    if prange is range:
-        import numba
-        prange = numba.prange
 
 
 def _taps(ax):

@@ -164,7 +164,6 @@ def test_windows_and_col2im_kernels_equal_their_numpy_passes_on_random_geometrie
     """The window copy and col2im kernels against the NumPy passes they replace, bitwise (copies and the
     same order of additions), over random strides, dilations, paddings and groups; both layouts."""
     r = np.random.default_rng(7)
-    K._parallel()
     for _ in range(40):
         xs, ws, stride, pad, dil, groups = _random_geometry(r)
         x = r.standard_normal(xs)
