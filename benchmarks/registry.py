@@ -20,7 +20,7 @@ PROCESS_OF_SIDE = {"nnzoo": "nnzoo", "numpy": "nnzoo", "torch": "torch"}
 LIBRARY_OF_SIDE = {"nnzoo": "nnzoo", "numpy": "numpy", "torch": "torch"}
 
 # The modules under benchmarks/workloads/ that register workloads, in table order.
-WORKLOAD_MODULES = ("small_ops", "mlp", "nn_mlp", "cnn", "rnn", "transformer", "seq2seq", "pow")
+WORKLOAD_MODULES = ("small_ops", "mlp", "nn_mlp", "cnn", "rnn", "transformer", "seq2seq", "pow", "sgns")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from benchmarks.workloads import mlp  # noqa: E402
 
 EXPECTED = ["add_small", "add_small_nograd", "matmul_64", "chain3_backward", "mlp_step", "mlp_step_numpy",
             "mlp_nn_sgd", "mlp_nn_adam", "cifar_net_step", "vgg_small_step", "rnn_lstm_step", "rnn_gru_step",
-            "rnn_tanh_step", "rnn_sample_char", "transformer_step", "seq2seq_step", "pow_scalar"]
+            "rnn_tanh_step", "rnn_sample_char", "transformer_step", "seq2seq_step", "pow_scalar", "sgns_step"]
 PAIRS = [(w.name, side) for w in registry.workloads() for side in w.sides]
 
 
