@@ -18,7 +18,7 @@ import numpy as np
 from ..backend import xp
 from . import jit
 from .softmax import _exp_row, _row_dot, _row_max, _row_sum
-from .special import _FM, _numpy_errors
+from .special import _FM
 
 __all__ = ["probabilities", "sdpa_backward", "sum_to_array"]
 
@@ -126,7 +126,6 @@ def sdpa_backward(q, k, v, p, keep, g, gw, scale, shapes, need):
 
 
 # ---- compiled kernels ------------------------------------------------------------------------------------
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _probabilities_kernel(s, scale, safe):
     """Each row of s (n, S) becomes softmax(row * scale), in place (scale 1: no scaling pass); with ``safe``
@@ -148,7 +147,6 @@ def _probabilities_kernel(s, scale, safe):
             r[j] *= inv
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _score_grad_kernel(ds, p, keep, scale):
     """The scores' gradient from the probabilities' in place, row by row: ds = dPd (* keep); t = ds * p;

@@ -177,10 +177,11 @@ def kernel(*, parallel=False, fastmath=False, boundscheck=False, inline="never",
 class _Helper:
     """A function that compiled kernels call, inlined by Numba into each caller (see :func:`helper`)."""
 
-    __slots__ = ("py_func", "_dispatcher", "__name__", "__wrapped__")
+    __slots__ = ("py_func", "fastmath", "_dispatcher", "__name__", "__wrapped__")
 
-    def __init__(self, fn):
+    def __init__(self, fn, fastmath=False):
         self.py_func = fn
+        self.fastmath = fastmath
         self._dispatcher = None
         self.__name__ = fn.__name__
         self.__wrapped__ = fn
@@ -192,19 +193,23 @@ class _Helper:
     def _numba_type_(self):  # Numba's typeof() of a global the kernel names asks for this while compiling
         numba = _import_numba()
         if self._dispatcher is None:
-            self._dispatcher = numba.njit(inline="always", nogil=True, error_model="numpy")(self.py_func)
+            self._dispatcher = numba.njit(inline="always", nogil=True, error_model="numpy",
+                                          fastmath=self.fastmath)(self.py_func)
         return numba.types.Dispatcher(self._dispatcher)
 
 
-def helper(fn):
-    """Decorator: a scalar or small-array helper of the compiled kernels, which Numba inlines into each kernel
-    that calls it (so a kernel's loop vectorises through it). Importing the module imports no Numba; called
-    from Python it runs the plain function (slowly: for reading and debugging).
+def helper(fn=None, *, fastmath=False):
+    """Decorator (``@jit.helper`` or ``@jit.helper(fastmath={"contract"})``): a scalar or small-array helper of
+    the compiled kernels, which Numba inlines into each kernel that calls it (so a kernel's loop vectorises
+    through it). Importing the module imports no Numba; called from Python it runs the plain function (slowly:
+    for reading and debugging).
 
     NOTE: a kernel's disk cache records only its own file; :func:`cache_folder` keys the whole cache by the
     sources of this package, so editing a helper in one file recompiles the kernels of the others.
     """
-    return _Helper(fn)
+    if fn is None:
+        return lambda f: _Helper(f, fastmath)
+    return _Helper(fn, fastmath)
 
 
 def cache_folder():

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backend import xp
 from . import jit
-from .special import _FM, _exp32, _exp64, _inlinable, _numpy_errors
+from .special import _FM, _exp32, _exp64
 
 __all__ = ["softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "cross_entropy_rows",
            "cross_entropy_backward"]
@@ -151,8 +151,7 @@ def cross_entropy_backward(x, lse, t, coef):
 
 
 # ---- compiled kernels ------------------------------------------------------------------------------------
-@_inlinable
-@jit.kernel(fastmath=_FM)
+@jit.helper(fastmath=_FM)
 def _row_max(r):
     """max of a non-empty 1-D array, eight lanes (a nan may be skipped: it makes the row's sum nan anyway)."""
     c = r.size
@@ -179,8 +178,7 @@ def _row_max(r):
     return m
 
 
-@_inlinable
-@jit.kernel(fastmath=_FM)
+@jit.helper(fastmath=_FM)
 def _row_sum(r):
     """sum of a 1-D array, eight lanes."""
     c = r.size
@@ -201,8 +199,7 @@ def _row_sum(r):
     return s
 
 
-@_inlinable
-@jit.kernel(fastmath=_FM)
+@jit.helper(fastmath=_FM)
 def _row_dot(r, q):
     """sum of r * q over two 1-D arrays of one size, eight lanes."""
     c = r.size
@@ -223,8 +220,7 @@ def _row_dot(r, q):
     return s
 
 
-@_inlinable
-@jit.kernel(fastmath=_FM)
+@jit.helper(fastmath=_FM)
 def _exp_row(r, shift, o):
     """o = exp(r - shift) for 1-D arrays r, o of one size and dtype."""
     if r.itemsize == 4:
@@ -236,7 +232,6 @@ def _exp_row(r, shift, o):
             o[j] = _exp64(r[j] - shift)
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _softmax_kernel(x, out):
     """out = softmax of each row of x (n, c), c >= 1."""
@@ -250,7 +245,6 @@ def _softmax_kernel(x, out):
             o[j] *= inv
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _log_softmax_kernel(x, out):
     """out = log_softmax of each row of x (n, c), c >= 1 (out holds exp(x - max) meanwhile)."""
@@ -264,7 +258,6 @@ def _log_softmax_kernel(x, out):
             o[j] = (r[j] - m) - ls
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _softmax_backward_kernel(g, y, out):
     """out = y * g - y * sum(g * y) along each row."""
@@ -277,7 +270,6 @@ def _softmax_backward_kernel(g, y, out):
             o[j] = gi[j] * yi[j] - yi[j] * s
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _log_softmax_backward_kernel(g, y, out):
     """out = g - exp(y) * sum(g) along each row."""
@@ -290,7 +282,6 @@ def _log_softmax_backward_kernel(g, y, out):
             o[j] = gi[j] - o[j] * s
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _cross_entropy_kernel(x, t, loss, lse):
     """lse_i = max_i + log sum exp(x_i - max_i), loss_i = log sum exp(x_i - max_i) - (x[i, t_i] - max_i)."""
@@ -304,7 +295,6 @@ def _cross_entropy_kernel(x, t, loss, lse):
         lse[i] = ls + m
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _cross_entropy_backward_kernel(x, lse, t, coef, out):
     """out_i = (exp(x_i - lse_i) - onehot(t_i)) * coef_i (coef of size 1: one factor for every row)."""

@@ -312,40 +312,6 @@ _FM = {"contract"}
 _MIN_SIZE = 1024
 
 
-class _Inline(jit._Kernel):
-    """A helper that compiled kernels call: Numba inlines its body into each caller's (``inline="always"``,
-    which Numba reads from ``targetoptions``), so the caller's loop vectorizes through it; from Python it
-    runs like a kernel.
-
-    NOTE: Numba's disk cache checks only the kernel's own file: a kernel of softmax.py or attention.py keeps
-    its cached code when a helper here changes. After editing a helper, delete the cached softmax.* and
-    attention.* files in nnzoo/kernels/__pycache__ (or NUMBA_CACHE_DIR) so that they compile again."""
-
-    __slots__ = ()
-
-    @property
-    def targetoptions(self):
-        return self.options
-
-    @property
-    def _numba_type_(self):
-        return jit._import_numba().types.Dispatcher(self._compiled or self.compile())
-
-
-def _inlinable(k):
-    """``@_inlinable`` over ``@jit.kernel(...)``: the kernel as a helper inlined into other kernels."""
-    return _Inline(k.py_func, dict(k.options, inline="always", error_model="numpy"))
-
-
-def _numpy_errors(k):
-    """``@_numpy_errors`` over ``@jit.kernel(...)``: a float division by 0 gives inf or nan, as in NumPy.
-
-    NOTE: Numba's default (``error_model="python"``) tests every divisor to raise ZeroDivisionError, and
-    that branch keeps LLVM from vectorizing the loop (the sigmoid ran 3x slower than NumPy with it)."""
-    k.options = dict(k.options, error_model="numpy")
-    return k
-
-
 def _same_layout(*arrays):
     """Whether the arrays share shape and dtype and (all but the last, the incoming gradient, which
     :func:`_flat` copies when it must) are C-contiguous: one flat loop serves them all."""
@@ -373,8 +339,7 @@ _LN2_HI64, _LN2_LO64 = 6.93147180369123816490e-01, 1.90821492927058770002e-10  #
 _LN2_HI32, _LN2_LO32 = 0.693359375, -2.12194440e-4  # Cephes' split for float32
 
 
-@_inlinable
-@jit.kernel(inline="always", fastmath=_FM)
+@jit.helper(fastmath=_FM)
 def _exp64(x):
     """e^x of a float64, branch-free (vectorizes), within 1 ulp of NumPy's: 0 below -745.2, inf above
     709.8, nan for nan.
@@ -404,8 +369,7 @@ def _exp64(x):
     return p * np.int64((h + 1023) << 52).view(np.float64) * np.int64((n - h + 1023) << 52).view(np.float64)
 
 
-@_inlinable
-@jit.kernel(inline="always", fastmath=_FM)
+@jit.helper(fastmath=_FM)
 def _exp32(x):
     """e^x of a float32 in float32 arithmetic, as :func:`_exp64` (0 below -103.97, inf above 88.72)."""
     lo, hi = np.float32(-104.0), np.float32(89.0)
@@ -427,7 +391,6 @@ def _exp32(x):
     return p * np.int32((h + 127) << 23).view(np.float32) * np.int32((n - h + 127) << 23).view(np.float32)
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _relu_backward_kernel(y, g, out):
     """out = g where y != 0, else 0 (flat arrays)."""
@@ -452,7 +415,6 @@ def _sigmoid_backward_kernel(y, g, out):
         out[i] = g[i] * (y[i] * (one - y[i]))
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _sigmoid_kernel(x, out):
     """out = 1 / (1 + e^-x) (flat arrays)."""
@@ -465,8 +427,7 @@ def _sigmoid_kernel(x, out):
             out[i] = 1.0 / (1.0 + _exp64(-x[i]))
 
 
-@_inlinable
-@jit.kernel(inline="always", fastmath=_FM)
+@jit.helper(fastmath=_FM)
 def _normal_cdf64(x):
     """Phi(x) = erfc(-x / sqrt 2) / 2 of a float64 by Cody's three ranges (as :func:`erf_parts` with
     exact_exp=False), branch-free: every range's rational function as one ratio num / den, chosen by
@@ -511,7 +472,6 @@ def _normal_cdf64(x):
     return 0.5 * (near if small else far)
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _gelu_kernel(x, y, cdf):
     """cdf = Phi(x), y = x Phi(x) (flat arrays; float32 computed in float64)."""
@@ -522,7 +482,6 @@ def _gelu_kernel(x, y, cdf):
         y[i] = v * c
 
 
-@_numpy_errors
 @jit.kernel(fastmath=_FM)
 def _gelu_backward_kernel(x, cdf, g, out):
     """out = g (Phi(x) + x e^(-x^2/2) / sqrt(2 pi)) (flat arrays)."""
