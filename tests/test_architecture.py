@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "nnzoo"
 #   floating-point error control of the host, and np.newaxis.
 # Anything else needs a ``# host: <reason>`` comment on the line or the line above it: index arithmetic on
 # the host (shapes, offsets of a few integers), data that is a host table by nature.
-# The body of a compiled kernel (a function decorated with ``jit.kernel(...)``) is host code by definition:
+# The body of a compiled kernel (a function decorated with ``jit.kernel(...)`` or ``jit.helper``) is host code:
 # Numba compiles it for the CPU and its callers run it only when ``jit.use(...)`` says the arrays are NumPy
 # arrays; its NumPy calls are Numba's supported subset, not array work on a device.
 NUMPY_ALLOWED = {
@@ -48,11 +48,11 @@ def _numpy_names(tree):
 
 
 def _is_compiled_kernel(fn):
-    """Whether a function definition is decorated with ``kernel(...)`` or ``jit.kernel(...)``."""
+    """Whether a function definition is decorated with ``jit.kernel(...)`` or ``jit.helper`` (compiled code)."""
     for d in fn.decorator_list:
         target = d.func if isinstance(d, ast.Call) else d
         name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
-        if name == "kernel":
+        if name in ("kernel", "helper"):
             return True
     return False
 

@@ -158,7 +158,10 @@ def sum(input: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool =
         tensor([3., 7.])
     """
     input = _cast(input, dtype, int_to_long=True)
-    return Sum.apply(input, _dims(dim, input.ndim, "sum"), keepdim)
+    out = Sum.apply(input, _dims(dim, input.ndim, "sum"), keepdim)
+    if dim is not None and out.grad_fn is not None:
+        out.grad_fn.torch_name = "SumBackward1"  # PyTorch's node for sum(dim); sum() records SumBackward0
+    return out
 
 
 class Mean(Op):

@@ -85,3 +85,10 @@ def test_name_and_repr_agree():
     y = nnzoo.nn.functional.linear(x, nnzoo.randn(3, 4), nnzoo.randn(3))
     assert y.grad_fn.name() == "AddmmBackward0" and "grad_fn=<AddmmBackward0>" in repr(y)
     assert nnzoo.nn.functional.linear(x, nnzoo.randn(3, 4)).grad_fn.name() == "MmBackward0"
+
+
+def test_sum_nodes_are_named_as_torch_names_them():
+    # (an explicit sum(None) is SumBackward1 in torch, its dim-list overload; nnzoo's default dim is None)
+    for args in ((), (1,), ((0, 1),), (-1,)):
+        a, b = nnzoo.randn(3, 2, requires_grad=True), torch.randn(3, 2, requires_grad=True)
+        assert a.sum(*args).grad_fn.name() == b.sum(*args).grad_fn.name(), args

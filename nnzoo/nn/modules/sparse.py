@@ -1,4 +1,4 @@
-"""``torch.nn.modules.sparse``: ``Embedding``."""
-from ..embedding import Embedding
+"""``torch.nn.modules.sparse``: ``Embedding``, ``EmbeddingBag``."""
+from ..embedding import Embedding, EmbeddingBag
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "EmbeddingBag"]
