@@ -155,29 +155,6 @@ def _out_mask(out_all, ns, B):
 
 
 # ---- compiled kernels (Numba; see nnzoo/kernels/jit.py) -------------------------------------------------
-class _Inline:
-    """A scalar helper of the compiled kernels: a plain Python function that Numba inlines into each kernel
-    calling it (its Numba type is asked for only while a kernel compiles, so importing this module imports
-    no Numba). Called from Python it runs the same arithmetic on NumPy scalars (slowly: for reading and
-    debugging)."""
-
-    __slots__ = ("py_func", "_dispatcher")
-
-    def __init__(self, fn):
-        self.py_func = fn
-        self._dispatcher = None
-
-    def __call__(self, *args):
-        return self.py_func(*args)
-
-    @property
-    def _numba_type_(self):  # Numba's typeof() of a global asks for this
-        import numba
-        if self._dispatcher is None:
-            self._dispatcher = numba.njit(inline="always", nogil=True)(self.py_func)
-        return numba.types.Dispatcher(self._dispatcher)
-
-
 # The helpers take T, the kernel's float type (``a.dtype.type``), so that every constant and every step is
 # computed in the arrays' precision: float32 math in float32 (8 lanes of a vector), float64 in float64.
 # ``single`` (1 + 1e-10 rounds to 1 in float32 only) is a constant LLVM folds, so each precision keeps only
@@ -187,7 +164,7 @@ class _Inline:
 # tanh 20 us (NumPy 9 us). Largest relative errors against long double over 6 million points in [-100, 100]
 # and down to 1e-30, in units of the roundoff u (2^-24 / 2^-53 for float32 / float64): tanh 3.3 / 3.5 u,
 # sigmoid 2.7 / 3.1 u (NumPy's float32 tanh: 1.8 u); tests/kernels/test_rnn_compiled.py holds them to 4 u.
-@_Inline
+@jit.helper
 def _expm1_parts(v, T):
     """(q, s) with e^v = s (1 + q), s = 2^k and q = e^r - 1, v = k ln2 + r, |r| <= ln2 / 2 (ln2 in two parts,
     so that k ln2 is exact; Cephes' expf polynomial in float32, the Taylor series to r^13 in float64). s is
@@ -230,21 +207,21 @@ def _expm1_parts(v, T):
     return p * r * r + r, s
 
 
-@_Inline
+@jit.helper
 def _exp(v, T):
     """e^v in T (see :func:`_expm1_parts`)."""
     q, s = _expm1_parts(v, T)
     return (q + T(1)) * s
 
 
-@_Inline
+@jit.helper
 def _sigmoid(v, T):
     """1 / (1 + e^-v), PyTorch's form (0 where e^-v overflows)."""
     # host: np.divide in a compiled helper: a division without Python's zero check (which stops vectorizing)
     return np.divide(T(1), T(1) + _exp(-v, T))
 
 
-@_Inline
+@jit.helper
 def _tanh(v, T):
     """tanh(v) = E / (E + 2) with E = e^2|v| - 1 (as 2^k q + (2^k - 1): relative accuracy down to v -> 0,
     where 1 - 2 / (e^2|v| + 1) would cancel), v's sign copied (tanh(-0) = -0); 1 once e^2|v| overflows."""
