@@ -408,3 +408,14 @@ def check_same_result_or_error(fn, error=RuntimeError):
     assert res[0] is not error, "nnzoo raises where torch gives a result"
     for got, want in zip(*res):
         np.testing.assert_array_equal(got, want)
+
+
+def both_modes(fn, *args):
+    """``(compiled, numpy)``: ``fn(*args)`` under the compiled kernels and under their NumPy references
+    (nnzoo/kernels/jit.py), for the tests/kernels/test_*_compiled.py comparisons."""
+    from nnzoo.kernels import jit
+    with jit.mode("compiled"):
+        got = fn(*args)
+    with jit.mode("numpy"):
+        want = fn(*args)
+    return got, want

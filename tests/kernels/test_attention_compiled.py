@@ -6,6 +6,7 @@ The torch parity of both paths is tests/ops/test_attention.py, tests/nn/test_att
 tests/nn/test_transformer.py (run with NNZOO_KERNELS=numpy and without)."""
 import numpy as np
 import pytest
+from helpers import both_modes as _both
 
 import nnzoo
 import nnzoo.nn.functional as F
@@ -16,13 +17,6 @@ pytest.importorskip("numba")
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
-
-def _both(fn, *args):
-    with jit.mode("compiled"):
-        got = fn(*args)
-    with jit.mode("numpy"):
-        want = fn(*args)
-    return got, want
 
 
 def _close(got, want, dtype):

@@ -9,12 +9,12 @@ of both paths is tests/ops/test_conv.py and tests/nn/test_conv.py (run with NNZO
 """
 import numpy as np
 import pytest
+from helpers import both_modes as _both
 
 import nnzoo
 import nnzoo.nn.functional as F
 from nnzoo.autograd.arrays import array
 from nnzoo.kernels import conv as K
-from nnzoo.kernels import jit
 
 pytest.importorskip("numba")
 
@@ -44,13 +44,6 @@ def _close(a, b, dtype):
     scale = max(float(np.abs(b).max()), 1.0) if b.size else 1.0
     np.testing.assert_allclose(a, b, rtol=0, atol=TOL[dtype] * scale)
 
-
-def _both(fn, *args):
-    with jit.mode("compiled"):
-        got = fn(*args)
-    with jit.mode("numpy"):
-        want = fn(*args)
-    return got, want
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

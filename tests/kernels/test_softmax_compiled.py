@@ -5,6 +5,7 @@ The torch parity of both paths is tests/ops/test_reduce.py and tests/ops/test_lo
 NNZOO_KERNELS=numpy and without)."""
 import numpy as np
 import pytest
+from helpers import both_modes as _both
 
 import nnzoo
 import nnzoo.nn.functional as F
@@ -16,14 +17,6 @@ pytest.importorskip("numba")
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 SHAPES = [(1, 1), (1, 7), (5, 65), (3, 2, 64), (2, 1000), (9,)]
 
-
-def _both(fn, *args):
-    """fn(*args) under the compiled kernels and under the NumPy references."""
-    with jit.mode("compiled"):
-        got = fn(*args)
-    with jit.mode("numpy"):
-        want = fn(*args)
-    return got, want
 
 
 def _close(got, want, dtype):

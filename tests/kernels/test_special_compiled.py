@@ -6,6 +6,7 @@ The torch parity of both paths is tests/ops/test_unary.py and tests/nn/ (run wit
 without)."""
 import numpy as np
 import pytest
+from helpers import both_modes as _both
 
 import nnzoo
 import nnzoo.nn.functional as F
@@ -17,13 +18,6 @@ pytest.importorskip("numba")
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 40.0, -40.0, 88.5, -88.5, -103.5, 700.0, -744.0]
 
-
-def _both(fn, *args):
-    with jit.mode("compiled"):
-        got = fn(*args)
-    with jit.mode("numpy"):
-        want = fn(*args)
-    return got, want
 
 
 def _close(got, want, dtype, rel=False):
