@@ -239,12 +239,18 @@ def _accumulate(old, g, owned):
     accumulations a step, 4.4M elements) then costs one new array, not one a use. Every other ``old`` may
     be shared (Add's backward hands the same gradient to both inputs) and is never written.
     """
+    # NOTE: every path that returns a new tensor drops ``old``'s id from ``owned``: the new tensor replaces
+    # ``old`` in its slot, ``old``'s array may then be freed, and a later array (a shared or read-only one)
+    # could reuse its id and be written in place
     try:
         a, b = old._data, g._data
     except SparseNotImplementedError:  # one of them is a sparse gradient
         from ..sparse import sum_grads
+        if type(old) is Tensor:
+            owned.discard(id(old._data))
         return sum_grads(old, g)
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.shape != b.shape or a.dtype != b.dtype:
+        owned.discard(id(a))
         return old + g  # broadcasting, promotion, another array type: the op's rules
     if id(a) in owned:
         np.add(a, b, out=a)

@@ -78,3 +78,17 @@ def test_accumulate_matches_the_add_op(dtype):
     np.testing.assert_array_equal(s2.numpy(), ((a + b) + c).numpy())
     z = engine._accumulate(nnzoo.tensor(np.array(1.5, dtype)), nnzoo.tensor(np.array(2.0, dtype)), owned)
     assert isinstance(z.numpy(), np.ndarray) and z.shape == () and float(z) == 3.5
+
+
+def test_accumulate_forgets_an_owned_sum_it_replaces():
+    # an owned sum replaced by a broadcast sum may be freed: its id must leave `owned`, or a later array that
+    # reuses the id (a shared or read-only one) would be written in place
+    rng = np.random.default_rng(2)
+    a, b = (nnzoo.tensor(rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(2))
+    owned = set()
+    s = engine._accumulate(a, b, owned)
+    assert id(s._data) in owned
+    row = nnzoo.tensor(rng.standard_normal((1, 3)).astype(np.float32))
+    t = engine._accumulate(s, row, owned)  # broadcasting: the op's rules, a new array
+    assert t is not s and id(s._data) not in owned
+    np.testing.assert_array_equal(t.numpy(), (a + b + row).numpy())
