@@ -58,12 +58,7 @@ def sorted_segment_reduce(values: np.ndarray, lin: np.ndarray, n: int, ufunc: Ca
     out = xp.full((n, q), ufunc.identity, dtype=values.dtype)
     if m == 0:
         return out
-    order = stable_argsort(lin, n)
-    s = lin[order]
-    first = xp.empty(m, dtype=bool)
-    first[0] = True
-    xp.not_equal(s[1:], s[:-1], out=first[1:])
-    starts = xp.flatnonzero(first)
+    order, s, starts = sorted_runs(lin, n)
     counts = xp.diff(xp.append(starts, m))
     targets = s[starts]
     long = counts > LONG_SEGMENT
@@ -97,6 +92,25 @@ def stable_argsort(lin: np.ndarray, n: int) -> np.ndarray:
         high = xp.argsort((lin[low] >> 16).astype(np.uint16), kind="stable")
         return low[high]
     return xp.argsort(lin, kind="stable")
+
+
+def sorted_runs(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(order, sorted_key, starts)`` of a non-empty integer array with values in ``[0, n)``: the stable sort
+    order, the keys in that order, and where each run of equal keys starts (the segments of a sorted segment
+    sum).
+
+    Example::
+
+        >>> import numpy as np
+        >>> sorted_runs(np.array([3, 1, 3]), 5)
+        (array([1, 0, 2]), array([1, 3, 3]), array([0, 1]))
+    """
+    order = stable_argsort(key, n)
+    s = key[order]
+    first = xp.empty(s.shape[0], dtype=bool)
+    first[0] = True
+    xp.not_equal(s[1:], s[:-1], out=first[1:])
+    return order, s, xp.flatnonzero(first)
 
 
 def scatter_positions(idx: np.ndarray, dim: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -135,12 +149,7 @@ def coalesce_rows(key: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarr
     m = key.shape[0]
     if m == 0:
         return key.copy(), values.copy()
-    order = stable_argsort(key, n)
-    sk = key[order]
-    first = xp.empty(m, dtype=bool)
-    first[0] = True
-    xp.not_equal(sk[1:], sk[:-1], out=first[1:])
-    starts = xp.flatnonzero(first)
+    order, sk, starts = sorted_runs(key, n)
     if values.ndim == 2 and jit.use(values) and values.flags.c_contiguous:
         out = xp.empty((starts.shape[0], values.shape[1]), dtype=values.dtype)
         _gather_segment_sums(values, order, starts, out)
@@ -190,12 +199,7 @@ def index_add_rows_(x: np.ndarray, idx: np.ndarray, values: np.ndarray, alpha: f
         return
     if alpha != 1:
         values = values * xp.asarray(alpha, dtype=values.dtype)  # x + (alpha * v), as PyTorch's add_(sparse)
-    order = stable_argsort(idx, x.shape[0])
-    s = idx[order]
-    first = xp.empty(m, dtype=bool)
-    first[0] = True
-    xp.not_equal(s[1:], s[:-1], out=first[1:])
-    starts = xp.flatnonzero(first)
+    order, s, starts = sorted_runs(idx, x.shape[0])
     if starts.shape[0] == m:  # distinct indices: one fancy add
         x[idx] += values
         return
