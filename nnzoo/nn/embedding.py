@@ -13,6 +13,31 @@ from .parameter import Parameter
 __all__ = ["Embedding", "EmbeddingBag"]
 
 
+def _padding_index(padding_idx: int | None, num_embeddings: int, label: str) -> int | None:
+    """``padding_idx`` checked against the table (PyTorch's assertion, whose message spells it ``label``) and
+    made non-negative."""
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < num_embeddings, f"{label} must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -num_embeddings, f"{label} must be within num_embeddings"
+            padding_idx = num_embeddings + padding_idx
+    return padding_idx
+
+
+def _set_table(module: Module, _weight: Tensor | None, requires_grad: bool, dtype, device) -> None:
+    """``module.weight``: a new (num_embeddings, embedding_dim) table initialised by ``reset_parameters``, or
+    ``_weight`` (its shape checked) as the Parameter."""
+    if _weight is None:
+        module.weight = Parameter(creation.empty(module.num_embeddings, module.embedding_dim, dtype=dtype,
+                                                 device=device), requires_grad=requires_grad)
+        module.reset_parameters()
+    else:
+        if tuple(_weight.shape) != (module.num_embeddings, module.embedding_dim):
+            raise ValueError("Shape of weight does not match num_embeddings and embedding_dim")
+        module.weight = Parameter(_weight, requires_grad=requires_grad)
+
+
 class Embedding(Module):
     """out[..., :] = weight[input[...], :].
 
@@ -37,25 +62,12 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if padding_idx > 0:
-                assert padding_idx < num_embeddings, "Padding_idx must be within num_embeddings"
-            elif padding_idx < 0:
-                assert padding_idx >= -num_embeddings, "Padding_idx must be within num_embeddings"
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = _padding_index(padding_idx, num_embeddings, "Padding_idx")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
         self.sparse = sparse
-        if _weight is None:
-            self.weight = Parameter(creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device),
-                                    requires_grad=not _freeze)
-            self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError("Shape of weight does not match num_embeddings and embedding_dim")
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
+        _set_table(self, _weight, not _freeze, dtype, device)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
@@ -123,29 +135,13 @@ class EmbeddingBag(Module):
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
-        if padding_idx is not None:
-            if padding_idx > 0:
-                assert padding_idx < num_embeddings, "padding_idx must be within num_embeddings"
-            elif padding_idx < 0:
-                assert padding_idx >= -num_embeddings, "padding_idx must be within num_embeddings"
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
-        if _weight is None:
-            self.weight = Parameter(creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device))
-            self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError("Shape of weight does not match num_embeddings and embedding_dim")
-            self.weight = Parameter(_weight)
+        self.padding_idx = _padding_index(padding_idx, num_embeddings, "padding_idx")
+        _set_table(self, _weight, True, dtype, device)
         self.mode = mode
         self.sparse = sparse
         self.include_last_offset = include_last_offset
 
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            array(self.weight)[self.padding_idx] = 0
-            bump_version(self.weight)
+    reset_parameters = Embedding.reset_parameters
 
     def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:
