@@ -13,13 +13,12 @@ The figure is the median over ``--repeats`` processes.
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 from . import registry
-from .runner import ROOT, child_env
+from .runner import check_names, json_child
 
 
 def child(name, side):
@@ -39,12 +38,8 @@ def child(name, side):
 
 
 def _run(name, side, env_extra):
-    env = child_env(registry.PROCESS_OF_SIDE[side], None)
-    env.update(env_extra)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "benchmarks.first_step", "--child", name, side], cwd=ROOT,
-                         env=env, capture_output=True, text=True, check=True).stdout
-    r = json.loads(out.strip().splitlines()[-1])
+    r = json_child("first_step", (name, side), registry.PROCESS_OF_SIDE[side], env_extra)
     r["process_s"] = time.perf_counter() - t0
     return r
 
@@ -81,6 +76,7 @@ def main(argv=None):
         return 0
     if not args.names:
         p.error("name at least one workload")
+    check_names(p, args.names)
     out = {}
     print("| workload | process | import s | setup s | first step s | second step s | whole process s |")
     print("|---|---|--:|--:|--:|--:|--:|")

@@ -13,11 +13,10 @@ reported too.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 from . import registry
-from .runner import ROOT, child_env
+from .runner import check_names, json_child
 
 
 def _status_kb(field):
@@ -47,10 +46,7 @@ def child(name, side, steps):
 
 
 def measure(name, side, steps):
-    cmd = [sys.executable, "-m", "benchmarks.memory", "--child", name, side, "--steps", str(steps)]
-    out = subprocess.run(cmd, cwd=ROOT, env=child_env(registry.PROCESS_OF_SIDE[side], None),
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return json_child("memory", (name, side, "--steps", steps), registry.PROCESS_OF_SIDE[side])
 
 
 def main(argv=None):
@@ -65,6 +61,7 @@ def main(argv=None):
         return 0
     if not args.names:
         p.error("name at least one workload")
+    check_names(p, args.names)
     if not os.path.exists("/proc/self/clear_refs"):
         print("needs Linux's /proc/self/clear_refs", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ import sys
 import time
 
 from . import registry
+from .runner import check_names
 from .timing import calibrate
 
 
@@ -55,6 +56,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--min-time", type=float, default=0.2)
     args = p.parse_args(argv)
+    check_names(p, args.names)
     from nnzoo.kernels import jit
     if not jit.available():
         print("Numba is not installed: nothing compiled to compare (pip install nnzoo[kernels])", file=sys.stderr)

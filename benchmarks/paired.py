@@ -26,7 +26,7 @@ import sys
 import time
 
 from . import machine, registry
-from .runner import ROOT, child_env, coretype_setting
+from .runner import ROOT, check_names, child_env, coretype_setting
 
 SIDES = ("nnzoo", "torch")
 
@@ -131,6 +131,7 @@ def main(argv=None):
                    help="pair with the nnzoo of another checkout (e.g. a git worktree) instead of PyTorch")
     p.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "results", "paired.json"))
     args = p.parse_args(argv)
+    check_names(p, args.names)
     if args.against:
         args.against = os.path.abspath(args.against)
         if not os.path.isdir(os.path.join(args.against, "benchmarks")):
@@ -143,7 +144,6 @@ def main(argv=None):
           "(quartiles; range) | rounds nnzoo faster |")
     print("|---|--:|--:|--:|--:|")
     for name in args.names:
-        registry.get(name)  # fails early on an unknown name
         pairs = [run_pair(name, args, coretype) for _ in range(args.pairs)]
         s = summarize(pairs, _sides(args))
         report["workloads"][name] = {"summary": s, "pairs": pairs}

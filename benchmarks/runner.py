@@ -82,6 +82,23 @@ def child_env(process, coretype):
     return env
 
 
+def check_names(parser, names):
+    """Stop with the parser's usage error (exit status 2) unless every name is a workload."""
+    unknown = [n for n in names if n not in registry.names()]
+    if unknown:
+        parser.error(f"unknown workload {', '.join(map(repr, unknown))}; known: {', '.join(registry.names())}")
+
+
+def json_child(module, child_args, process, env_extra=None):
+    """Run ``python -m benchmarks.<module> --child ...`` in a fresh process of kind ``process`` (``nnzoo`` or
+    ``torch``: see :func:`child_env`) and return the JSON object its last line prints."""
+    env = child_env(process, None)
+    env.update(env_extra or {})
+    out = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", "--child", *map(str, child_args)], cwd=ROOT,
+                         env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 BUSY = 0.25  # CPUs used by other processes above which a 2-core timing is considered disturbed
 
 

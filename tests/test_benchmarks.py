@@ -155,3 +155,12 @@ def test_paired_end_to_end(tmp_path):
     assert pair["facts"]["torch"]["facts"]["torch"].startswith("2.")
     assert "torch" not in pair["facts"]["nnzoo"]["facts"]
     assert report["workloads"]["add_small"]["summary"]["ratio_median"] > 0
+
+
+@pytest.mark.parametrize("tool", ["paired", "modes", "memory", "first_step"])
+def test_an_unknown_workload_is_a_usage_error(tool, capsys):
+    import importlib
+    main = importlib.import_module(f"benchmarks.{tool}").main
+    with pytest.raises(SystemExit) as e:
+        main(["mlp_nn_sgd", "nope"])
+    assert e.value.code == 2 and "unknown workload 'nope'" in capsys.readouterr().err
