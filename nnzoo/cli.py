@@ -282,6 +282,11 @@ def _cmd_translate(args):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    from .kernels import jit
+    problem = jit.environment_error()
+    if problem:
+        print(f"nnzoo: error: {problem}", file=sys.stderr)
+        return 2
     if argv[:1] == ["run"]:
         # everything after SCRIPT belongs to the program, and its warnings print as python prints them
         from .run import main as run_main

@@ -41,8 +41,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["MODES", "prange", "active_mode", "available", "cache_folder", "helper", "kernel", "mode",
-           "threading_setup", "use"]
+__all__ = ["MODES", "prange", "active_mode", "available", "cache_folder", "environment_error", "helper", "kernel",
+           "mode", "threading_setup", "use"]
 
 MODES = ("compiled", "numpy")
 # A kernel module writes ``from .jit import prange`` and loops ``for i in prange(n)``: plain ``range`` for Python
@@ -51,11 +51,18 @@ prange = range
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _mode_from_env():
+def environment_error():
+    """The message for a bad ``NNZOO_KERNELS`` value, or None when it is unset or one of :data:`MODES` (the
+    ``nnzoo`` command checks it first and stops with this line and exit status 2)."""
     value = os.environ.get("NNZOO_KERNELS", "compiled").strip().lower() or "compiled"
     if value not in MODES:
-        raise ValueError(f"NNZOO_KERNELS must be one of {', '.join(MODES)}; got {value!r}")
-    return value
+        return f"NNZOO_KERNELS must be one of {', '.join(MODES)}; got {value!r}"
+    return None
+
+
+def _mode_from_env():
+    value = os.environ.get("NNZOO_KERNELS", "compiled").strip().lower() or "compiled"
+    return value if value in MODES else "compiled"  # a bad value is refused on the first kernel dispatch
 
 
 _mode = _mode_from_env()
@@ -69,6 +76,9 @@ _numba = None  # the numba module once imported; False when it cannot be importe
 def _import_numba():
     global _numba
     if _numba is None:
+        problem = environment_error()
+        if problem:  # refused here, not on import: ``import nnzoo`` and the nnzoo command's own check still work
+            raise ValueError(problem)
         try:
             import numba
         except ImportError:

@@ -37,9 +37,13 @@ def _run(code, **env):
                           env={**os.environ, **env}, timeout=300)
 
 
-def test_bad_environment_value_is_refused_on_import():
-    r = _run("import nnzoo.kernels.jit", NNZOO_KERNELS="fastest")
-    assert r.returncode != 0 and "NNZOO_KERNELS must be one of compiled, numpy" in r.stderr
+def test_bad_environment_value_is_refused_at_the_first_kernel_and_by_the_command():
+    r = _run("import nnzoo, numpy; from nnzoo.kernels import jit; print('imported'); jit.use(numpy.ones(2))",
+             NNZOO_KERNELS="fastest")
+    assert r.stdout.split() == ["imported"] and "ValueError: NNZOO_KERNELS must be one of compiled, numpy" in r.stderr
+    r = _run("import sys; from nnzoo.cli import main; sys.exit(main(['train', '--list']))", NNZOO_KERNELS="fastest")
+    assert r.returncode == 2 and r.stderr.strip() == \
+        "nnzoo: error: NNZOO_KERNELS must be one of compiled, numpy; got 'fastest'", r.stderr
 
 
 def test_numpy_mode_from_the_environment():
