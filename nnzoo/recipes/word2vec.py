@@ -69,7 +69,10 @@ def build_model(config: dict, sg: int = 1) -> Word2Vec:
 def load_sentences(config: dict) -> list[list[str]]:
     """The sentences of the config's ``corpus`` (``limit`` of them when > 0)."""
     from ..data.text import corpus_sentences
-    return corpus_sentences(config["corpus"], limit=config["limit"] or None)
+    try:
+        return corpus_sentences(config["corpus"], limit=config["limit"] or None)
+    except FileNotFoundError as e:  # WikiText-2 not found: a usage error naming where it looked
+        raise ConfigError(f"run_recipe: corpus: {e}", key="corpus", problem=str(e)) from None
 
 
 def evaluation_file(name: str) -> str | None:

@@ -50,3 +50,18 @@ def test_config_rules():
 def test_resume_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="resume"):
         run_recipe("word2vec", out_dir=tmp_path, overrides=QUICK, progress=False, resume=True)
+
+
+def test_missing_wikitext2_is_a_config_error(monkeypatch, tmp_path):
+    import pathlib
+
+    from nnzoo.data import text
+    from nnzoo.recipes import word2vec as w2v
+    real = text.wikitext2_root
+
+    def nowhere(root=None):
+        return real(root if root is not None else tmp_path)  # an empty folder: no valid.txt
+    monkeypatch.setattr(text, "wikitext2_root", nowhere)
+    with pytest.raises(ConfigError) as e:
+        w2v.load_sentences({"corpus": "wikitext2", "limit": 10})
+    assert e.value.key == "corpus" and "no valid.txt in " + str(pathlib.Path(tmp_path)) in e.value.problem
