@@ -16,14 +16,14 @@ from .cifar import CIFAR10
 from .dates import DATE_FORMATS, DATE_LOCALES, dates
 from .digits import digits
 from .download import DownloadError, check_integrity, download, nnzoo_home
-from .mnist import MNIST, FashionMNIST
+from .mnist import MNIST, FashionMNIST, fashion_mnist_root
 from .shakespeare import shakespeare, shakespeare_works
 from .tiny_shakespeare import tiny_shakespeare
 from .toy import adding_problem, blobs, circles, gaussian_ring, regression_1d, spirals, two_moons, xor
 
 __all__ = ["catalog", "digits", "shakespeare", "shakespeare_works", "dates", "DATE_LOCALES", "DATE_FORMATS",
            "two_moons", "circles", "spirals", "xor", "blobs", "gaussian_ring", "regression_1d", "adding_problem",
-           "MNIST", "FashionMNIST", "CIFAR10", "tiny_shakespeare",
+           "MNIST", "FashionMNIST", "fashion_mnist_root", "CIFAR10", "tiny_shakespeare",
            "nnzoo_home", "download", "check_integrity", "DownloadError"]
 
 _BUNDLED = (digits, shakespeare, dates, two_moons, circles, spirals, xor, blobs, gaussian_ring, regression_1d,

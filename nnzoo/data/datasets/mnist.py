@@ -16,11 +16,17 @@ The IDX format (LeCun's), all integers big-endian: a 4-byte magic number ``0x00 
 sizes, then the values in row-major order.
 
 Downloads are checked against the SHA-256 digests below and the MD5 digests torchvision publishes
-(``MNIST.resources``); files loaded from disk are checked for format (magic, sizes, length), not digest.
+(``MNIST.resources``); files loaded from ``raw/`` are checked for format (magic, sizes, length), not digest.
+
+A root that holds the four files itself (no ``<ClassName>/raw/`` inside: a copy such as the Debian packaging
+of Fashion-MNIST, whose ``.gz`` bytes were re-compressed and so differ from the downloads) is read too; its
+files are checked against the MD5 digests of their *decompressed* content (``content_md5``), which every
+correct copy shares whatever its compression. :func:`fashion_mnist_root` finds such a copy.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import pathlib
 import struct
@@ -35,7 +41,7 @@ from ...tensor import Tensor
 from .download import download
 from .vision import VisionDataset
 
-__all__ = ["MNIST", "FashionMNIST", "read_idx", "write_idx"]
+__all__ = ["MNIST", "FashionMNIST", "read_idx", "write_idx", "fashion_mnist_root"]
 
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
@@ -74,7 +80,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         array([[0, 1, 2],
                [3, 4, 5]], dtype=uint8)
     """
-    data = _read_bytes(path)
+    return _parse_idx(_read_bytes(path), path)
+
+
+def _parse_idx(data: bytes, path: str | os.PathLike) -> np.ndarray:
+    """The array held by the IDX bytes ``data`` (read from ``path``, named in errors)."""
     if len(data) < 4:
         raise ValueError(f"read_idx: {path}: {len(data)} bytes is too short for an IDX header")
     zero1, zero2, code, ndim = data[:4]
@@ -178,8 +188,8 @@ class MNIST(VisionDataset):
         if download:
             self.download()
         prefix = "train" if train else "t10k"
-        images = read_idx(self._find(f"{prefix}-images-idx3-ubyte.gz"))
-        labels = read_idx(self._find(f"{prefix}-labels-idx1-ubyte.gz"))
+        images = self._read(f"{prefix}-images-idx3-ubyte.gz")
+        labels = self._read(f"{prefix}-labels-idx1-ubyte.gz")
         name = type(self).__name__
         if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
             raise ValueError(f"{name}: expected uint8 images of shape (N, 28, 28), got {images.dtype} "
@@ -193,9 +203,36 @@ class MNIST(VisionDataset):
         self.data = from_numpy(images)  # (N, 28, 28) uint8
         self.targets = from_numpy(labels.astype(np.int64))  # (N,)
 
+    # MD5 of each file's decompressed content (None: not known, so a flat copy cannot be used)
+    content_md5: dict[str, str] = {}
+
     @property
     def raw_folder(self) -> pathlib.Path:
-        return self.root / type(self).__name__ / "raw"
+        """Where the files are: ``root/<ClassName>/raw/``, or ``root`` itself when it holds the training images
+        and ``root/<ClassName>/raw/`` does not exist (a flat copy, checked by content digest)."""
+        raw = self.root / type(self).__name__ / "raw"
+        if not raw.is_dir() and any((self.root / f).is_file() for f in ("train-images-idx3-ubyte.gz",
+                                                                         "train-images-idx3-ubyte")):
+            return self.root
+        return raw
+
+    def _read(self, filename: str) -> np.ndarray:
+        """The array of ``filename``; in a flat copy, refused unless its decompressed content has the known MD5."""
+        path = self._find(filename)
+        if self.raw_folder == self.root / type(self).__name__ / "raw":
+            return read_idx(path)
+        data = _read_bytes(path)
+        key = filename.removesuffix(".gz")
+        expected = self.content_md5.get(key)
+        name = type(self).__name__
+        if expected is None:
+            raise RuntimeError(f"{name}: {path}: no content digest is known for {key}, so a copy outside "
+                               f"{self.root / name / 'raw'} cannot be checked; put the files there")
+        got = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        if got != expected:
+            raise RuntimeError(f"{name}: {path}: the decompressed content has MD5 {got}, not {expected} "
+                               f"({key} of {name}); the copy is damaged or another dataset")
+        return _parse_idx(data, path)
 
     @property
     def class_to_idx(self) -> dict[str, int]:
@@ -260,3 +297,33 @@ class FashionMNIST(MNIST):
     ]
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                "Ankle boot"]
+    # the decompressed IDX files (the dataset's README lists them; the same for torchvision's and Debian's .gz)
+    content_md5 = {"train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+                   "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+                   "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+                   "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965"}
+
+
+def fashion_mnist_root(root: str | os.PathLike | None = None) -> pathlib.Path:
+    """A folder ``FashionMNIST(root)`` reads: ``root``, else ``$NNZOO_FASHION_MNIST``, else
+    ``../shared/data/fashion-mnist`` next to the nnzoo source tree (a flat copy), else ``nnzoo_home()`` when
+    it holds ``FashionMNIST/raw/``. FileNotFoundError (naming where it looked) otherwise.
+
+    Example::
+
+        >>> FashionMNIST(fashion_mnist_root(), train=False).data.shape  # doctest: +SKIP
+        nnzoo.Size([10000, 28, 28])
+    """
+    from .download import nnzoo_home
+    shared = pathlib.Path(__file__).resolve().parents[4] / "shared" / "data" / "fashion-mnist"
+    candidates = [root] if root is not None else [os.environ.get("NNZOO_FASHION_MNIST"), shared, nnzoo_home()]
+    for c in candidates:
+        if not c:
+            continue
+        c = pathlib.Path(c).expanduser()
+        for folder in (c, c / "FashionMNIST" / "raw"):
+            if any((folder / f).is_file() for f in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")):
+                return c
+    raise FileNotFoundError("FashionMNIST: no train-images-idx3-ubyte(.gz) in " + ", ".join(
+        str(c) for c in candidates if c) + "; set NNZOO_FASHION_MNIST to a folder with the four IDX files, or "
+        "run FashionMNIST(download=True)")

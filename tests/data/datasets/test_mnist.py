@@ -221,3 +221,57 @@ def test_mnist_resource_table_is_well_formed():
         for _, sha, md5 in cls.resources:
             assert len(sha) == 64 and len(md5) == 32 and int(sha, 16) >= 0 and int(md5, 16) >= 0
         assert all(m.endswith("/") for m in cls.mirrors)
+
+
+def _flat_copy(tmp_path, n=5):
+    """A flat folder with the four files of a small fake Fashion-MNIST, and the content digests it has."""
+    digests = {}
+    for split, count in (("train", n), ("t10k", 2)):
+        for kind, arr in (("images", np.full((count, 28, 28), 7, np.uint8)),
+                          ("labels", np.arange(count, dtype=np.uint8) % 10)):
+            write_idx(tmp_path / f"{split}-{kind}-idx3-ubyte.gz".replace("labels-idx3", "labels-idx1"), arr)
+    for f in tmp_path.iterdir():
+        digests[f.name.removesuffix(".gz")] = hashlib.md5(gzip.decompress(f.read_bytes())).hexdigest()
+    return digests
+
+
+def test_fashion_mnist_reads_a_flat_copy_checked_by_content_digest(tmp_path, monkeypatch):
+    digests = _flat_copy(tmp_path)
+    monkeypatch.setattr(FashionMNIST, "content_md5", digests)
+    ds = FashionMNIST(tmp_path, train=True)
+    assert ds.raw_folder == tmp_path and len(ds) == 5 and len(FashionMNIST(tmp_path, train=False)) == 2
+    # the same content compressed differently (as the Debian packaging did) passes: the digest is of the content
+    f = tmp_path / "train-images-idx3-ubyte.gz"
+    f.write_bytes(gzip.compress(gzip.decompress(f.read_bytes()), compresslevel=1, mtime=123))
+    assert len(FashionMNIST(tmp_path)) == 5
+
+
+def test_fashion_mnist_flat_copy_with_other_content_is_refused(tmp_path, monkeypatch):
+    digests = _flat_copy(tmp_path)
+    monkeypatch.setattr(FashionMNIST, "content_md5", {**digests, "train-images-idx3-ubyte": "0" * 32})
+    with pytest.raises(RuntimeError, match="decompressed content has MD5"):
+        FashionMNIST(tmp_path)
+    # MNIST has no content digests: a flat copy cannot be checked, so it is refused, naming where to put it
+    _flat_copy(tmp_path)
+    with pytest.raises(RuntimeError, match="no content digest"):
+        MNIST(tmp_path)
+
+
+def test_fashion_mnist_root_finds_a_copy_or_says_where_it_looked(tmp_path, monkeypatch):
+    _flat_copy(tmp_path)
+    monkeypatch.setenv("NNZOO_FASHION_MNIST", str(tmp_path))
+    assert nnzoo.data.datasets.fashion_mnist_root() == tmp_path
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="NNZOO_FASHION_MNIST"):
+        nnzoo.data.datasets.fashion_mnist_root(empty)
+
+
+def test_fashion_mnist_shared_copy_is_the_dataset():
+    """The real dataset where this checkout has it (../shared/data): its digests hold and its sizes are right."""
+    try:
+        root = nnzoo.data.datasets.fashion_mnist_root()
+    except FileNotFoundError:
+        pytest.skip("no Fashion-MNIST copy on this machine")
+    test = FashionMNIST(root, train=False)
+    assert tuple(test.data.shape) == (10000, 28, 28) and np.bincount(test.targets.numpy()).tolist() == [1000] * 10
