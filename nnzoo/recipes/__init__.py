@@ -162,4 +162,6 @@ from .runner import ConfigError, RunError, load_run, make_out_dir, recipe_config
 # the families, each registering its recipes on import, in the order `nnzoo train --list` shows them
 # isort: off
 from . import mlp, lenet, char_rnn, gpt, seq2seq, rnn_shapes, word2vec  # noqa: E402
+from . import autoencoder, vae, gan, dcgan, mc_dropout  # noqa: E402  (issue 18: the generative zoo)
+from . import perceptron, rbf, hopfield, boltzmann, rbm, dbn, markov, som, elm, esn, lsm  # noqa: E402  (issue 19)
 # isort: on
