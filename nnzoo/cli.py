@@ -1,5 +1,5 @@
-"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``, ``translate``, ``run``. ``nnzoo --help``
-lists them."""
+"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``, ``translate``, ``gallery``, ``run``.
+``nnzoo --help`` lists them."""
 import argparse
 import json
 import math
@@ -19,6 +19,8 @@ commands:
                               (default: runs/char-rnn)
   nnzoo translate TEXT        translate with a trained model whose recipe translates, e.g. "saturday 9
                               may 2018" (default: runs/date-translator)
+  nnzoo gallery               every cell of the Neural Network Zoo chart with its nnzoo model and the
+                              figures of its newest run (reads runs/, writes docs/zoo/README.md)
   nnzoo run SCRIPT [ARGS...]  run a PyTorch program unchanged, with nnzoo as `torch` and nnzoo.vision
                               as `torchvision`
 """
@@ -131,12 +133,19 @@ def _parser():
                                     "date-transformer, ...) and translate TEXT.")
     tl.add_argument("text", help='e.g. "saturday 9 may 2018"')
     tl.add_argument("--run", default="runs/date-translator", help="the run's folder (default: runs/date-translator)")
+    ga = sub.add_parser("gallery", help="the zoo gallery: every cell of the chart with its newest run",
+                        description="Every cell of the Neural Network Zoo chart with its nnzoo model, its task, "
+                                    "and the test figures and first picture of the newest run of its recipe "
+                                    "found under the --runs folders; written as Markdown with the pictures.")
+    ga.add_argument("--runs", action="append", help="a folder of runs (repeatable; default: runs)")
+    ga.add_argument("--out", default="docs/zoo", help="where README.md and img/ go (default: docs/zoo)")
     rn = sub.add_parser("run", help="run a PyTorch program unchanged with nnzoo as torch", add_help=False,
                         description="Run SCRIPT as `python SCRIPT ARGS...` would, with `import torch` and "
                                     "`import torchvision` answered by nnzoo (see nnzoo/run.py).")
     rn.add_argument("script", nargs="?", help="the program")
     rn.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
-    parser.commands = {"tour": tour, "datasets": ds, "train": tr, "sample": sa, "translate": tl, "run": rn}
+    parser.commands = {"tour": tour, "datasets": ds, "train": tr, "sample": sa, "translate": tl, "gallery": ga,
+                       "run": rn}
     return parser
 
 
@@ -333,7 +342,25 @@ def _run(parser, args, argv):
         return _cmd_sample(args)
     if args.command == "translate":
         return _cmd_translate(args)
+    if args.command == "gallery":
+        return _cmd_gallery(args)
     return _cmd_train(args)
+
+
+def _cmd_gallery(args):
+    from .recipes.gallery import gallery, write_markdown
+    roots = args.runs or ["runs"]
+    missing = [r for r in roots if not os.path.isdir(r)]
+    if missing:
+        raise _UsageError(f"argument --runs: no folder {missing[0]!r} (train a model first: nnzoo train NAME)")
+    rows = gallery(*roots)
+    try:
+        page = write_markdown(rows, args.out)
+    except OSError as e:
+        raise _UsageError(f"argument --out: cannot write there ({e.strerror or e})") from None
+    done = sum(r["run"] is not None for r in rows)
+    print(f"{len(rows)} cells, {done} with a recorded run; written to {page}")
+    return 0
 
 
 if __name__ == "__main__":
