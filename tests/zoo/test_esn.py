@@ -71,3 +71,13 @@ def test_predicts_mackey_glass_and_generates():
     esn.fit(x_tr, y_tr, warmup=100)
     gen = esn.generate(20, y_tr[-1]).numpy()[:, 0]
     assert np.abs(gen - s[len(x_tr) + 1:len(x_tr) + 21, 0]).max() < 0.1 * s.std()
+
+
+def test_array_loop_equals_the_tensor_loop():
+    u = np.random.default_rng(2).normal(size=(40, 1))
+    a = ESN(30, spectral_radius=1.1, leak_rate=0.4, bias_scaling=0.2, seed=4)
+    b = ESN(30, spectral_radius=1.1, leak_rate=0.4, bias_scaling=0.2, seed=4)
+    for part in (u, u[:5]):  # the second call continues from the state the first left
+        np.testing.assert_allclose(a.run_reservoir(part).numpy(), b.run_reservoir_tensors(part).numpy(), rtol=1e-12,
+                                   atol=1e-15)
+    assert a.run_reservoir(u[:0]).shape == (0, 30)
