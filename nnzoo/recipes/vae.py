@@ -13,10 +13,14 @@ others at 0), test reconstructions, the loss curves.
 :mod:`nnzoo.data.datasets.shapes`, trained by the paper's scheme (see :mod:`nnzoo.zoo.dcign`). result.json:
 ``test.recon_bce`` and ``test.loss`` (per image), and ``disentanglement``: for each factor, how strongly its
 tied latent unit follows it on random test images against the best other unit (see :func:`disentanglement`).
-Pictures: latent traversals (one tied unit swept per row), reconstructions, loss curves.
+Pictures: latent traversals (one tied unit swept per row), reconstructions, the score matrix, loss curves.
+``scheme=vae`` trains the same network as a plain VAE on random batches: the baseline of the figure.
+
+Both recipes run NumPy's BLAS with ``blas_threads`` threads (default 1: see :func:`blas_threads`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -28,18 +32,40 @@ from ..zoo.dcign import DCIGN, DCIGNConfig, clamp_latents, dcign_loss
 from ..zoo.vae import VAE, VAEConfig, iw_log_likelihood, kl_divergence, vae_loss
 from . import ConfigError, Recipe, register
 
-__all__ = ["load_fashion", "fit_vae", "evaluate_vae", "load_shapes", "fit_dcign", "evaluate_dcign",
+__all__ = ["blas_threads", "load_fashion", "fit_vae", "evaluate_vae", "load_shapes", "fit_dcign", "evaluate_dcign",
            "disentanglement", "VAE_DEFAULTS", "DCIGN_DEFAULTS"]
 
 VAE_DEFAULTS = {"epochs": 10, "lr": 1e-3, "batch_size": 128, "optimizer": "adam", "hidden": 400, "latent": 20,
-                "iw_k": 500, "iw_images": 1000, "train_limit": 0, "test_limit": 0}
+                "iw_k": 500, "iw_images": 1000, "train_limit": 0, "test_limit": 0, "blas_threads": 1}
 
 VAE_CONSTRAINTS = {
     "optimizer": (lambda v, c: v == "adam", "adam (the official example's optimizer)"),
     "iw_images": (lambda v, c: v >= 0, "an integer >= 0 (0: no importance-weighted estimate)"),
     "train_limit": (lambda v, c: v >= 0, "an integer >= 0 (0: all 60,000 training images)"),
     "test_limit": (lambda v, c: v >= 0, "an integer >= 0 (0: all 10,000 test images)"),
+    "blas_threads": (lambda v, c: v >= 0, "an integer >= 0 (0: leave NumPy's BLAS threads as they are)"),
 }
+
+
+@contextlib.contextmanager
+def blas_threads(n: int):
+    """NumPy's BLAS limited to ``n`` threads while the block runs (``n`` = 0, or no threadpoolctl: unchanged).
+
+    NOTE: measured on the shared 2-core machine (load ~20): one training step of the 784-400-20 VAE (batch 128)
+    took 9 ms of CPU with one BLAS thread and 105-133 ms with OpenBLAS's two (its workers spin while they wait
+    for a core), 75 ms against 340-570 ms of wall time; these layers are too small for a second thread to pay.
+    The recipes' ``blas_threads`` setting (default 1) chooses.
+    """
+    if not n:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
 
 
 def _no_resume(resume, name):
@@ -88,6 +114,11 @@ def fit_vae(model: VAE, config: dict, data, out_dir, *, seed: int = 0, progress:
     """Train the VAE as the official example does (shuffled batches, Adam, −ELBO summed over the batch), then
     test, estimate the importance-weighted likelihood and draw (the ``fit`` hook of ``vae``)."""
     _no_resume(resume, "vae")
+    with blas_threads(config["blas_threads"]):
+        return _fit_vae(model, config, data, out_dir, seed=seed, progress=progress, test=test)
+
+
+def _fit_vae(model, config, data, out_dir, *, seed, progress, test):
     x_train, _, x_test = data
     opt = nnzoo.optim.Adam(model.parameters(), lr=config["lr"])
     rng = np.random.default_rng(seed)
@@ -233,9 +264,9 @@ register(Recipe(
 
 # ---- dcign ----------------------------------------------------------------------------------------------------
 
-DCIGN_DEFAULTS = {"steps": 2500, "lr": 1e-3, "batch_size": 64, "optimizer": "adam", "size": 32,
+DCIGN_DEFAULTS = {"steps": 2000, "lr": 1e-3, "batch_size": 64, "optimizer": "adam", "size": 32,
                   "channels": (32, 32, 64), "hidden": 256, "shape_units": 2, "scheme": "dcign",
-                  "clamp_weight": 1.0, "test_images": 2000, "log_every": 100}
+                  "clamp_weight": 1.0, "test_images": 2000, "log_every": 100, "blas_threads": 1}
 
 DCIGN_CONSTRAINTS = {
     "optimizer": (lambda v, c: v == "adam", "adam"),
@@ -246,6 +277,7 @@ DCIGN_CONSTRAINTS = {
                "dcign (one factor per batch, other latents clamped) or vae (random batches: the baseline)"),
     "clamp_weight": (lambda v, c: v >= 0, "a number >= 0 (the clamped units' pull toward the batch mean)"),
     "test_images": (lambda v, c: v >= 10, "an integer >= 10"),
+    "blas_threads": VAE_CONSTRAINTS["blas_threads"],
 }
 
 
@@ -342,8 +374,13 @@ def fit_dcign(model: DCIGN, config: dict, data, out_dir, *, seed: int = 0, progr
               test: bool = True, resume: bool = False) -> dict:
     """Train the DC-IGN for ``steps`` batches, each varying one factor drawn at random (the dcign scheme) or all
     of them (the vae baseline); then test, score the disentanglement and draw (the ``fit`` hook of ``dcign``)."""
-    from ..data.datasets.shapes import FACTORS, one_factor_batch, render_shapes, sample_factors
     _no_resume(resume, "dcign")
+    with blas_threads(config["blas_threads"]):
+        return _fit_dcign(model, config, data, out_dir, seed=seed, progress=progress, test=test)
+
+
+def _fit_dcign(model, config, data, out_dir, *, seed, progress, test):
+    from ..data.datasets.shapes import FACTORS, one_factor_batch, render_shapes, sample_factors
     _, _, (test_images, test_factors) = data
     opt = nnzoo.optim.Adam(model.parameters(), lr=config["lr"])
     rng = np.random.default_rng(seed)
