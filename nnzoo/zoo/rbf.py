@@ -25,6 +25,8 @@ Example::
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import nnzoo
@@ -42,7 +44,8 @@ def _sq_distances(x, c):
 
 
 def kmeans(X, k: int, iterations: int = 100, generator: nnzoo.Generator | None = None, tol: float = 0.0):
-    """Lloyd's k-means on nnzoo tensors: k-means++ seeding (Arthur & Vassilvitskii 2007), then alternate
+    """Lloyd's k-means on nnzoo tensors: greedy k-means++ seeding (Arthur & Vassilvitskii 2007; of 2 + ln k
+    candidates drawn ∝ D(x)², the one that lowers the potential most, as scikit-learn does), then alternate
     assigning each point to its nearest centre and moving each centre to the mean of its points, until no
     assignment changes (or ``iterations``). A centre left with no point stays where it was.
 
@@ -62,11 +65,14 @@ def kmeans(X, k: int, iterations: int = 100, generator: nnzoo.Generator | None =
         first = int(nnzoo.randint(0, n, (1,), generator=generator))
         centres = [X[first]]
         d2 = _sq_distances(X, X[first:first + 1])[:, 0]                      # (N,)
-        for _ in range(1, k):                                               # k-means++: P(x) ∝ D(x)²
+        trials = 2 + int(math.log(k))                                       # greedy k-means++ (scikit-learn's)
+        for _ in range(1, k):                                               # candidates drawn with P(x) ∝ D(x)²
             weights = d2 if float(d2.sum()) > 0 else nnzoo.ones_like(d2)
-            i = int(nnzoo.multinomial(weights, 1, generator=generator))
-            centres.append(X[i])
-            d2 = nnzoo.minimum(d2, _sq_distances(X, X[i:i + 1])[:, 0])
+            candidates = nnzoo.multinomial(weights, trials, replacement=True, generator=generator)  # (trials,)
+            trial_d2 = nnzoo.minimum(d2.reshape(-1, 1), _sq_distances(X, X[candidates]))  # (N, trials)
+            best = int(trial_d2.sum(dim=0).argmin())                        # the one that lowers Σ D² most
+            centres.append(X[int(candidates[best])])
+            d2 = trial_d2[:, best]
         C = nnzoo.stack(centres)                                            # (K, D)
         labels, inertia, previous, steps = None, float("inf"), float("inf"), 0
         while steps < iterations:
