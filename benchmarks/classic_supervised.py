@@ -65,17 +65,18 @@ def _digits():
 # ---- perceptron --------------------------------------------------------------------------------------------
 
 def perceptron_row(seeds):
+    from sklearn.linear_model import Perceptron as SkPerceptron
+    from sklearn.svm import LinearSVC
+
     import nnzoo
     from nnzoo.recipes.perceptron import separable_data, train_until_converged
     from nnzoo.zoo.perceptron import Perceptron, max_margin, novikoff_bound, signed_targets
-    from sklearn.linear_model import Perceptron as SkPerceptron
-    from sklearn.svm import LinearSVC
     row = {"separable": {}, "xor": None, "digits": None}
     for dim in (2, 10):
         runs = []
         for seed in seeds:
             X, y = separable_data(200, dim, 0.1, seed)
-            u, gamma = max_margin(X, y)
+            _, gamma = max_margin(X, y)
             A = np.hstack([X, np.ones((len(X), 1))]).astype(np.float64)
             svc = LinearSVC(loss="hinge", C=1e6, fit_intercept=False, max_iter=1_000_000, tol=1e-10).fit(A, y)
             v = svc.coef_[0] / np.linalg.norm(svc.coef_[0])
@@ -98,7 +99,7 @@ def perceptron_row(seeds):
     acc = {"nnzoo": [], "sklearn": []}
     sec = {"nnzoo": [], "sklearn": []}
     for seed in seeds:
-        def ours():
+        def ours(seed=seed):
             p = Perceptron(64, 10)
             Y = signed_targets(ytr, 10)
             rng = np.random.default_rng(seed)
@@ -109,7 +110,7 @@ def perceptron_row(seeds):
             with nnzoo.no_grad():
                 acc["nnzoo"].append(float((p.predict(nnzoo.tensor(Xte)).numpy() == yte).mean()))
 
-        def theirs():
+        def theirs(seed=seed):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 t = time.perf_counter()
@@ -133,10 +134,11 @@ RBF_CONFIG = {"task": "all", "centres": 100, "moons_centres": 20, "width_scale":
 
 
 def rbf_row(seeds, out_dir):
+    from sklearn.cluster import KMeans
+
     import nnzoo
     from nnzoo.recipes import rbf
     from nnzoo.zoo.rbf import kmeans
-    from sklearn.cluster import KMeans
     row = {}
     per_task = {t: {k: [] for k in ("accuracy", "accuracy_gradient", "mlp_accuracy", "seconds",
                                     "seconds_gradient", "mlp_seconds")} for t in ("xor", "moons", "digits")}
@@ -163,13 +165,13 @@ def rbf_row(seeds, out_dir):
     (Xtr, _), _, _ = _digits()
     km = {"nnzoo_inertia": [], "sklearn_inertia": [], "nnzoo_seconds": [], "sklearn_seconds": []}
     for seed in seeds:
-        def ours():
+        def ours(seed=seed):
             t = time.perf_counter()
             _, _, inertia, _ = kmeans(nnzoo.tensor(Xtr), 100, generator=nnzoo.Generator().manual_seed(seed))
             km["nnzoo_seconds"].append(time.perf_counter() - t)
             km["nnzoo_inertia"].append(inertia)
 
-        def theirs():
+        def theirs(seed=seed):
             t = time.perf_counter()
             m = KMeans(100, n_init=1, random_state=seed).fit(Xtr)
             km["sklearn_seconds"].append(time.perf_counter() - t)
@@ -188,11 +190,12 @@ def _fashion():
 
 
 def elm_row(seeds, fashion_hidden, digits_hidden):
+    from sklearn.linear_model import RidgeClassifier
+
     import nnzoo
     from nnzoo.recipes.elm import standardise
     from nnzoo.recipes.rbf import train_mlp
     from nnzoo.zoo.elm import ELM
-    from sklearn.linear_model import RidgeClassifier
     row = {}
     tasks = [("digits", _digits(), digits_hidden, 30), ("fashion_mnist", _fashion(), fashion_hidden, 10)]
     for name, ((Xtr, ytr), _, (Xte, yte)), hidden_sizes, mlp_epochs in tasks:
@@ -210,7 +213,7 @@ def elm_row(seeds, fashion_hidden, digits_hidden):
                 r["features_seconds"].append(time.perf_counter() - t)
                 Hn, Ht = H.numpy(), elm.features(Xte_t).numpy()
 
-                def ours():
+                def ours(elm=elm, H=H, Ht=Ht, r=r, Xtr_t=Xtr_t, ytr=ytr, yte=yte):
                     t = time.perf_counter()
                     elm.fit(Xtr_t, ytr, features=H)
                     r["elm_solve_seconds"].append(time.perf_counter() - t)
@@ -218,7 +221,7 @@ def elm_row(seeds, fashion_hidden, digits_hidden):
                     r["elm_accuracy"].append(float(((Ht @ elm.output.weight.detach().numpy().T).argmax(1)
                                                     == yte).mean()))
 
-                def theirs():
+                def theirs(Hn=Hn, Ht=Ht, r=r, ytr=ytr, yte=yte):
                     t = time.perf_counter()
                     ridge = RidgeClassifier(alpha=1.0, fit_intercept=False).fit(Hn, ytr)
                     r["ridge_seconds"].append(time.perf_counter() - t)
@@ -228,7 +231,7 @@ def elm_row(seeds, fashion_hidden, digits_hidden):
                     f()
                 ours_pred = (Ht @ elm.output.weight.detach().numpy().T).argmax(1)
                 r["same_predictions"].append(float((ours_pred == r.pop("_ridge_pred")).mean()))
-                del H, Hn, Ht
+                H = Hn = Ht = None                # free the features before the next draw
                 print(f"  elm {name} {hidden} seed {seed}: {r['elm_accuracy'][-1]:.4f} "
                       f"solve {r['elm_solve_seconds'][-1]:.2f}s vs ridge {r['ridge_seconds'][-1]:.2f}s", flush=True)
             st = {k: _stats(v) for k, v in r.items()}
