@@ -113,6 +113,15 @@ def test_models_shapes_and_packed_input():
     hidden = [m for m in gan.generator.modules() if isinstance(m, nnzoo.nn.Linear)][:-1]
     assert all(m.bias is None for m in hidden) and len(hidden) == c.g_layers
     assert gan.sample(7).shape == (7, 2) and gan.generator.training
+    bn = gan.generator.net[1]
+    before = bn.running_mean.clone()
+    x = gan.sample(50, generator=nnzoo.Generator().manual_seed(3))       # batch statistics of the 50 samples
+    np.testing.assert_array_equal(bn.running_mean.numpy(), before.numpy())   # the running averages untouched
+    z = nnzoo.randn(50, 2, generator=nnzoo.Generator().manual_seed(3))
+    with nnzoo.no_grad():
+        np.testing.assert_allclose(x.numpy(), gan.generator(z).numpy(), rtol=1e-6)   # = a training-mode pass
+    gan.generator.eval()
+    assert not gan.sample(5, batch_stats=False).requires_grad and not gan.generator.training
 
 
 def test_one_step_is_the_alternating_rule():
