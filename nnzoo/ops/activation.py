@@ -2,9 +2,10 @@
 ``celu``, ``prelu``, ``rrelu``, ``glu``, ``softmin``, ``softsign``, ``hardswish``, ``hardsigmoid``, ``mish``,
 ``threshold``, ``hardshrink``, ``softshrink``, ``tanhshrink``.
 
-Each is composed of existing ops (elu, hardtanh, clamp, where, softplus, tanh, softmax, ...), whose backwards
-give the gradients and the second derivatives; the compositions are chosen so that the gradient at the kinks
-is PyTorch's (noted where it matters). ``inplace=True`` writes the result into the input with PyTorch's
+Most are composed of existing ops (elu, clamp, where, softplus, tanh, softmax, ...), whose backwards give the
+gradients and the second derivatives; the compositions are chosen so that the gradient at the kinks is
+PyTorch's (noted where it matters). ``hardswish`` and ``hardsigmoid`` are Ops of their own (PyTorch's branchwise
+gradients at +-inf and nan, one pass forward). ``inplace=True`` writes the result into the input with PyTorch's
 in-place semantics; the composed forms work on a copy of the input so that nothing their graph saved is
 overwritten.
 """
@@ -13,13 +14,15 @@ from __future__ import annotations
 import warnings
 
 from .. import dtypes
-from ..backend import xp
+from ..autograd.function import Op
+from ..autograd.grad_mode import state
+from ..backend import quiet, xp
 from ..random import Generator, _gen
 from ..tensor import Tensor
 from . import arith as _arith
 from . import reduce as _reduce
 from . import shape as _shape
-from .unary import _float_only, elu, expm1, hardtanh, leaky_relu, relu, softplus, tanh
+from .unary import _float_only, elu, expm1, leaky_relu, relu, softplus, tanh
 
 _make = Tensor._make
 
@@ -179,8 +182,44 @@ def softsign(input: Tensor) -> Tensor:
     return input / (input.abs() + 1)
 
 
+class Hardswish(Op):
+    """y = x relu6(x + 3) / 6;  dy/dx = 0 for x <= -3, x / 3 + 1/2 strictly between, 1 for x >= 3 (PyTorch's
+    branches).
+
+    NOTE: the gradient is chosen branch by branch, as PyTorch's backward, so x = +-inf gets 1 or 0 (the
+    product rule of the composed form gave inf * 0 = nan there); at a nan input it is nan (PyTorch's vectorised
+    loop; its scalar tail passes the incoming gradient: accepted.py's special_value_simd_tail)."""
+
+    @staticmethod
+    @quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        y = xp.add(x, x.dtype.type(3), out=xp.empty_like(x))  # an array for 0-d x too
+        xp.clip(y, 0, 6, out=y)
+        y *= x  # -inf * 0 = nan, as PyTorch
+        y /= x.dtype.type(6)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        a = x._data
+        if not state.enabled:  # first order: the slope on arrays, two masked writes (nan stays nan)
+            d = xp.divide(a, a.dtype.type(3), out=xp.empty_like(a))  # an array for 0-d x too
+            d += a.dtype.type(0.5)
+            xp.putmask(d, a <= -3, 0)
+            xp.putmask(d, a >= 3, 1)
+            d *= grad._data
+            return _make(d)
+        # -inf would make x / 3 + 1/2 infinite: at and below -3 the slope is read at -1.5 (where it is 0)
+        low = a <= -3
+        t = _arith.where(low, -1.5, x) if low.any() else x
+        d = _arith.where(a >= 3, 1.0, t / 3.0 + 0.5)
+        return grad * d
+
+
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x * relu6(x + 3) / 6 (MobileNetV3); gradient 0 below -3, (2x + 3) / 6 up to 3, 1 above.
+    """x * relu6(x + 3) / 6 (MobileNetV3); gradient 0 up to -3, x / 3 + 1/2 between, 1 from 3 on.
 
     Example::
 
@@ -190,8 +229,30 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """
     if inplace:
         return _inplace(input, "hardswish_", hardswish)
-    x = _float_only(input, "hardswish")
-    return x * hardtanh(x + 3.0, 0.0, 6.0) / 6.0
+    return Hardswish.apply(_float_only(input, "hardswish"))
+
+
+class Hardsigmoid(Op):
+    """y = relu6(x + 3) / 6;  dy/dx = 1/6 strictly between -3 and 3, 0 elsewhere and at nan (PyTorch's test
+    -3 < x < 3).
+
+    NOTE: the slope is the exact 1/6 of the input's dtype. PyTorch's backward multiplies by the float32
+    constant 1.0f / 6.0f even for float64 (a relative difference of 3e-8): accepted.py's hardsigmoid_slope."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        y = xp.add(x, x.dtype.type(3), out=xp.empty_like(x))
+        xp.clip(y, 0, 6, out=y)
+        y /= x.dtype.type(6)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        a = x._data
+        inside = (a > -3) & (a < 3)
+        return grad * _make(inside.astype(grad._data.dtype)) / 6.0
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -205,7 +266,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """
     if inplace:
         return _inplace(input, "hardsigmoid_", hardsigmoid)
-    return hardtanh(_float_only(input, "hardsigmoid") + 3.0, 0.0, 6.0) / 6.0
+    return Hardsigmoid.apply(_float_only(input, "hardsigmoid"))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:

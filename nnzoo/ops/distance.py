@@ -1,9 +1,14 @@
 """Norms and distances between vectors: ``normalize``, ``cosine_similarity``, ``pairwise_distance``, ``pdist``
 (``torch.nn.functional``'s), composed of the norm, division and indexing ops (their backwards give the gradients
-and second derivatives; a zero vector's norm has gradient 0, as PyTorch's)."""
+and second derivatives; a zero vector's norm has gradient 0, as PyTorch's); pdist's distance of a pair is an
+Op of its own with the formulas of PyTorch's pdist kernel (its p = inf gradient, and nan/inf, differ from a
+norm's)."""
 from __future__ import annotations
 
-from ..backend import xp
+import math
+
+from ..autograd.function import Op
+from ..backend import quiet, xp
 from ..tensor import Tensor, _wrap_dim
 from . import arith as _arith
 from . import index as _index
@@ -104,6 +109,72 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return norm(x1 - x2 + eps, p, last, keepdim)
 
 
+class _PairDistance(Op):
+    """pdist's distance of each pair, a row of d = x_i - x_j, with PyTorch's pdist kernel's formulas:
+
+    - p = 0: y = sum min(ceil|d_k|, 1) (the count of nonzero coordinates), dy/dd = 0;
+    - p = 1: y = sum |d_k|, dy/dd_k = sign(d_k);
+    - p = 2: y = sqrt(sum d_k^2), dy/dd_k = d_k / y;
+    - p = inf: y = max |d_k|, dy/dd_k = sign(d_k) where |d_k| == y, else 0: every coordinate attaining the max
+      gets the whole gradient (torch.norm's backward, and nnzoo's, split it among them);
+    - other p: y = (sum |d_k|^p)^(1/p), dy/dd_k = d_k |d_k|^(p-2) / y^(p-1) (sign(d_k) |d_k|^(p-1) / y^(p-1)
+      for p < 2, and 0 at d_k = 0 for p < 1);
+
+    the gradient is 0 for a pair at distance 0 (p = 2 and the general p).
+
+    NOTE: nan and inf go through these formulas as in PyTorch: a nan coordinate makes its pair's distance nan
+    (also for p = 0, whose count would skip it) and that pair's gradient nan (sign(nan) = nan, and for p = inf
+    1 - min(1, ceil(||d_k| - y|)) is nan when |d_k| = y = inf); a norm's backward masks some of these."""
+
+    @staticmethod
+    @quiet
+    def forward(ctx, d, p):
+        a = xp.abs(d)
+        if p == 0:
+            y = xp.minimum(xp.ceil(a), 1).sum(axis=1)
+        elif p == 1:
+            y = a.sum(axis=1)
+        elif p == 2:
+            y = xp.sqrt((d * d).sum(axis=1))
+        elif p == math.inf:
+            y = xp.max(a, axis=1, initial=0)
+        else:
+            y = (a ** p).sum(axis=1) ** (1.0 / p)
+        ctx.save_for_backward(d, y)
+        ctx.p = p
+        return y.astype(d.dtype, copy=False)
+
+    @staticmethod
+    @quiet
+    def backward(ctx, grad):
+        d, y = ctx.saved_tensors
+        p = ctx.p
+        g = grad.unsqueeze(1)
+        if p == 0:
+            return _make(xp.zeros_like(d._data)), None
+        if p == 1:
+            return g * _make(xp.sign(d._data)), None  # sign(nan) = nan
+        if p == math.inf:
+            e = xp.abs(xp.abs(d._data) - y._data[:, None])
+            coef = xp.where(xp.isnan(e), xp.nan, e == 0) * xp.sign(d._data)
+            return g * _make(coef.astype(d._data.dtype, copy=False)), None
+        yy = y.unsqueeze(1)
+        if p == 2:
+            coef = d / yy
+        elif p < 2:
+            coef = _make(xp.sign(d._data)) * d.abs() ** (p - 1) / yy ** (p - 1)
+            if p < 1:  # |0|^(p - 1) = inf: a zero coordinate gets 0, as PyTorch
+                zero = d._data == 0
+                if zero.any():
+                    coef = _arith.where(zero, 0.0, coef)
+        else:
+            coef = d * d.abs() ** (p - 2) / yy ** (p - 1)
+        at_zero = (y._data == 0)[:, None]
+        if at_zero.any():
+            coef = _arith.where(xp.broadcast_to(at_zero, coef.shape), 0.0, coef)
+        return g * coef, None
+
+
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """The p-norm distances between all pairs of rows i < j of a 2-D input, in row-major order of (i, j):
     the upper triangle of cdist(input, input) without its diagonal.
@@ -125,4 +196,4 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     i, j = xp.triu_indices(n, 1)
     rows_i = _index.index_select(input, 0, _make(i.astype(xp.int64)))
     rows_j = _index.index_select(input, 0, _make(j.astype(xp.int64)))
-    return norm(_arith.sub(rows_i, rows_j), p, 1)
+    return _PairDistance.apply(_arith.sub(rows_i, rows_j), float(p))

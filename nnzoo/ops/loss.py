@@ -808,6 +808,8 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     reduction = _reduction(name, reduction, size_average, reduce)
     for what, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
         _tensor(t, name, what)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise RuntimeError(f"{name}: the anchor, positive, and negative tensors are expected to have the same number "
                            f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
@@ -919,9 +921,11 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | N
     is_target = xp.zeros((n, c), dtype=bool)
     is_target[rows, t[rows, ks]] = True
     x_target = _index.gather(x, 1, _make(xp.where(valid, t, 0)))  # (N, K): x at the k-th listed class
-    z = (x.unsqueeze(1) - x_target.unsqueeze(2) + 1.0).clamp_min(0.0)  # (N, K, C)
-    mask = (valid[:, :, None] & ~is_target[:, None, :]).astype(input._data.dtype)
-    loss = (z * _make(mask)).sum((1, 2)) / c
+    z = x.unsqueeze(1) - x_target.unsqueeze(2) + 1.0  # (N, K, C)
+    # the terms PyTorch adds: z > 0 (nan and inf - inf count as not positive) at a listed, non-target pair;
+    # a select, not a product with a 0/1 mask, so that an inf left out gives 0, not inf * 0 = nan
+    keep = valid[:, :, None] & ~is_target[:, None, :] & (z._data > 0)
+    loss = _arith.where(keep, z, 0.0).sum((1, 2)) / c
     if vector:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
@@ -1028,14 +1032,17 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
         raise RuntimeError(f"{name}: weight of shape {tuple(weight.shape)} must be 1-D with {c} elements")
     x_target = _index.gather(x, 1, _make(t.reshape(n, 1)))  # (N, 1)
-    z = (x - x_target + margin).clamp_min(0.0)
+    z = x - x_target + margin
+    # PyTorch's terms: z > 0 (nan counts as not positive) for the classes other than the target; selected
+    # before the square and the weight, so that a term left out contributes 0 (not inf * 0 = nan)
+    keep = z._data > 0
+    keep[xp.arange(n), t] = False  # the target's own term is left out
+    z = _arith.where(keep, z, 0.0)
     if p == 2:
         z = z * z
     if weight is not None:
         z = z * _index.index_select(weight, 0, _make(t)).reshape((n, 1))
-    others = xp.ones((n, c), dtype=input._data.dtype)
-    others[xp.arange(n), t] = 0  # the target's own term is left out
-    loss = (z * _make(others)).sum(1) / c
+    loss = z.sum(1) / c
     if input.ndim == 1 and target.ndim == 0:
         loss = loss.reshape(())
     return _reduce(loss, reduction)

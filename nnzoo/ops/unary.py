@@ -1278,7 +1278,10 @@ def frac(input: Tensor) -> Tensor:
 class Logit(Op):
     """y = log(z / (1 - z)), z = x clamped to [eps, 1 - eps] when eps is given;
     dy/dx = 1 / (x (1 - x)), and 0 where x lies outside [eps, 1 - eps]; without eps, nan outside [0, 1]
-    (PyTorch's rules)."""
+    (PyTorch's rules).
+
+    NOTE: without eps the denominator is |x (1 - x)|, so that at x = 0 and 1 the gradient is g * inf with the
+    sign of g, as PyTorch's (x = -0 gave x (1 - x) = -0 and the opposite sign)."""
 
     @staticmethod
     @quiet
@@ -1291,10 +1294,11 @@ class Logit(Op):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        g = grad / (x * (1 - x))
+        denom = x * (1 - x)
+        g = grad / (denom.abs() if ctx.eps is None else denom)
         lo, hi, fill = (0.0, 1.0, math.nan) if ctx.eps is None else (ctx.eps, 1.0 - ctx.eps, 0.0)
-        inside = _arith.logical_and(x >= lo, x <= hi)
-        return _arith.where(inside, g, fill), None
+        outside = _arith.logical_or(x < lo, x > hi)  # a nan x is not outside: g / nan = nan, as PyTorch
+        return _arith.where(outside, fill, g), None
 
 
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
