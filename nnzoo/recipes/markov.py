@@ -167,6 +167,10 @@ def _plot_orders(rows, path):
         ax.plot(n, [r["test"] for r in rows], "s--", label="n-gram, test")
     ax.axhline(math.exp(CHAR_RNN_VAL_LOSS), color="k", ls=":", label="char-RNN (LSTM, validation)")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_yticks([3, 4, 5, 7, 10, 15, 20, 30])
     ax.set_xlabel("order n")
     ax.set_ylabel("perplexity per character")
     ax.set_title("Markov chains on Shakespeare")
