@@ -77,7 +77,8 @@ def test_hardswish_at_infinities_and_kinks(dtype):
                                             [INF, 1.0]]], dtype)
     for x0 in (1e4, 0.37719065, -INF):  # 0-d inputs (the fuzzer's 0-d 1e4 case)
         check(lambda m, t: F(m).hardswish(t), [x0], dtype)
-        check(lambda m, t: F(m).hardsigmoid(t), [x0], dtype)
+        if dtype == "float32" or abs(x0) > 3:  # inside, float64: PyTorch's float32 1/6 (test below)
+            check(lambda m, t: F(m).hardsigmoid(t), [x0], dtype)
 
 
 def test_hardswish_second_derivative_is_one_third_inside():
