@@ -266,7 +266,7 @@ register(Recipe(
 
 DCIGN_DEFAULTS = {"steps": 2000, "lr": 1e-3, "batch_size": 64, "optimizer": "adam", "size": 32,
                   "channels": (32, 32, 64), "hidden": 256, "shape_units": 2, "scheme": "dcign",
-                  "clamp_weight": 1.0, "test_images": 2000, "log_every": 100, "blas_threads": 1}
+                  "clamp_weight": 10.0, "test_images": 2000, "log_every": 100, "blas_threads": 1}
 
 DCIGN_CONSTRAINTS = {
     "optimizer": (lambda v, c: v == "adam", "adam"),
@@ -279,6 +279,13 @@ DCIGN_CONSTRAINTS = {
     "test_images": (lambda v, c: v >= 10, "an integer >= 10"),
     "blas_threads": VAE_CONSTRAINTS["blas_threads"],
 }
+
+
+# NOTE: clamp_weight scales the clamped units' pull toward the batch mean against the reconstruction gradient of a
+# loss summed over 1,024 pixels (the paper's "difference from the mean" has no scale of its own). Measured at 2,000
+# steps, seed 0, 2,000 test shapes (tied score / best other unit): weight 1: x 0.96/0.58, y 0.97/0.65, scale
+# 0.76/0.67, mean margin 0.14, test BCE 49.4; weight 10: x 0.98/0.22, y 0.97/0.42, scale 0.79/0.70, mean margin
+# 0.26, BCE 44.8; the plain VAE (scheme=vae): mean margin -0.22. Default 10.
 
 
 def load_shapes(config: dict) -> tuple:
