@@ -69,8 +69,8 @@ def test_simulation_matches_the_event_by_event_twin():
 def test_lif_firing_period_is_the_theoretical_one():
     # no synapses (inputs never spike); a background current above threshold fires every t_ref + tau ln(...) ms
     current = 20.0
-    lsm = LSM(1, grid=(1, 1, 1), inhibitory=0.0, background=current, dt=0.05, seed=0, dtype=nnzoo.float64)
-    T = 2000
+    lsm = LSM(1, grid=(1, 1, 1), inhibitory=0.0, background=current, dt=0.1, seed=0, dtype=nnzoo.float64)
+    T = 1000
     out = lsm.run(nnzoo.zeros(1, T, 1, dtype=nnzoo.float64), record=True,
                   initial_v=nnzoo.full((1, lsm.N), lsm.reset, dtype=nnzoo.float64))
     times = np.nonzero(out["spikes"].numpy()[0, :, 0])[0] * lsm.dt
