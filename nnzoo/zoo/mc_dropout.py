@@ -122,8 +122,9 @@ def _batched_softmax(model, x, batch_size, samples=1):
     only in the head) runs its trunk once per batch and the head ``samples`` times: the same passes (the
     trunk is deterministic in eval mode).
 
-    NOTE: measured on 10,000 test images with FashionCNN((16, 32)), T = 30: the trunk is ~95% of a pass's
-    time, so sharing it makes MC dropout ~T times cheaper than T whole passes."""
+    NOTE: measured (CPU time, one BLAS thread) on 10,000 test images with FashionCNN((16, 32)): the trunk takes
+    1.1-2.0 s, the head 0.04 s (the trunk is ~97% of a pass), and T = 30 MC passes 6.1 s in all instead of ~35 s
+    for 30 whole passes."""
     out = []
     split = hasattr(model, "trunk") and hasattr(model, "head")
     with no_grad():
