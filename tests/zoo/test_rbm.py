@@ -69,7 +69,7 @@ def test_autograd_cd_gradient_equals_the_closed_form_update(visible):
     for name, step in expected.items():
         np.testing.assert_allclose(getattr(rbm, name).grad.numpy(), -step.numpy(), rtol=1e-4, atol=1e-6)
     # and the closed form itself, from its definition in NumPy
-    W, b, c = _params(rbm)
+    W, _, c = _params(rbm)
     vd, vm = v.numpy().astype(np.float64), v_model.numpy().astype(np.float64)
     sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
     pd, pm = sig(vd @ W.T + c), sig(vm @ W.T + c)
@@ -108,7 +108,8 @@ def test_free_energy_and_pseudo_likelihood_match_scikit_learn():
     sk = neural_network.BernoulliRBM(n_components=4)
     sk.components_, sk.intercept_visible_, sk.intercept_hidden_ = _params(rbm)
     v = nnzoo.bernoulli(nnzoo.full((6, 9), 0.5), generator=g)
-    np.testing.assert_allclose(rbm.free_energy(v).detach().numpy(), sk._free_energy(v.numpy().astype(np.float64)), rtol=1e-5)
+    np.testing.assert_allclose(rbm.free_energy(v).detach().numpy(), sk._free_energy(v.numpy().astype(np.float64)),
+                               rtol=1e-5)
     # scikit-learn's score_samples flips one random unit per row: with 1 visible unit the unit is known
     one, _ = _rbm(1, 3, scale=0.5)
     sk1 = neural_network.BernoulliRBM(n_components=3, random_state=0)
