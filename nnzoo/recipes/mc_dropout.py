@@ -11,6 +11,12 @@ the epoch of lowest validation loss kept. Then the 10,000 test images are predic
 prediction, ``accuracy``, ``ece`` (``ece_bins`` = 15 equal-width bins) and ``nll``: ``test.weight_scaling`` and
 ``test.mc_dropout`` (with ``samples``). Pictures: the training history and the reliability diagrams of both.
 
+NOTE: measured with these defaults over seeds 0, 1, 2 (``benchmarks/mc_dropout.py``): weight scaling accuracy
+0.876 ± 0.003, ECE 0.013 ± 0.005, NLL 0.335 ± 0.006; MC dropout (T = 30) accuracy 0.874 ± 0.003, ECE 0.049 ±
+0.003, NLL 0.357 ± 0.008. After 3 epochs with p = 0.5 in both FC layers the eval-mode network is already well
+calibrated, and MC averaging makes it underconfident (accuracy above confidence in every bin of the diagram):
+MC dropout's calibration gain is for confident, longer-trained networks (see the benchmark's other settings).
+
 Images are scaled to [-1, 1] (the range of the DCGAN's tanh output: the ``dcgan`` recipe reads a run of this
 recipe as its Fréchet distance's feature extractor). ``train_size`` / ``test_size`` > 0 keep that many images
 (quick runs).
