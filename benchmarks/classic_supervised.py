@@ -151,10 +151,11 @@ def rbf_row(seeds, out_dir):
                                       out_dir, [], False)
             for k in per_task[task]:
                 per_task[task][k].append(out[k])
-            extra[task] = {"parameters": out["parameters"], "mlp_hidden": out["mlp_hidden"],
-                           "mlp_parameters": out["mlp_parameters"]}
+            extra[task].update(parameters=out["parameters"], mlp_hidden=out["mlp_hidden"],
+                               mlp_parameters=out["mlp_parameters"])
             if task == "xor":
-                extra[task].setdefault("kmeans2_accuracy", []).append(out["kmeans2_accuracy"])
+                for k in (2, 4):
+                    extra[task].setdefault(f"kmeans{k}_accuracy", []).append(out[f"kmeans{k}_accuracy"])
     for task, values in per_task.items():
         st = {k: _stats(v) for k, v in values.items()}
         row[task] = {**st, **extra[task],
