@@ -127,11 +127,11 @@ class Perceptron(nn.Module):
             S = Xa[i:i + chunk] @ Wa                      # (m, C): scores with the current weights
             S *= Y[i:i + chunk]
             wrong = S <= 0                                # (m, C)
-            rows = wrong.any(axis=1)                      # (m,)
-            k = rows.argmax()
-            if not rows[k]:                               # a clean chunk
+            first = wrong.argmax()                        # row-major: in the first row with a mistake
+            if not wrong.flat[first]:                     # a clean chunk
                 i += chunk
                 continue
+            k = first // wrong.shape[1]
             i += k                                        # the first example some unit gets wrong
             units = wrong[k]                              # (C,)
             Wa += np.multiply.outer(Xa[i], (lr * Y[i]) * units)
