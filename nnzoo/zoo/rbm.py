@@ -37,7 +37,7 @@ import math
 import nnzoo
 
 from .. import nn
-from ..autograd.arrays import array, bump_version, wrap
+from ..autograd.arrays import array, as_array, bump_version, wrap
 from ..backend import xp
 from ..nn import functional as F
 
@@ -277,31 +277,29 @@ class RBM(nn.Module):
         """
         if self.visible != "bernoulli":
             raise ValueError("RBM.ais: written for Bernoulli visibles (use log_partition for a Gaussian RBM)")
-        with nnzoo.no_grad():
-            W, b, c = self.weight.detach().double(), self.v_bias.detach().double(), self.h_bias.detach().double()
-            if base_rate is None:
-                b_a = nnzoo.zeros(self.n_visible, dtype=nnzoo.float64)
-            else:
-                p = base_rate.double().clamp(1e-3, 1 - 1e-3)
-                b_a = (p / (1 - p)).log()
-            betas = nnzoo.linspace(0.0, 1.0, n_betas, dtype=nnzoo.float64).tolist()
-
-            def log_p(v, beta):                                               # (R,)
-                return (1 - beta) * (v @ b_a) + beta * (v @ b) + F.softplus(beta * (v @ W.t() + c)).sum(1)
-
-            v = nnzoo.bernoulli(nnzoo.sigmoid(b_a).expand(n_runs, self.n_visible).contiguous(),
-                                generator=generator)
-            log_w = nnzoo.zeros(n_runs, dtype=nnzoo.float64)
-            for prev, beta in itertools.pairwise(betas):
-                log_w = log_w + log_p(v, beta) - log_p(v, prev)
-                h = nnzoo.bernoulli(nnzoo.sigmoid(beta * (v @ W.t() + c)), generator=generator)
-                v = nnzoo.bernoulli(nnzoo.sigmoid((1 - beta) * b_a + beta * (h @ W + b)), generator=generator)
-            # at beta = 0 each hidden unit contributes softplus(0) = log 2
-            log_z_a = float(F.softplus(b_a).sum()) + self.n_hidden * math.log(2.0)
-            estimate = log_z_a + logmeanexp(log_w)
-            # the standard error of the mean weight, carried to the log (delta method)
-            w = (log_w - log_w.max()).exp()
-            stderr = float(w.std() / (w.mean() * math.sqrt(n_runs)))
+        W = array(self.weight).astype(xp.float64)                               # (H, D)
+        b, c = array(self.v_bias).astype(xp.float64), array(self.h_bias).astype(xp.float64)
+        if base_rate is None:
+            b_a = xp.zeros(self.n_visible)
+        else:
+            p = xp.clip(as_array(base_rate).astype(xp.float64), 1e-3, 1 - 1e-3)
+            b_a = xp.log(p / (1 - p))
+        betas = array(nnzoo.linspace(0.0, 1.0, n_betas, dtype=nnzoo.float64)).tolist()
+        # NOTE: on the arrays, and log p*_k(v) - log p*_{k-1}(v) from one product v W^T: ~10 array calls per
+        # temperature; the tensor version cost ~3x more at 100 runs
+        v = _bernoulli(xp.broadcast_to(_sigmoid(b_a), (n_runs, self.n_visible)), generator)     # (R, D)
+        log_w = xp.zeros(n_runs)
+        for prev, beta in itertools.pairwise(betas):
+            a = v @ W.T + c                                                     # (R, H)
+            log_w += (beta - prev) * (v @ (b - b_a)) + (xp.logaddexp(0, beta * a) - xp.logaddexp(0, prev * a)).sum(1)
+            h = _bernoulli(_sigmoid(beta * a), generator)
+            v = _bernoulli(_sigmoid((1 - beta) * b_a + beta * (h @ W + b)), generator)
+        # at beta = 0 each hidden unit contributes softplus(0) = log 2
+        log_z_a = float(xp.logaddexp(0, b_a).sum()) + self.n_hidden * math.log(2.0)
+        estimate = log_z_a + logmeanexp(wrap(log_w))
+        # the standard error of the mean weight, carried to the log (delta method)
+        w = xp.exp(log_w - log_w.max())
+        stderr = float(w.std(ddof=1) / (w.mean() * math.sqrt(n_runs)))
         return estimate, stderr
 
     def pseudo_likelihood(self, v: nnzoo.Tensor, generator: nnzoo.Generator | None = None) -> nnzoo.Tensor:
