@@ -921,7 +921,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | N
     is_target = xp.zeros((n, c), dtype=bool)
     is_target[rows, t[rows, ks]] = True
     x_target = _index.gather(x, 1, _make(xp.where(valid, t, 0)))  # (N, K): x at the k-th listed class
-    z = x.unsqueeze(1) - x_target.unsqueeze(2) + 1.0  # (N, K, C)
+    z = (1.0 - x_target).unsqueeze(2) + x.unsqueeze(1)  # (N, K, C); PyTorch's order: (1 - x[j]) + x[i]
     # the terms PyTorch adds: z > 0 (nan and inf - inf count as not positive) at a listed, non-target pair;
     # a select, not a product with a 0/1 mask, so that an inf left out gives 0, not inf * 0 = nan
     keep = valid[:, :, None] & ~is_target[:, None, :] & (z._data > 0)
@@ -1032,7 +1032,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
         raise RuntimeError(f"{name}: weight of shape {tuple(weight.shape)} must be 1-D with {c} elements")
     x_target = _index.gather(x, 1, _make(t.reshape(n, 1)))  # (N, 1)
-    z = x - x_target + margin
+    z = (margin - x_target) + x  # PyTorch's order: a subnormal x[i] survives (margin - x[y]) = 0
     # PyTorch's terms: z > 0 (nan counts as not positive) for the classes other than the target; selected
     # before the square and the weight, so that a term left out contributes 0 (not inf * 0 = nan)
     keep = z._data > 0

@@ -90,7 +90,7 @@ arctan2 = atan2
 
 
 class Hypot(Op):
-    """y = sqrt(a^2 + b^2) without overflow;  d/da = a / y, d/db = b / y."""
+    """y = sqrt(a^2 + b^2) without overflow;  d/da = a / y, d/db = b / y (formed as grad * a / y, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -101,9 +101,10 @@ class Hypot(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b, y = ctx.saved_tensors
-        g = grad / y
-        ga = sum_to(g * a, a.shape) if ctx.needs_input_grad[0] else None
-        gb = sum_to(g * b, b.shape) if ctx.needs_input_grad[1] else None
+        # PyTorch's order, grad * a / y: grad / y overflows for a subnormal y (a = 1e-310, b = 0) where this
+        # gives about grad
+        ga = sum_to(grad * a / y, a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(grad * b / y, b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

@@ -161,6 +161,15 @@ def test_lerp_two_forms(dtype):
     check(lambda m, x, y, z: m.lerp(x, y, z), [[-1e4], [INF], [INF]], dtype, grad_of=(0, 1, 2), seed=10871991)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hypot_gradient_at_subnormal_result(dtype):
+    """The long fuzzer's case: hypot(-subnormal, -0) is subnormal and grad / y overflowed; PyTorch forms
+    grad * a / y (finite)."""
+    t = TINY[dtype]
+    a = [[[[INF, -INF], [-t, 1e4], [-0.0, -1.0]]], [[[-0.0, -1.0], [-INF, -INF], [INF, -0.0]]]]
+    check(lambda m, x, y: m.hypot(x, y), [a, [[[[-0.0]]], [[[0.0]]]]], dtype, grad_of=(0, 1), seed=253467)
+
+
 @pytest.mark.parametrize("fn", ["hypot", "logaddexp", "logaddexp2"])
 @pytest.mark.parametrize("dtypes", [("int64", "int64"), ("bool", "bool"), ("int32", "bool")])
 def test_float_kernels_refuse_integer_pairs(fn, dtypes):
@@ -210,6 +219,11 @@ def test_multilabel_margin_inf_left_out(dtype):
     check(lambda m, a, t: F(m).multilabel_margin_loss(a, t, reduction="none"), [x, np.array([-1, -1, 1, 1])], dtype)
     check(lambda m, a, t: F(m).multilabel_margin_loss(a, t), [[[NAN, 1.0, 0.5], [INF, 0.0, 2.0]],
                                                              np.array([[1, -1, 0], [0, 2, -1]])], dtype)
+    # the long fuzzer's case: z = (1 - x[1]) + x[2] = subnormal > 0 is a term (x[2] - x[1] + 1 rounds to 0)
+    t = TINY[dtype]
+    x = [[1.0, NAN, -1.0, 0.0], [-1e4, 0.0, -INF, 1.0], [1e4, -1e4, t, -1.0], [INF, 1.0, t, -t]]
+    target = np.array([[-1, 2, 1, 1], [-1, 2, -1, 2], [3, 0, 2, 3], [0, 1, -1, 2]])
+    check(lambda m, a, y: F(m).multilabel_margin_loss(a, y, reduction="none"), [x, target], dtype, seed=11084)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -219,6 +233,9 @@ def test_multi_margin_nan_and_inf_terms(dtype, p):
     NaN, none positive: the loss and the gradients are 0, as PyTorch's."""
     x = [[-1e4, -INF, INF], [-0.0, NAN, NAN]]
     check(lambda m, a, t: F(m).multi_margin_loss(a, t, p=p), [x, np.array([2, 2])], dtype, seed=3)
+    # the long fuzzer's case: (margin - x[y]) + x[i] = subnormal > 0 is a term
+    check(lambda m, a, t: F(m).multi_margin_loss(a, t, p=p, reduction="sum"), [[-INF, 1.0, TINY[dtype]],
+                                                                             np.array(1)], dtype, seed=6263)
     w = np.array([0.5, 1.0, 2.0], dtype=dtype)
     check(lambda m, a, t: F(m).multi_margin_loss(a, t, p=p, weight=m.from_numpy(w.copy()), reduction="none"),
           [[[1.0, 2.0, 0.5], [NAN, 0.1, 0.3]], np.array([0, 2])], dtype, seed=4)
