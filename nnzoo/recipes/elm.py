@@ -12,6 +12,10 @@ units' input weights. ``benchmarks/classic_supervised.py`` sets it against an ML
 scikit-learn's ``RidgeClassifier`` on the same random features.
 
     nnzoo train elm --set dataset=digits hidden=1000 alpha=0.1
+
+Measured (defaults, seed 0, 2 loaded cores: 13.5 s of CPU, 1.8 GB): Fashion-MNIST 0.860 with 2,000 units.
+``benchmarks/classic_supervised.py`` (3 seeds): Fashion-MNIST 0.843 (1,000 units) and 0.871 (4,000) against
+0.889 for an MLP 784-256-10 after 10 epochs of backprop; digits 0.984 to 0.994 against the MLP's 0.983.
 """
 from __future__ import annotations
 

@@ -17,6 +17,11 @@
 ``xor_converged``. Pictures: the decision boundaries of the two 2-D tasks, mistakes per epoch.
 
     nnzoo train perceptron --set task=separable n=500 margin=0.05
+
+Measured (defaults, seed 0, 2 loaded cores: 3.5 s of CPU): separable, 13 mistakes in 3 epochs against the bound
+(1.679/0.0989)² = 288; XOR, at least 70 mistakes in every one of 200 epochs; digits 0.925 after 20 epochs.
+``benchmarks/classic_supervised.py`` (3 seeds): digits 0.961 ± 0.005 against scikit-learn's 0.965 ± 0.006, at
+~2.2-2.7x its CPU time (a Python pass per mistake against its Cython loop).
 """
 from __future__ import annotations
 

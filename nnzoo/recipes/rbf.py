@@ -21,6 +21,11 @@ centres and their widths, the digits centres as images, the read-out's descent a
 optimum.
 
     nnzoo train rbf --set task=digits centres=200 width_scale=1.5
+
+Measured (defaults, seed 0, 2 loaded cores: 7.6 s of CPU): XOR 0.965 (k-means with 2 centres 0.49, with 4
+1.0), two moons 0.975, digits 0.986 by least squares and 0.981 by gradient, the equal-size MLP 0.992.
+``benchmarks/classic_supervised.py`` (3 seeds): digits 0.981 ± 0.007 (least squares) against the MLP's
+0.978 ± 0.012, fitted in 0.06x the MLP's training time.
 """
 from __future__ import annotations
 
@@ -182,7 +187,7 @@ def fit(model: RBFNetwork | None, config: dict, data: dict, out_dir, *, seed: in
         out, descent, model = _fit_task(name, config, data[name], seed, generator, out_dir, figures, progress)
         descents[name] = (descent, out["least_squares_loss"])
         result_test.update({f"{name}_{k}": v for k, v in out.items()})
-        result_test.update(out)                         # the last task's figures, unprefixed
+    result_test.update(out)                             # the last task's figures, unprefixed
     figures.append((str(_plot_descent(descents, out_dir / "readout_descent.png")),
                     "the read-out by gradient descent against the least-squares optimum"))
     return {"epochs": config["gd_epochs"], "val": None, "test": result_test, "figures": figures,
