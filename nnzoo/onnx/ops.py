@@ -12,7 +12,22 @@ from collections.abc import Callable
 import numpy as np
 from onnx import helper
 
-from ..ops import arith, attention, conv, index, linalg, nn, norm, pool, reduce, rnn, shape, unary
+from ..ops import (
+    activation,
+    arith,
+    attention,
+    conv,
+    index,
+    linalg,
+    nn,
+    norm,
+    pointwise,
+    pool,
+    reduce,
+    rnn,
+    shape,
+    unary,
+)
 from .graph import INT64_MAX, Builder, Ref, UnsupportedOperatorError
 
 CONVERTERS: dict[type, Callable[[Builder], None]] = {}
@@ -635,3 +650,39 @@ def _recurrent(g):
 
 
 __all__ = ["CONVERTERS", "convert"]
+
+
+
+@converts(activation.Hardswish)
+def _hardswish(g):
+    g.bind(g.node("HardSwish", [g.arg(0)]))
+
+
+@converts(activation.Hardsigmoid)
+def _hardsigmoid(g):
+    g.bind(g.node("HardSigmoid", [g.arg(0)], alpha=1.0 / 6.0, beta=0.5))
+
+
+@converts(pointwise.Addcmul, pointwise.Addcdiv)
+def _addc(g):
+    x, t1, t2, value = g.arg(0), g.arg(1), g.arg(2), float(g.event.args[3])
+    num = g.node("Mul", [t1, _c(g, value)]) if value != 1 else t1
+    op = "Mul" if g.event.cls is pointwise.Addcmul else "Div"
+    g.bind(g.node("Add", [x, g.node(op, [num, t2])]))
+
+
+@converts(pointwise.Lerp)
+def _lerp(g):
+    a, b, w = g.arg(0), g.arg(1), g.event.args[2]
+    diff = g.node("Sub", [b, a])
+    if isinstance(w, (int, float)):  # a number: PyTorch's form chosen here
+        if abs(w) < 0.5:
+            g.bind(g.node("Add", [a, g.node("Mul", [diff, _c(g, w)])]))
+        else:
+            g.bind(g.node("Sub", [b, g.node("Mul", [diff, _c(g, 1.0 - w)])]))
+        return
+    w = g.arg(2)
+    small = g.node("Less", [g.node("Abs", [w]), _c(g, 0.5)])
+    lo = g.node("Add", [a, g.node("Mul", [w, diff])])
+    hi = g.node("Sub", [b, g.node("Mul", [diff, g.node("Sub", [_c(g, 1.0), w])])])
+    g.bind(g.node("Where", [small, lo, hi]))

@@ -166,7 +166,7 @@ def test_resnet18_small_input():
 # ---- activations ---------------------------------------------------------------------------------------------------
 ACTIVATIONS = [nn.ReLU(), nn.LeakyReLU(0.1), nn.ELU(0.7), nn.GELU(), nn.GELU(approximate="tanh"), nn.SiLU(),
                nn.Sigmoid(), nn.Tanh(), nn.Softplus(beta=2.0, threshold=5.0), nn.LogSigmoid(), nn.Hardtanh(-0.5, 0.5),
-               nn.ReLU6(), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1)]
+               nn.ReLU6(), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1), nn.Hardswish(), nn.Hardsigmoid()]
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS, ids=lambda m: repr(m))
@@ -175,6 +175,19 @@ def test_activation(act):
     x = nnzoo.randn(4, 6) * 4
     roundtrip(nn.Sequential(nn.Linear(6, 6), act), x, input_names=["x"], dynamic_axes={"x": [0]},
               runs=[nnzoo.randn(9, 6) * 4])
+
+
+def test_lerp_addcmul_addcdiv():
+    """lerp with a number (both of PyTorch's forms) and with a tensor weight, addcmul and addcdiv with a value."""
+    nnzoo.manual_seed(0)
+
+    class Net(nn.Module):
+        def forward(self, a, b, w):
+            d = b.abs() + 1.0
+            return (nnzoo.lerp(a, b, 0.25), nnzoo.lerp(a, b, 0.75), nnzoo.lerp(a, b, w),
+                    nnzoo.addcmul(a, b, w, value=0.5), nnzoo.addcdiv(a, w, d), nnzoo.addcdiv(a, b, d, value=-2.0))
+
+    roundtrip(Net(), (nnzoo.randn(3, 4), nnzoo.randn(3, 4), nnzoo.rand(3, 4) * 1.5 - 0.25))
 
 
 def test_functional_custom_forward():
