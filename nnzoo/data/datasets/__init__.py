@@ -1,8 +1,9 @@
 """Datasets: bundled ones that work offline, and download loaders with checksums and a cache.
 
-Bundled: ``digits``, ``shakespeare``, ``dates`` and the toy sets of the notes' linear and nonlinear
-predictors. Downloaded once into ``$NNZOO_HOME`` (default ``~/.cache/nnzoo``): ``MNIST``,
-``FashionMNIST``, ``CIFAR10``, ``tiny_shakespeare``. ``catalog()`` lists them all (``nnzoo datasets``).
+Bundled: ``digits``, ``shakespeare``, ``dates``, ``shapes`` (generated, with known factors) and the toy sets of
+the notes' linear and nonlinear predictors. Downloaded once into ``$NNZOO_HOME`` (default ``~/.cache/nnzoo``):
+``MNIST``, ``FashionMNIST`` (or read from a copy: ``fashion_mnist_root``), ``CIFAR10``, ``tiny_shakespeare``.
+``catalog()`` lists them all (``nnzoo datasets``).
 """
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ from .digits import digits
 from .download import DownloadError, check_integrity, download, nnzoo_home
 from .mnist import MNIST, FashionMNIST, fashion_mnist_root
 from .shakespeare import shakespeare, shakespeare_works
+from .shapes import shapes
 from .tiny_shakespeare import tiny_shakespeare
 from .toy import adding_problem, blobs, circles, gaussian_ring, regression_1d, spirals, two_moons, xor
 
-__all__ = ["catalog", "digits", "shakespeare", "shakespeare_works", "dates", "DATE_LOCALES", "DATE_FORMATS",
+__all__ = ["catalog", "digits", "shakespeare", "shakespeare_works", "dates", "shapes", "DATE_LOCALES", "DATE_FORMATS",
            "two_moons", "circles", "spirals", "xor", "blobs", "gaussian_ring", "regression_1d", "adding_problem",
            "MNIST", "FashionMNIST", "fashion_mnist_root", "CIFAR10", "tiny_shakespeare",
            "nnzoo_home", "download", "check_integrity", "DownloadError"]
 
-_BUNDLED = (digits, shakespeare, dates, two_moons, circles, spirals, xor, blobs, gaussian_ring, regression_1d,
+_BUNDLED = (digits, shakespeare, dates, shapes, two_moons, circles, spirals, xor, blobs, gaussian_ring, regression_1d,
             adding_problem)
 _DOWNLOADED = (MNIST, FashionMNIST, CIFAR10, tiny_shakespeare)
 
