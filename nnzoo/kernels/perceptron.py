@@ -83,8 +83,9 @@ def epoch(X, Y, W, b, lr: float = 1.0, order=None, chunk: int = 32):
         the number of mistakes (updates) of each unit, int64 (C,).
 
     NOTE: the compiled kernel runs an epoch of the digits (1,257 x 64, 10 units) in ~0.3 ms of CPU against
-    ~2.7 ms for :func:`epoch_numpy` (see the module docstring). X and Y are cast to the weights' dtype first (as the NumPy path computes), and ``order`` is resolved by
-    NumPy indexing (bounds checked, negative indices wrapped) before the kernel, which checks no bounds.
+    ~2.7 ms for :func:`epoch_numpy` (see the module docstring). X and Y are cast to the weights' dtype first (as
+    the NumPy path computes), and ``order`` is resolved by NumPy indexing (bounds checked, negative indices
+    wrapped) before the kernel, which checks no bounds.
     """
     dtype = W.dtype
     X = X.astype(dtype, copy=False)
