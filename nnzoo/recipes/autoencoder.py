@@ -41,6 +41,8 @@ __all__ = ["load_images", "train_autoencoder", "evaluate", "fit_linear", "princi
 
 DATASETS = ("fashion-mnist", "digits")
 _DATA = dict(dataset="fashion-mnist", train_size=0, test_size=0)
+# NOTE: measured default runtimes (benchmarks/autoencoders.py, 2 loaded cores, one BLAS thread): ae 72 s, dae 71 s,
+# sae 34 s, linear-ae 110 s; conv-ae 37 s for 3 epochs of 20,000 images, hence 5 epochs of all 55,000 (~3 min).
 _ADAM = dict(optimizer="adam", lr=1e-3, batch_size=128, weight_decay=0.0)
 
 
@@ -528,6 +530,8 @@ register(Recipe(
     description="sparse autoencoder 784-196-784 (KL penalty toward ρ = 0.05, or L1), its features as images",
     build_model=_build_sae,
     load_data=load_images,
+    # NOTE: l1_weight measured on Fashion-MNIST (10 epochs; share of test codes > 0.1, test MSE): 0.01: 64%, 0.0058;
+    # 0.03: 45%, 0.0068; 0.1: 22%, 0.0093 with many dead units (noise filters). The KL default: mean code 0.059.
     defaults=dict(_DATA, **_ADAM, epochs=10, hidden_units=196, sparsity="kl", rho=0.05, beta=3.0, l1_weight=1e-2),
     constraints={**_DATASET_RULE,
                  "sparsity": (lambda v, c: v in ("kl", "l1"), "kl or l1"),
@@ -539,7 +543,7 @@ register(Recipe(
 
 register(Recipe(
     name="conv-ae",
-    description="convolutional autoencoder (stride-2 convolutions, transposed-convolution decoder) on Fashion-MNIST",
+    description="deconvolutional network: stride-2 convolutions, transposed-convolution decoder, on Fashion-MNIST",
     build_model=_build_conv,
     load_data=load_images,
     defaults=dict(_DATA, **_ADAM, epochs=5, channels=[16, 32], latent=64),
