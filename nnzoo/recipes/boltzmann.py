@@ -14,8 +14,9 @@ Every ``check_every`` cycles each run is tested: V1 clamped (noiselessly) to eac
 (``test_chains`` chains, statistics over 10 time units); a run is solved when, for all 4 vectors, the right V2
 unit is on more than half of the time and the others less. Figures (result.json ``test``): ``success_rate``
 over the runs (the paper: 250 of 250), the ``median_cycles`` to a solution (the paper: 110; the check's
-granularity rounds it up to a multiple of ``check_every``), ``seconds``. Pictures: the learning curve (runs
-solved vs cycles) and the hidden codes and weights of one solved run.
+granularity rounds it up to a multiple of ``check_every``), ``seconds``. ``max_cycles`` = 2,000 (the paper's
+longest run took 1,810; measured at seed 0: 20 of 20 solved, the slowest at 650 cycles, 9 CPU seconds).
+Pictures: the learning curve (runs solved vs cycles) and the hidden codes and weights of one solved run.
 
 ::
 
@@ -34,7 +35,7 @@ from . import ConfigError, Recipe, register
 
 __all__ = ["encoder_vectors", "train_encoder", "encoder_test"]
 
-DEFAULTS = {"n_visible": 4, "n_hidden": 2, "runs": 20, "max_cycles": 600, "eps": 2.0, "rule": "sign",
+DEFAULTS = {"n_visible": 4, "n_hidden": 2, "runs": 20, "max_cycles": 2000, "eps": 2.0, "rule": "sign",
             "anneals": 5, "noise_on": 0.15, "noise_off": 0.05, "check_every": 10, "test_chains": 10}
 
 CONSTRAINTS = {
