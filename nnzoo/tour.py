@@ -174,6 +174,18 @@ def run(out_dir="runs/tour", quick=False, progress=True, seed=0):
     print("-" * 76)
     results["word2vec"] = _word2vec(report, out / "word2vec", quick, seed, progress)
 
+    print("\n8. Generative models: autoencoders, a VAE and GANs on Fashion-MNIST and the ring of Gaussians")
+    print("-" * 94)
+    results["generative"] = _zoo_part(report, out / "generative", GENERATIVE, quick, seed, progress,
+                                      "8. Generative models", _GENERATIVE_TEXT)
+
+    print("\n9. The classic zoo: networks that learn by other rules than backprop")
+    print("-" * 70)
+    results["classic"] = _zoo_part(report, out / "classic", CLASSIC, quick, seed, progress,
+                                   "9. The classic zoo", _CLASSIC_TEXT)
+
+    results["gallery"] = _gallery(report, out)
+
     seconds = time.perf_counter() - start
     results["seconds"] = seconds
     path = report.write(out / "report.html")
@@ -362,3 +374,79 @@ def _word2vec(report, out, quick, seed, progress):
                    code="\n".join(lines), figures=r["figures"])
     return {"vocab_size": r["vocab_size"], "words_per_second": t["words_per_second"],
             "analogy_accuracy": t.get("analogy_accuracy"), "queen": queen}
+
+
+# Parts 8 and 9: (recipe, quick overrides, tour overrides, what the run shows); `nnzoo train NAME` runs the
+# full recipe (its recorded figures are in benchmarks/README.md).
+GENERATIVE = (
+    ("linear-ae", {"dataset": "digits", "max_iter": 50}, {},
+     "a linear autoencoder: its decoder spans PCA's subspace (principal angles, reconstruction error)"),
+    ("dae", {"epochs": 1, "train_size": 512, "test_size": 128}, {"epochs": 2, "train_size": 20000},
+     "the notes' picture: a corrupted image in, the clean image predicted"),
+    ("vae", {"epochs": 1, "hidden": 32, "train_limit": 256, "test_limit": 100, "iw_k": 20, "iw_images": 10},
+     {"epochs": 2, "train_limit": 20000, "iw_k": 100, "iw_images": 200},
+     "the official example's VAE: samples from the prior and a latent grid"),
+    ("pacgan-ring", {"steps": 6, "batch_size": 16, "g_hidden": 16, "g_layers": 2, "d_hidden": 8, "d_layers": 1,
+                     "n_samples": 200},
+     {"steps": 1000}, "PacGAN2 on the ring of 8 Gaussians: modes captured and high-quality samples"),
+)
+CLASSIC = (
+    ("perceptron", {"epochs": 2, "n": 60, "max_epochs": 30}, {},
+     "Rosenblatt's rule: mistakes against Novikoff's bound, XOR never converges, digits one-vs-rest"),
+    ("hopfield", {"n_max": 100, "patterns_per_point": 5, "n_images": 2, "max_sweeps": 10},
+     {"n_max": 200, "patterns_per_point": 50},
+     "Hebbian storage: the capacity curve against 0.138 N, corrupted pictures recalled"),
+    ("som", {"map_size": 8, "iterations": 300, "sigma": 2.0}, {},
+     "MiniSom's example: a 30x30 map of the digits, its U-matrix"),
+    ("esn", {"timesteps": 400, "units": 40, "warmup": 50, "generate_steps": 40}, {},
+     "reservoirpy's README: Mackey-Glass one step ahead, then free running"),
+    ("markov", {"train_chars": 20000, "eval_chars": 3000, "max_order": 3, "word_max_order": 2, "sample_length": 40},
+     {"max_order": 6, "word_max_order": 2, "train_chars": 1_000_000, "eval_chars": 100_000},
+     "n-gram chains over Shakespeare: held-out perplexity per order"),
+)
+_GENERATIVE_TEXT = ("Networks that model the data itself: an autoencoder learns f(x) ≈ x through a narrow code "
+                    "(with linear units it finds PCA's subspace), a denoising one restores corrupted images, the "
+                    "VAE maximises the evidence lower bound and samples new images, and a GAN's generator plays "
+                    "the minimax game against a discriminator; PacGAN packs samples so the discriminator can see "
+                    "mode collapse. Short runs here; `nnzoo train NAME` runs each recipe in full.")
+_CLASSIC_TEXT = ("The cells of the zoo chart that learn by other rules: Rosenblatt's mistake-driven update, "
+                 "Hebbian storage and energy descent, competitive learning on a map, a fixed random reservoir "
+                 "with a ridge read-out, and counting (a Markov chain). Each recipe is measured against the "
+                 "library its users would otherwise pick in benchmarks/README.md.")
+
+
+def _zoo_part(report, out, entries, quick, seed, progress, title, text):
+    """Parts 8 and 9: run each recipe of ``entries`` (small settings), one table of their test figures and
+    their first pictures."""
+    from .recipes import recipe, run_recipe
+    from .recipes.gallery import summarize_test
+    rows, figures, results = [], [], {}
+    for name, quick_overrides, overrides, shows in entries:
+        r = run_recipe(name, out_dir=out / name, overrides=quick_overrides if quick else overrides, seed=seed,
+                       progress=progress)
+        summary = summarize_test(r["test"])
+        results[name] = {"test": r["test"], "seconds": r["seconds"]}
+        rows.append({"model": name, "what it is": recipe(name).description, "test figures": summary,
+                     "time (s)": round(r["seconds"], 1)})
+        figures += [(p, f"{name}: {caption}") for p, caption in r["figures"][:2]]
+        print(f"{name}: {summary} ({r['seconds']:.0f} s) — {shows}")
+    report.section(title, text, table=rows, figures=figures)
+    return results
+
+
+def _gallery(report, out):
+    """The zoo gallery of the tour's own runs: every cell of the chart, its model and, where the tour trained
+    it, its figures."""
+    from .recipes.gallery import gallery
+    rows = gallery(out)
+    done = sum(r["run"] is not None for r in rows)
+    print(f"\nThe zoo gallery: {len(rows)} cells of the chart, {done} trained in this tour "
+          "(`nnzoo gallery` builds it from all your runs)")
+    table = [{"cell": f"{r['abbr']}: {r['name']}", "nnzoo": r["model"], "task": r["task"], "result": r["result"]}
+             for r in rows]
+    report.section("10. The Neural Network Zoo in nnzoo",
+                   "Every cell of the chart the notes teach, with its nnzoo model and task; where this tour "
+                   "trained it, the figures of that run (the full recipes' figures are in benchmarks/README.md).",
+                   table=table, figures=[(r["picture"], f"{r['abbr']}: {r['name']}") for r in rows
+                                         if r["picture"] is not None][:12])
+    return {"cells": len(rows), "trained": [r["abbr"] for r in rows if r["run"] is not None]}

@@ -17,7 +17,7 @@ import pathlib
 import shutil
 from dataclasses import dataclass, field
 
-__all__ = ["Cell", "CELLS", "find_runs", "gallery", "write_markdown"]
+__all__ = ["Cell", "CELLS", "find_runs", "gallery", "write_markdown", "summarize_test"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ CELLS = (
          "character-level language model of Shakespeare"),
     Cell("GRU", "Gated recurrent unit", "zoo.rnn_shapes.SequenceClassifier", ("rnn-digits",),
          "reads the digits one row at a time (GRU cell)", match={"cell": "gru"}),
-    Cell("AE", "Autoencoder", "zoo.autoencoder", ("ae",), "reconstructs Fashion-MNIST, L = ||f(x) - x||²"),
+    Cell("AE", "Autoencoder", "zoo.autoencoder", ("ae", "linear-ae"),
+         "reconstructs Fashion-MNIST, L = ||f(x) - x||²; with linear units, PCA's subspace"),
     Cell("VAE", "Variational autoencoder", "zoo.vae.VAE", ("vae",),
          "Fashion-MNIST: ELBO, samples, importance-weighted likelihood"),
     Cell("DAE", "Denoising autoencoder", "zoo.autoencoder", ("dae",), "corrupted image in, clean image out"),
@@ -115,7 +116,7 @@ def find_runs(*roots: str | os.PathLike) -> list[tuple[pathlib.Path, dict]]:
     return [(folder, result) for _, folder, result in found]
 
 
-def _summary(test: dict | None, limit: int = 4) -> str:
+def summarize_test(test: dict | None, limit: int = 4) -> str:
     """The numbers of a run's ``test`` object, ``'accuracy 0.9712, loss 0.0931'`` (at most ``limit``)."""
     if not isinstance(test, dict):
         return ""
@@ -154,7 +155,7 @@ def gallery(*roots: str | os.PathLike) -> list[dict]:
                              if cell.recipes else "built; no recipe (see benchmarks/README.md)")
         else:
             folder, result = hit
-            row.update(result=f"{result['name']}: {_summary(result.get('test')) or 'no test figures'}",
+            row.update(result=f"{result['name']}: {summarize_test(result.get('test')) or 'no test figures'}",
                        run=str(folder), picture=_picture(folder, result))
         rows.append(row)
     return rows
