@@ -12,7 +12,7 @@ reference in one run.
   function for all: nnzoo's ``pseudo_likelihood``, equal to scikit-learn's ``score_samples``, tested, on each
   model's parameters with the same flipped units), the RBM's training time (process CPU seconds, and wall).
 - ``rbm_ais``: binarised Fashion-MNIST, an RBM of 20 hidden units (the ``rbm`` recipe's ``fit_fashion``): the
-  test log-likelihood with the exact log Z (2^20 hidden states) and with the AIS estimate (100 runs, 10,000
+  test log-likelihood with the exact log Z (2^20 hidden states) and with the AIS estimate (300 runs, 10,000
   temperatures).
 - ``hopfield``, ``boltzmann``, ``dbn``: the recipes at their defaults: the capacity (the N -> infinity fit of
   the half-recall load for N = 100..500) against 0.138; the 4-2-4 encoder's success rate and median cycles over
