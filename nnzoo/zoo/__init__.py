@@ -5,12 +5,35 @@ commented) and imports nothing above ``nnzoo.nn``. How each is trained on real d
 metrics, optimizer and schedule) is its *recipe*, in the mirrored file of :mod:`nnzoo.recipes`
 (``zoo/gpt.py`` -> ``recipes/gpt.py``); ``nnzoo.recipes.recipes()`` lists them and ``nnzoo train NAME`` runs one.
 """
-from . import feature_maps, gradient_flow
+from . import feature_maps, gradient_flow, word2vec
 from .alexnet import AlexNet, TorchvisionAlexNet, alexnet
+from .autoencoder import (
+    Autoencoder,
+    AutoencoderConfig,
+    ConvAutoencoder,
+    Corruption,
+    DenoisingAutoencoder,
+    LinearAutoencoder,
+    SparseAutoencoder,
+)
+from .boltzmann import BoltzmannMachine
 from .char_rnn import CharRNN, CharRNNConfig
+from .dbn import DBN
+from .dcgan import DCGAN, DCGANConfig
+from .dcign import DCIGN, DCIGNConfig
+from .elm import ELM, ridge_solve
+from .esn import ESN
+from .gan import GAN, GANConfig, Maxout, MaxoutDiscriminator, MLPGenerator
 from .gpt import GPT, GPTConfig
+from .hopfield import Hopfield
 from .lenet import DigitsCNN, DigitsCNNConfig, LeNet5, Net
+from .lsm import LSM
+from .markov import NGramChain
+from .mc_dropout import FashionCNN, FashionCNNConfig
 from .mlp import MLP, LogisticRegression
+from .perceptron import Perceptron
+from .rbf import RBFNetwork, kmeans
+from .rbm import RBM
 from .resnet import (
     BasicBlock,
     Bottleneck,
@@ -30,7 +53,9 @@ from .resnet import (
 )
 from .rnn_shapes import SequenceClassifier, SequenceGenerator
 from .seq2seq import Seq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TransformerSeq2SeqConfig
+from .som import SOM
 from .tcn import TCN, CausalConv1d, TemporalBlock, TemporalConvNet
+from .vae import VAE, VAEConfig
 from .vgg import VGG, SmallVGG, make_layers, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
 __all__ = ["MLP", "LogisticRegression", "Net", "LeNet5", "DigitsCNN", "DigitsCNNConfig",
@@ -40,4 +65,11 @@ __all__ = ["MLP", "LogisticRegression", "Net", "LeNet5", "DigitsCNN", "DigitsCNN
            "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "CausalConv1d", "TemporalBlock",
            "TemporalConvNet", "TCN", "CharRNN", "CharRNNConfig", "SequenceClassifier", "SequenceGenerator",
            "feature_maps", "gradient_flow", "GPT", "GPTConfig", "Seq2Seq", "Seq2SeqConfig", "TransformerSeq2Seq",
-           "TransformerSeq2SeqConfig"]
+           "TransformerSeq2SeqConfig", "word2vec",
+           # issue 18: autoencoders and generative models
+           "Autoencoder", "AutoencoderConfig", "LinearAutoencoder", "DenoisingAutoencoder", "SparseAutoencoder",
+           "ConvAutoencoder", "Corruption", "VAE", "VAEConfig", "DCIGN", "DCIGNConfig", "GAN", "GANConfig", "Maxout",
+           "MLPGenerator", "MaxoutDiscriminator", "DCGAN", "DCGANConfig", "FashionCNN", "FashionCNNConfig",
+           # issue 19: the classic zoo
+           "Perceptron", "RBFNetwork", "kmeans", "ELM", "ridge_solve", "Hopfield", "BoltzmannMachine", "RBM", "DBN",
+           "NGramChain", "SOM", "ESN", "LSM"]
