@@ -124,6 +124,22 @@ def summarize_test(test: dict | None, limit: int = 4) -> str:
     return ", ".join(f"{k} {v:.4g}" for k, v in items[:limit])
 
 
+def _changed_settings(result: dict) -> str:
+    """The run's settings that differ from its recipe's defaults, ``'epochs=2 train_size=512'`` ('' for none, or
+    for a recipe this nnzoo does not know)."""
+    from . import recipes
+    known = recipes().get(result["name"])
+    config = result.get("config") or {}
+    if known is None:
+        return ""
+    changed = []
+    for key, default in known.defaults.items():
+        value = config.get(key, default)
+        if json.dumps(value) != json.dumps(list(default) if isinstance(default, tuple) else default):
+            changed.append(f"{key}={value if isinstance(value, str) else json.dumps(value).replace(' ', '')}")
+    return " ".join(changed)
+
+
 def _picture(folder: pathlib.Path, result: dict) -> pathlib.Path | None:
     """The run's first picture that exists (its path as recorded, else its name inside the run folder)."""
     for item in result.get("figures") or ():
@@ -155,7 +171,9 @@ def gallery(*roots: str | os.PathLike) -> list[dict]:
                              if cell.recipes else "built; no recipe (see benchmarks/README.md)")
         else:
             folder, result = hit
-            row.update(result=f"{result['name']}: {summarize_test(result.get('test')) or 'no test figures'}",
+            settings = _changed_settings(result)
+            row.update(result=f"{result['name']}: {summarize_test(result.get('test')) or 'no test figures'}"
+                              + (f" ({settings})" if settings else ""),
                        run=str(folder), picture=_picture(folder, result))
         rows.append(row)
     return rows

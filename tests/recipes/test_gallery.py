@@ -58,7 +58,7 @@ def test_gallery_takes_the_newest_matching_run(tmp_path):
     (tmp_path / "broken" / "result.json").write_text("{not json")
     assert [f.name for f, _ in find_runs(tmp_path)] == ["lstm", "new", "old"]
     rows = {r["abbr"]: r for r in gallery(tmp_path)}
-    assert rows["GRU"]["run"].endswith("new") and "accuracy 0.9" in rows["GRU"]["result"]
+    assert rows["GRU"]["run"].endswith("new") and rows["GRU"]["result"] == "rnn-digits: accuracy 0.9 (cell=gru)"
     assert rows["GRU"]["picture"].name == "curve.png"
     assert rows["RNN"]["run"] is None and "nnzoo train rnn-digits --set cell=rnn" in rows["RNN"]["result"]
     assert rows["NTM"]["result"].startswith("coming")
@@ -70,7 +70,7 @@ def test_markdown_page_copies_the_pictures(tmp_path):
     page = write_markdown(gallery(tmp_path / "runs"), tmp_path / "docs")
     text = page.read_text()
     assert text.count("\n| ") == len(CELLS) + 1          # the header row and one row per cell
-    assert "mlp: accuracy 0.75 |" in text and "![DFF](img/dff-curve.png)" in text
+    assert "mlp: accuracy 0.75 |" in text and "![DFF](img/dff-curve.png)" in text  # the defaults: no settings
     assert (tmp_path / "docs" / "img" / "dff-curve.png").is_file()
 
 
