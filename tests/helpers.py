@@ -419,3 +419,15 @@ def both_modes(fn, *args):
     with jit.mode("numpy"):
         want = fn(*args)
     return got, want
+
+
+def skip_without_fashion_mnist():
+    """Skip the calling test when no Fashion-MNIST copy is found (``../shared/data/fashion-mnist``,
+    ``$NNZOO_FASHION_MNIST`` or nnzoo's download folder): the recipes that train on it need the real files."""
+    import pytest
+
+    from nnzoo.data.datasets import fashion_mnist_root
+    try:
+        fashion_mnist_root()
+    except FileNotFoundError as e:
+        pytest.skip(f"Fashion-MNIST not found: {e}")

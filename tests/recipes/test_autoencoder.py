@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import skip_without_fashion_mnist
 
 import nnzoo
 from nnzoo.nn import functional as F
@@ -28,6 +29,8 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_recipe_writes_result_and_pictures(tmp_path, name):
     overrides, pictures, keys = CASES[name]
+    if overrides.get("dataset") != "digits":
+        skip_without_fashion_mnist()
     r = run_recipe(name, out_dir=tmp_path, overrides={**TINY, **overrides}, progress=False)
     saved = json.loads((tmp_path / "result.json").read_text())
     assert saved["name"] == name and set(keys) <= set(saved["test"])

@@ -3,6 +3,7 @@ rules."""
 import json
 
 import pytest
+from helpers import skip_without_fashion_mnist
 
 from nnzoo.recipes import ConfigError, recipe_config, run_recipe
 
@@ -30,6 +31,7 @@ PICTURES = {"hopfield": ("capacity.png", "recall.png", "energy.png"),
 def test_recipe_runs_and_writes_its_figures(tmp_path, name):
     if name in ("rbm", "dbn"):
         pytest.importorskip("sklearn")
+        skip_without_fashion_mnist()
     run_recipe(name, out_dir=tmp_path, overrides=QUICK[name], progress=False)
     saved = json.loads((tmp_path / "result.json").read_text())
     assert saved["name"] == name and saved["best_epoch"] is None

@@ -5,6 +5,7 @@ import pathlib
 
 import numpy as np
 import pytest
+from helpers import skip_without_fashion_mnist
 
 import nnzoo.recipes
 from nnzoo.recipes import ConfigError, recipe_config, run_recipe
@@ -18,6 +19,7 @@ TINY = {"steps": 4, "batch_size": 8, "nz": 8, "ngf": 4, "ndf": 4, "fid_samples":
 
 @pytest.fixture(scope="module")
 def classifier_run(tmp_path_factory):
+    skip_without_fashion_mnist()
     out = tmp_path_factory.mktemp("classifier")
     run_recipe("mc-dropout", out_dir=out, overrides=CLASSIFIER, progress=False)
     return out
@@ -39,6 +41,7 @@ def test_recipe_writes_samples_fid_and_pictures(tmp_path, classifier_run):
 
 
 def test_without_a_classifier_run_it_trains_one_first_and_says_so(tmp_path, monkeypatch, capsys):
+    skip_without_fashion_mnist()
     real = nnzoo.recipes.run_recipe
 
     def tiny(name, out_dir=None, overrides=None, **kw):   # the quick classifier, made tinier for the test

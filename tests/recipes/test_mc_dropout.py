@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import skip_without_fashion_mnist
 
 from nnzoo.recipes import ConfigError, load_run, recipe_config, run_recipe
 from nnzoo.zoo.mc_dropout import expected_calibration_error, predict_proba
@@ -13,6 +14,7 @@ TINY = {"epochs": 1, "channels": [4, 8], "hidden": 16, "train_size": 256, "val_s
 
 
 def test_recipe_writes_both_predictions_figures_and_the_reliability_diagram(tmp_path):
+    skip_without_fashion_mnist()
     r = run_recipe("mc-dropout", out_dir=tmp_path, overrides=TINY, progress=False)
     for f in ("result.json", "reliability.png", "history.png", "best.safetensors"):
         assert (tmp_path / f).is_file(), f

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import skip_without_fashion_mnist
 
 from nnzoo.recipes import ConfigError, load_run, recipe_config, run_recipe
 
@@ -12,6 +13,7 @@ VAE_QUICK = {"epochs": 1, "hidden": 32, "train_limit": 256, "test_limit": 100, "
 
 @pytest.mark.parametrize("latent", [2, 3])
 def test_vae_recipe_writes_result_pictures_and_weights(tmp_path, latent):
+    skip_without_fashion_mnist()
     r = run_recipe("vae", out_dir=tmp_path, overrides={**VAE_QUICK, "latent": latent}, progress=False)
     saved = json.loads((tmp_path / "result.json").read_text())
     test = saved["test"]
