@@ -99,7 +99,8 @@ class Recipe:
             progress, test, resume) -> dict`` trains ``build_model(config)`` on ``load_data(config)``, writes
             its own files into ``out_dir`` and returns the run's figures: ``val`` and ``test`` (dicts of numbers,
             or None), ``epochs``, ``figures`` ([(path, caption)]) and any other JSON items; ``history`` and
-            ``model`` in it are returned by :func:`run_recipe` but not written to ``result.json``. When set,
+            ``model`` in it are returned by :func:`run_recipe` but not written to ``result.json``; ``resume`` is always
+            False (``run_recipe`` refuses --resume for these recipes, which train in one go). When set,
             ``loaders``, ``loss``, ``metrics``, ``monitor``, ``make_optimizer``, ``make_scheduler`` and
             ``trainer_options`` are not used, and ``finish`` runs after it as for the other recipes.
     """

@@ -151,12 +151,6 @@ def train_autoencoder(model: nn.Module, config: dict, train: np.ndarray, val: np
     return history, history["epoch"][history["val_mse"].index(best)]
 
 
-def _no_resume(resume):
-    if resume:
-        raise ConfigError("run_recipe: resume: the autoencoder recipes train in one go; drop --resume",
-                          key="resume", problem="is not supported by the autoencoder recipes; drop --resume")
-
-
 def _save(model, out):
     from ..io import save
     save(model.state_dict(), out / "best.safetensors")
@@ -168,7 +162,6 @@ def _side(config):
 
 def _fit_trained(model, config, data, out, *, seed, progress, test, resume, penalty=None, title=""):
     """The shared ``fit`` of ``ae``, ``sae``, ``conv-ae``: train, save, test, draw."""
-    _no_resume(resume)
     train, val, test_images = data
     history, best_epoch = train_autoencoder(model, config, train, val, seed=seed, progress=progress,
                                             penalty=penalty)
@@ -210,7 +203,6 @@ def _build_dae(config):
 
 def _fit_dae(model, config, data, out, *, seed=0, progress=True, test=True, resume=False):
     """Train on corrupted inputs with clean targets; test on corrupted test images (a fixed noise draw)."""
-    _no_resume(resume)
     train, val, test_images = data
     gen = Generator().manual_seed(seed + 1)
     # the validation set is corrupted once, so that the best epoch is the best denoiser
@@ -375,7 +367,6 @@ def fit_linear(model: LinearAutoencoder, train: np.ndarray, *, max_iter: int = 2
 
 def _fit_linear(model, config, data, out, *, seed=0, progress=True, test=True, resume=False):
     """linear-ae: centre, train to convergence, compare with PCA on the same data."""
-    _no_resume(resume)
     train, _, test_images = data
     d, k = train[0].size, config["latent"]
     x = train.reshape(len(train), d).astype(np.float64)

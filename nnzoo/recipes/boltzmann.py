@@ -31,7 +31,7 @@ import numpy as np
 import nnzoo
 
 from ..zoo.boltzmann import ANNEALING_1985, BoltzmannMachine, encoder_connectivity
-from . import ConfigError, Recipe, register
+from . import Recipe, register
 
 __all__ = ["encoder_vectors", "train_encoder", "encoder_test"]
 
@@ -126,9 +126,6 @@ def train_encoder(config: dict, generator: nnzoo.Generator, progress: bool = Fal
 def fit(model, config: dict, data, out_dir, *, seed: int = 0, progress: bool = True, test: bool = True,
         resume: bool = False) -> dict:
     """The ``fit`` hook: train the runs, report the success rate and the cycles, draw."""
-    if resume:
-        raise ConfigError("run_recipe: resume: boltzmann trains in one go; drop --resume", key="resume",
-                          problem="is not supported by boltzmann; drop --resume")
     g = nnzoo.Generator().manual_seed(seed)
     t0 = time.perf_counter()
     out = train_encoder(config, g, progress)

@@ -33,7 +33,7 @@ from .. import nn
 from ..data import DataLoader, TensorDataset
 from ..train import Trainer
 from ..zoo.dbn import DBN
-from . import ConfigError, Recipe, default_optimizer, register
+from . import Recipe, default_optimizer, register
 from .rbm import image_grid, train_rbm
 
 __all__ = ["fashion_arrays", "pretrain", "finetune"]
@@ -103,9 +103,6 @@ def finetune(net: nn.Module, arrays: dict, config: dict, out_dir, seed: int, pro
 def fit(model: DBN, config: dict, data, out_dir, *, seed: int = 0, progress: bool = True, test: bool = True,
         resume: bool = False) -> dict:
     """The ``fit`` hook: pretrain, fine-tune both nets, compare, draw."""
-    if resume:
-        raise ConfigError("run_recipe: resume: dbn trains in one go; drop --resume", key="resume",
-                          problem="is not supported by dbn; drop --resume")
     arrays = fashion_arrays(config["n_val"])
     g = nnzoo.Generator().manual_seed(seed)
     dbn = DBN((784, *config["hidden"]), generator=g)

@@ -142,9 +142,6 @@ def load_classifier(config: dict, out_dir: pathlib.Path, seed: int, progress: bo
 def fit(model: DCGAN, config: dict, data, out_dir, *, seed: int = 0, progress: bool = True, test: bool = True,
         resume: bool = False) -> dict:
     """Train the DCGAN, write its samples and pictures, score it (the ``fit`` hook of the ``dcgan`` recipe)."""
-    if resume:
-        raise ConfigError("run_recipe: resume: dcgan trains in one go; drop --resume", key="resume",
-                          problem="is not supported by dcgan; drop --resume")
     train_x, _, test_x = data
     out_dir = pathlib.Path(out_dir)
     classifier, classifier_info = load_classifier(config, out_dir, seed, progress) if test else (None, None)

@@ -75,9 +75,6 @@ def standardise(train: np.ndarray, *others: np.ndarray, eps: float = 0.1) -> lis
 def fit(model: ELM, config: dict, data: tuple, out_dir, *, seed: int = 0, progress: bool = True,
         test: bool = True, resume: bool = False) -> dict:
     """Draw the hidden layer, fit the read-out, test (the ``fit`` hook of ``elm``)."""
-    if resume:
-        raise ConfigError("run_recipe: resume: an ELM is fitted in one go; drop --resume", key="resume",
-                          problem="is not supported by elm; drop --resume")
     (Xtr, ytr), val_split, (Xte, yte) = data
     parts = standardise(Xtr, Xte, *([val_split[0]] if val_split else []))
     Xtr_t, Xte_t = nnzoo.tensor(parts[0]), nnzoo.tensor(parts[1])

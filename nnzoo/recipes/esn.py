@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from ..zoo.esn import ESN
-from . import ConfigError, Recipe, register
+from . import Recipe, register
 
 __all__ = ["mackey_glass", "forecasting_split", "load_data", "build_model", "fit", "regression_scores"]
 
@@ -121,9 +121,6 @@ def fit(model: ESN, config: dict, data, out_dir, *, seed: int = 0, progress: boo
         resume: bool = False) -> dict:
     """Fit the readout by teacher forcing, predict the held-out part, run free, draw (the esn recipe's ``fit``
     hook)."""
-    if resume:
-        raise ConfigError("run_recipe: resume: an ESN's readout is fitted in one go; drop --resume", key="resume",
-                          problem="is not supported by esn; drop --resume")
     series, (x_train, x_test, y_train, y_test) = data
     model = build_model(config, seed=seed)
     t0 = time.perf_counter()

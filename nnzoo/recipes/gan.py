@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import optim
 from ..zoo.gan import GAN, GANConfig, grid_modes, mode_metrics, ring_modes, sample_mixture, train_gan
-from . import ConfigError, Recipe, register
+from . import Recipe, register
 
 __all__ = ["build_model", "load_mixture", "fit", "DEFAULTS"]
 
@@ -71,9 +71,6 @@ def fit(model: GAN, config: dict, data, out_dir, *, seed: int = 0, progress: boo
         resume: bool = False) -> dict:
     """Train with :func:`~nnzoo.zoo.gan.train_gan`, then sample, measure and draw (the ``fit`` hook)."""
     import nnzoo
-    if resume:
-        raise ConfigError("run_recipe: resume: the GAN recipes train in one go; drop --resume",
-                          key="resume", problem="is not supported by the GAN recipes; drop --resume")
     modes, sigma = data
     rng = np.random.default_rng(seed)
     noise_gen = nnzoo.Generator().manual_seed(seed + 1)

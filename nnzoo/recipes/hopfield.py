@@ -30,7 +30,7 @@ import nnzoo
 
 from ..autograd.arrays import array
 from ..zoo.hopfield import Hopfield, async_recall_, overlap
-from . import ConfigError, Recipe, register
+from . import Recipe, register
 
 __all__ = ["capacity_curve", "half_load", "pick_images", "THEORY"]
 
@@ -118,9 +118,6 @@ def pick_images(config: dict) -> np.ndarray:
 def fit(model, config: dict, data, out_dir, *, seed: int = 0, progress: bool = True, test: bool = True,
         resume: bool = False) -> dict:
     """The ``fit`` hook: the capacity curve, then the picture recall, then the pictures."""
-    if resume:
-        raise ConfigError("run_recipe: resume: hopfield stores in one go; drop --resume", key="resume",
-                          problem="is not supported by hopfield; drop --resume")
     g = nnzoo.Generator().manual_seed(seed)
     sizes = list(range(config["n_min"], config["n_max"] + 1, config["n_step"]))
     n_loads = round((config["load_max"] - config["load_min"]) / config["load_step"]) + 1

@@ -31,7 +31,7 @@ from ..creation import tensor
 from ..dtypes import float64
 from ..zoo.esn import ridge_readout
 from ..zoo.lsm import LSM
-from . import ConfigError, Recipe, register
+from . import Recipe, register
 
 __all__ = ["make_templates", "jittered", "readout_accuracy", "load_data", "build_model", "fit"]
 
@@ -126,9 +126,6 @@ def fit(model: LSM, config: dict, data, out_dir, *, seed: int = 0, progress: boo
         resume: bool = False) -> dict:
     """Drive the liquid with every sample, read out its end state, compare with the input readout, draw (the lsm
     recipe's ``fit`` hook)."""
-    if resume:
-        raise ConfigError("run_recipe: resume: the liquid is fixed and its readout fitted in one go; drop --resume",
-                          key="resume", problem="is not supported by lsm; drop --resume")
     model = build_model(config, seed=seed)
     rng = np.random.default_rng(seed + 1)
     K, last = config["templates"], max(1, round(30 / config["dt"]))

@@ -32,7 +32,7 @@ from ..zoo.markov import (
     tokenize_words,
     transition_matrix,
 )
-from . import ConfigError, Recipe, register
+from . import Recipe, register
 from .char_rnn import WORKS_RULE, shakespeare_vocab
 
 __all__ = ["CHAR_RNN_VAL_LOSS", "load_data", "fit"]
@@ -88,9 +88,6 @@ def fit(model, config: dict, data, out_dir, *, seed: int = 0, progress: bool = T
         resume: bool = False) -> dict:
     """Count every order, score the validation and test texts, sample, draw (the markov recipe's ``fit`` hook)."""
     from ..random import Generator
-    if resume:
-        raise ConfigError("run_recipe: resume: a Markov chain is counted in one go; drop --resume", key="resume",
-                          problem="is not supported by markov; drop --resume")
     train, val, tst = data
     vocab = shakespeare_vocab(config["works"] or None)
     V = len(vocab)

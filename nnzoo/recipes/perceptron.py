@@ -32,7 +32,7 @@ import numpy as np
 import nnzoo
 
 from ..zoo.perceptron import Perceptron, max_margin, novikoff_bound, signed_targets
-from . import ConfigError, Recipe, digits_splits, register
+from . import Recipe, digits_splits, register
 
 __all__ = ["separable_data", "subset_arrays", "fit"]
 
@@ -104,9 +104,6 @@ def _accuracy_binary(model, X, y) -> float:
 def fit(model: Perceptron, config: dict, data: dict, out_dir, *, seed: int = 0, progress: bool = True,
         test: bool = True, resume: bool = False) -> dict:
     """Train on each task asked, draw, and return the figures (the ``fit`` hook of ``perceptron``)."""
-    if resume:
-        raise ConfigError("run_recipe: resume: the perceptron trains in one go (seconds); drop --resume",
-                          key="resume", problem="is not supported by perceptron; drop --resume")
     from ..viz.plots import plot_decision_boundary
     rng = np.random.default_rng(seed)
     result_test, val, figures, histories, extra = {}, None, [], {}, {}

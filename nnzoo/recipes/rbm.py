@@ -36,7 +36,7 @@ import nnzoo
 
 from .. import optim
 from ..zoo.rbm import RBM
-from . import ConfigError, Recipe, register
+from . import Recipe, register
 
 __all__ = ["nudge_dataset", "digits_pipeline_data", "binarised_fashion", "train_rbm", "fit_digits",
            "fit_fashion", "image_grid"]
@@ -207,9 +207,6 @@ def fit_fashion(config: dict, seed: int, progress: bool = False) -> dict:
 def fit(model, config: dict, data, out_dir, *, seed: int = 0, progress: bool = True, test: bool = True,
         resume: bool = False) -> dict:
     """The ``fit`` hook: the digits pipeline, then the Fashion-MNIST likelihoods, then the pictures."""
-    if resume:
-        raise ConfigError("run_recipe: resume: rbm trains in one go; drop --resume", key="resume",
-                          problem="is not supported by rbm; drop --resume")
     digits = fit_digits(config, seed, progress)
     rbm = digits["rbm"]
     g = nnzoo.Generator().manual_seed(seed + 2)

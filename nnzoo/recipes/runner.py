@@ -250,6 +250,9 @@ def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: d
     if not _is_int(seed) or not 0 <= seed < _SEED_LIMIT:
         raise ConfigError(f"run_recipe: seed must be an integer in [0, 2**63), got {seed!r}", key="seed",
                           problem=f"must be an integer in [0, 2**63), got {seed!r}")
+    if resume and r.fit is not None:   # a fit hook trains by its own rule in one go: no resumable checkpoint
+        raise ConfigError(f"run_recipe: resume: {name} trains in one go (its own fit rule); drop --resume",
+                          key="resume", problem=f"is not supported by {name}, which trains in one go; drop --resume")
     out = make_out_dir(out_dir or os.path.join("runs", name))
     manual_seed(seed)
     data = r.load_data(config)

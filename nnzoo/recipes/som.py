@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from ..zoo.som import DECAYS, NEIGHBORHOODS, SOM
-from . import ConfigError, Recipe, register
+from . import Recipe, register
 
 __all__ = ["load_data", "standardize", "build_model", "fit"]
 
@@ -57,9 +57,6 @@ def build_model(config: dict, seed: int = 0) -> SOM:
 def fit(model: SOM, config: dict, data, out_dir, *, seed: int = 0, progress: bool = True, test: bool = True,
         resume: bool = False) -> dict:
     """Initialise, train one sample at a time, measure, draw (the som recipe's ``fit`` hook)."""
-    if resume:
-        raise ConfigError("run_recipe: resume: a map trains in one go; drop --resume", key="resume",
-                          problem="is not supported by som; drop --resume")
     x, labels = data
     model = build_model(config, seed=seed)
     if config["init"] == "pca":

@@ -68,12 +68,6 @@ def blas_threads(n: int):
         yield
 
 
-def _no_resume(resume, name):
-    if resume:
-        raise ConfigError(f"run_recipe: resume: {name} trains in one go; drop --resume", key="resume",
-                          problem=f"is not supported by {name}; drop --resume")
-
-
 # ---- vae ------------------------------------------------------------------------------------------------------
 
 def load_fashion(config: dict) -> tuple:
@@ -113,7 +107,6 @@ def fit_vae(model: VAE, config: dict, data, out_dir, *, seed: int = 0, progress:
             resume: bool = False) -> dict:
     """Train the VAE as the official example does (shuffled batches, Adam, −ELBO summed over the batch), then
     test, estimate the importance-weighted likelihood and draw (the ``fit`` hook of ``vae``)."""
-    _no_resume(resume, "vae")
     with blas_threads(config["blas_threads"]):
         return _fit_vae(model, config, data, out_dir, seed=seed, progress=progress, test=test)
 
@@ -381,7 +374,6 @@ def fit_dcign(model: DCIGN, config: dict, data, out_dir, *, seed: int = 0, progr
               test: bool = True, resume: bool = False) -> dict:
     """Train the DC-IGN for ``steps`` batches, each varying one factor drawn at random (the dcign scheme) or all
     of them (the vae baseline); then test, score the disentanglement and draw (the ``fit`` hook of ``dcign``)."""
-    _no_resume(resume, "dcign")
     with blas_threads(config["blas_threads"]):
         return _fit_dcign(model, config, data, out_dir, seed=seed, progress=progress, test=test)
 

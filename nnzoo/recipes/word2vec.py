@@ -97,9 +97,6 @@ def evaluate(wv) -> dict:
 def fit(model: Word2Vec, config: dict, sentences, out_dir, *, seed: int = 0, progress: bool = True,
         test: bool = True, resume: bool = False) -> dict:
     """Train, save the vectors, evaluate, probe and draw (the ``fit`` hook of the word2vec recipes)."""
-    if resume:
-        raise ConfigError("run_recipe: resume: word2vec trains in one go (its runs are short); drop --resume",
-                          key="resume", problem="is not supported by word2vec; drop --resume")
     model.seed = seed + 1
     t0 = time.perf_counter()
     model.build_vocab(sentences)
