@@ -165,4 +165,5 @@ from .runner import ConfigError, RunError, load_run, make_out_dir, recipe_config
 from . import mlp, lenet, char_rnn, gpt, seq2seq, rnn_shapes, word2vec  # noqa: E402
 from . import autoencoder, vae, gan, dcgan, mc_dropout  # noqa: E402  (issue 18: the generative zoo)
 from . import perceptron, rbf, hopfield, boltzmann, rbm, dbn, markov, som, elm, esn, lsm  # noqa: E402  (issue 19)
+from . import ntm, dnc, capsnet, caption, nas_rnn  # noqa: E402  (issue 20: memory, capsules, captions, NAS)
 # isort: on
