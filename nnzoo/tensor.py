@@ -8,6 +8,7 @@ import mmap
 import numbers
 import os
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -324,12 +325,46 @@ class Tensor:
         node = self.grad_fn
         return node is not None and node._retained is not None and self._output_nr in node._retained
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> None:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it. Returns a
+        handle whose ``remove()`` unregisters the hook."""
         if not self.requires_grad:
-            raise RuntimeError("register_hook on a tensor that does not require grad")
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         node, nr = self._edge()
-        node.register_prehook(nr, hook)
+        return node.register_prehook(nr, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(self)`` after a backward pass accumulated this leaf's gradient into ``.grad``.
+
+        Hooks of one leaf run in registration order, after its ``register_hook`` hooks and the accumulation, in
+        the pass's grad mode (off unless ``create_graph=True``); ``autograd.grad`` accumulates nothing and calls
+        none. The hook may change the tensor and its ``.grad`` in place (an optimizer step fused into backward);
+        it must return None. Leaves only, as PyTorch.
+
+        Args:
+            hook: ``hook(param) -> None``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example::
+
+            >>> v = nnzoo.zeros(3, requires_grad=True)
+            >>> h = v.register_post_accumulate_grad_hook(lambda p: p.add_(p.grad, alpha=-0.01))
+            >>> v.backward(nnzoo.tensor([1., 2., 3.]))
+            >>> v
+            tensor([-0.0100, -0.0200, -0.0300], requires_grad=True)
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        node = self._edge()[0]
+        if node._post_hooks is None:
+            node._post_hooks = OrderedDict()
+        handle = RemovableHandle(node._post_hooks)
+        node._post_hooks[handle.id] = hook
+        return handle
 
     # ---- dtype conversion and copies ---------------------------------------------------------------
     def to(self, *args: Any, dtype: dtypes.dtype | None = None, **kwargs: Any) -> Tensor:
@@ -1671,6 +1706,7 @@ from . import sparse as _sparse  # noqa: E402
 from .autograd import engine  # noqa: E402
 from .autograd.function import AccumulateGrad  # noqa: E402
 from .autograd.grad_mode import state  # noqa: E402
+from .autograd.hooks import RemovableHandle  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402

@@ -1,9 +1,15 @@
 """The backward pass: an iterative walk of the graph in dependency order (no recursion, so a chain of
 100,000 ops backprops fine). ``backward`` accumulates into leaves' ``.grad``; ``grad`` returns the
-gradients of chosen inputs and leaves ``.grad`` alone."""
+gradients of chosen inputs and leaves ``.grad`` alone.
+
+Around the walk, PyTorch's engine hooks: a leaf's post-accumulate-grad hooks run right after its ``.grad`` was
+updated (``Tensor.register_post_accumulate_grad_hook``), and the callbacks queued during a pass
+(``Variable._execution_engine.queue_callback``) run once when it finishes.
+"""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,13 +28,19 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Tensor | Sequence
     if inputs is not None:
         inputs = _as_tuple(inputs)
         targets = [_input_edge(t, i) for i, t in enumerate(inputs)]
-    captured = _execute(tensors, grads, retain_graph, create_graph, targets, accumulate=targets is None)
-    if targets is not None:  # backward(inputs=...): accumulate only into these
-        for t, g in zip(inputs, captured):
-            if g is not None:
-                if not create_graph:
-                    g = g.detach()
-                t.grad = g if t.grad is None else t.grad + g
+    finish = None
+    if targets is not None:  # backward(inputs=...): accumulate only into these, when the walk is done
+
+        def finish(captured):
+            for t, g in zip(inputs, captured):
+                if g is not None:
+                    if not create_graph:
+                        g = g.detach()
+                    t.grad = g if t.grad is None else t.grad + g
+                    edge = t._accum if t.grad_fn is None else None
+                    if edge is not None and edge[0]._post_hooks:
+                        edge[0].run_post_hooks()
+    _execute(tensors, grads, retain_graph, create_graph, targets, accumulate=targets is None, finish=finish)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -142,7 +154,52 @@ def _needed(roots, deps, target_nodes):
     return needed
 
 
-def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate):
+class _Callbacks(threading.local):
+    """The callbacks queued by each backward pass running in this thread, innermost pass last."""
+
+    def __init__(self):
+        self.stack = []
+
+
+_callbacks = _Callbacks()
+
+
+class _ExecutionEngine:
+    """``torch.autograd.Variable._execution_engine``: the engine object; ``queue_callback`` is what it offers."""
+
+    def queue_callback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` once when the backward pass now running finishes (after every node ran and every
+        ``.grad`` was accumulated), in the order queued; a callback may queue more. Only during a backward
+        pass (from a hook or a custom Function's backward): elsewhere it raises, as PyTorch.
+
+        Example::
+
+            >>> from nnzoo.autograd import Variable
+            >>> w = nnzoo.ones(2, requires_grad=True)
+            >>> y = (w * 3).sum()
+            >>> _ = y.register_hook(lambda g: Variable._execution_engine.queue_callback(lambda: print(w.grad)))
+            >>> y.backward()
+            tensor([3., 3.])
+        """
+        stack = _callbacks.stack
+        if not stack:
+            raise RuntimeError("Final callbacks can only be installed during backward pass.")
+        stack[-1].append(callback)
+
+    def run_backward(self, tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor | None], keep_graph: bool,
+                     create_graph: bool, inputs: Sequence[Tensor] = (), allow_unreachable: bool = True,
+                     accumulate_grad: bool = True) -> tuple[Tensor | None, ...] | None:
+        """PyTorch's low-level entry point: ``backward`` when ``accumulate_grad``, else ``grad`` of ``inputs``."""
+        if accumulate_grad:
+            backward(tensors, grad_tensors, keep_graph, create_graph, inputs or None)
+            return None
+        return grad(tensors, inputs, grad_tensors, keep_graph, create_graph, allow_unused=allow_unreachable)
+
+
+execution_engine = _ExecutionEngine()
+
+
+def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate, finish=None):
     root_edges = [t._edge() for t in tensors]
     roots = [e[0] for e in root_edges]
     deps = _dependencies(roots)
@@ -163,6 +220,8 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate):
     ready = [n for n in set(roots) if deps.get(n, 0) == 0]
     prev = state.enabled
     state.enabled = create_graph
+    queued = []
+    _callbacks.stack.append(queued)
     try:
         while ready:
             node = ready.pop()
@@ -185,6 +244,8 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate):
                         node.accumulate(buf[0], create_graph, fresh)
                     except SparseNotImplementedError:  # a sparse gradient, or a sparse .grad (nnzoo.sparse)
                         _accumulate_sparse(node, buf[0], create_graph, fresh)
+                    if node._post_hooks:
+                        node.run_post_hooks()
                 continue
             edges = node.next_functions
             if buf is not None and (targets is None or node in needed):
@@ -226,7 +287,14 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate):
                         deps[m] = d
                         if d == 0:
                             ready.append(m)
+        if finish is not None:
+            finish(captured)
+        i = 0
+        while i < len(queued):  # a callback may queue more: they run too, in order
+            queued[i]()
+            i += 1
     finally:
+        _callbacks.stack.pop()
         state.enabled = prev
     return captured
 
@@ -280,7 +348,7 @@ def _run_hooks(node, buf):
     for nr, hooks in node._pre_hooks.items():
         if buf[nr] is None:
             continue
-        for hook in hooks:
+        for hook in list(hooks.values()):
             new = hook(buf[nr])
             if new is not None:
                 buf[nr] = new

@@ -18,6 +18,7 @@ forward and backward raises instead of giving a wrong gradient.
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .grad_mode import state
+from .hooks import RemovableHandle
 
 _make = Tensor._make
 _new = object.__new__
@@ -77,7 +79,7 @@ class Function:
     _n_out = 1
     _saved = ()
     _freed = False
-    _pre_hooks = None  # {output_nr: [hook(grad) -> grad | None]}
+    _pre_hooks = None  # {output_nr: OrderedDict(handle id -> hook(grad) -> grad | None)}
     _retained = None  # {output_nr: weakref to a non-leaf Tensor that called retain_grad()}
     _non_diff = None
     _is_accumulator = False
@@ -113,14 +115,21 @@ class Function:
             n = TORCH_NAMES.get(f"{cls.__module__}.{cls.__qualname__}") or cls.__name__ + "Backward0"
         return n
 
-    def register_hook(self, hook: Callable[..., Any]) -> None:
+    def register_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Hook called with the gradients of this node's outputs (used by ``Tensor.register_hook``)."""
-        self.register_prehook(0, hook)
+        return self.register_prehook(0, hook)
 
-    def register_prehook(self, output_nr: int, hook: Callable[..., Any]) -> None:
+    def register_prehook(self, output_nr: int, hook: Callable[..., Any]) -> RemovableHandle:
+        """``hook(grad)`` runs when the gradient of output ``output_nr`` is complete, before this node's backward;
+        a returned tensor replaces the gradient. Returns the handle that removes it."""
         if self._pre_hooks is None:
             self._pre_hooks = {}
-        self._pre_hooks.setdefault(output_nr, []).append(hook)
+        hooks = self._pre_hooks.get(output_nr)
+        if hooks is None:
+            hooks = self._pre_hooks[output_nr] = OrderedDict()
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def __repr__(self):
         return f"<{self.name()}>"
@@ -301,9 +310,23 @@ class AccumulateGrad(Function):
     """The graph node of a leaf that requires grad: adds incoming gradients into ``leaf.grad``."""
 
     _is_accumulator = True
+    _post_hooks = None  # OrderedDict(handle id -> hook(leaf)): Tensor.register_post_accumulate_grad_hook
 
     def __init__(self, leaf):
         self.variable = weakref.ref(leaf)
+
+    def run_post_hooks(self) -> None:
+        """Call the leaf's post-accumulate-grad hooks, in registration order, after its ``.grad`` was updated."""
+        var = self.variable()
+        if var is None:
+            return
+        for hook in list(self._post_hooks.values()):
+            res = hook(var)
+            if res is None or res is var:  # PyTorch lets the leaf itself through (``p.add_(...)`` returns it)
+                continue
+            if not isinstance(res, Tensor):
+                raise TypeError(f"expected Variable, but hook returned '{type(res).__name__}'")
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
     def accumulate(self, g, create_graph, fresh):
         var = self.variable()

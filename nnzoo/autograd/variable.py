@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import dtypes
 from ..tensor import Size, Tensor
+from .engine import execution_engine
 
 __all__ = ["Variable", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
            "CharTensor", "ByteTensor", "BoolTensor"]
@@ -38,6 +39,8 @@ class Variable(metaclass=_VariableMeta):
         >>> v.grad
         tensor([3., 3.])
     """
+
+    _execution_engine = execution_engine  # queue_callback(fn): fn runs when the running backward pass ends
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = False, volatile: bool = False) -> Tensor:
         if data is None:
