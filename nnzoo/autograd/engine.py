@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..tensor import SparseNotImplementedError, Tensor
+from . import anomaly_mode
 from .grad_mode import state
 
 
@@ -218,6 +219,7 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate, fi
             target_at.setdefault(node, []).append((nr, i))
         needed = _needed(roots, deps, target_at)
     ready = [n for n in set(roots) if deps.get(n, 0) == 0]
+    anomaly = anomaly_mode.state.enabled
     prev = state.enabled
     state.enabled = create_graph
     queued = []
@@ -252,7 +254,9 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate, fi
                 if node._n_out > 1:
                     buf = [g if g is not None else Tensor._make(np.zeros(shape, dtype))
                            for g, (shape, dtype) in zip(buf, node._out_meta)]
-                if node._array_forward:  # built-in op: trusted to return one gradient per input
+                if anomaly:
+                    in_grads = _checked_backward(node, buf)
+                elif node._array_forward:  # built-in op: trusted to return one gradient per input
                     in_grads = node.backward(node, *buf)
                     if type(in_grads) is not tuple:
                         in_grads = (in_grads,)
@@ -297,6 +301,32 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate, fi
         _callbacks.stack.pop()
         state.enabled = prev
     return captured
+
+
+def _checked_backward(node, buf):
+    """A node's backward under anomaly detection: an error (with ``check_nan``, a NaN in a returned gradient)
+    first warns with the stack that created the node in forward, as PyTorch."""
+    try:
+        if node._array_forward:
+            in_grads = node.backward(node, *buf)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+        else:
+            in_grads = node._run_backward(buf)
+        if anomaly_mode.state.check_nan:
+            for i, g in enumerate(in_grads):
+                if g is None or (node.next_functions[i] if i < len(node.next_functions) else None) is None:
+                    continue
+                try:
+                    a = g._data
+                except SparseNotImplementedError:  # a sparse gradient: its values
+                    a = g._sp_values
+                if a.dtype.kind in "fc" and np.isnan(a).any():
+                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+    except Exception:
+        anomaly_mode.warn_forward_trace(node)
+        raise
+    return in_grads
 
 
 def _accumulate(old, g, owned):

@@ -25,11 +25,13 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from . import anomaly_mode
 from .grad_mode import state
 from .hooks import RemovableHandle
 
 _make = Tensor._make
 _new = object.__new__
+_anomaly = anomaly_mode.state
 _ndarray = np.ndarray
 _asarray = np.asarray
 
@@ -220,6 +222,8 @@ class Function:
 
     def _record(self, args, out):
         """Make this node the grad_fn of the outputs: edges to the inputs, saved tensors."""
+        if _anomaly.enabled:  # detect_anomaly: remember where the forward op was called
+            self._anomaly_trace = anomaly_mode.record_stack()
         edges = []
         needs = []
         for a in args:
