@@ -164,7 +164,6 @@ class _Captioner(nn.Module):
             attn = None                            # (k, t, L): the alive prefixes' attention rows
             finished = []                          # (normalised score, tokens, weights, score)
             for t in range(max_len):
-                k = len(beams)
                 prev = tensor(np.array([bs[-1] if bs else c.bos_index for bs in beams], dtype=np.int64))
                 logits, state, a = self.step(prev, state, memory)
                 z = array(logits).astype(np.float64)                                       # (k, V)

@@ -131,7 +131,7 @@ def test_beam_search_width_one_is_greedy_and_scores_are_log_probabilities(attent
     model = (ShowAttendTell if attention else ShowAndTell)(**SMALL).double().eval()
     images = nnzoo.tensor(_inputs(2, B=3)[0])
     tokens, _ = model.greedy(images)
-    for b, (seq, weights, score) in enumerate(model.beam_search(images, beam_width=1)):
+    for b, (seq, _, _) in enumerate(model.beam_search(images, beam_width=1)):
         row = [t for t in tokens.numpy()[b] if t != 0]
         assert seq == row
     for b, (seq, weights, score) in enumerate(model.beam_search(images, beam_width=4)):
