@@ -512,6 +512,13 @@ class Tensor:
             raise RuntimeError(
                 f"{name}: a leaf tensor that requires grad can't be changed in place while grad mode is "
                 "on; wrap the update in nnzoo.no_grad() (as optimizers do) or use the out-of-place form")
+        if self.grad_fn is not None and self.grad_fn._forbid_inplace:
+            raise RuntimeError(
+                f"Output {self._output_nr} of {type(self.grad_fn).__name__} is a view and is being modified inplace. "
+                "This view was created inside a custom Function (or because an input was returned as-is) and the "
+                "autograd logic to handle view+inplace would override the custom backward associated with the custom "
+                "Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by cloning "
+                "the output of the custom Function.")
         # the op sees an alias (same memory and version counter) so that, if it saved its input for
         # backward, that one reference can be swapped for a copy of the values before they are overwritten
         alias = Tensor._make(self._data, self.requires_grad, self.grad_fn, self._output_nr)

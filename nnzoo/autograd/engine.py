@@ -251,7 +251,7 @@ def _execute(tensors, grads, retain_graph, create_graph, targets, accumulate, fi
                 continue
             edges = node.next_functions
             if buf is not None and (targets is None or node in needed):
-                if node._n_out > 1:
+                if node._n_out > 1 and node._materialize_grads:
                     buf = [g if g is not None else Tensor._make(np.zeros(shape, dtype))
                            for g, (shape, dtype) in zip(buf, node._out_meta)]
                 if anomaly:

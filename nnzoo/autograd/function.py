@@ -85,6 +85,8 @@ class Function:
     _retained = None  # {output_nr: weakref to a non-leaf Tensor that called retain_grad()}
     _non_diff = None
     _is_accumulator = False
+    _materialize_grads = True  # gradients of outputs that got none are zeros when backward runs (set_materialize_grads)
+    _forbid_inplace = False  # outputs may not be changed in place with grad on (the module backward hooks' identity)
 
     # ---- the user-facing ctx API ------------------------------------------------------------
     _to_save = None
@@ -100,6 +102,10 @@ class Function:
                 "tensors after they were freed). The first backward frees the graph; call "
                 "backward(retain_graph=True) the first time if you need to backward twice.")
         return tuple(None if s is None else s.unpack(self) for s in self._saved)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None (not zeros) for the outputs that got no gradient (PyTorch's)."""
+        self._materialize_grads = bool(value)
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
         self._non_diff = {id(t._data if isinstance(t, Tensor) else t) for t in tensors}

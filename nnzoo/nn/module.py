@@ -1,9 +1,10 @@
 """``nn.Module``: the base of every layer and model. It does bookkeeping only: registering parameters,
 buffers and submodules by attribute assignment, walking them, train/eval, dtype casts, state dicts and
-forward hooks, all with PyTorch's names and key formats."""
+hooks (forward, forward-pre, full backward and backward-pre, per module and global), all with PyTorch's names,
+key formats and call order."""
 from __future__ import annotations
 
-import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -12,11 +13,160 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.arrays import array, assign_, bump_version
-from ..autograd.grad_mode import no_grad
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.hooks import RemovableHandle
 from ..tensor import Size, Tensor
 from .parameter import Parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "RemovableHandle", "register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_pre_hook", "register_module_full_backward_hook"]
+
+# ---- global hooks (torch.nn.modules.module.register_module_*): they run for every module, before its own ----
+_global_forward_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_forward_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_forward_hooks_with_kwargs: OrderedDict[int, bool] = OrderedDict()
+_global_forward_hooks_always_called: OrderedDict[int, bool] = OrderedDict()
+_global_backward_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_backward_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+
+
+def register_module_forward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """``hook(module, args)`` before every module's ``forward`` (and before the module's own pre-hooks); a returned
+    value replaces the args. Returns the handle that removes it."""
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(hook: Callable[..., Any], *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with ``with_kwargs``) after every
+    module's ``forward``; a returned value replaces the output; ``always_call`` runs it even when forward raises."""
+    handle = RemovableHandle(_global_forward_hooks, extra_dict=[_global_forward_hooks_with_kwargs,
+                                                               _global_forward_hooks_always_called])
+    _global_forward_hooks[handle.id] = hook
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """``hook(module, grad_output)`` for every module, as ``Module.register_full_backward_pre_hook``."""
+    handle = RemovableHandle(_global_backward_pre_hooks)
+    _global_backward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """``hook(module, grad_input, grad_output)`` for every module, as ``Module.register_full_backward_hook``."""
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+class BackwardHookFunction(Function):
+    """The identity on a module's input (or output) tensors whose backward hands their gradients to the module's
+    backward hooks (``torch.nn.modules._functions.BackwardHookFunction``). Its outputs may not be changed in
+    place while grad is on (the in-place op would replace this node and skip the hooks): that raises, as PyTorch.
+    """
+
+    _forbid_inplace = True
+
+    @staticmethod
+    def forward(ctx, on_grads, materialize, *tensors):
+        # NOTE: PyTorch's hooks see None for a module output that got no gradient (a pre-hook on this node) but
+        # zeros for an input tensor that got none, even one that does not require grad (a post-hook): the
+        # output side passes materialize=False, the input side True
+        ctx.on_grads = on_grads
+        ctx.set_materialize_grads(materialize)
+        ctx.mark_non_differentiable(*[t for t in tensors if not t.requires_grad])
+        return tensors
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, None, *ctx.on_grads(grads))
+
+
+class _BackwardHook:
+    """One call's link between the gradients of a module's outputs and those of its inputs
+    (``torch.utils.hooks.BackwardHook``): the output node runs the backward pre-hooks on grad_output and keeps
+    it; the input node then calls the full backward hooks with (grad_input, grad_output), whose returns replace
+    grad_input. Non-tensor arguments appear as None in both tuples."""
+
+    def __init__(self, module, hooks, pre_hooks):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.grad_outputs = None
+        self.n_inputs = self.n_outputs = -1
+        self.input_index = self.output_index = None
+
+    @staticmethod
+    def _pack(index, values, size):
+        res = [None] * size
+        for i, v in zip(index, values):
+            res[i] = v
+        return tuple(res)
+
+    def _wrap(self, on_grads, args, materialize):
+        index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        tensors = [args[i] for i in index]
+        if not (any(t.requires_grad for t in tensors) and is_grad_enabled()):
+            return args, None
+        wrapped = BackwardHookFunction.apply(on_grads, materialize, *tensors)
+        out = list(args)
+        for i, t in zip(index, wrapped):
+            out[i] = t
+        return tuple(out), index
+
+    def setup_input_hook(self, args):
+        def on_grads(grad_input):
+            if self.grad_outputs is None:
+                return grad_input
+            res = self._pack(self.input_index, grad_input, self.n_inputs)
+            for hook in self.hooks:
+                out = hook(self.module, res, self.grad_outputs)
+                if out is None:
+                    continue
+                if len(out) != len(res):
+                    raise RuntimeError("Backward hook returned an invalid number of grad_input, "
+                                       f"got {len(out)}, but expected {len(res)}")
+                res = out
+            self.grad_outputs = None
+            return tuple(res[i] for i in self.input_index)
+        res, self.input_index = self._wrap(on_grads, args, True)
+        self.n_inputs = len(args)
+        return res
+
+    def setup_output_hook(self, result):
+        def on_grads(grad_output):
+            self.grad_outputs = self._pack(self.output_index, grad_output, self.n_outputs)
+            for pre_hook in self.pre_hooks:
+                out = pre_hook(self.module, self.grad_outputs)
+                if out is None:
+                    continue
+                if len(out) != len(self.grad_outputs):
+                    raise RuntimeError("Backward pre hook returned an invalid number of grad_output, "
+                                       f"got {len(out)}, but expected {len(self.grad_outputs)}")
+                self.grad_outputs = out
+            local = self.grad_outputs
+            if self.input_index is None:  # no input requires grad: the hooks fire here, grad_input all None
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients.", stacklevel=2)
+                grad_inputs = (None,) * self.n_inputs
+                for hook in self.hooks:
+                    res = hook(self.module, grad_inputs, self.grad_outputs)
+                    if res is not None and not (isinstance(res, tuple) and all(r is None for r in res)):
+                        raise RuntimeError("Backward hook for Modules where no input requires gradient should "
+                                           "always return None or None for all gradients.")
+                self.grad_outputs = None
+            return tuple(local[i] for i in self.output_index)
+        is_tuple = isinstance(result, tuple)
+        outs = result if is_tuple else (result,)
+        res, self.output_index = self._wrap(on_grads, outs, False)
+        self.n_outputs = len(outs)
+        return res if is_tuple else res[0]
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -30,25 +180,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
-
-
-class RemovableHandle:
-    """Returned by the hook registrations; ``remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks_dict: dict[int, Callable[..., Any]]) -> None:
-        self._hooks = hooks_dict
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _indent(text, spaces):
@@ -100,42 +231,144 @@ class Module:
         set_(self, "_buffers", OrderedDict())
         set_(self, "_non_persistent_buffers_set", set())
         set_(self, "_modules", OrderedDict())
+        set_(self, "_backward_pre_hooks", OrderedDict())
+        set_(self, "_backward_hooks", OrderedDict())
         set_(self, "_forward_hooks", OrderedDict())
+        set_(self, "_forward_hooks_with_kwargs", OrderedDict())
+        set_(self, "_forward_hooks_always_called", OrderedDict())
         set_(self, "_forward_pre_hooks", OrderedDict())
+        set_(self, "_forward_pre_hooks_with_kwargs", OrderedDict())
 
     def forward(self, *args, **kwargs) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     # ---- calling -------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs) -> Any:
-        if not self._forward_pre_hooks and not self._forward_hooks:
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+                or _global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks
+                or _global_backward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            res = hook(self, args, out)
-            if res is not None:
-                out = res
-        return out
+        return self._call_with_hooks(args, kwargs)
 
-    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False) -> RemovableHandle:
-        """``hook(module, args)`` runs before ``forward``; a returned value replaces the args
-        (a non-tuple is wrapped in one). Returns a handle whose ``remove()`` unregisters it."""
-        handle = RemovableHandle(self._forward_pre_hooks)
+    def _call_with_hooks(self, args, kwargs):
+        """PyTorch's ``_call_impl``: global then own forward pre-hooks, the input side of the backward hooks,
+        forward, global then own forward hooks, the output side of the backward hooks; when forward (or a hook)
+        raises, the ``always_call`` forward hooks not yet run are run (their own errors become warnings)."""
+        result = None
+        called = set()
+        try:
+            for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+                if hid in self._forward_pre_hooks_with_kwargs:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if isinstance(res, tuple) and len(res) == 2:
+                            args, kwargs = res
+                        else:
+                            raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
+                                               f"new_kwargs), but got {res}.")
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+            bw_hook = None
+            hooks = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+            pre_hooks = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+            if hooks or pre_hooks:
+                bw_hook = _BackwardHook(self, hooks, pre_hooks)
+                args = bw_hook.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hid in self._forward_hooks_always_called or hid in _global_forward_hooks_always_called:
+                    called.add(hid)
+                if hid in self._forward_hooks_with_kwargs or hid in _global_forward_hooks_with_kwargs:
+                    res = hook(self, args, kwargs, result)
+                else:
+                    res = hook(self, args, result)
+                if res is not None:
+                    result = res
+            if bw_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of "
+                                  f"Tensors but received {type(result)}", stacklevel=2)
+                else:
+                    result = bw_hook.setup_output_hook(result)
+            return result
+        except Exception:
+            for where, table, always in (("global module", _global_forward_hooks, _global_forward_hooks_always_called),
+                                         ("module", self._forward_hooks, self._forward_hooks_always_called)):
+                for hid, hook in table.items():
+                    if hid not in always or hid in called:
+                        continue
+                    try:
+                        if hid in self._forward_hooks_with_kwargs or hid in _global_forward_hooks_with_kwargs:
+                            res = hook(self, args, kwargs, result)
+                        else:
+                            res = hook(self, args, result)
+                        if res is not None:
+                            result = res
+                    except Exception as e:
+                        warnings.warn(f"{where} forward hook with ``always_call=True`` raised an exception that was "
+                                      f"silenced as another error was raised in forward: {e}", stacklevel=2)
+            raise
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args)`` runs before ``forward``; a returned value replaces the args (a non-tuple is
+        wrapped in one). With ``with_kwargs``, ``hook(module, args, kwargs)`` returns None or ``(args, kwargs)``.
+        ``prepend`` puts it before the hooks already registered. Returns a handle whose ``remove()`` unregisters it.
+        """
+        handle = RemovableHandle(self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs)
         self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
         if prepend:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False) -> RemovableHandle:
-        """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the output."""
-        handle = RemovableHandle(self._forward_hooks)
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the output. With
+        ``with_kwargs``, ``hook(module, args, kwargs, output)``; with ``always_call`` it also runs when forward
+        raises (with output None, its own error then only warns)."""
+        handle = RemovableHandle(self._forward_hooks, extra_dict=[self._forward_hooks_with_kwargs,
+                                                                  self._forward_hooks_always_called])
         self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output) -> tuple | None`` runs when the gradients w.r.t. the module's outputs are
+        computed, before those w.r.t. its inputs; a returned tuple (one entry per output, None for non-tensors)
+        replaces grad_output. Returns a handle whose ``remove()`` unregisters it."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output) -> tuple | None`` runs once the gradients w.r.t. the module's
+        positional tensor inputs are computed; a returned tuple (one entry per positional argument) replaces
+        grad_input. Non-tensor arguments and outputs are None in the tuples; when no input requires grad the
+        hook fires with grad_input all None. The module's forward may not change its inputs or outputs in place
+        while such a hook is registered (PyTorch's rule; e.g. ``ReLU(inplace=True)`` raises).
+
+        Example::
+
+            >>> lin = nnzoo.nn.Linear(3, 2)
+            >>> h = lin.register_full_backward_hook(lambda m, gi, go: print(gi[0].shape, go[0].shape))
+            >>> lin(nnzoo.ones(4, 3, requires_grad=True)).sum().backward()
+            nnzoo.Size([4, 3]) nnzoo.Size([4, 2])
+        """
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
     # ---- registration ----------------------------------------------------------------------------
