@@ -227,30 +227,30 @@ def test_distributed_sampler_without_shuffle_matches_torch(n, replicas, drop_las
         assert (nz.num_samples, nz.total_size) == (th.num_samples, th.total_size)
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 10, 1000])
+@pytest.mark.parametrize("seed", [0, 3, 2 ** 32 + 5, 2 ** 40 + 3])
+def test_torch_randperm_is_torchs_permutation(n, seed):
+    import torch
+
+    from nnzoo.data.sampler import torch_randperm
+    assert torch_randperm(n, seed) == torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+
+
+@pytest.mark.parametrize("n,replicas", [(10, 4), (11, 3), (5, 1), (2, 3), (100, 7)])
 @pytest.mark.parametrize("drop_last", [False, True])
-def test_distributed_sampler_shuffle_splits_one_permutation_per_epoch(drop_last):
+def test_distributed_sampler_shuffle_matches_torch(n, replicas, drop_last):
+    """Every rank's indices equal PyTorch's for the same arguments, over epochs (set_epoch) and seeds."""
     from torch.utils.data.distributed import DistributedSampler as TorchDS
 
     from nnzoo.data import DistributedSampler
-    n, replicas = 10, 4
-    samplers = [DistributedSampler(range(n), replicas, r, seed=3, drop_last=drop_last) for r in range(replicas)]
-    th = [TorchDS(range(n), replicas, r, seed=3, drop_last=drop_last) for r in range(replicas)]
-    epochs = []
-    for epoch in range(3):
-        for s in samplers:
-            s.set_epoch(epoch)
-        shares = [list(s) for s in samplers]
-        assert [len(x) for x in shares] == [len(t) for t in th] == [len(s) for s in samplers]
-        # interleaving the shares rebuilds the padded (or cut) permutation that every replica drew
-        merged = [shares[r][i] for i in range(len(shares[0])) for r in range(replicas)]
-        perm = nnzoo.randperm(n, generator=gen(3 + epoch)).tolist()
-        expected = perm[:len(merged)] if drop_last else (perm + perm)[:len(merged)]
-        assert merged == expected
-        epochs.append(shares)
-    assert epochs[0] != epochs[1]
-    again = DistributedSampler(range(n), replicas, 1, seed=3, drop_last=drop_last)
-    again.set_epoch(2)
-    assert list(again) == epochs[2][1]
+    for seed in (0, 3):
+        ours = [DistributedSampler(range(n), replicas, r, seed=seed, drop_last=drop_last) for r in range(replicas)]
+        theirs = [TorchDS(range(n), replicas, r, seed=seed, drop_last=drop_last) for r in range(replicas)]
+        for epoch in range(3):
+            for s in ours + theirs:
+                s.set_epoch(epoch)
+            assert [list(s) for s in ours] == [list(t) for t in theirs]
+            assert [len(s) for s in ours] == [len(t) for t in theirs]
 
 
 def test_distributed_sampler_errors():
@@ -263,7 +263,7 @@ def test_distributed_sampler_errors():
         with pytest.raises(ValueError) as th:
             TorchDS(range(4), num_replicas=2, rank=rank)
         assert str(nz.value) == str(th.value)
-    with pytest.raises(RuntimeError, match=r"num_replicas is required.*distributed issue"):
-        DistributedSampler(range(4))
-    with pytest.raises(RuntimeError, match="rank is required"):
-        DistributedSampler(range(4), num_replicas=2)
+    # without a process group, as PyTorch (the defaults come from the group: tests/distributed checks them)
+    for kwargs in ({}, {"num_replicas": 2}):
+        with pytest.raises(ValueError, match="Default process group has not been initialized"):
+            DistributedSampler(range(4), **kwargs)
