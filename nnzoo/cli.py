@@ -1,4 +1,4 @@
-"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``, ``translate``, ``gallery``, ``run``.
+"""The ``nnzoo`` command: ``tour``, ``datasets``, ``train``, ``sample``, ``translate``, ``gallery``, ``serve``, ``run``.
 ``nnzoo --help`` lists them."""
 import argparse
 import json
@@ -21,6 +21,8 @@ commands:
                               may 2018" (default: runs/date-translator)
   nnzoo gallery               every cell of the Neural Network Zoo chart with its nnzoo model and the
                               figures of its newest run (reads runs/, writes docs/zoo/README.md)
+  nnzoo serve                 web pages at http://127.0.0.1:8000: draw a digit and see every CNN layer,
+                              step through backprop, the playgrounds and the zoo gallery (reads runs/)
   nnzoo run SCRIPT [ARGS...]  run a PyTorch program unchanged, with nnzoo as `torch` and nnzoo.vision
                               as `torchvision`
 """
@@ -139,13 +141,21 @@ def _parser():
                                     "found under the --runs folders; written as Markdown with the pictures.")
     ga.add_argument("--runs", action="append", help="a folder of runs (repeatable; default: runs)")
     ga.add_argument("--out", default="docs/zoo", help="where README.md and img/ go (default: docs/zoo)")
+    sv = sub.add_parser("serve", help="web pages: the CNN visualiser, the backprop stepper, playgrounds, the gallery",
+                        description="Serve the pages (Starlette on uvicorn; the serve extra) over the runs under "
+                                    "--runs. When no run there can drive the CNN visualiser, the digits CNN is "
+                                    "trained first (seconds). Binds 127.0.0.1 unless --host says otherwise.")
+    sv.add_argument("--host", help="the address to bind (default: 127.0.0.1); another than this machine's "
+                                   "loopback exposes the pages to the network and must be given explicitly")
+    sv.add_argument("--port", type=int, default=8000, help="the port (default: 8000; 0: any free port)")
+    sv.add_argument("--runs", default="runs", help="the folder of runs the pages read (default: runs)")
     rn = sub.add_parser("run", help="run a PyTorch program unchanged with nnzoo as torch", add_help=False,
                         description="Run SCRIPT as `python SCRIPT ARGS...` would, with `import torch` and "
                                     "`import torchvision` answered by nnzoo (see nnzoo/run.py).")
     rn.add_argument("script", nargs="?", help="the program")
     rn.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     parser.commands = {"tour": tour, "datasets": ds, "train": tr, "sample": sa, "translate": tl, "gallery": ga,
-                       "run": rn}
+                       "serve": sv, "run": rn}
     return parser
 
 
@@ -344,6 +354,8 @@ def _run(parser, args, argv):
         return _cmd_translate(args)
     if args.command == "gallery":
         return _cmd_gallery(args)
+    if args.command == "serve":
+        return _cmd_serve(args)
     return _cmd_train(args)
 
 
@@ -360,6 +372,38 @@ def _cmd_gallery(args):
         raise _UsageError(f"argument --out: cannot write there ({e.strerror or e})") from None
     done = sum(r["run"] is not None for r in rows)
     print(f"{len(rows)} cells, {done} with a recorded run; written to {page}")
+    return 0
+
+
+def _cmd_serve(args):
+    if not 0 <= args.port <= 65535:
+        raise _UsageError(f"argument --port: must be an integer in [0, 65535], got {args.port}")
+    if args.host is not None and not args.host.strip():
+        raise _UsageError("argument --host: empty; give an address, e.g. 127.0.0.1")
+    if os.path.exists(args.runs) and not os.path.isdir(args.runs):
+        raise _UsageError(f"argument --runs: {args.runs!r} is a file, not a folder of runs")
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise _UsageError("needs Starlette and uvicorn: pip install 'nnzoo[serve]'") from None
+    from .serve import is_loopback, serve
+    host = args.host or "127.0.0.1"
+    if not is_loopback(host):
+        print(f"nnzoo serve: warning: --host {host} makes the pages reachable from other machines", file=sys.stderr)
+    where = f"http://{'[' + host + ']' if ':' in host else host}:{args.port}"
+    print(f"nnzoo serve: the pages at {where}/ (CNN visualiser /cnn, backprop stepper /backprop, "
+          f"playgrounds /play, zoo gallery /gallery); runs from {args.runs}; Ctrl-C stops", file=sys.stderr)
+    try:
+        serve(host=host, port=args.port, runs_dir=args.runs, allow_remote=args.host is not None)
+    except OSError as e:
+        raise _UsageError(f"cannot serve at {host}:{args.port} ({e.strerror or e})") from None
+    except SystemExit as e:     # uvicorn exits 1 when it cannot bind (it has logged why)
+        if e.code not in (None, 0):
+            raise _UsageError(f"cannot serve at {host}:{args.port} (the address is in use or not this "
+                              "machine's)") from None
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -1,0 +1,220 @@
+"""nnzoo serve's JSON API through Starlette's TestClient: the answers against the model run directly, and a 4xx
+with a message (never a traceback, never a file outside the runs folder) for every bad input."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from nnzoo.serve import is_loopback, serve
+from nnzoo.serve.app import MAX_BODY
+from nnzoo.serve.models import Runs, ensure_cnn_run
+
+DIGIT = [[0, 0, 5, 13, 9, 1, 0, 0], [0, 0, 13, 15, 10, 15, 5, 0], [0, 3, 15, 2, 0, 11, 8, 0],
+         [0, 4, 12, 0, 0, 8, 8, 0], [0, 5, 8, 0, 0, 9, 8, 0], [0, 4, 11, 0, 1, 12, 7, 0],
+         [0, 2, 14, 5, 10, 12, 0, 0], [0, 0, 6, 13, 10, 0, 0, 0]]     # the first of the bundled digits (a 0)
+
+
+def _error(response, status):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert isinstance(body.get("error"), str) and body["error"]
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    return body["error"]
+
+
+def test_cnn_answers_as_the_model_computes(client, runs_dir):
+    import nnzoo
+    from nnzoo.recipes import load_run
+    from nnzoo.viz import activation_maps
+    r = client.post("/api/cnn", json={"pixels": DIGIT})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    _, _, model = load_run(runs_dir / "cnn")
+    x = nnzoo.tensor(np.asarray(DIGIT, dtype=np.float32)[None, None] / 16)      # digits(): counts / 16
+    with nnzoo.no_grad():
+        probs = nnzoo.softmax(model(x), dim=1)[0].numpy()
+    np.testing.assert_allclose(answer["probs"], probs, atol=1e-5)
+    order = np.argsort(-probs)
+    assert [t["label"] for t in answer["top"]] == [str(order[0]), str(order[1])]
+    assert answer["top"][0]["prob"] == pytest.approx(probs[order[0]], abs=1e-5)
+    # every conv, BN, ReLU, pool and linear layer, in the order they ran, with the maps activation_maps records
+    names = [layer["name"] for layer in answer["layers"]]
+    assert names[:4] == ["features.0: Conv2d", "features.1: BatchNorm2d", "features.2: ReLU", "features.3: MaxPool2d"]
+    assert names[-1] == "classifier.4: Linear" and not any("Dropout" in n for n in names)
+    maps = activation_maps(model, x[0])
+    for layer in answer["layers"]:
+        key = layer["name"].split(":")[0]
+        if key in maps:
+            np.testing.assert_allclose(layer["maps"], maps[key], atol=1e-4)
+            assert layer["shape"] == list(maps[key].shape)
+    assert answer["layers"][-1]["shape"] == [10] and np.asarray(answer["layers"][-1]["maps"]).shape == (1, 1, 10)
+    assert answer["run"] == "cnn"
+
+
+def test_runs_and_circuits_and_gallery(client):
+    info = client.get("/api/runs").json()
+    assert [r["run"] for r in info["cnn"]] == ["cnn"] and info["cnn"][0]["size"] == 8
+    assert info["translate"] == [] and info["sample"] == []
+    trace = client.post("/api/backprop", json={"circuit": "add-mul"}).json()
+    grads = {n["name"]: n["grad"] for n in trace["nodes"] if n["kind"] == "leaf"}
+    assert grads == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert all("layer" in n and "pos" in n for n in trace["nodes"])
+    typed = client.post("/api/backprop", json={"expression": "x * y", "values": {"x": 3, "y": -2}}).json()
+    assert {n["name"]: n["grad"] for n in typed["nodes"] if n["kind"] == "leaf"} == {"x": -2.0, "y": 3.0}
+    rows = client.get("/api/gallery").json()["rows"]
+    from nnzoo.recipes.gallery import CELLS
+    assert [row["abbr"] for row in rows] == [c.abbr for c in CELLS]
+    dcn = next(row for row in rows if row["abbr"] == "DCN")
+    assert dcn["run"] == "cnn" and dcn["picture"] == "cnn/history.png"
+    picture = client.get("/api/runs-file/" + dcn["picture"])
+    assert picture.status_code == 200 and picture.content[:4] == b"\x89PNG"
+
+
+def test_pages_and_static_files(client):
+    for path in ("/", "/cnn", "/backprop", "/play", "/gallery", "/static/cnn.js", "/static/style.css"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"pixels": [[1, 2], [3, 4]]}, 422),                                 # wrong shape
+    ({"pixels": [[0] * 8] * 7 + [[0] * 7]}, 422),                        # ragged
+    ({"pixels": [[0] * 28] * 28}, 422),                                  # 28x28 to a digits run
+    ({"pixels": [["a"] * 8] * 8}, 422),                                  # non-numbers
+    ({"pixels": [[True] * 8] * 8}, 422),                                 # booleans are not pixels
+    ({"pixels": [[None] * 8] * 8}, 422),
+    ({"pixels": [[-1] * 8] * 8}, 422),                                   # out of range
+    ({"pixels": [[17] * 8] * 8}, 422),
+    ({"pixels": "8x8"}, 422),
+    ({"pixels": [[[0]] * 8] * 8}, 422),
+    ({}, 422),                                                           # no pixels
+    ({"pixels": DIGIT, "run": "nope"}, 404),                             # unknown run
+    ({"pixels": DIGIT, "run": "../.."}, 400),                            # outside the runs folder
+    ({"pixels": DIGIT, "run": "/etc"}, 400),
+    ({"pixels": DIGIT, "run": "cnn/../../x"}, 400),
+    ({"pixels": DIGIT, "run": 3}, 400),
+    ({"pixels": DIGIT, "run": "a\x00b"}, 400),
+])
+def test_cnn_refuses_bad_input(client, body, status):
+    _error(client.post("/api/cnn", json=body), status)
+
+
+@pytest.mark.parametrize("raw, status", [
+    (b'{"pixels": [[NaN, 0, 0, 0, 0, 0, 0, 0]]}', 422),                 # NaN
+    (b'{"pixels": [[Infinity]]}', 422),
+    (b"not json", 400),
+    (b"[1, 2]", 400),                                                     # not an object
+    (b"\xff\xfe", 400),                                                   # not UTF-8
+    (b"[" * 5000 + b"]" * 5000, 400),                                     # nested deep
+])
+def test_cnn_refuses_bodies_that_are_not_a_json_object(client, raw, status):
+    _error(client.post("/api/cnn", content=raw, headers={"Content-Type": "application/json"}), status)
+
+
+def test_huge_bodies_are_refused_unread(client):
+    big = b'{"pixels": [' + b"0," * MAX_BODY + b"0]}"
+    assert "at most" in _error(client.post("/api/cnn", content=big), 413)
+
+    def chunks():                          # no Content-Length: the reader stops at the limit
+        for _ in range(MAX_BODY // 1000 + 2):
+            yield b" " * 1000
+    _error(client.post("/api/cnn", content=chunks()), 413)
+
+
+def test_run_folders_behind_symlinks_outside_are_refused(client, runs_dir, tmp_path, cnn_run):
+    outside = cnn_run(tmp_path / "elsewhere")
+    link = runs_dir / "escape"
+    os.symlink(outside, link)
+    try:
+        assert "escape" not in [r["run"] for r in client.get("/api/runs").json()["cnn"]]
+        assert "outside" in _error(client.post("/api/cnn", json={"pixels": DIGIT, "run": "escape"}), 400)
+        assert client.get("/api/runs-file/escape/history.png").status_code == 404
+    finally:
+        link.unlink()
+
+
+@pytest.mark.parametrize("path", [
+    "/api/runs-file/%2e%2e/%2e%2e/etc/passwd", "/api/runs-file/..%2f..%2fetc%2fpasswd", "/api/runs-file//etc/passwd",
+    "/api/runs-file/cnn/result.json", "/api/runs-file/cnn/best.safetensors", "/api/runs-file/cnn/missing.png",
+    "/api/runs-file/%2fetc%2fpasswd",
+])
+def test_picture_urls_stay_inside_the_runs_folder(client, path):
+    r = client.get(path)
+    assert r.status_code == 404 and "root:" not in r.text and "Traceback" not in r.text
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"circuit": "nope"}, 404),
+    ({"expression": "__import__('os').system('true')"}, 422),
+    ({"expression": "x.__class__; x=1"}, 422),
+    ({"expression": "x + 1", "values": [1]}, 422),
+    ({"expression": "x + 1", "values": {"x": "1"}}, 422),
+    ({"expression": "x + 1", "values": {"x": float("1e300")}}, 422),
+    ({"expression": 12}, 422),
+    ({"expression": "x" * 400}, 422),
+    ({}, 422),
+])
+def test_backprop_refuses_bad_input(client, body, status):
+    _error(client.post("/api/backprop", json=body), status)
+
+
+@pytest.mark.parametrize("url, body, status", [
+    ("/api/translate", {"text": "9 may 2018"}, 404),                    # no translation run: says how to train
+    ("/api/translate", {"text": ""}, 422),
+    ("/api/translate", {"text": 3}, 422),
+    ("/api/sample", {"prompt": "ROMEO:"}, 404),                         # no text-writing run
+    ("/api/sample", {"prompt": ""}, 422),
+    ("/api/sample", {"prompt": "A", "temperature": -1}, 422),
+    ("/api/sample", {"prompt": "A", "length": 10 ** 9}, 422),
+    ("/api/sample", {"prompt": "A", "top_k": 0.5}, 422),
+    ("/api/sample", {"prompt": "A", "run": "../x"}, 400),
+])
+def test_playgrounds_refuse_bad_input(client, url, body, status):
+    message = _error(client.post(url, json=body), status)
+    if status == 404:
+        assert "nnzoo train" in message
+
+
+def test_unknown_routes_and_methods(client):
+    _error(client.get("/api/nothing"), 404)
+    _error(client.get("/api/cnn"), 405)
+
+
+def test_a_bug_is_a_500_without_the_traceback(client, monkeypatch):
+    from nnzoo.serve import models
+
+    def broken(*args):
+        raise RuntimeError("secret detail")
+    monkeypatch.setattr(models, "classify", broken)
+    message = _error(client.post("/api/cnn", json={"pixels": DIGIT}), 500)
+    assert "secret" not in message
+
+
+def test_the_server_trains_the_digits_cnn_when_no_run_exists(tmp_path, monkeypatch, cnn_run):
+    import nnzoo.recipes
+    calls = []
+
+    def fake_run_recipe(name, out_dir, overrides, seed, progress):   # the real run: tests/recipes (lenet)
+        calls.append(name)
+        cnn_run(out_dir)
+        return {"test": {"accuracy": 0.99}}
+    monkeypatch.setattr(nnzoo.recipes, "run_recipe", fake_run_recipe)
+    runs = Runs(tmp_path)
+    assert "trained the digits CNN" in ensure_cnn_run(runs) and calls == ["cnn"]
+    assert [r["run"] for r in runs.classifiers()] == ["cnn"]
+    assert ensure_cnn_run(runs) is None and calls == ["cnn"]          # a run exists now: nothing to do
+
+
+def test_non_loopback_binding_needs_an_explicit_choice():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("example.org")
+    with pytest.raises(ValueError, match="allow_remote"):
+        serve(host="0.0.0.0", port=0, runs_dir="unused", train_if_missing=False)
+
+
+def test_check_pixels_json_roundtrip():
+    from nnzoo.serve.models import check_pixels
+    a = check_pixels(json.loads(json.dumps(DIGIT)))
+    assert a.shape == (8, 8) and a.max() == 15
