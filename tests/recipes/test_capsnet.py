@@ -1,0 +1,53 @@
+"""The capsnet recipe on a tiny config (real Fashion-MNIST images, a few hundred of them): result.json's figures,
+the pictures, the saved weights reloaded, the time limit, the config rules. The model and the routing's parity
+with torch: tests/zoo/test_capsnet.py."""
+import json
+
+import numpy as np
+import pytest
+from helpers import skip_without_fashion_mnist
+
+from nnzoo.recipes import ConfigError, load_run, recipe_config, recipes, run_recipe
+from nnzoo.recipes.capsnet import evaluate
+
+TINY = {"epochs": 1, "conv_channels": 8, "primary_types": 2, "decoder_hidden": [16, 32], "train_size": 96,
+        "val_size": 64, "test_size": 100, "batch_size": 32, "perturb_images": 1}
+
+
+def test_recipe_writes_its_figures_pictures_and_weights(tmp_path):
+    skip_without_fashion_mnist()
+    run_recipe("capsnet", out_dir=tmp_path, overrides=TINY, progress=False)
+    for f in ("result.json", "history.json", "history.png", "reconstructions.png", "dimensions_0.png",
+              "best.safetensors"):
+        assert (tmp_path / f).is_file(), f
+    result = json.loads((tmp_path / "result.json").read_text())
+    test = result["test"]
+    assert set(test) == {"accuracy", "error_rate", "margin_loss", "reconstruction_sse"}
+    assert 0 <= test["accuracy"] <= 1 and test["error_rate"] == pytest.approx(1 - test["accuracy"])
+    assert result["steps"] == 3 and result["images_seen"] == 96 and not result["stopped_by_time"]
+    assert len(result["figures"]) == 3
+    # the figures are those of the saved weights on the same 100 test images
+    _, config, model = load_run(tmp_path)
+    from nnzoo.recipes.capsnet import load_data
+    xt, yt = load_data(config)[2]
+    again = evaluate(model, xt, yt)
+    assert again["accuracy"] == test["accuracy"]
+    assert again["reconstruction_sse"] == pytest.approx(test["reconstruction_sse"], rel=1e-5)
+    assert np.mean(again["predictions"] == yt) == test["accuracy"]
+
+
+def test_max_minutes_stops_after_the_first_batch(tmp_path):
+    skip_without_fashion_mnist()
+    r = run_recipe("capsnet", out_dir=tmp_path, overrides={**TINY, "epochs": 3, "max_minutes": 1e-9,
+                                                           "perturb_images": 0}, progress=False, test=False)
+    assert r["stopped_by_time"] and r["steps"] == 1 and r["epochs"] == 1 and r["test"] is None
+
+
+def test_registered_and_config_rules():
+    assert "capsnet" in recipes()
+    c = recipe_config("capsnet")
+    assert c["routing_iterations"] == 3 and c["recon_weight"] == 0.0005 and c["primary_dim"] == 8
+    for bad in ({"routing_iterations": 0}, {"lr_decay": 0.0}, {"decoder_hidden": [16]}, {"test_size": 20000},
+                {"max_minutes": -1.0}, {"recon_weight": -0.1}, {"perturb_images": 11}):
+        with pytest.raises(ConfigError):
+            recipe_config("capsnet", bad)
