@@ -382,14 +382,17 @@ def _plot_captions(scenes, hyps, path, n=8):
 
 
 def _plot_attention(scenes, i, words, weights, path, kinds):
-    """The scene, then one panel per generated word (and <eos>) with its attention map over the image; the
-    named item's box on its noun's panel."""
+    """The scene, then one panel per generated word (and <eos>) with its attention map over the image (regions
+    drawn bilinearly, one colour scale for the caption, the items over it); the named item's box on its noun's
+    panel."""
     from matplotlib.patches import Rectangle
 
     from ..viz.plots import _figure, save_figure
     image = scenes.images[i].transpose(1, 2, 0)
     size = scenes.size
     f = round(math.sqrt(weights.shape[1]))
+    items_rgba = np.concatenate([image, image.max(-1, keepdims=True)], -1)
+    top = max(float(weights.max()), 1e-6)      # one colour scale for all the words of the caption
     labels = list(words) + ["<eos>"]
     panels = 1 + len(labels)
     cols = min(8, panels)
@@ -402,9 +405,9 @@ def _plot_attention(scenes, i, words, weights, path, kinds):
     k_item = 0
     for t, word in enumerate(labels[:len(weights)]):
         ax = fig.add_subplot(rows, cols, t + 2)
-        ax.imshow(image * 0.5)
-        ax.imshow(weights[t].reshape(f, f), cmap="magma", alpha=0.65, extent=(0, size, size, 0),
-                  vmin=0, vmax=max(float(weights[t].max()), 1e-6), interpolation="bilinear")
+        ax.imshow(weights[t].reshape(f, f), cmap="inferno", extent=(-0.5, size - 0.5, size - 0.5, -0.5), vmin=0,
+                  vmax=top, interpolation="bilinear")
+        ax.imshow(items_rgba)                  # the items drawn over the map, the background left transparent
         if word in kinds:                      # a noun: the box of the item it names (as attention_in_box)
             if k_item < len(scenes.items[i]) and scenes.items[i][k_item].kind == word:
                 x0, y0, x1, y1 = scenes.items[i][k_item].box
