@@ -172,15 +172,18 @@ def fit(model: CapsNet, config: dict, data, out_dir, *, seed: int = 0, progress:
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
     val = best_val
     tested = evaluate(model, xt, yt, config["eval_batch"]) if test else None
-    figures = [(str(_plot_history(history, out_dir / "history.png")), "training history")]
-    shown = xt if tested is not None else xv
-    figures.append((str(_plot_reconstructions(model, shown, out_dir / "reconstructions.png")),
-                    "test images (top) and the decoder's reconstructions from the longest capsule (bottom)"))
+    shown, labels = (xt, yt) if tested is not None else (xv, yv)
+    figures = [(str(_plot_reconstructions(model, shown, out_dir / "reconstructions.png")),
+                f"{'test' if tested is not None else 'validation'} images (top) and the decoder's reconstructions "
+                "from the longest capsule (bottom, with the predicted class)")]
     for k in range(config["perturb_images"]):
-        idx = int(np.flatnonzero((yt if tested is not None else yv) == k)[0])
-        path = _plot_dimensions(model, shown[idx:idx + 1], out_dir / f"dimensions_{k}.png")
+        hits = np.flatnonzero(labels == k)
+        if not len(hits):
+            continue
+        path = _plot_dimensions(model, shown[hits[0]:hits[0] + 1], out_dir / f"dimensions_{k}.png", CLASSES[k])
         figures.append((str(path), f"capsule dimensions of a {CLASSES[k]}: each row nudges one dimension of the "
                                    "winning capsule from -0.25 to 0.25 in steps of 0.05 (the paper's Figure 4)"))
+    figures.append((str(_plot_history(history, out_dir / "history.png")), "training history"))
     strip = lambda d: {k: v for k, v in d.items() if k != "predictions"}  # noqa: E731
     return {"epochs": len(history["epoch"]), "best_epoch": int(np.argmax(history["val_accuracy"])) + 1,
             "val": strip(val), "test": strip(tested) if tested is not None else None, "figures": figures,
@@ -228,7 +231,7 @@ def _plot_reconstructions(model, x, path, n=10):
     return save_figure(fig, path)
 
 
-def _plot_dimensions(model, x, path):
+def _plot_dimensions(model, x, path, label):
     from ..viz.plots import _figure, save_figure
     steps = tuple(round(0.05 * k, 2) for k in range(-5, 6))
     grid = perturb_dimensions(model, nnzoo.from_numpy(x), steps).numpy()        # (D, S, 784)
@@ -241,6 +244,7 @@ def _plot_dimensions(model, x, path):
     ax.set_yticks([28 * d + 14 for d in range(D)], [str(d) for d in range(D)], fontsize=6)
     ax.set_xlabel("offset added to the dimension")
     ax.set_ylabel("capsule dimension")
+    ax.set_title(f"{label}: one dimension of the winning capsule perturbed", fontsize=9)
     return save_figure(fig, path)
 
 
