@@ -15,10 +15,14 @@ the longest capsule as at test time), ``error_rate``. Files: ``best.safetensors`
 ``perturb_images`` test images the paper's Figure 4 (each of the winning capsule's dimensions nudged by -0.25
 to 0.25 in steps of 0.05, decoded).
 
-NOTE: the paper's widths (256-channel conv1, 32 primary capsule types of 8-D from a 256 -> 256 9x9 stride-2
-conv) cost about 200 M multiply-adds per image; on two shared CPU cores the defaults are narrower (64 conv
-channels, 16 primary types: 25 M, 6.8 M parameters -> 2.8 M), about 5 ms per training image with one BLAS
-thread on an idle core. Measured (``benchmarks/capsnet.py``): see ``benchmarks/results/capsnet.json``.
+NOTE: the paper's widths (256-channel conv1; 32 primary capsule types of 8-D from a 256 -> 256 9x9 stride-2
+conv; 8.2 M parameters) cost about 203 M multiply-adds per image, too slow for two shared CPU cores. The
+defaults are narrower: a 32-channel conv1 and 8 primary capsule types of 8-D (a 32 -> 64 conv; 288 primary
+capsules), 16-D digit capsules and the paper's decoder: 1.95 M parameters (1.41 M of them the decoder's),
+9.1 M multiply-adds per image (the 64/16 widths, 29 M, took 5.3 ms per training image with one BLAS thread
+on an idle core, and 3.5x as long as these widths under equal load; these took 10 ms per image while the
+machine ran nine busy processes). Two epochs at the defaults; ``max_minutes`` keeps a run on a loaded
+machine under ten minutes. Measured at these widths over 5 epochs: ``benchmarks/capsnet.py``.
 """
 from __future__ import annotations
 

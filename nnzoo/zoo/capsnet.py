@@ -63,8 +63,9 @@ def dynamic_routing(u_hat: Tensor, iterations: int = 3) -> tuple[Tensor, Tensor]
     TensorFlow code.
 
     NOTE: the sums over i and over the capsule dimension are batched matmuls on u_hat laid out
-    (B, N_out, N_in, D): measured 3x faster per training step than the broadcast products
-    (c[..., None] * u_hat).sum(1) on (64, 576, 10, 16) predictions.
+    (B, N_out, N_in, D), not broadcast products such as (c[..., None] * u_hat).sum(1): measured on a CapsNet
+    with 576 primary capsules (64-channel conv1, 16 types), batch 64, one thread, a training step took 0.34 s
+    instead of 0.45 s (the broadcast products and their backward were 40% of the step).
 
     Args:
         u_hat: (B, N_in, N_out, D) the predictions u_hat_{j|i} = W_ij u_i.
