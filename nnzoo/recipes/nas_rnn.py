@@ -4,8 +4,9 @@ best cell against the hand-designed ones.
 The search space is :mod:`nnzoo.zoo.nas_rnn`'s (Zoph & Le 2017 in ENAS's form: N nodes, each reading an earlier
 node through one of tanh, ReLU, sigmoid, identity, highway-gated; the loose ends averaged). Each candidate is a
 character language model (embedding -> cell -> linear, width ``hidden``) trained for ``candidate_steps`` steps of
-truncated BPTT on the first ``train_chars`` characters of the training split; its fitness is its validation
-bits per character on the first ``search_val_chars`` characters of the validation split. The searchers
+truncated BPTT (Adam at ``candidate_lr``) on the first ``train_chars`` characters of the training split; its
+fitness is its validation bits per character on the first ``search_val_chars`` characters of the validation
+split. The searchers
 (``searchers``, comma-separated, each with ``candidates`` evaluations):
 
 * ``evolution``: regularised (ageing) evolution, Real et al. 2019 (``population``, ``tournament``);
@@ -54,9 +55,9 @@ SEARCHERS = ("evolution", "random", "tpe")
 
 DEFAULTS = {"nodes": 8, "highway": True, "hidden": 48, "bptt": 50, "batch_size": 32, "lr": 3e-3,
             "optimizer": "adam", "clip_grad_norm": 5.0, "works": "", "train_chars": 1_000_000,
-            "eval_chars": 50_000, "search_val_chars": 10_000, "candidate_steps": 40,
-            "searchers": "evolution,random", "candidates": 12, "population": 6, "tournament": 3,
-            "final_hidden": 64, "final_steps": 300, "final_seeds": 1, "eval_every": 100,
+            "eval_chars": 50_000, "search_val_chars": 10_000, "candidate_steps": 30, "candidate_lr": 1e-2,
+            "searchers": "evolution,random", "candidates": 10, "population": 5, "tournament": 2,
+            "final_hidden": 64, "final_steps": 250, "final_seeds": 1, "eval_every": 50,
             "compare": "lstm,gru,mut1,mut2,mut3", "genotype": ""}
 
 
@@ -89,6 +90,7 @@ CONSTRAINTS = {
                                "(tanh, relu, sigmoid, identity), each p_l < l"),
     "tournament": (lambda v, c: 1 <= v <= c["population"], "an integer in 1..population ({population})"),
     "optimizer": (lambda v, c: v in ("adam", "sgd"), "adam or sgd"),
+    "candidate_lr": (lambda v, c: v > 0, "a finite number > 0"),
     "train_chars": (lambda v, c: v >= c["batch_size"] * (c["bptt"] + 1),
                     "an integer >= batch_size * (bptt + 1)"),
     "eval_chars": (lambda v, c: v >= 2 * c["batch_size"], "an integer >= 2 * batch_size"),
@@ -214,7 +216,7 @@ def _candidate(config, data, genotype, seed):
     """One candidate's fitness: validation bpc after the short training (inf when it diverged), and seconds."""
     train, valid, _, V = data
     model = build_model(config, "nas", config["hidden"], genotype, V)
-    run = train_lm(model, config, train, config["candidate_steps"], seed)
+    run = train_lm(model, {**config, "lr": config["candidate_lr"]}, train, config["candidate_steps"], seed)
     t0 = time.perf_counter()
     bpc = math.inf if run["diverged"] else evaluate_bpc(model, valid[:config["search_val_chars"]],
                                                         config["batch_size"], config["bptt"])
