@@ -288,6 +288,7 @@ def _plot_curve(history, config, path):
     ax.plot(history["val_sequences"], history["val_bits_per_sequence"], "o-", ms=3, label="validation")
     ax.axhline(config["target_bits"], color="k", lw=0.6, ls="--", label=f"{config['target_bits']} bit")
     ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("sequences seen")
     ax.set_ylabel("bits wrong per sequence")
     ax.set_title(f"NTM {config['task']}: batch {config['batch_size']}, {config['optimizer']} lr {config['lr']:g}")
@@ -338,7 +339,7 @@ def _plot_memory(model, x, y, path, name):
     used = np.flatnonzero(np.maximum(rw.max(0), ww.max(0) if ww is not None else 0) > 0.02)
     lo, hi = (used.min(), used.max() + 1) if len(used) else (0, rw.shape[1])
     lo, hi = max(0, lo - 2), min(rw.shape[1], hi + 2)
-    fig = _figure(figsize=(9, 7))
+    fig = _figure(figsize=(9, 7), layout="constrained")
     axes = fig.subplots(3, 2, gridspec_kw={"height_ratios": [1, 1.2, 2]})
     panels = [(inputs, "inputs"), (outputs, "outputs"), (adds, "adds (write vectors)"), (reads, "reads"),
               (ww[:, lo:hi] if ww is not None else np.zeros((T, hi - lo)), "write weightings"),
@@ -362,7 +363,7 @@ MODEL = {"controller": "lstm", "controller_size": 100, "memory_n": 128, "memory_
          "write_heads": 1, "shift_range": 1}
 TRAIN = {"optimizer": "rmsprop", "lr": 1e-4, "momentum": 0.9, "alpha": 0.95, "clip_value": 10.0,
          "batch_size": 1, "sequences": 30_000, "eval_every": 1000, "eval_batch": 8, "test_batch": 16,
-         "target_bits": 0.1, "stop_at_target": False, "clip_grad_norm": None}
+         "target_bits": 0.1, "stop_at_target": True, "clip_grad_norm": None}
 COPY = {"task": "copy", "width": 8, "min_len": 1, "max_len": 20, "test_lengths": [30, 35, 40, 45, 50]}
 REPEAT = {"task": "repeat-copy", "width": 8, "min_len": 1, "max_len": 10, "min_reps": 1, "max_reps": 10}
 RECALL = {"task": "recall", "width": 6, "item_len": 3, "min_items": 2, "max_items": 6}
@@ -390,10 +391,10 @@ CONSTRAINTS = {
 
 
 for _name, _task, _extra, _what in (
-        ("ntm-copy", "copy", {**COPY, "batch_size": 16, "lr": 3e-4}, "copy (8-bit vectors, lengths 1-20)"),
-        ("ntm-repeat-copy", "repeat-copy", {**REPEAT, "batch_size": 16, "lr": 3e-4, "sequences": 20_000},
+        ("ntm-copy", "copy", {**COPY, "batch_size": 8, "lr": 5e-4}, "copy (8-bit vectors, lengths 1-20)"),
+        ("ntm-repeat-copy", "repeat-copy", {**REPEAT, "batch_size": 8, "lr": 5e-4, "sequences": 20_000},
          "repeat copy (lengths 1-10, 1-10 repeats)"),
-        ("ntm-recall", "recall", {**RECALL, "batch_size": 16, "lr": 3e-4, "sequences": 30_000},
+        ("ntm-recall", "recall", {**RECALL, "batch_size": 8, "lr": 5e-4, "sequences": 30_000},
          "associative recall (2-6 items of 3 six-bit vectors)")):
     register(Recipe(
         name=_name,

@@ -107,7 +107,8 @@ def test_forward_and_gradients_match_torch(kw):
 
 def test_rmsprop_training_follows_torch():
     """The reference optimiser (RMSprop, here at lr 1e-3 to move faster; momentum 0.9, alpha 0.95, gradient
-    values clipped at 10) from the same weights on the same batches: the losses agree step by step."""
+    values clipped at 10) from the same weights on the same batches: the losses agree step by step and the
+    weights at the end."""
     ours, theirs = _pair(seed=3)
     opt_a = nnzoo.optim.RMSprop(ours.parameters(), lr=1e-3, momentum=0.9, alpha=0.95)
     opt_b = torch.optim.RMSprop(theirs.parameters(), lr=1e-3, momentum=0.9, alpha=0.95)
@@ -115,8 +116,8 @@ def test_rmsprop_training_follows_torch():
     bce_a = nnzoo.nn.functional.binary_cross_entropy_with_logits
     bce_b = torch.nn.functional.binary_cross_entropy_with_logits
     la, lb = [], []
-    for _ in range(15):
-        x, y = _batch(rng, t=int(rng.integers(1, 6)))
+    for _ in range(8):
+        x, y = _batch(rng, t=int(rng.integers(1, 5)))
         loss_a = bce_a(ours(nnzoo.tensor(x), y.shape[0]), nnzoo.tensor(y))
         loss_b = bce_b(theirs(torch.tensor(x), y.shape[0]), torch.tensor(y))
         opt_a.zero_grad()
@@ -130,7 +131,9 @@ def test_rmsprop_training_follows_torch():
         la.append(loss_a.item())
         lb.append(loss_b.item())
     np.testing.assert_allclose(la, lb, rtol=1e-8)
-    assert la[-1] < la[0]
+    theirs_now = theirs.state_dict()
+    for name, p in ours.state_dict().items():
+        np.testing.assert_allclose(p.numpy(), theirs_now[name].numpy(), rtol=1e-7, atol=1e-10, err_msg=name)
 
 
 def _softmax(z):
