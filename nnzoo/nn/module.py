@@ -29,23 +29,29 @@ _global_forward_hooks_with_kwargs: OrderedDict[int, bool] = OrderedDict()
 _global_forward_hooks_always_called: OrderedDict[int, bool] = OrderedDict()
 _global_backward_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
 _global_backward_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+# every global hook's id, whatever its kind: Module.__call__'s fast path tests this one dict
+_global_any: OrderedDict[int, bool] = OrderedDict()
+
+
+def _register_global(table: OrderedDict, hook: Callable[..., Any], *flags: OrderedDict) -> RemovableHandle:
+    handle = RemovableHandle(table, extra_dict=[_global_any, *flags])
+    table[handle.id] = hook
+    _global_any[handle.id] = True
+    return handle
 
 
 def register_module_forward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
     """``hook(module, args)`` before every module's ``forward`` (and before the module's own pre-hooks); a returned
     value replaces the args. Returns the handle that removes it."""
-    handle = RemovableHandle(_global_forward_pre_hooks)
-    _global_forward_pre_hooks[handle.id] = hook
-    return handle
+    return _register_global(_global_forward_pre_hooks, hook)
 
 
 def register_module_forward_hook(hook: Callable[..., Any], *, with_kwargs: bool = False,
                                  always_call: bool = False) -> RemovableHandle:
     """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with ``with_kwargs``) after every
     module's ``forward``; a returned value replaces the output; ``always_call`` runs it even when forward raises."""
-    handle = RemovableHandle(_global_forward_hooks, extra_dict=[_global_forward_hooks_with_kwargs,
-                                                               _global_forward_hooks_always_called])
-    _global_forward_hooks[handle.id] = hook
+    handle = _register_global(_global_forward_hooks, hook, _global_forward_hooks_with_kwargs,
+                              _global_forward_hooks_always_called)
     if with_kwargs:
         _global_forward_hooks_with_kwargs[handle.id] = True
     if always_call:
@@ -55,16 +61,12 @@ def register_module_forward_hook(hook: Callable[..., Any], *, with_kwargs: bool 
 
 def register_module_full_backward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
     """``hook(module, grad_output)`` for every module, as ``Module.register_full_backward_pre_hook``."""
-    handle = RemovableHandle(_global_backward_pre_hooks)
-    _global_backward_pre_hooks[handle.id] = hook
-    return handle
+    return _register_global(_global_backward_pre_hooks, hook)
 
 
 def register_module_full_backward_hook(hook: Callable[..., Any]) -> RemovableHandle:
     """``hook(module, grad_input, grad_output)`` for every module, as ``Module.register_full_backward_hook``."""
-    handle = RemovableHandle(_global_backward_hooks)
-    _global_backward_hooks[handle.id] = hook
-    return handle
+    return _register_global(_global_backward_hooks, hook)
 
 
 class BackwardHookFunction(Function):
@@ -245,8 +247,7 @@ class Module:
     # ---- calling -------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs) -> Any:
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
-                or _global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks
-                or _global_backward_pre_hooks):
+                or _global_any):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
