@@ -14,6 +14,10 @@ torch name; if the program does not handle it, ``nnzoo run`` prints that one lin
 with status 1. Other errors print their traceback from the program's first frame on, as ``python SCRIPT``
 would, also with status 1; a mistake in the ``nnzoo run`` command itself (no such script) exits with 2.
 
+``nnzoo run --nproc N SCRIPT`` starts N copies under MPI's launcher (``mpirun -np N``), each with torchrun's
+``RANK``/``LOCAL_RANK``/``WORLD_SIZE`` set, for programs that train with ``torch.distributed`` (see
+docs/distributed.md); a copy that fails ends the others (``MPI_Abort``) instead of leaving them waiting.
+
 Example::
 
     >>> import pathlib
@@ -37,17 +41,21 @@ import types
 from collections.abc import Iterator, Sequence
 
 __all__ = ["torch_is_nnzoo", "run_script", "nnzoo_name", "missing_torch_name", "MissingTorchName",
-           "MissingTorchModule", "main"]
+           "MissingTorchModule", "main", "launch", "find_mpirun"]
 
 # (PyTorch's package, nnzoo's module that stands in for it), the longer prefix first
 _PACKAGES = (("torchvision", "nnzoo.vision"), ("torch", "nnzoo"))
 
 _USAGE = """\
-usage: nnzoo run SCRIPT [ARGS...]
+usage: nnzoo run [--nproc N] SCRIPT [ARGS...]
 
 Run a PyTorch program unchanged with nnzoo as `torch` (and nnzoo.vision as `torchvision`): like
 `python SCRIPT ARGS...`, with sys.argv = [SCRIPT, ARGS...] and the script's folder on sys.path.
-A torch name nnzoo does not have yet stops the program with one line naming it (exit status 1)."""
+A torch name nnzoo does not have yet stops the program with one line naming it (exit status 1).
+
+--nproc N  start N processes with MPI's launcher (`mpirun -np N`, from nnzoo[distributed]); each runs the
+           program with RANK, LOCAL_RANK and WORLD_SIZE set as torchrun sets them, so a program that calls
+           torch.distributed.init_process_group() (backend "mpi" or none) trains data-parallel."""
 
 
 def nnzoo_name(torch_name: str) -> str | None:
@@ -306,19 +314,88 @@ def _exit_status(e: SystemExit) -> int:
     return 1
 
 
+def find_mpirun() -> str | None:
+    """MPI's launcher: the ``mpirun`` beside this Python (the MPICH wheel of ``nnzoo[distributed]`` installs it
+    there), else ``mpirun`` or ``mpiexec`` on the PATH; None when there is none."""
+    import shutil
+    here = os.path.join(os.path.dirname(sys.executable), "mpirun")
+    if os.path.isfile(here) and os.access(here, os.X_OK):
+        return here
+    return shutil.which("mpirun") or shutil.which("mpiexec")
+
+
+def launch(nproc: int, argv: Sequence[str], launcher: str | None = None) -> int:
+    """``mpirun -np nproc python -m nnzoo run ARGV...``: the exit status of the launcher (non-zero when any
+    process failed; MPI's launcher then stops the others)."""
+    import subprocess
+    launcher = launcher or find_mpirun()
+    if launcher is None:
+        raise UsageError("--nproc needs MPI's launcher (mpirun), which was not found: pip install "
+                         "'nnzoo[distributed]' (mpi4py and the MPICH wheel, whose mpirun lands beside python)")
+    return subprocess.call([launcher, "-np", str(nproc), sys.executable, "-m", "nnzoo", "run", *argv])
+
+
+def _torchrun_environment() -> None:
+    """Under MPI's launcher, set torchrun's RANK, LOCAL_RANK and WORLD_SIZE from MPI's variables (MPICH's
+    PMI_RANK/PMI_SIZE/MPI_LOCALRANKID, Open MPI's OMPI_COMM_WORLD_*) unless already set: a program written for
+    torchrun then sees that it runs distributed."""
+    env = os.environ
+    for rank, size, local in (("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID"),
+                              ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK")):
+        if rank in env and size in env:
+            env.setdefault("RANK", env[rank])
+            env.setdefault("WORLD_SIZE", env[size])
+            env.setdefault("LOCAL_RANK", env.get(local, "0"))
+            env.setdefault("LOCAL_WORLD_SIZE", env.get("MPI_LOCALNRANKS", env.get("OMPI_COMM_WORLD_LOCAL_SIZE",
+                                                                                     env[size])))
+            return
+
+
+def _abort_other_ranks() -> None:
+    """After the program failed on this process: if it had joined a process group of several, end the whole
+    job (``MPI_Abort``) rather than leave the other processes waiting for this one."""
+    dist = sys.modules.get("nnzoo.distributed")
+    if dist is not None and dist.is_initialized() and dist.get_world_size() > 1:
+        print(f"nnzoo run: rank {dist.get_rank()} of {dist.get_world_size()} failed; aborting every rank "
+              "(MPI_Abort)", file=sys.stderr, flush=True)
+        from mpi4py import MPI
+        MPI.COMM_WORLD.Abort(1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``nnzoo run SCRIPT [ARGS...]``; returns the exit status."""
+    """``nnzoo run [--nproc N] SCRIPT [ARGS...]``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["--"]:
         argv = argv[1:]
     elif argv[:1] in (["-h"], ["--help"]):
         print(_USAGE)
         return 0
+    if argv and (argv[0] == "--nproc" or argv[0].startswith("--nproc=")):
+        value = argv[0].partition("=")[2] if "=" in argv[0] else (argv[1] if len(argv) > 1 else "")
+        rest = argv[1:] if "=" in argv[0] else argv[2:]
+        if not value.isdigit() or int(value) < 1:
+            print(f"nnzoo run: --nproc takes a number of processes >= 1, got {value!r}", file=sys.stderr)
+            return 2
+        if not rest:
+            print("nnzoo run: the following arguments are required: SCRIPT (see `nnzoo run --help`)",
+                  file=sys.stderr)
+            return 2
+        try:
+            return launch(int(value), rest)
+        except UsageError as e:
+            print(f"nnzoo run: {e}", file=sys.stderr)
+            return 2
     if not argv:
         print("nnzoo run: the following arguments are required: SCRIPT (see `nnzoo run --help`)", file=sys.stderr)
         return 2
+    from .distributed import launched_by_mpi
+    if launched_by_mpi():
+        _torchrun_environment()
     try:
-        return run_script(argv[0], argv[1:])
+        status = run_script(argv[0], argv[1:])
+        if status != 0:
+            _abort_other_ranks()
+        return status
     except UsageError as e:
         print(f"nnzoo run: {e}", file=sys.stderr)
         return 2

@@ -5,6 +5,14 @@ mini-batch SGD (or Adam) while watching the validation metric; lower the learnin
 (``plateau_patience``); keep the weights of the best validation epoch; only then look at the test set,
 once. Everything a run writes goes to one folder: ``best.safetensors``, ``last.safetensors``
 (resumable), ``history.json``, ``history.png`` and ``result.json``.
+
+Distributed: started by MPI's launcher (``mpirun -np N nnzoo train cnn``), :func:`run_recipe` joins the
+process group itself (``nnzoo.distributed.init_process_group()``) and trains data-parallel through the
+Trainer: each process loads its share of the training set (``DistributedSampler``, reshuffled every epoch;
+``batch_size`` is per process, as in PyTorch, so a step sees N * batch_size samples), gradients are averaged
+(``DistributedDataParallel``), the logged metrics are the averages over the processes, validation and test run
+on the whole sets, and rank 0 alone writes the folder (``result.json`` then says ``"processes": N``);
+``--resume`` resumes on any number of processes. Recipes with their own ``fit`` rule run in one process only.
 """
 from __future__ import annotations
 
@@ -253,6 +261,10 @@ def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: d
     if resume and r.fit is not None:   # a fit hook trains by its own rule in one go: no resumable checkpoint
         raise ConfigError(f"run_recipe: resume: {name} trains in one go (its own fit rule); drop --resume",
                           key="resume", problem=f"is not supported by {name}, which trains in one go; drop --resume")
+    world, rank = _join_process_group()
+    if world > 1 and r.fit is not None:
+        raise ConfigError(f"run_recipe: {name} trains by its own fit rule in one process; run it without mpirun",
+                          key="processes", problem=f"must be 1 for {name} (its own fit rule), got {world}")
     out = make_out_dir(out_dir or os.path.join("runs", name))
     manual_seed(seed)
     data = r.load_data(config)
@@ -260,10 +272,19 @@ def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: d
         return _run_fit(r, config, data, out, seed=seed, progress=progress, test=test, resume=resume)
     if r.loaders is not None:
         train_loader, val_loader, test_loader = r.loaders(config, data, seed)
+        if world > 1 and rank == 0:
+            import warnings
+            warnings.warn(f"run_recipe: {name} builds its own loaders, so every process trains on the same batches "
+                          "(correct, but no faster than one process)", stacklevel=2)
     else:
         train_set, val_set, test_set = data
-        train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
-                                  generator=Generator().manual_seed(seed))
+        if world > 1:
+            from ..data import DistributedSampler
+            train_loader = DataLoader(train_set, batch_size=config["batch_size"],
+                                      sampler=DistributedSampler(train_set, seed=seed))
+        else:
+            train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
+                                      generator=Generator().manual_seed(seed))
         val_loader = DataLoader(val_set, batch_size=512)
         test_loader = DataLoader(test_set, batch_size=512)
     model = r.build_model(config)
@@ -275,6 +296,7 @@ def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: d
     options = {"clip_grad_norm": config.get("clip_grad_norm"), **r.trainer_options}
     trainer = Trainer(model, r.loss(), optimizer, scheduler=scheduler, scheduler_interval=interval,
                       metrics=list(r.metrics), out_dir=out, progress=progress, monitor=monitor, mode=mode, **options)
+    main = trainer.is_main
     start = time.perf_counter()
     trainer.fit(train_loader, val_loader, epochs=config["epochs"], resume=True if resume else None)
     seconds = time.perf_counter() - start
@@ -283,16 +305,33 @@ def run_recipe(name: str, out_dir: str | os.PathLike | None = None, overrides: d
     val = trainer.evaluate(val_loader)
     test = trainer.evaluate(test_loader) if test else None
     from ..viz.plots import plot_history
-    figure = plot_history(trainer.history, out / "history.png", title=f"{name}: {r.description}")
+    figure = out / "history.png"
+    if main:
+        figure = plot_history(trainer.history, figure, title=f"{name}: {r.description}")
     result = {"name": name, "out_dir": str(out), "config": config, "seed": seed, "epochs": trainer.epoch,
               "best_epoch": _best_epoch(trainer.history, monitor, mode), "monitor": monitor,
               "val": val, "test": test, "seconds": seconds, "figures": [(str(figure), "training history")]}
-    if r.finish is not None:
+    if world > 1:
+        result["processes"] = world
+    if r.finish is not None and main:
         extra = dict(r.finish(model, config, data, out))
         result["figures"] += extra.pop("figures", [])
         result.update(extra)
-    atomic_write(out / "result.json", dumps_json(result, indent=1))
+    if main:
+        atomic_write(out / "result.json", dumps_json(result, indent=1))
     return {**result, "history": trainer.history, "model": model, "test_set": data[2]}
+
+
+def _join_process_group() -> tuple[int, int]:
+    """(world size, rank): joins nnzoo.distributed's default group when MPI's launcher started several
+    processes and no group exists yet; (1, 0) for one process."""
+    from .. import distributed as dist
+    if not dist.is_initialized():
+        sizes = [os.environ.get(k) for k in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")]
+        if not any(s is not None and s.isdigit() and int(s) > 1 for s in sizes):
+            return 1, 0
+        dist.init_process_group()
+    return dist.get_world_size(), dist.get_rank()
 
 
 def _run_fit(r, config, data, out, *, seed, progress, test, resume):

@@ -32,6 +32,16 @@ a warning; the count per epoch is logged as ``skipped_batches``). The check of a
 dot product per parameter (sum of squares, which is finite exactly when every element is, unless it
 overflows, which a slower exact check then rules out): 7-11 us on the digits MLP's 850-880 us training
 step (batch 32, Adam; about 1%, below the run-to-run noise of the whole step).
+
+Distributed (processes started by ``mpirun``, ``nnzoo.distributed`` initialised): the Trainer trains a
+:class:`~nnzoo.nn.parallel.DistributedDataParallel` wrapper of the model (gradients averaged over the
+processes; ``self.model`` stays the plain model, so checkpoints have the same keys as a one-process run's and
+resume on any number of processes), calls ``set_epoch`` on the train loader's sampler before every epoch (a
+``DistributedSampler`` then shuffles anew), averages the logged loss and metrics over the processes weighted
+by their sample counts (integer counts and lists such as confusion matrices are summed), agrees on a
+non-finite loss on any process (so ``'skip'`` skips the batch everywhere), and writes ``out_dir`` (checkpoints,
+history) and shows progress on rank 0 only; a resumed run reads rank 0's checkpoint on every process (the same
+machine, or a shared file system).
 """
 from __future__ import annotations
 
@@ -215,6 +225,9 @@ class Trainer:
             (batch norm's running statistics) non-finite.
         max_skipped_batches (int, optional): with ``'skip'``, raise once more batches than this have been
             skipped in all. Default: None (no limit; an epoch whose every batch is skipped still raises).
+        distributed (bool, optional): train data-parallel over the processes of ``nnzoo.distributed``'s
+            default group (see the module docstring). Default: None, meaning yes when a group of more than
+            one process is initialised.
 
     Attributes:
         history (dict of lists): one entry per epoch for ``epoch``, ``train_loss``, ``train_<metric>``,
@@ -245,7 +258,8 @@ class Trainer:
                  progress: bool = True, seed: int | None = None, *, scheduler_interval: str | None = None,
                  monitor: str | None = None, mode: str = "auto", patience: int | None = None, min_delta: float = 0.0,
                  batch_fn: Callable | None = None, tensorboard: bool = False, carry_state: bool = False,
-                 on_nonfinite: str = "raise", max_skipped_batches: int | None = None) -> None:
+                 on_nonfinite: str = "raise", max_skipped_batches: int | None = None,
+                 distributed: bool | None = None) -> None:
         if on_nonfinite not in ("raise", "skip", "ignore"):
             raise ValueError(f"Trainer: on_nonfinite must be 'raise', 'skip' or 'ignore', got {on_nonfinite!r}")
         if max_skipped_batches is not None and max_skipped_batches < 0:
@@ -254,6 +268,19 @@ class Trainer:
             manual_seed(seed)
         self.device = device
         self.model = model.to(device) if device is not None else model
+        from .. import distributed as dist
+        from ..nn.parallel import DistributedDataParallel
+        world = dist.get_world_size() if dist.is_initialized() else 1
+        if distributed and world == 1 and not dist.is_initialized():
+            raise ValueError("Trainer(distributed=True): no process group; call nnzoo.distributed."
+                             "init_process_group() in processes started by mpirun")
+        self.distributed = world > 1 if distributed is None else bool(distributed)
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        self.world_size = world if self.distributed else 1
+        self.is_main = self.rank == 0 or not self.distributed
+        self._train_model = self.model
+        if self.distributed and not isinstance(self.model, DistributedDataParallel):
+            self._train_model = DistributedDataParallel(self.model)
         self.loss_fn = loss_fn
         self.optimizer = optimizer
         self.scheduler = scheduler
@@ -282,11 +309,12 @@ class Trainer:
         auto = []
         if patience is not None:
             auto.append(EarlyStopping(patience=patience, min_delta=min_delta))
-        if self.out_dir is not None and not any(isinstance(cb, ModelCheckpoint) for cb in user):
+        # NOTE: distributed, the files and the progress bar are rank 0's alone (its logs are the averages)
+        if self.out_dir is not None and not any(isinstance(cb, ModelCheckpoint) for cb in user) and self.is_main:
             auto.append(ModelCheckpoint())
-        if tensorboard:
+        if tensorboard and self.is_main:
             auto.append(TensorBoard())
-        if progress:
+        if progress and self.is_main:
             auto.append(ProgressBar())
         self.callbacks = [self._history] + user + auto
 
@@ -339,9 +367,50 @@ class Trainer:
         """The loss as a float, after the guard's check that it is finite (see ``on_nonfinite``): call it
         before ``backward`` in a custom :meth:`train_step`."""
         value = loss.item() if isinstance(loss, Tensor) else float(loss)
-        if self.on_nonfinite != "ignore" and not math.isfinite(value):
-            raise self._nonfinite_error("loss", f"the loss is {value}")
+        if self.on_nonfinite != "ignore":
+            finite = math.isfinite(value)
+            if self.distributed:  # every process takes the same decision (one small all-reduce)
+                others = self._all_reduce([float(finite)], "min")[0]
+                if finite and not others:
+                    raise self._nonfinite_error("loss", "the loss is not finite on another process")
+            if not finite:
+                raise self._nonfinite_error("loss", f"the loss is {value}")
         return value
+
+    # ---- across processes ------------------------------------------------------------------------
+    def _all_reduce(self, values, op="sum"):
+        """``values`` (floats) reduced over the processes: a list of floats."""
+        from .. import distributed as dist
+        from ..autograd.arrays import wrap
+        t = wrap(np.asarray(values, dtype=np.float64))
+        dist.all_reduce(t, op=dist.ReduceOp.MIN if op == "min" else dist.ReduceOp.SUM)
+        return array(t).tolist()
+
+    def _average_logs(self, logs, weight):
+        """Logs averaged over the processes: floats weighted by each process's ``weight`` (its samples), ints
+        and lists (counts, confusion matrices) summed. The identity on one process."""
+        if not self.distributed:
+            return logs
+        floats = [k for k, v in logs.items() if isinstance(v, float)]
+        counts = [k for k, v in logs.items() if isinstance(v, int) and not isinstance(v, bool)]
+        lists = [k for k, v in logs.items() if isinstance(v, list)]
+        flat = [logs[k] * weight for k in floats] + [float(logs[k]) for k in counts] + [float(weight)]
+        for k in lists:
+            flat += np.asarray(logs[k], dtype=np.float64).ravel().tolist()
+        total = self._all_reduce(flat)
+        out = dict(logs)
+        w = total[len(floats) + len(counts)]
+        for i, k in enumerate(floats):
+            out[k] = total[i] / w if w else float("nan")
+        for i, k in enumerate(counts):
+            out[k] = round(total[len(floats) + i])
+        offset = len(floats) + len(counts) + 1
+        for k in lists:
+            shape = np.asarray(logs[k]).shape
+            size = int(np.prod(shape))
+            out[k] = np.asarray(total[offset:offset + size]).reshape(shape).tolist()
+            offset += size
+        return out
 
     def check_grads(self):
         """Raise :class:`NonFiniteError` if a gradient of the optimized parameters holds a NaN or an
@@ -456,10 +525,12 @@ class Trainer:
 
     def forward(self, inputs: tuple) -> Any:
         """``model(*inputs)``; with ``carry_state``, ``model(*inputs, state)`` with the previous batch's state
-        detached, keeping the new state for the next batch."""
+        detached, keeping the new state for the next batch. Distributed, training goes through the
+        DistributedDataParallel wrapper."""
+        model = self._train_model if self.model.training else self.model
         if not self.carry_state:
-            return self.model(*inputs)
-        result = self.model(*inputs, detach_state(self.state))
+            return model(*inputs)
+        result = model(*inputs, detach_state(self.state))
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
             raise TypeError("Trainer(carry_state=True): the model must return (output, state), got "
                             f"{type(result).__name__}" + (f" of length {len(result)}"
@@ -534,7 +605,7 @@ class Trainer:
         logs = {"train_loss": loss.compute(), **{"train_" + m.name: _plain(m.compute()) for m in metrics}}
         if self.on_nonfinite == "skip":
             logs["skipped_batches"] = self._skipped
-        return logs
+        return self._average_logs(logs, loss.weight)
 
     @contextlib.contextmanager
     def _inference(self):
@@ -562,7 +633,8 @@ class Trainer:
                 loss.update(step.loss, step.size)
                 for m in metrics:
                     m.update(step.output, step.target)
-        return {prefix + "loss": loss.compute(), **{prefix + m.name: _plain(m.compute()) for m in metrics}}
+        logs = {prefix + "loss": loss.compute(), **{prefix + m.name: _plain(m.compute()) for m in metrics}}
+        return self._average_logs(logs, loss.weight)
 
     def predict(self, loader: Iterable) -> Any:
         """The model's outputs over ``loader``, concatenated along dim 0 (eval mode, no gradients).
@@ -620,7 +692,7 @@ class Trainer:
                     resume = None
             if resume is not None:
                 self.load_checkpoint(resume, train_loader)
-                if self.out_dir is not None and self.epoch > 0:
+                if self.out_dir is not None and self.epoch > 0 and self.is_main:
                     # a run killed between its last checkpoint and history.json: make them agree again
                     self._write_history()
         self.stop_training = False
@@ -631,6 +703,7 @@ class Trainer:
                 start = time.perf_counter()
                 self._call("on_epoch_start", epoch)
                 lr = self.optimizer.param_groups[0]["lr"]
+                _set_epoch(train_loader, epoch)
                 logs = {"epoch": epoch + 1, **self._train_epoch(train_loader)}
                 if self.on_nonfinite != "ignore":
                     self._check_weights()
@@ -646,9 +719,10 @@ class Trainer:
                     # NOTE: written after every callback, so the checkpoint holds their states after
                     # this epoch, and after all random draws of the epoch (the next one starts from here)
                     last = os.path.join(self.out_dir, "last.safetensors")
-                    self.save_checkpoint(last)
+                    if self.is_main:
+                        self.save_checkpoint(last)
+                        self._write_history()
                     self._good_checkpoint = (last, self.epoch)
-                    self._write_history()
         finally:
             self._call("on_fit_end")
         return self.history
@@ -730,6 +804,26 @@ class Trainer:
 
     def load_best(self) -> Module:
         """Load the best model saved by the ModelCheckpoint callback into ``self.model``."""
+        if self.distributed:  # rank 0 keeps the best checkpoint; every process loads it from there
+            from .. import distributed as dist
+            dist.barrier()
+            found: list = [None]
+            if self.is_main:
+                try:
+                    self._load_best()
+                    found = [next(cb.best_path for cb in self.callbacks if isinstance(cb, ModelCheckpoint)
+                                  and cb.best_path)]
+                except RuntimeError as e:
+                    found = [e]
+            dist.broadcast_object_list(found, src=0)
+            if isinstance(found[0], Exception):
+                raise RuntimeError(str(found[0]))
+            if not self.is_main:
+                self.model.load_state_dict(load(found[0]))
+            return self.model
+        return self._load_best()
+
+    def _load_best(self):
         checkpoints = [cb for cb in self.callbacks if isinstance(cb, ModelCheckpoint)]
         if not checkpoints:
             raise RuntimeError("Trainer.load_best: this Trainer keeps no best checkpoint; give it an out_dir "
@@ -750,6 +844,16 @@ class Trainer:
 
     def _write_history(self):
         atomic_write(os.path.join(self.out_dir, "history.json"), dumps_json(self.history, indent=1))
+
+
+def _set_epoch(loader, epoch):
+    """``set_epoch(epoch)`` on the loader's sampler (or batch sampler's sampler) that has one
+    (``DistributedSampler``), as a PyTorch training loop calls it before every epoch."""
+    batch_sampler = getattr(loader, "batch_sampler", None)
+    for owner in (getattr(loader, "sampler", None), getattr(batch_sampler, "sampler", None)):
+        if hasattr(owner, "set_epoch"):
+            owner.set_epoch(epoch)
+            return
 
 
 def fit(model: Module, train_loader: Iterable, val_loader: Iterable | None = None, epochs: int = 1, *,

@@ -269,6 +269,54 @@ def handshake_cost(rank, n, reps=300):
     return out
 
 
+def trainer_checks(rank, n):
+    """The Trainer on n processes: weights and logged means equal one process's on the concatenated batches;
+    2 epochs + resume for 1 more equals 3 epochs straight; rank 0 alone keeps the checkpoints."""
+    import shutil
+    import tempfile
+
+    from nnzoo.train import ModelCheckpoint, Trainer
+    out = [tempfile.mkdtemp() if rank == 0 else None]
+    dist.broadcast_object_list(out, src=0)
+    out = out[0]
+    batches = digits_batches(5, 8 * n, nnzoo.float64)
+    mine = [(x[rank * 8:(rank + 1) * 8], y[rank * 8:(rank + 1) * 8]) for x, y in batches]
+    val = [(x[:12], y[:12]) for x, y in batches[:2]]
+
+    def trainer(distributed=None, out_dir=None):
+        model = build("mlp", nnzoo.float64, seed=rank)  # DDP broadcasts rank 0's weights
+        return Trainer(model, nn.CrossEntropyLoss(), nnzoo.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                       metrics="accuracy", progress=False, out_dir=out_dir, seed=0, distributed=distributed)
+
+    first = trainer(out_dir=out)
+    first.fit(mine, val, epochs=2)
+    resumed = trainer(out_dir=out)
+    resumed.fit(mine, val, epochs=3, resume=True)
+    straight = trainer()
+    straight.fit(mine, val, epochs=3)
+    histories = []
+    dist.all_gather_object(histories, {k: v for k, v in straight.history.items() if k != "time"})
+    result = {"resume_diff": max(float(np.abs(array(p) - array(q)).max()) for p, q in
+                                 zip(resumed.model.parameters(), straight.model.parameters())),
+              "histories_equal": all(h == histories[0] for h in histories),
+              "checkpoint_callbacks": sum(isinstance(cb, ModelCheckpoint) for cb in first.callbacks)}
+    if rank == 0:
+        nnzoo.manual_seed(0)
+        one = trainer(distributed=False)
+        one.model.load_state_dict(build("mlp", nnzoo.float64, seed=0).state_dict())
+        one.fit(batches, val, epochs=3)
+        result["weights_diff"] = max(float(np.abs(array(p) - array(q)).max()) for p, q in
+                                     zip(one.model.parameters(), straight.model.parameters()))
+        result["log_diff"] = max(abs(a - b) for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+                                 for a, b in zip(one.history[k], straight.history[k]))
+        result["files"] = sorted(os.listdir(out))
+        shutil.rmtree(out)
+    counts = []
+    dist.all_gather_object(counts, result["checkpoint_callbacks"])
+    result["checkpoint_callbacks"] = counts
+    return result
+
+
 def main():
     mode = sys.argv[1]
     timeout = timedelta(seconds=1.5) if mode == "hang" else None
@@ -290,6 +338,7 @@ def main():
             result["unused"] = unused(rank, n)
             result["mismatch"] = mismatch(rank, n)
             result["handshake"] = handshake_cost(rank, n)
+            result["trainer"] = trainer_checks(rank, n)
         gathered = []
         dist.all_gather_object(gathered, fails)
         result["fails"] = [f for part in gathered for f in part]

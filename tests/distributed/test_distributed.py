@@ -131,6 +131,52 @@ def test_two_processes_collectives_ddp_sampler_and_mismatch():
     assert "find_unused_parameters=True" in r["unused"]["error_without_flag"]
     assert "b.weight" in r["unused"]["error_without_flag"]
     assert "mismatched collective" in r["mismatch"] and "(2, 3)" in r["mismatch"] and "(3, 2)" in r["mismatch"]
+    # the Trainer: as one process on the concatenated batches (weights and the logged means), resume exact,
+    # files on rank 0 only
+    t = r["trainer"]
+    assert t["weights_diff"] < 1e-10 and t["log_diff"] < 1e-10 and t["histories_equal"]
+    assert t["resume_diff"] == 0.0
+    assert t["checkpoint_callbacks"] == [1, 0] and t["files"] == ["best.safetensors", "history.json",
+                                                                   "last.safetensors"]
+
+
+@needs_mpi
+def test_nnzoo_train_under_mpirun(tmp_path):
+    """`mpirun -np 2 nnzoo train logreg`: rank 0 alone writes the folder; result.json says 2 processes.
+    (Resume and the averaged logs are checked on the Trainer above, in one launch.)"""
+    nnzoo_cli = pathlib.Path(sys.executable).parent / "nnzoo"
+    command = [str(nnzoo_cli)] if nnzoo_cli.exists() else [sys.executable, "-m", "nnzoo"]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.run([_mpirun(), "-np", "2", *command, "train", "logreg", "--set", "epochs=2", "--out",
+                           str(tmp_path), "--no-progress"], capture_output=True, text=True, timeout=180, env=env,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["processes"] == 2 and result["epochs"] == 2 and result["test"]["accuracy"] > 0.8
+    assert json.loads((tmp_path / "history.json").read_text())["epoch"] == [1, 2]
+
+
+@needs_mpi
+def test_nnzoo_run_nproc_starts_a_torchrun_style_program(tmp_path):
+    prog = tmp_path / "ddp.py"
+    prog.write_text(
+        "import os\n"
+        "import torch\n"
+        "import torch.distributed as dist\n"
+        "from torch.nn.parallel import DistributedDataParallel as DDP\n"
+        "assert int(os.environ.get('RANK', -1)) != -1  # torchrun's variables are set\n"
+        "dist.init_process_group(backend='mpi')\n"
+        "torch.manual_seed(dist.get_rank())\n"
+        "model = DDP(torch.nn.Linear(3, 1))\n"
+        "model(torch.ones(2, 3) * (dist.get_rank() + 1)).sum().backward()\n"
+        "print('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], 'grad', model.module.bias.grad.item())\n"
+        "dist.destroy_process_group()\n")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "nnzoo", "run", "--nproc", "2", str(prog)], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # the bias gradient: 2 rows on each rank, averaged over the ranks
+    assert sorted(proc.stdout.split("\n"))[1:] == ["rank 0 of 2 grad 2.0", "rank 1 of 2 grad 2.0"]
 
 
 @needs_mpi
