@@ -101,7 +101,9 @@ def create_app(runs_dir="runs", *, train_if_missing: bool = False, train_overrid
         body = await read_json(request, max_body)
         if "pixels" not in body:
             raise BadRequest("pixels: missing; send {\"pixels\": [[...]] (8x8 or 28x28), \"run\": optional}")
-        return JSONResponse(await run_in_threadpool(models.classify, runs, body["pixels"], _run_field(body)))
+        # NOTE: run on the event loop, not in the thread pool: a forward pass of the digits CNN takes ~3 ms, and two
+        # thread hand-offs cost more than that on a loaded 2-core machine (benchmarks/serve_latency.py)
+        return JSONResponse(models.classify(runs, body["pixels"], _run_field(body)))
 
     async def api_circuits(request):
         from ..viz.graph import FUNCTIONS, LECTURE_CIRCUITS

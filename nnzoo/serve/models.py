@@ -300,12 +300,15 @@ def translate(runs: Runs, text: object, run: str | None = None) -> dict:
     with runs.lock:
         outputs, weights = _decode_batch(model, [clean], config)
     out = outputs[0]
+    tokens = list(out) + ["<eos>"]              # the decoder's steps: each character, then the end of sequence
     attention = None
     if weights is not None:
         w = np.asarray(weights.detach() if hasattr(weights, "detach") else weights, dtype=np.float64)[0]
-        attention = np.round(w[:len(out) + 1, :len(clean)], 4).tolist()       # + the end-of-sequence step
+        w = w[:len(tokens), :len(clean)]        # a decoder stopped by its length cap wrote no <eos>
+        tokens = tokens[:len(w)]
+        attention = np.round(w, 4).tolist()
     return {"translation": out, "source": clean, "notes": notes, "attention": attention,
-            "output_tokens": list(out) + ["<eos>"], "run": rel, "recipe": r.name}
+            "output_tokens": tokens, "run": rel, "recipe": r.name}
 
 
 def check_sample_request(body: dict) -> dict:

@@ -218,3 +218,51 @@ def test_check_pixels_json_roundtrip():
     from nnzoo.serve.models import check_pixels
     a = check_pixels(json.loads(json.dumps(DIGIT)))
     assert a.shape == (8, 8) and a.max() == 15
+
+
+def _untrained_run(folder, name, overrides):
+    """A run folder of recipe ``name`` with untrained weights (what the playgrounds load)."""
+    import nnzoo
+    from nnzoo.recipes import recipe, recipe_config
+    folder.mkdir(parents=True)
+    config = recipe_config(name, overrides)
+    nnzoo.manual_seed(0)
+    nnzoo.save(recipe(name).build_model(config).state_dict(), folder / "best.safetensors")
+    (folder / "result.json").write_text(json.dumps({"name": name, "config": config}))
+    return config
+
+
+def _client_over(runs):
+    import warnings
+
+    from nnzoo.serve import create_app
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    return TestClient(create_app(runs), raise_server_exceptions=False)
+
+
+def test_sampler_streams_what_the_recipes_sample_hook_writes(tmp_path):
+    from nnzoo.random import Generator
+    from nnzoo.recipes import load_run
+    _untrained_run(tmp_path / "char", "char-rnn", {"hidden": 8, "embed": 4, "layers": 1})
+    with _client_over(tmp_path) as c:
+        r = c.post("/api/sample", json={"prompt": "ROMEO:", "length": 25, "temperature": 0.8, "top_k": 5, "seed": 3})
+    assert r.status_code == 200 and r.headers["x-recipe"] == "char-rnn" and r.headers["x-run"] == "char"
+    recipe, config, model = load_run(tmp_path / "char")
+    expected = recipe.sample(model, config, "ROMEO:", 25, 0.8, 5, Generator().manual_seed(3))
+    assert "ROMEO:" + r.text == expected
+
+
+def test_translator_answers_with_its_attention(tmp_path):
+    from nnzoo.recipes import load_run
+    _untrained_run(tmp_path / "dates", "date-translator", {"embed": 4, "enc_hidden": 4, "dec_hidden": 8,
+                                                           "attn_hidden": 4})
+    with _client_over(tmp_path) as c:
+        a = c.post("/api/translate", json={"text": "Saturday 9 May 2018"}).json()
+    recipe, config, model = load_run(tmp_path / "dates")
+    assert a["translation"] == recipe.translate(model, config, "Saturday 9 May 2018")[0]
+    w = np.asarray(a["attention"])
+    assert w.shape == (len(a["output_tokens"]), len(a["source"])) and a["source"] == "saturday 9 may 2018"
+    assert "".join(a["output_tokens"][:len(a["translation"])]) == a["translation"]
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, atol=1e-3)          # each step's weights are a distribution

@@ -9,9 +9,10 @@ let runs = [];               // from /api/runs
 let size = 8;                // the input side the chosen run reads (8: digits counts, 28: Fashion-MNIST grey)
 let drawing = false, last = null;
 let dirty = false, requestId = 0, rendered = 0;
-let strokeEnd = null, strokeMark = 0;          // the time the last stroke ended, and the last request sent before
+let version = 0, sentVersion = -1, shownVersion = -1;            // the drawing's version (one more per segment drawn), the last sent
+let strokeEnd = null, strokeVersion = 0;       // when the last stroke ended, and the drawing's version then
 // what the latency benchmark reads: stroke end -> page drawn, and each update's request and drawing times (ms)
-const stats = window.nnzooStats = {latencies: [], updates: 0, requestMs: [], drawMs: []};
+const stats = window.nnzooStats = {latencies: [], updates: 0, requestMs: [], drawMs: [], alreadyShown: 0};
 
 function clearPad() {
   ctx.fillStyle = "#fff";
@@ -24,6 +25,7 @@ function point(e) {
   return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height];
 }
 function line(a, b) {
+  version += 1;
   ctx.strokeStyle = "#000"; ctx.lineWidth = pad.width / 13; ctx.lineCap = "round"; ctx.lineJoin = "round";
   ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
 }
@@ -41,13 +43,18 @@ function endStroke(e) {
   if (!drawing) return;
   drawing = false;
   strokeEnd = performance.now();
-  strokeMark = requestId;       // the page is up to date once a request sent after this moment is drawn
-  send(true);
+  strokeVersion = version;      // the page is up to date once an answer for this drawing (or a later one) is drawn
+  if (shownVersion >= version) {              // the answer for the whole stroke was drawn before the button went up
+    stats.alreadyShown += 1;
+    recordStroke(0);
+  } else if (sentVersion !== version) {
+    send(true);
+  }                                           // else the request in flight holds the whole stroke
 }
 pad.addEventListener("pointerup", endStroke);
 pad.addEventListener("pointercancel", endStroke);
 pad.addEventListener("pointerleave", endStroke);
-document.getElementById("clear").addEventListener("click", () => { clearPad(); send(true); });
+document.getElementById("clear").addEventListener("click", () => { clearPad(); version += 1; send(true); });
 
 // ---- the reduction ----
 // ink in [0, 1] of the pad (1 = black), its bounding box, drawn into an n x n canvas scaled to fit `box` pixels
@@ -111,7 +118,8 @@ let pending = 0;
 async function send(force) {
   if (pending && !force) { dirty = true; return; }
   pending += 1; dirty = false;
-  const id = ++requestId;
+  const id = ++requestId, v = version;
+  sentVersion = v;
   const pixels = size === 8 ? reduceDigits() : reduceFashion();
   showReduced(pixels);
   try {
@@ -119,7 +127,7 @@ async function send(force) {
     const answer = await api("/api/cnn", {pixels: pixels, run: runSelect.value || null});
     const t1 = performance.now();
     if (id > rendered) {
-      render(answer, id);
+      render(answer, id, v);
       stats.requestMs.push(t1 - t0); stats.drawMs.push(performance.now() - t1);
     }
     showError("error", "");
@@ -131,7 +139,7 @@ async function send(force) {
   }
 }
 
-function render(answer, id) {
+function render(answer, id, v) {
   const labels = answer.top;
   for (const [k, g] of [["guess1", labels[0]], ["guess2", labels[1]]]) {
     const node = document.getElementById(k);
@@ -143,11 +151,14 @@ function render(answer, id) {
   rendered = id;
   stats.updates += 1;
   document.body.dataset.updates = String(stats.updates);
-  if (strokeEnd !== null && id > strokeMark) {
-    stats.latencies.push(performance.now() - strokeEnd);
-    strokeEnd = null;
-    document.body.dataset.strokes = String(stats.latencies.length);
-  }
+  shownVersion = v;
+  if (strokeEnd !== null && v >= strokeVersion) recordStroke(performance.now() - strokeEnd);
+}
+
+function recordStroke(ms) {
+  stats.latencies.push(ms);
+  strokeEnd = null;
+  document.body.dataset.strokes = String(stats.latencies.length);
 }
 
 function currentLabels() {
