@@ -137,9 +137,10 @@ def _imported_modules(path):
 # layer -> the nnzoo packages and modules it must not import (the layers above it)
 FORBIDDEN = {
     "kernels": ("nnzoo.ops", "nnzoo.tensor", "nnzoo.autograd", "nnzoo.nn", "nnzoo.optim", "nnzoo.zoo",
-                "nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli"),
-    "ops": ("nnzoo.nn", "nnzoo.optim", "nnzoo.zoo", "nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli"),
-    "zoo": ("nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli", "nnzoo.tour", "nnzoo.viz"),
+                "nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli", "nnzoo.serve"),
+    "ops": ("nnzoo.nn", "nnzoo.optim", "nnzoo.zoo", "nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli",
+            "nnzoo.serve"),
+    "zoo": ("nnzoo.data", "nnzoo.train", "nnzoo.recipes", "nnzoo.cli", "nnzoo.tour", "nnzoo.viz", "nnzoo.serve"),
 }
 
 
@@ -153,6 +154,17 @@ def test_a_layer_imports_nothing_above_it(layer):
     assert not bad, "\n".join(bad)
 
 
+def test_serve_sits_at_the_top_next_to_the_cli():
+    """nnzoo/serve (the web pages) imports what it shows; of the library only cli.py imports it."""
+    bad = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if path.parent == ROOT / "serve" or path == ROOT / "cli.py":
+            continue
+        bad += [f"{path.relative_to(ROOT.parent)} imports {m}" for m in sorted(_imported_modules(path))
+                if m == "nnzoo.serve" or m.startswith("nnzoo.serve.")]
+    assert not bad, "\n".join(bad)
+
+
 def test_importing_the_zoo_does_not_import_train():
     code = ("import sys, nnzoo.zoo; "
             "print(sorted(m for m in sys.modules if m.startswith(('nnzoo.train', 'nnzoo.recipes'))))")
@@ -162,7 +174,8 @@ def test_importing_the_zoo_does_not_import_train():
 
 def test_import_nnzoo_leaves_the_optional_heavy_modules_unimported():
     # ml_dtypes alone costs ~0.5 s to import: bfloat16 loads it on first use
-    heavy = ("numba", "ml_dtypes", "onnx", "onnxruntime", "PIL", "tensorboardX", "nnzoo.train", "nnzoo.recipes")
+    heavy = ("numba", "ml_dtypes", "onnx", "onnxruntime", "PIL", "tensorboardX", "nnzoo.train", "nnzoo.recipes",
+             "nnzoo.serve", "starlette", "uvicorn")
     code = f"import sys, nnzoo; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
