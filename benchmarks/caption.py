@@ -15,7 +15,10 @@ the same functions (``--peer-seeds``). The two sides' step times are measured al
 torch step, on the same batch) so the machine's load falls on both alike.
 
     python -m benchmarks.caption [--seeds 0 1 2] [--steps 800] [--peer-seeds 0] [--timing-steps 20]
-        [--threads 1]
+        [--long-steps 2400] [--threads 1]
+
+The jobs run in this order, each writing the JSON when done (a run cut short keeps what it finished): seed 0 of
+both recipes, the peer, seed 1, Show and Tell at ``--long-steps`` (seed 0), the other seeds.
 """
 from __future__ import annotations
 
@@ -55,7 +58,8 @@ def _torch_models():
             super().__init__()
             layers, c_in = [], c.in_channels + (2 if c.coords else 0)
             for c_out in c.channels:
-                layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+                layers += [nn.Conv2d(c_in, c_out, 3, padding=1)] + ([nn.BatchNorm2d(c_out)] if c.batch_norm else []) \
+                    + [nn.ReLU(), nn.MaxPool2d(2)]
                 c_in = c_out
             self.net, self.coords = nn.Sequential(*layers), c.coords
             S = c.image_size
@@ -302,6 +306,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=None, help="training steps of both models (default: the recipes')")
     p.add_argument("--peer-seeds", type=int, nargs="*", default=[0])
     p.add_argument("--timing-steps", type=int, default=20)
+    p.add_argument("--long-steps", type=int, default=2400, help="a longer Show and Tell run (seed 0; 0: none)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "caption.json"))
     args = p.parse_args(argv)
@@ -323,11 +328,20 @@ def main(argv=None):
 
     # the order: seed 0 of both recipes, the peer's seeds, then the other seeds (a run cut short keeps the most)
     jobs = [("recipe", args.seeds[0])] + [("peer", s) for s in args.peer_seeds] + \
-        [("recipe", s) for s in args.seeds[1:]]
+        [("recipe", s) for s in args.seeds[1:2]] + [("long", args.seeds[0])] * (args.long_steps > 0) + \
+        [("recipe", s) for s in args.seeds[2:]]
     with tempfile.TemporaryDirectory() as tmp:
         for kind, seed in jobs:
             for name in RECIPES if seed % 2 == 0 else RECIPES[::-1]:
-                if kind == "peer":
+                if kind == "long":        # Show and Tell trained longer: does it leave its plateau?
+                    if name != "caption":
+                        continue
+                    r = run_recipe(name, out_dir=os.path.join(tmp, f"long-{seed}"), overrides={
+                        "steps": args.long_steps}, seed=seed, progress=True)
+                    results["long"] = {"name": name, "seed": seed, "steps": args.long_steps, "test": r["test"],
+                                       "val": r["val"], "history": r["history"], "train_seconds": r["train_seconds"]}
+                    print(f"long {name} seed {seed}: {json.dumps(r['test'])}", flush=True)
+                elif kind == "peer":
                     res = results["peer"][f"{name}-{seed}"] = peer_run(name, results["config"][name], seed,
                                                                          args.timing_steps)
                     print(f"torch {name} seed {seed}: {json.dumps(res['test'])}, paired "

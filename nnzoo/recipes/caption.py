@@ -41,10 +41,10 @@ __all__ = ["caption_scores", "attention_in_box", "scene_data", "encode_captions"
            "DEFAULTS"]
 
 DEFAULTS = {"items": "shapes", "image_size": 48, "grid": 3, "max_items": 3, "n_train": 20000, "n_val": 300,
-            "n_test": 1000, "data_seed": 0, "channels": [16, 32, 64], "coords": True, "embed": 64, "hidden": 192,
-            "attn_hidden": 96, "gate": True, "dropout": 0.0, "alpha_c": 0.0, "steps": 800, "batch_size": 64,
-            "lr": 3e-3, "optimizer": "adam", "clip_grad_norm": 5.0, "eval_every": 100, "beam_width": 3,
-            "beam_scenes": 200, "max_len": 32}
+            "n_test": 1000, "data_seed": 0, "channels": [16, 32, 64], "coords": True, "batch_norm": True,
+            "embed": 64, "hidden": 192, "attn_hidden": 96, "gate": True, "dropout": 0.0, "forget_bias": 1.0,
+            "alpha_c": 0.0, "steps": 800, "batch_size": 64, "lr": 3e-3, "optimizer": "adam", "clip_grad_norm": 5.0,
+            "eval_every": 100, "beam_width": 3, "beam_scenes": 200, "max_len": 32}
 
 CONSTRAINTS = {
     "items": (lambda v, c: v in ("shapes", "fashion"), "shapes or fashion (Fashion-MNIST items: needs the data)"),
@@ -213,7 +213,9 @@ def _references(scenes):
 def _build(config, attention):
     vocab = _vocab(config)
     kw = dict(vocab=len(vocab), image_size=config["image_size"], channels=tuple(config["channels"]),
-              coords=config["coords"], embed=config["embed"], hidden=config["hidden"], dropout=config["dropout"],
+              coords=config["coords"], batch_norm=config["batch_norm"], embed=config["embed"],
+              hidden=config["hidden"], dropout=config["dropout"],
+              forget_bias=config["forget_bias"],
               pad_index=vocab.pad_index, bos_index=vocab.bos_index, eos_index=vocab.eos_index,
               max_len=config["max_len"])
     if attention:

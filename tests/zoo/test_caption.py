@@ -27,9 +27,12 @@ def _torch_encoder(p, images, coords=True):
         grid = torch.stack([ramp[None, :].expand(S, S), ramp[:, None].expand(S, S)])
         x = torch.cat([x, grid[None].expand(x.shape[0], -1, -1, -1)], 1)
     k = 0
-    while f"encoder.net.{k}.weight" in p:
-        x = TF.max_pool2d(TF.relu(TF.conv2d(x, p[f"encoder.net.{k}.weight"], p[f"encoder.net.{k}.bias"], padding=1)), 2)
-        k += 3
+    while f"encoder.net.{k}.weight" in p:            # conv, batch norm (batch statistics: training mode), relu, pool
+        x = TF.conv2d(x, p[f"encoder.net.{k}.weight"], p[f"encoder.net.{k}.bias"], padding=1)
+        x = TF.batch_norm(x, None, None, p[f"encoder.net.{k + 1}.weight"], p[f"encoder.net.{k + 1}.bias"],
+                          training=True)
+        x = TF.max_pool2d(TF.relu(x), 2)
+        k += 4
     return x
 
 
