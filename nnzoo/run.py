@@ -47,7 +47,8 @@ __all__ = ["torch_is_nnzoo", "run_script", "nnzoo_name", "missing_torch_name", "
 _PACKAGES = (("torchvision", "nnzoo.vision"), ("torch", "nnzoo"))
 
 _USAGE = """\
-usage: nnzoo run [--nproc N] SCRIPT [ARGS...]
+usage: nnzoo run SCRIPT [ARGS...]
+       nnzoo run --nproc N SCRIPT [ARGS...]
 
 Run a PyTorch program unchanged with nnzoo as `torch` (and nnzoo.vision as `torchvision`): like
 `python SCRIPT ARGS...`, with sys.argv = [SCRIPT, ARGS...] and the script's folder on sys.path.
