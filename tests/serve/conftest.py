@@ -26,19 +26,19 @@ def tiny_png(path):
     pathlib.Path(path).write_bytes(png)
 
 
-def make_cnn_run(folder, seed=0):
-    """A finished run of recipe ``cnn`` (channels 4, 8; hidden 16) as ``nnzoo train`` lays it out: result.json,
-    best.safetensors, a picture listed in ``figures``."""
+def make_cnn_run(folder, seed=0, name="cnn"):
+    """A finished run of recipe ``name`` (``cnn``, or ``mc-dropout`` on Fashion-MNIST; channels 4, 8; hidden 16) as
+    ``nnzoo train`` lays it out: result.json, best.safetensors, a picture listed in ``figures``."""
     import nnzoo
     from nnzoo.recipes import recipe, recipe_config
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    config = recipe_config("cnn", {"channels": [4, 8], "hidden": 16})
+    config = recipe_config(name, {"channels": [4, 8], "hidden": 16})
     nnzoo.manual_seed(seed)
-    model = recipe("cnn").build_model(config)
+    model = recipe(name).build_model(config)
     nnzoo.save(model.state_dict(), folder / "best.safetensors")
     tiny_png(folder / "history.png")
-    result = {"name": "cnn", "config": config, "test": {"accuracy": 0.5}, "figures": [[str(folder / "history.png"),
+    result = {"name": name, "config": config, "test": {"accuracy": 0.5}, "figures": [[str(folder / "history.png"),
                                                                                          "training history"]]}
     (folder / "result.json").write_text(json.dumps(result))
     return folder
@@ -53,6 +53,9 @@ def cnn_run():
 @pytest.fixture(scope="session")
 def runs_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
+    make_cnn_run(root / "fashion", name="mc-dropout")
+    past = time.time() - 3600                  # older than the digits run: the pages' default is the newest
+    os.utime(root / "fashion" / "result.json", (past, past))
     make_cnn_run(root / "cnn")
     return root
 

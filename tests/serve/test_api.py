@@ -52,9 +52,27 @@ def test_cnn_answers_as_the_model_computes(client, runs_dir):
     assert answer["run"] == "cnn"
 
 
+def test_fashion_runs_read_28x28_grey_levels(client, runs_dir):
+    import nnzoo
+    from nnzoo.recipes import load_run
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(28, 28))
+    answer = client.post("/api/cnn", json={"pixels": pixels.tolist(), "run": "fashion"}).json()
+    _, _, model = load_run(runs_dir / "fashion")
+    x = nnzoo.tensor(pixels.astype(np.float32)[None, None] / 127.5 - 1)     # the recipe's x / 127.5 - 1
+    with nnzoo.no_grad():
+        probs = nnzoo.softmax(model(x), dim=1)[0].numpy()
+    np.testing.assert_allclose(answer["probs"], probs, atol=1e-5)
+    assert answer["layers"][0]["name"] == "conv1: Conv2d" and answer["layers"][0]["shape"] == [4, 28, 28]
+    assert answer["recipe"] == "mc-dropout"
+    _error(client.post("/api/cnn", json={"pixels": DIGIT, "run": "fashion"}), 422)        # 8x8 to a 28x28 run
+    _error(client.post("/api/cnn", json={"pixels": [[256] * 28] * 28, "run": "fashion"}), 422)
+
+
 def test_runs_and_circuits_and_gallery(client):
     info = client.get("/api/runs").json()
-    assert [r["run"] for r in info["cnn"]] == ["cnn"] and info["cnn"][0]["size"] == 8
+    assert [(r["run"], r["size"]) for r in info["cnn"]] == [("cnn", 8), ("fashion", 28)]
+    assert info["cnn"][1]["labels"][9] == "Ankle boot"
     assert info["translate"] == [] and info["sample"] == []
     trace = client.post("/api/backprop", json={"circuit": "add-mul"}).json()
     grads = {n["name"]: n["grad"] for n in trace["nodes"] if n["kind"] == "leaf"}

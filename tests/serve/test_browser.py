@@ -87,3 +87,24 @@ def test_playground_says_how_to_train_missing_runs(page, live_server):
     assert "nnzoo train date-translator" in page.text_content("#translate-status")
     assert "nnzoo train char-rnn" in page.text_content("#sample-status")
     assert page.is_disabled("#translate") and page.is_disabled("#sample")
+
+
+def test_touch_drawing_on_a_fashion_mnist_run(page, live_server):
+    """Pointer events of a finger (pointerType touch) draw too; a Fashion-MNIST run reads 28x28 grey levels."""
+    sent = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/cnn") else None)
+    page.goto(live_server.url + "/cnn")
+    page.wait_for_selector("#run option", state="attached")
+    page.select_option("#run", "fashion")
+    page.wait_for_selector("text=28x28 grey levels 0-255")
+    box = page.locator("#pad").bounding_box()
+    touch = {"pointerId": 7, "pointerType": "touch", "isPrimary": True, "bubbles": True, "cancelable": True}
+    points = [(60 + 16 * k, 70 + 12 * k) for k in range(10)]
+    for kind, (x, y) in [("pointerdown", points[0])] + [("pointermove", p) for p in points[1:]] + \
+            [("pointerup", points[-1])]:
+        page.dispatch_event("#pad", kind, {**touch, "clientX": box["x"] + x, "clientY": box["y"] + y})
+    page.wait_for_selector("body[data-strokes='1']")
+    pixels = sent[-1]["pixels"]
+    assert sent[-1]["run"] == "fashion" and len(pixels) == 28 and all(len(row) == 28 for row in pixels)
+    assert all(isinstance(v, int) and 0 <= v <= 255 for row in pixels for v in row) and max(map(max, pixels)) > 128
+    assert page.text_content("#probs").count("%") == 10 and "Ankle boot" in page.text_content("#probs")
