@@ -95,7 +95,8 @@ def create_app(runs_dir="runs", *, train_if_missing: bool = False, train_overrid
         return JSONResponse({"runs_dir": runs.root.as_posix(), "notice": runs.notice,
                              "cnn": await run_in_threadpool(runs.classifiers),
                              "translate": await run_in_threadpool(runs.with_hook, "translate"),
-                             "sample": await run_in_threadpool(runs.with_hook, "sample")})
+                             "sample": await run_in_threadpool(runs.with_hook, "sample"),
+                             "analogy": await run_in_threadpool(runs.word_vectors)})
 
     async def api_cnn(request):
         body = await read_json(request, max_body)
@@ -124,6 +125,10 @@ def create_app(runs_dir="runs", *, train_if_missing: bool = False, train_overrid
         return StreamingResponse(chars, media_type="text/plain; charset=utf-8",
                                  headers={"X-Run": rel, "X-Recipe": name, "Cache-Control": "no-store"})
 
+    async def api_analogy(request):
+        body = await read_json(request, max_body)
+        return JSONResponse(await run_in_threadpool(models.analogy, runs, body, _run_field(body)))
+
     async def api_gallery(request):
         return JSONResponse({"rows": await run_in_threadpool(models.gallery_rows, runs)})
 
@@ -149,6 +154,7 @@ def create_app(runs_dir="runs", *, train_if_missing: bool = False, train_overrid
         Route("/api/backprop", api_backprop, methods=["POST"]),
         Route("/api/translate", api_translate, methods=["POST"]),
         Route("/api/sample", api_sample, methods=["POST"]),
+        Route("/api/analogy", api_analogy, methods=["POST"]),
         Route("/api/gallery", api_gallery),
         Route("/api/runs-file/{path:path}", api_file),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

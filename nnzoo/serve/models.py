@@ -113,8 +113,8 @@ class Runs:
         return real
 
     # ---- the runs ----------------------------------------------------------------------------------------------
-    def find(self, want=None) -> list[tuple[str, dict]]:
-        """``[(relative folder, result)]`` of the finished runs (result.json and best.safetensors) whose recipe is
+    def find(self, want=None, need: str = "best.safetensors") -> list[tuple[str, dict]]:
+        """``[(relative folder, result)]`` of the finished runs (result.json and the file ``need``) whose recipe is
         in ``want`` (all when None), newest first; symbolic links that leave the runs folder are skipped."""
         from ..recipes.gallery import find_runs
         out = []
@@ -124,7 +124,7 @@ class Runs:
             real = folder.resolve()
             if real != self.real_root and self.real_root not in real.parents:
                 continue
-            if (real / "best.safetensors").is_file():
+            if (real / need).is_file():
                 out.append((self.relative(real), result))
         return out
 
@@ -141,6 +141,35 @@ class Runs:
         from ..recipes import recipes
         names = {n for n, r in recipes().items() if getattr(r, hook) is not None}
         return [{"run": rel, "recipe": r["name"]} for rel, r in self.find(names)]
+
+    def word_vectors(self) -> list[dict]:
+        """The word2vec runs (``word2vec``, ``cbow``: their ``vectors.bin``), newest first."""
+        return [{"run": rel, "recipe": r["name"]} for rel, r in self.find(WORD_VECTORS, need="vectors.bin")]
+
+    def vectors(self, run: str | None):
+        """``(relative run, KeyedVectors)`` of a word2vec run (the newest when ``run`` is None), cached."""
+        from ..zoo.word2vec import KeyedVectors
+        usable = self.word_vectors()
+        if run is None:
+            if not usable:
+                raise RunNotFound(_missing("analogy", self.root))
+            run = usable[0]["run"]
+        real = self.resolve(run)
+        rel = self.relative(real)
+        if rel not in {u["run"] for u in usable}:
+            raise RunNotFound(f"run: no word2vec run {run[:80]!r} in the runs folder (its runs: "
+                              f"{', '.join(u['run'] for u in usable) or 'none'})")
+        path = real / "vectors.bin"
+        with self.lock:
+            mtime = path.stat().st_mtime
+            hit = self._models.get(str(path))
+            if hit is None or hit[0] != mtime:
+                try:
+                    hit = (mtime, KeyedVectors.load_word2vec_format(path, binary=True))
+                except (OSError, ValueError, UnicodeDecodeError) as e:
+                    raise RunNotFound(f"run: {rel}/vectors.bin cannot be read ({type(e).__name__})") from None
+                self._models[str(path)] = hit
+        return rel, hit[1]
 
     def load(self, run: str | None, kind: str):
         """``(relative run, recipe, config, model)`` of the run the client asked for, or of the newest usable one
@@ -170,8 +199,10 @@ class Runs:
         return rel, r, config, model
 
 
-_WHAT = {"classifier": "image classifier", "translate": "translation", "sample": "text-writing"}
-_TRAIN = {"classifier": "cnn", "translate": "date-translator", "sample": "char-rnn"}
+_WHAT = {"classifier": "image classifier", "translate": "translation", "sample": "text-writing",
+         "analogy": "word-vector"}
+_TRAIN = {"classifier": "cnn", "translate": "date-translator", "sample": "char-rnn", "analogy": "word2vec"}
+WORD_VECTORS = ("word2vec", "cbow")
 
 
 def _missing(kind: str, root: pathlib.Path) -> str:
@@ -370,6 +401,28 @@ def sample_stream(runs: Runs, settings: dict, run: str | None = None):
             yield ch
     from ..zoo.char_rnn import CharRNN
     return rel, r.name, (rnn_chars() if isinstance(model, CharRNN) else chars())
+
+
+def analogy(runs: Runs, body: dict, run: str | None = None) -> dict:
+    """``POST /api/analogy``: ``a`` is to ``b`` as ``c`` is to ...? The ``topn`` words nearest to
+    b - a + c (3CosAdd over unit vectors, gensim's ``most_similar(positive=[b, c], negative=[a])``)."""
+    words = []
+    for key in ("a", "b", "c"):
+        w = body.get(key)
+        if not isinstance(w, str) or not w.strip() or len(w) > 50:
+            raise BadRequest(f"{key}: a word (1-50 characters), e.g. a=boy, b=king, c=girl")
+        words.append(w.strip())
+    topn = body.get("topn", 5)
+    if isinstance(topn, bool) or not isinstance(topn, int) or not 1 <= topn <= 50:
+        raise BadRequest("topn: an integer in [1, 50]")
+    rel, kv = runs.vectors(run)
+    missing = [w for w in words if w not in kv]
+    if missing:
+        raise BadRequest(f"not in the vocabulary of {rel}: {', '.join(missing)} (its {len(kv)} words are lower "
+                         "case)")
+    a, b, c = words
+    found = kv.most_similar(positive=[b, c], negative=[a], topn=topn)
+    return {"answers": [{"word": w, "similarity": round(s, 6)} for w, s in found], "run": rel}
 
 
 def gallery_rows(runs: Runs) -> list[dict]:

@@ -284,3 +284,29 @@ def test_translator_answers_with_its_attention(tmp_path):
     assert w.shape == (len(a["output_tokens"]), len(a["source"])) and a["source"] == "saturday 9 may 2018"
     assert "".join(a["output_tokens"][:len(a["translation"])]) == a["translation"]
     np.testing.assert_allclose(w.sum(axis=1), 1.0, atol=1e-3)          # each step's weights are a distribution
+
+
+def test_word_analogies_match_gensim(tmp_path):
+    gensim = pytest.importorskip("gensim")
+    from nnzoo.zoo.word2vec import KeyedVectors
+    rng = np.random.default_rng(0)
+    words = ["boy", "girl", "king", "queen", "man", "woman", "prince", "princess", "dog", "cat", "sword", "crown"]
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    KeyedVectors(words, rng.normal(size=(len(words), 16)).astype(np.float32)).save_word2vec_format(
+        folder / "vectors.bin", binary=True)
+    (folder / "result.json").write_text(json.dumps({"name": "word2vec", "config": {}}))
+    with _client_over(tmp_path) as c:
+        assert [r["run"] for r in c.get("/api/runs").json()["analogy"]] == ["w2v"]
+        a = c.post("/api/analogy", json={"a": "boy", "b": "king", "c": "girl", "topn": 3}).json()
+        _error(c.post("/api/analogy", json={"a": "boy", "b": "king", "c": "zebra"}), 422)
+        _error(c.post("/api/analogy", json={"a": "boy", "b": 3, "c": "girl"}), 422)
+        _error(c.post("/api/analogy", json={"a": "boy", "b": "king", "c": "girl", "run": "../w2v"}), 400)
+    peer = gensim.models.KeyedVectors.load_word2vec_format(str(folder / "vectors.bin"), binary=True)
+    expected = peer.most_similar(positive=["king", "girl"], negative=["boy"], topn=3)
+    assert [x["word"] for x in a["answers"]] == [w for w, _ in expected]
+    np.testing.assert_allclose([x["similarity"] for x in a["answers"]], [s for _, s in expected], atol=1e-5)
+
+
+def test_analogies_without_a_run_say_how_to_train(client):
+    assert "nnzoo train word2vec" in _error(client.post("/api/analogy", json={"a": "a", "b": "b", "c": "c"}), 404)

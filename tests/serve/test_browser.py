@@ -86,7 +86,8 @@ def test_playground_says_how_to_train_missing_runs(page, live_server):
     page.wait_for_selector("#translate-status:not(:empty)")
     assert "nnzoo train date-translator" in page.text_content("#translate-status")
     assert "nnzoo train char-rnn" in page.text_content("#sample-status")
-    assert page.is_disabled("#translate") and page.is_disabled("#sample")
+    assert "nnzoo train word2vec" in page.text_content("#analogy-status")
+    assert page.is_disabled("#translate") and page.is_disabled("#sample") and page.is_disabled("#analogy")
 
 
 def test_touch_drawing_on_a_fashion_mnist_run(page, live_server):

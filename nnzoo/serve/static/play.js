@@ -14,6 +14,10 @@ api("/api/runs").then(info => {
     "No translation run in " + info.runs_dir + ": train one with nnzoo train date-translator --out " + info.runs_dir + "/date-translator (about 10 minutes on 2 cores).";
   document.getElementById("sample-status").textContent = info.sample.length ? "" :
     "No text-writing run in " + info.runs_dir + ": train one with nnzoo train char-rnn --out " + info.runs_dir + "/char-rnn (or char-gpt).";
+  fillRuns(document.getElementById("analogy-run"), info.analogy);
+  document.getElementById("analogy-status").textContent = info.analogy.length ? "" :
+    "No word2vec run in " + info.runs_dir + ": train one with nnzoo train word2vec --out " + info.runs_dir + "/word2vec.";
+  document.getElementById("analogy").disabled = !info.analogy.length;
   document.getElementById("translate").disabled = !info.translate.length;
   document.getElementById("sample").disabled = !info.sample.length;
 }).catch(e => showError("error", e.message));
@@ -72,4 +76,16 @@ document.getElementById("sample-form").addEventListener("submit", async e => {
     showError("error", "");
   } catch (err) { showError("error", err.message); }
   button.disabled = false;
+});
+
+document.getElementById("analogy-form").addEventListener("submit", async e => {
+  e.preventDefault();
+  const out = document.getElementById("analogy-out");
+  try {
+    const a = await api("/api/analogy", {a: document.getElementById("word-a").value, b: document.getElementById("word-b").value,
+                                         c: document.getElementById("word-c").value, run: document.getElementById("analogy-run").value || null});
+    out.textContent = "";
+    for (const x of a.answers) out.append(el("li", {}, x.word + "  (" + fmt(x.similarity) + ")"));
+    showError("error", "");
+  } catch (err) { showError("error", err.message); }
 });
