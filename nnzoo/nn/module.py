@@ -235,6 +235,7 @@ class Module:
         set_(self, "_modules", OrderedDict())
         set_(self, "_backward_pre_hooks", OrderedDict())
         set_(self, "_backward_hooks", OrderedDict())
+        set_(self, "_is_full_backward_hook", None)  # PyTorch's flag: True once a full backward hook is registered
         set_(self, "_forward_hooks", OrderedDict())
         set_(self, "_forward_hooks_with_kwargs", OrderedDict())
         set_(self, "_forward_hooks_always_called", OrderedDict())
@@ -272,7 +273,13 @@ class Module:
                     if res is not None:
                         args = res if isinstance(res, tuple) else (res,)
             bw_hook = None
-            hooks = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+            own = self._backward_hooks
+            if own and self.__dict__.get("_is_full_backward_hook") is False:  # from a PyTorch file
+                warnings.warn(f"{type(self).__name__}: its backward hooks were registered with PyTorch's deprecated "
+                              "register_backward_hook, which nnzoo does not run; use register_full_backward_hook",
+                              stacklevel=2)
+                own = {}
+            hooks = [*_global_backward_hooks.values(), *own.values()]
             pre_hooks = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
             if hooks or pre_hooks:
                 bw_hook = _BackwardHook(self, hooks, pre_hooks)
@@ -366,6 +373,10 @@ class Module:
             >>> lin(nnzoo.ones(4, 3, requires_grad=True)).sum().backward()
             nnzoo.Size([4, 3]) nnzoo.Size([4, 2])
         """
+        if self.__dict__.get("_is_full_backward_hook") is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", True)
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
         if prepend:
