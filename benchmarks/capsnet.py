@@ -10,10 +10,13 @@ Stages (each writes its part of ``benchmarks/results/capsnet.json`` as soon as i
 3. ``cnn``: a CNN of similar parameter count (``FashionCNN``: conv 32-64, FC 512, dropout 0.25; 1.6 M
    parameters against the CapsNet's 1.9 M, of which 1.4 M are the decoder's) trained the same way: Adam, the
    same learning rate and decay, batch, epochs, split and order of batches.
-4. ``torch``: the same CapsNet in PyTorch from the same initial weights and the same order of batches for
+4. ``continued`` (only when named): the ``nnzoo`` stage's kept weights trained ``--more-epochs`` further by the
+   recipe's loop, the learning rate continuing its decay (a fresh Adam state).
+5. ``torch``: the same CapsNet in PyTorch from the same initial weights and the same order of batches for
    ``--torch-epochs`` epochs: its validation accuracy per epoch beside nnzoo's.
 
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.capsnet [--epochs 5] [--torch-epochs 2] [--stages ...]
+    OPENBLAS_NUM_THREADS=1 python -m benchmarks.capsnet --stages continued --more-epochs 3
 """
 from __future__ import annotations
 
@@ -193,35 +196,62 @@ def stage_torch(args, data):
     opt = torch.optim.Adam(twin.parameters(), lr=DEFAULTS["lr"])
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=DEFAULTS["lr_decay"])
     rng, bs = np.random.default_rng(args.seed), DEFAULTS["batch_size"]
-    start, val_acc = time.perf_counter(), []
+    start, val_acc, running, steps = time.perf_counter(), [], [], 0
     for epoch in range(args.torch_epochs):
         order = rng.permutation(len(x))
+        total = count = 0.0
         for i in range(0, len(x), bs):
             idx = order[i:i + bs]
             loss, _ = twin.loss(torch.from_numpy(x[idx]), torch.from_numpy(y[idx]))
             opt.zero_grad()
             loss.backward()
             opt.step()
+            steps, total, count = steps + 1, total + loss.item() * len(idx), count + len(idx)
+            if steps % 100 == 0:   # the epoch's running mean loss, as the recipe prints it
+                running.append([epoch + 1, steps, total / count])
+                print(f"torch epoch {epoch + 1} step {steps}: loss {total / count:.4f}", flush=True)
         sched.step()
         val_acc.append(_torch_accuracy(twin, xv, yv))
         print(f"torch epoch {epoch + 1}: val accuracy {val_acc[-1]:.4f}", flush=True)
-    return {"epochs": args.torch_epochs, "val_accuracy_per_epoch": val_acc,
+    return {"epochs": args.torch_epochs, "val_accuracy_per_epoch": val_acc, "running_loss": running,
             "test_accuracy_last_epoch": _torch_accuracy(twin, xt, yt), "train_seconds": time.perf_counter() - start,
             "torch_threads": torch.get_num_threads()}
 
 
-STAGES = {"timing": stage_timing, "nnzoo": stage_nnzoo, "cnn": stage_cnn, "torch": stage_torch}
+def stage_continued(args, data):
+    """The ``nnzoo`` stage's kept weights trained ``--more-epochs`` further by the recipe's own loop (a fresh Adam,
+    the learning rate continuing its decay: lr x lr_decay^epochs_done), the best validation epoch kept."""
+    from nnzoo.recipes.capsnet import fit
+    done = json.loads(pathlib.Path(args.out).read_text())["nnzoo"]["epochs"]
+    config = {**_config(args), "epochs": args.more_epochs, "lr": DEFAULTS["lr"] * DEFAULTS["lr_decay"] ** done}
+    model = build_model(config)
+    model.load_state_dict(nnzoo.load(pathlib.Path(args.run_dir) / "best.safetensors"))
+    out_dir = pathlib.Path(args.run_dir + "_continued")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    r = fit(model, config, data, out_dir, seed=args.seed + 1, progress=True)
+    return {"epochs_before": done, "more_epochs": r["epochs"], "total_epochs": done + r["epochs"],
+            "lr_at_start": config["lr"], "best_epoch": done + r["best_epoch"], "val": r["val"], "test": r["test"],
+            "val_accuracy_per_epoch": r["history"]["val_accuracy"], "epoch_seconds": r["history"]["time"],
+            "train_seconds": r["train_seconds"], "wall_seconds": time.perf_counter() - t,
+            "figures": [p for p, _ in r["figures"]],
+            "note": "a fresh Adam state (the recipe saves no optimizer state); the batch order from seed + 1"}
+
+
+STAGES = {"timing": stage_timing, "nnzoo": stage_nnzoo, "continued": stage_continued, "cnn": stage_cnn,
+          "torch": stage_torch}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--torch-epochs", type=int, default=2)
+    p.add_argument("--more-epochs", type=int, default=3, help="the continued stage's further epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-size", type=int, default=0, help="training images (0: all 55,000; a smoke test)")
     p.add_argument("--timing-rounds", type=int, default=3)
     p.add_argument("--timing-steps", type=int, default=5)
-    p.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
+    p.add_argument("--stages", nargs="+", default=["timing", "nnzoo", "cnn", "torch"], choices=list(STAGES))
     p.add_argument("--run-dir", default=str(RUN_DIR))
     p.add_argument("--out", default=str(RESULTS))
     args = p.parse_args(argv)

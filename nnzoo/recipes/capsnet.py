@@ -45,7 +45,7 @@ CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 
 DEFAULTS = dict(epochs=2, lr=1e-3, lr_decay=0.9, batch_size=64, conv_channels=32, primary_types=8, primary_dim=8,
                 out_dim=16, routing_iterations=3, decoder_hidden=(512, 1024), recon_weight=0.0005,
-                val_size=5000, train_size=0, test_size=0, split_seed=0, max_minutes=7.0, perturb_images=3,
+                val_size=5000, train_size=0, test_size=0, split_seed=0, max_minutes=6.0, perturb_images=3,
                 eval_batch=500)
 
 CONSTRAINTS = {
