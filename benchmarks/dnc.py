@@ -193,14 +193,22 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--copy-steps", type=int, default=6000)
-    p.add_argument("--next-steps", type=int, default=2000)
-    p.add_argument("--graph-steps", type=int, default=4000)
+    p.add_argument("--next-steps", type=int, default=1500)
+    p.add_argument("--graph-steps", type=int, default=2500)
     p.add_argument("--peer-steps", type=int, default=100)
     p.add_argument("--timing-steps", type=int, default=100)
     p.add_argument("--parts", nargs="+", default=["peer", "copy", "graph"])
     args = p.parse_args()
     result = {"machine": platform.platform(), "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
               "args": vars(args), "copy": [], "graph": []}
+    if RESULTS.is_file():               # keep the parts this run does not redo (the parts may run separately)
+        old = json.loads(RESULTS.read_text())
+        for part, keys in (("peer", ["peer"]), ("copy", ["copy"]), ("graph", ["graph"])):
+            if part not in args.parts:
+                result.update({k: old[k] for k in keys if k in old})
+                result[f"{part}_args"] = old.get(f"{part}_args", old.get("args"))
+    for part in args.parts:
+        result[f"{part}_args"] = vars(args)
 
     def save():
         result["copy_summary"] = {k: _summary([r[k] for r in result["copy"]]) for k in
