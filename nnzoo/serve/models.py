@@ -245,7 +245,10 @@ def check_pixels(pixels: object) -> np.ndarray:
         for v in row:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise BadRequest(f"pixels: row {i} holds a {type(v).__name__}; every pixel must be a number")
-    a = np.asarray(pixels, dtype=np.float64)
+    try:
+        a = np.asarray(pixels, dtype=np.float64)
+    except OverflowError:           # an integer beyond float64 (JSON allows 10**400)
+        raise BadRequest("pixels: a number too large to be a pixel") from None
     if not np.isfinite(a).all():
         raise BadRequest("pixels: NaN or infinite values are not pixels")
     top = PIXEL_MAX[n]

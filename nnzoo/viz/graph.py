@@ -384,7 +384,10 @@ def parse_expression(text, values=None):
             raise ExpressionError(f"values: {str(name)[:20]!r} is not a variable name (letters, digits, _)")
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ExpressionError(f"value of {name}: expected a number, got {type(v).__name__}")
-        given[name] = _number(repr(float(v)), f"value of {name}")
+        try:
+            given[name] = _number(repr(float(v)), f"value of {name}")
+        except OverflowError:       # an integer beyond float64
+            raise ExpressionError(f"value of {name}: expected a finite number of at most 1e6 in size") from None
     if not expr.strip():
         raise ExpressionError("expression: empty; type one, e.g. (x + y) * z; x=-2, y=5, z=-4")
     try:

@@ -122,6 +122,9 @@ def test_cnn_refuses_bad_input(client, body, status):
 @pytest.mark.parametrize("raw, status", [
     (b'{"pixels": [[NaN, 0, 0, 0, 0, 0, 0, 0]]}', 422),                 # NaN
     (b'{"pixels": [[Infinity]]}', 422),
+    (b'{"pixels": [' + b"[1e400, 0, 0, 0, 0, 0, 0, 0]," * 8 + b"]}", 400),      # not JSON: a trailing comma
+    (b'{"pixels": [' + b",".join([b"[1e400, 0, 0, 0, 0, 0, 0, 0]"] * 8) + b"]}", 422),   # overflows to inf
+    (b'{"pixels": [' + b",".join([b"[" + b"1" * 400 + b", 0, 0, 0, 0, 0, 0, 0]"] * 8) + b"]}", 422),  # int > float
     (b"not json", 400),
     (b"[1, 2]", 400),                                                     # not an object
     (b"\xff\xfe", 400),                                                   # not UTF-8

@@ -108,6 +108,13 @@ def test_parser_refuses_everything_outside_the_whitelist(text):
         backprop_trace(text)
 
 
+def test_values_outside_float64_are_refused():
+    with pytest.raises(ExpressionError, match="value of x"):
+        backprop_trace("x + 1", {"x": 10 ** 400})
+    with pytest.raises(ExpressionError, match="value of x"):
+        backprop_trace("x + 1", {"x": True})
+
+
 def test_parser_reads_the_usual_notation():
     out, leaves, _ = parse_expression("x^2 + max(x, 1) - sigmoid(-x) / 2; x = 0.5")
     x = torch.tensor(0.5, dtype=torch.float64)
