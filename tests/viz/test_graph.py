@@ -167,3 +167,22 @@ def test_graph_svg_after_backward_keeps_the_leaves():
     y.backward()
     svg = graph_svg(y, {x: "x"}, engine="own")
     assert "MulBackward0" in svg and "(2,)" in svg and math.isfinite(len(svg))
+
+
+def test_graph_svg_hands_dot_text_to_graphviz_when_installed(tmp_path, monkeypatch):
+    """With a `dot` on the PATH (a stand-in here that records its input), graph_svg asks graphviz for the SVG."""
+    import os
+    import sys
+    seen = tmp_path / "input.dot"
+    fake = tmp_path / "dot"
+    fake.write_text(f"#!{sys.executable}\nimport sys\nopen({str(seen)!r}, 'w').write(sys.stdin.read())\n"
+                    "print('<svg xmlns=\"http://www.w3.org/2000/svg\"><text>from dot</text></svg>')\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    x = nnzoo.ones(2, 3, requires_grad=True)
+    svg = graph_svg((x * 2).sum(), {x: "x"})
+    assert "from dot" in svg
+    text = seen.read_text()
+    assert text.startswith("digraph") and "SumBackward0" in text and "MulBackward0" in text
+    assert '[label="(2, 3)"]' in text                      # the edges carry shapes
+    assert "from dot" not in graph_svg((x * 2).sum(), {x: "x"}, engine="own")
