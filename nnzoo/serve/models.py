@@ -174,17 +174,26 @@ class Runs:
     def load(self, run: str | None, kind: str):
         """``(relative run, recipe, config, model)`` of the run the client asked for, or of the newest usable one
         when ``run`` is None. ``kind``: ``'classifier'``, ``'translate'`` or ``'sample'``."""
-        from ..recipes import RunError, load_run
-        usable = self.classifiers() if kind == "classifier" else self.with_hook(kind)
+        from ..recipes import RunError, load_run, recipes
+
+        def usable():
+            return self.classifiers() if kind == "classifier" else self.with_hook(kind)
         if run is None:
-            if not usable:
+            runs = usable()
+            if not runs:
                 raise RunNotFound(_missing(kind, self.root))
-            run = usable[0]["run"]
+            run = runs[0]["run"]
         real = self.resolve(run)
         rel = self.relative(real)
-        if rel not in {u["run"] for u in usable}:
+        # NOTE: a named run is checked in its own folder, not by scanning the runs folder (every result.json under
+        # it) on each request: the visualiser names its run, and a stroke's latency is the budget
+        result = _read_result(real)
+        name = result["name"] if result else None
+        fits = CLASSIFIERS if kind == "classifier" else \
+            {n for n, r in recipes().items() if getattr(r, kind) is not None}
+        if name not in fits or not (real / "best.safetensors").is_file():
             raise RunNotFound(f"run: no {_WHAT[kind]} run {run[:80]!r} in the runs folder (its runs: "
-                              f"{', '.join(u['run'] for u in usable) or 'none'})")
+                              f"{', '.join(u['run'] for u in usable()) or 'none'})")
         weights = real / "best.safetensors"
         with self.lock:
             mtime = weights.stat().st_mtime
