@@ -169,14 +169,15 @@ def test_nnzoo_run_nproc_starts_a_torchrun_style_program(tmp_path):
         "torch.manual_seed(dist.get_rank())\n"
         "model = DDP(torch.nn.Linear(3, 1))\n"
         "model(torch.ones(2, 3) * (dist.get_rank() + 1)).sum().backward()\n"
-        "print('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], 'grad', model.module.bias.grad.item())\n"
+        "g = model.module.weight.grad[0, 0].item()\n"
+        "print('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], 'grad', g, flush=True)\n"
         "dist.destroy_process_group()\n")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "nnzoo", "run", "--nproc", "2", str(prog)], capture_output=True,
                           text=True, timeout=120, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # the bias gradient: 2 rows on each rank, averaged over the ranks
-    assert sorted(proc.stdout.split("\n"))[1:] == ["rank 0 of 2 grad 2.0", "rank 1 of 2 grad 2.0"]
+    # the weight gradient: rank r's 2 rows of (r + 1) sum to 2 (r + 1); averaged over the ranks: (2 + 4) / 2
+    assert "rank 0 of 2 grad 3.0" in proc.stdout and "rank 1 of 2 grad 3.0" in proc.stdout, proc.stdout
 
 
 @needs_mpi
