@@ -147,7 +147,7 @@ def _parser():
                                     "trained first (seconds). Binds 127.0.0.1 unless --host says otherwise.")
     sv.add_argument("--host", help="the address to bind (default: 127.0.0.1); another than this machine's "
                                    "loopback exposes the pages to the network and must be given explicitly")
-    sv.add_argument("--port", type=int, default=8000, help="the port (default: 8000; 0: any free port)")
+    sv.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
     sv.add_argument("--runs", default="runs", help="the folder of runs the pages read (default: runs)")
     rn = sub.add_parser("run", help="run a PyTorch program unchanged with nnzoo as torch", add_help=False,
                         description="Run SCRIPT as `python SCRIPT ARGS...` would, with `import torch` and "
@@ -376,8 +376,8 @@ def _cmd_gallery(args):
 
 
 def _cmd_serve(args):
-    if not 0 <= args.port <= 65535:
-        raise _UsageError(f"argument --port: must be an integer in [0, 65535], got {args.port}")
+    if not 1 <= args.port <= 65535:
+        raise _UsageError(f"argument --port: must be an integer in [1, 65535], got {args.port}")
     if args.host is not None and not args.host.strip():
         raise _UsageError("argument --host: empty; give an address, e.g. 127.0.0.1")
     if os.path.exists(args.runs) and not os.path.isdir(args.runs):

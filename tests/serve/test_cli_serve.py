@@ -6,8 +6,8 @@ from nnzoo.cli import main
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["serve", "--port", "70000"], "argument --port: must be an integer in [0, 65535]"),
-    (["serve", "--port", "-1"], "argument --port"),
+    (["serve", "--port", "70000"], "argument --port: must be an integer in [1, 65535]"),
+    (["serve", "--port", "0"], "argument --port"),
     (["serve", "--port", "abc"], "invalid int value"),
     (["serve", "--host", " "], "argument --host: empty"),
     (["serve", "--bogus"], "unrecognized arguments"),
@@ -20,6 +20,16 @@ def test_bad_arguments_exit_2_with_one_line(argv, words, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and err.startswith("nnzoo serve")
+
+
+def test_a_port_in_use_exits_2(runs_dir, capsys):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert main(["serve", "--runs", str(runs_dir), "--port", str(busy.getsockname()[1])]) == 2
+    err = capsys.readouterr().err
+    assert "cannot serve at 127.0.0.1" in err and "Traceback" not in err
 
 
 def test_runs_that_is_a_file(tmp_path, capsys):
