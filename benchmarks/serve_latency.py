@@ -10,7 +10,8 @@ from ``window.nnzooStats``. Strokes come in pairs on a cleared pad (a digit is o
 paths random but seeded, drawn two ways that alternate in chunks of 50 strokes (the same load for both):
 Playwright's mouse (input events through the browser, as fast as the driver sends them) and pointer events
 dispatched inside the page at 60 Hz while the driver waits. The server-side cost alone (POST /api/cnn from
-Python, no browser) is timed too.
+Python, no browser) and sequential fetches from the page without drawing (a trivial GET and POST /api/cnn: what
+one request costs at the load of the moment) are timed too.
 
     python -m benchmarks.serve_latency [--runs DIR] [--strokes 200] [--seed 0]
 
@@ -129,6 +130,37 @@ _IN_PAGE = """async ([paths, pause]) => {
 }"""
 
 
+# The floor under the same load: sequential fetches from the page, no drawing: a trivial JSON answer
+# (GET /api/circuits) and POST /api/cnn with a random drawing (the answer parsed, nothing drawn).
+_FETCHES = """async ([n]) => {
+  const out = {trivial: [], cnn: []};
+  for (let i = 0; i < n; i++) {
+    const px = Array.from({length: 8}, () => Array.from({length: 8}, () => Math.floor(Math.random() * 17)));
+    let t = performance.now();
+    await (await fetch("/api/circuits")).json();
+    out.trivial.push(performance.now() - t);
+    t = performance.now();
+    await (await fetch("/api/cnn", {method: "POST", headers: {"Content-Type": "application/json"},
+                                    body: JSON.stringify({pixels: px})})).json();
+    out.cnn.push(performance.now() - t);
+  }
+  return out;
+}"""
+
+
+def fetch_floor(url, n):
+    """``{"trivial": [...], "cnn": [...]}`` ms of ``n`` sequential fetches of each from the page (see _FETCHES)."""
+    from playwright.sync_api import sync_playwright
+    executable = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(url + "/")
+        out = page.evaluate(_FETCHES, [n])
+        browser.close()
+    return out
+
+
 def browser_latencies(url, strokes, seed, screenshot=None, method="page"):
     """Draw ``strokes`` strokes (pairs on a cleared pad) on ``url``/cnn; the page's own statistics
     (``latencies``: stroke end to drawn, ms). ``method``: ``'page'`` (pointer events dispatched in the page at
@@ -196,6 +228,7 @@ def main(argv=None):
     url = f"http://127.0.0.1:{port}"
     by_input = {"mouse": {"latencies": [], "requestMs": [], "drawMs": [], "alreadyShown": 0},
                 "page": {"latencies": [], "requestMs": [], "drawMs": [], "alreadyShown": 0}}
+    floors = {"trivial": [], "cnn": []}
     try:
         t = time.perf_counter()
         # the two inputs alternate in chunks of 50 strokes, so that both see the same load
@@ -208,6 +241,9 @@ def main(argv=None):
                 by_input[method]["alreadyShown"] += stats["alreadyShown"]
                 print(f"{method}: strokes {chunk}-{chunk + n - 1}: p50 {_percentile(stats['latencies'], 50):.1f} ms, "
                       f"p95 {_percentile(stats['latencies'], 95):.1f} ms; load {os.getloadavg()[0]:.2f}", flush=True)
+            floor = fetch_floor(url, 25)
+            for key in ("trivial", "cnn"):
+                floors[key] += floor[key]
         seconds = time.perf_counter() - t
         api = api_latencies(url, args.strokes, args.seed)
         run = _post(url + "/api/cnn", {"pixels": [[0] * 8] * 8})
@@ -227,6 +263,8 @@ def main(argv=None):
         "inputs": {"mouse": "Playwright's mouse (CDP input events, sent as fast as the driver goes)",
                    "page": "pointer events dispatched in the page at 60 Hz, the driver idle"},
         "browser": inputs, "api_only": _summary(api), "seconds": seconds,
+        # sequential fetches from the page without drawing, between the chunks: what one request costs at this load
+        "page_fetch_floor": {"trivial_get": _summary(floors["trivial"]), "cnn_post": _summary(floors["cnn"])},
         "run": {"recipe": run["recipe"], "folder": run["run"], "layers": len(run["layers"])},
         "load_average_before": load_before, "load_average_after": load_after,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
@@ -240,6 +278,10 @@ def main(argv=None):
         print(f"{m}: p50 {b['p50_ms']:.1f} ms, p95 {b['p95_ms']:.1f} ms, max {b['max_ms']:.1f} ms over {b['n']} "
               f"strokes (target p95 <= {TARGET_MS:g} ms: {'met' if st['met'] else 'missed'}); requests p50 "
               f"{st['request']['p50_ms']:.1f} ms, drawing p50 {st['draw']['p50_ms']:.1f} ms")
+    fl = result["page_fetch_floor"]
+    print(f"from the page without drawing: GET /api/circuits p50 {fl['trivial_get']['p50_ms']:.1f} ms, p95 "
+          f"{fl['trivial_get']['p95_ms']:.1f} ms; POST /api/cnn p50 {fl['cnn_post']['p50_ms']:.1f} ms, p95 "
+          f"{fl['cnn_post']['p95_ms']:.1f} ms")
     print(f"API alone p50 {result['api_only']['p50_ms']:.1f} ms, p95 {result['api_only']['p95_ms']:.1f} ms; load "
           f"average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print(f"written to {args.out}")
