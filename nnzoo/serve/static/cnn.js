@@ -114,9 +114,20 @@ function showReduced(pixels) {
 
 // ---- the request: while drawing at most one in flight (a change meanwhile sends again when it returns); the end
 // of a stroke sends at once, and an answer older than the one drawn is dropped ----
-let pending = 0;
+let pending = 0, lastDrawn = 0, timer = null;
+// While drawing, the next update waits GAP_MS after the last answer was drawn; the end of a stroke never waits.
+// NOTE: measured on the shared 2-core machine (load 8-9, 4 rounds of 40 strokes at 60 Hz, alternating): stroke end to
+// page drawn p95 165 ms with no gap (1278 requests), 108 ms with 80 ms (559): with a gap, the end of a stroke less
+// often finds a request for an older drawing in flight that it must wait behind. ?gap=MS overrides it.
+const GAP_MS = Number(new URLSearchParams(location.search).get("gap") ?? 80);
 async function send(force) {
   if (pending && !force) { dirty = true; return; }
+  const wait = force ? 0 : GAP_MS - (performance.now() - lastDrawn);
+  if (wait > 0) {
+    if (!timer) timer = setTimeout(() => { timer = null; send(); }, wait);
+    return;
+  }
+  if (timer) { clearTimeout(timer); timer = null; }
   pending += 1; dirty = false;
   const id = ++requestId, v = version;
   sentVersion = v;
@@ -128,7 +139,8 @@ async function send(force) {
     const t1 = performance.now();
     if (id > rendered) {
       render(answer, id, v);
-      stats.requestMs.push(t1 - t0); stats.drawMs.push(performance.now() - t1);
+      lastDrawn = performance.now();
+      stats.requestMs.push(t1 - t0); stats.drawMs.push(lastDrawn - t1);
     }
     showError("error", "");
   } catch (e) {
