@@ -5,7 +5,9 @@ A worker is started with the ``fork`` start method where the OS has it (Linux): 
 collate function and ``worker_init_fn`` as they are in memory, so none of them needs to pickle. On platforms
 with ``spawn`` only (Windows; macOS, where Python no longer defaults to fork) the worker's arguments are pickled
 as PyTorch's are: the dataset, collate_fn and worker_init_fn must then be picklable (module-level classes and
-functions), else starting the iterator raises the pickling error.
+functions), else starting the iterator raises the pickling error; the program's main module must be guarded by
+``if __name__ == "__main__":``; tensors held by the dataset are sent as shared memory (``nnzoo.multiprocessing``'s
+reducers, imported for it), not copied.
 
 A batch comes back through shared memory: the worker writes the arrays of all the tensors of one collated batch
 into one POSIX shared-memory file (``/dev/shm``) and sends only the batch's structure (a few hundred bytes)
@@ -24,6 +26,7 @@ import random
 import sys
 import traceback
 from dataclasses import dataclass
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 import numpy as np
@@ -68,11 +71,14 @@ def get_worker_info() -> WorkerInfo | None:
 
     Example::
 
+        >>> from nnzoo.data import DataLoader, IterableDataset, get_worker_info
         >>> class Range(IterableDataset):
         ...     def __iter__(self):
         ...         info = get_worker_info()
         ...         start, step = (0, 1) if info is None else (info.id, info.num_workers)
-        ...         return iter(range(start, 10, step))
+        ...         return iter(range(start, 6, step))
+        >>> list(DataLoader(Range(), batch_size=None, num_workers=2))  # worker 0: 0 2 4, worker 1: 1 3 5
+        [0, 1, 2, 3, 4, 5]
     """
     return _worker_info
 
@@ -112,37 +118,53 @@ def generate_numpy_seed(base_seed: int, worker_id: int) -> list[int]:
 
 
 # ---- messages between the processes ----------------------------------------------------------------------
-class ResumeIteration:
-    """Sent to a persistent worker when a new epoch starts; echoed back once the worker is ready for it."""
+# main -> worker: (task number, sampler index), RESUME (a persistent worker's next pass), or None (stop).
+# worker -> main: the pickled bytes of (task number, kind, payload): kind BATCH (payload: a packed batch, see
+# pack_batch), ERROR (payload: (exception type, where, formatted traceback)), STOP (the worker's IterableDataset
+# copy is exhausted; payload: the worker id) or RESUME (acknowledged).
+# NOTE: the worker pickles the message itself, before the queue's feeder thread sees it: a batch that does not
+# pickle then becomes an ERROR the main process raises, instead of an exception in the feeder thread that drops
+# the message and leaves the main process waiting for ever. The messages hold only builtins (and the user's own
+# types): no class of this module crosses, so a second copy of the module (pytest imports each file anew for its
+# doctests) cannot break the unpickling.
+RESUME, BATCH, ERROR, STOP = "resume", "batch", "error", "stop"
 
 
-class IterableDatasetStopIteration:
-    """A worker's IterableDataset copy is exhausted."""
+def encode(idx: int | None, kind: str, payload: Any, where: str = "") -> bytes:
+    """The message's bytes; if the payload does not pickle, an ERROR message that says why (the batch's shared
+    file, if any, is freed)."""
+    try:
+        return bytes(ForkingPickler.dumps((idx, kind, payload)))  # (dumps gives a memoryview, which does not pickle)
+    except Exception:
+        if kind == BATCH:
+            discard_batch(payload)
+        return bytes(ForkingPickler.dumps((idx, ERROR, wrap_exception(where))))
 
-    def __init__(self, worker_id: int) -> None:
-        self.worker_id = worker_id
+
+def wrap_exception(where: str) -> tuple:
+    """The exception being handled as (type, where, formatted traceback); RuntimeError where its type does not
+    pickle (a class defined inside a function)."""
+    exc_type, exc, tb = sys.exc_info()
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    try:
+        ForkingPickler.dumps(exc_type)
+    except Exception:
+        exc_type = RuntimeError
+    return exc_type, where, text
 
 
-class ExceptionWrapper:
-    """An exception raised in a worker, carried to the main process as its type and formatted traceback."""
-
-    def __init__(self, where: str) -> None:
-        exc_type, exc, tb = sys.exc_info()
-        self.exc_type = exc_type
-        self.exc_msg = "".join(traceback.format_exception(exc_type, exc, tb))
-        self.where = where
-
-    def reraise(self) -> None:
-        """Raise the exception again here: same type, the worker's traceback in the message (PyTorch's text:
-        "Caught ValueError in DataLoader worker process 0.\\nOriginal Traceback (most recent call last): ...")."""
-        msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
-        if self.exc_type is KeyError:  # KeyError quotes its message: keep the traceback readable
-            msg = _KeyErrorMessage(msg)
-        try:
-            exc = self.exc_type(msg)
-        except Exception:
-            raise RuntimeError(msg) from None
-        raise exc
+def reraise(wrapped: tuple) -> None:
+    """Raise a worker's exception here: same type, the worker's traceback in the message (PyTorch's text:
+    "Caught ValueError in DataLoader worker process 0.\nOriginal Traceback (most recent call last): ...")."""
+    exc_type, where, text = wrapped
+    msg = f"Caught {exc_type.__name__} {where}.\nOriginal {text}"
+    if exc_type is KeyError:  # KeyError quotes its message: keep the traceback readable
+        msg = _KeyErrorMessage(msg)
+    try:
+        exc = exc_type(msg)
+    except Exception:
+        raise RuntimeError(msg) from None
+    raise exc
 
 
 class _KeyErrorMessage(str):
@@ -153,119 +175,101 @@ class _KeyErrorMessage(str):
 
 
 # ---- batches through shared memory -------------------------------------------------------------------------
-class _Slot:
-    """Where the n-th tensor of a batch sits in the shared file."""
-
-    __slots__ = ("n",)
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-
-def _replace_tensors(x, found):
-    """``x`` with each dense tensor replaced by a ``_Slot`` (the tensors appended to ``found``)."""
+def _tree(x, found):
+    """``x`` as a tree of tagged tuples, each dense tensor replaced by its number in ``found``."""
     if isinstance(x, Tensor) and not x.is_sparse:
         found.append(x)
-        return _Slot(len(found) - 1)
+        return ("t", len(found) - 1)
     if isinstance(x, collections.abc.Mapping):
-        items = {k: _replace_tensors(v, found) for k, v in x.items()}
-        try:
-            return type(x)(items)
-        except TypeError:
-            return items
+        return ("d", type(x), [(k, _tree(v, found)) for k, v in x.items()])
     if isinstance(x, tuple) and hasattr(x, "_fields"):
-        return type(x)(*(_replace_tensors(v, found) for v in x))
+        return ("n", type(x), [_tree(v, found) for v in x])
     if isinstance(x, (tuple, list)):
-        items = [_replace_tensors(v, found) for v in x]
-        try:
-            return type(x)(items)
-        except TypeError:
-            return items if isinstance(x, list) else tuple(items)
-    return x
+        return ("s", type(x), [_tree(v, found) for v in x])
+    return ("v", x)
 
 
-def _put_back(x, tensors):
-    if isinstance(x, _Slot):
-        return tensors[x.n]
-    if isinstance(x, collections.abc.Mapping):
-        items = {k: _put_back(v, tensors) for k, v in x.items()}
+def _untree(node, tensors):
+    tag = node[0]
+    if tag == "t":
+        return tensors[node[1]]
+    if tag == "v":
+        return node[1]
+    cls = node[1]
+    if tag == "d":
+        items = {k: _untree(v, tensors) for k, v in node[2]}
         try:
-            return type(x)(items)
-        except TypeError:
+            return items if cls is dict else cls(items)
+        except TypeError:  # a mapping type that cannot be built from a dict (defaultdict): a dict
             return items
-    if isinstance(x, tuple) and hasattr(x, "_fields"):
-        return type(x)(*(_put_back(v, tensors) for v in x))
-    if isinstance(x, (tuple, list)):
-        items = [_put_back(v, tensors) for v in x]
-        try:
-            return type(x)(items)
-        except TypeError:
-            return items if isinstance(x, list) else tuple(items)
-    return x
+    items = [_untree(v, tensors) for v in node[2]]
+    if tag == "n":
+        return cls(*items)
+    try:
+        return cls(items)
+    except TypeError:
+        return items if issubclass(cls, list) else tuple(items)
 
 
-class SharedBatch:
-    """A batch on its way to the main process: its structure, and its tensors' arrays in one shared file (or,
-    without ``/dev/shm``, the arrays themselves)."""
+def pack_batch(batch: Any, name: str | None) -> tuple:
+    """In the worker: ``batch`` as a message. Its tensors' arrays go into one new shared file ``name`` (64-byte
+    aligned), or, without ``/dev/shm`` (or ``name``), into the message itself."""
+    tensors = []
+    tree = _tree(batch, tensors)
+    if not tensors:
+        return ("plain", tree)
+    arrays = [array(t) for t in tensors]
+    grads = [t.requires_grad for t in tensors]
+    if name is None or not os.path.isdir(_SHM_DIR):
+        return ("inline", tree, [np.ascontiguousarray(a) for a in arrays], grads)
+    meta, size = [], 0
+    for a in arrays:
+        size = -(-size // _ALIGN) * _ALIGN
+        meta.append((size, a.dtype.str, a.shape))
+        size += a.nbytes
+    size = max(size, 1)
+    path = os.path.join(_SHM_DIR, name)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.ftruncate(fd, size)
+        with mmap.mmap(fd, size) as mm:
+            for a, (offset, dtype, shape) in zip(arrays, meta):
+                np.ndarray(shape, dtype, buffer=mm, offset=offset)[...] = a
+    except BaseException:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(fd)
+    return ("shm", tree, (name, size, meta), grads)
 
-    def __init__(self, batch: Any, name: str | None) -> None:
-        tensors = []
-        self.structure = _replace_tensors(batch, tensors)
-        arrays = [array(t) for t in tensors]
-        self.requires_grad = [t.requires_grad for t in tensors]
-        self.name = None
-        self.arrays = None
-        if not arrays:
-            return
-        if name is None or not os.path.isdir(_SHM_DIR):
-            self.arrays = [np.ascontiguousarray(a) for a in arrays]
-            return
-        self.meta, size = [], 0
-        for a in arrays:
-            size = -(-size // _ALIGN) * _ALIGN
-            self.meta.append((size, a.dtype.str, a.shape))
-            size += a.nbytes
-        self.size = max(size, 1)
+
+def unpack_batch(msg: tuple) -> Any:
+    """In the main process: the batch, its tensors on views of the shared file (which is unlinked here: the
+    mapping lives on until the last of those tensors is freed)."""
+    if msg[0] == "plain":
+        return _untree(msg[1], [])
+    if msg[0] == "inline":
+        arrays = msg[2]
+    else:
+        name, size, meta = msg[2]
         path = os.path.join(_SHM_DIR, name)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_RDWR)
         try:
-            os.ftruncate(fd, self.size)
-            with mmap.mmap(fd, self.size) as mm:
-                for a, (offset, dtype, shape) in zip(arrays, self.meta):
-                    np.ndarray(shape, dtype, buffer=mm, offset=offset)[...] = a
-        except BaseException:
-            os.unlink(path)
-            raise
+            mm = mmap.mmap(fd, size)
         finally:
             os.close(fd)
-        self.name = name
+            os.unlink(path)
+        arrays = [np.ndarray(shape, dtype, buffer=mm, offset=offset) for offset, dtype, shape in meta]
+    return _untree(msg[1], [wrap(a, rg) for a, rg in zip(arrays, msg[3])])
 
-    def rebuild(self) -> Any:
-        """In the main process: the batch, its tensors on views of the shared file (unlinked here)."""
-        if self.name is not None:
-            path = os.path.join(_SHM_DIR, self.name)
-            fd = os.open(path, os.O_RDWR)
-            try:
-                mm = mmap.mmap(fd, self.size)
-            finally:
-                os.close(fd)
-                os.unlink(path)
-            arrays = [np.ndarray(shape, dtype, buffer=mm, offset=offset) for offset, dtype, shape in self.meta]
-        elif self.arrays is not None:
-            arrays = self.arrays
-        else:
-            return self.structure
-        tensors = [wrap(a, rg) for a, rg in zip(arrays, self.requires_grad)]
-        return _put_back(self.structure, tensors)
 
-    def discard(self) -> None:
-        """Free the shared file of a batch that will not be used (shutdown, a finished epoch)."""
-        if self.name is not None:
-            try:
-                os.unlink(os.path.join(_SHM_DIR, self.name))
-            except FileNotFoundError:
-                pass
-            self.name = None
+def discard_batch(msg: tuple) -> None:
+    """Free the shared file of a batch that will not be used (shutdown, an abandoned pass)."""
+    if msg and msg[0] == "shm":
+        try:
+            os.unlink(os.path.join(_SHM_DIR, msg[2][0]))
+        except FileNotFoundError:
+            pass
 
 
 def shm_prefix(loader_pid: int, token: int) -> str:
@@ -334,7 +338,7 @@ class IterableFetcher:
 def worker_loop(fetcher_cls, dataset, index_queue, data_queue, done_event, auto_collation, collate_fn, drop_last,
                 fast_rows, base_seed, init_fn, worker_id, num_workers, shm_prefix_):
     """What a worker runs: seed its RNGs, set ``WorkerInfo``, call ``worker_init_fn``, then answer each
-    ``(task index, sampler index)`` from ``index_queue`` with ``(task index, SharedBatch | ExceptionWrapper)`` on
+    ``(task index, sampler index)`` from ``index_queue`` with an encoded ``(task index, kind, payload)`` on
     ``data_queue`` until it receives None (or the main process is gone)."""
     global _worker_info
     try:
@@ -351,7 +355,7 @@ def worker_loop(fetcher_cls, dataset, index_queue, data_queue, done_event, auto_
                 init_fn(worker_id)
             fetcher = fetcher_cls(dataset, auto_collation, collate_fn, drop_last, fast_rows)
         except Exception:
-            init_exception = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
+            init_exception = wrap_exception(f"in DataLoader worker process {worker_id}")
         iteration_end = False
         parent = os.getppid()
         names = itertools.count()
@@ -363,34 +367,35 @@ def worker_loop(fetcher_cls, dataset, index_queue, data_queue, done_event, auto_
                 if os.getppid() != parent:  # the main process died: nobody will read
                     break
                 continue
-            if isinstance(r, ResumeIteration):  # a persistent worker's next epoch
-                data_queue.put((r, None))
+            if r == RESUME:  # a persistent worker's next epoch
+                data_queue.put(encode(None, RESUME, None))
                 iteration_end = False
                 if init_exception is None:
                     try:
                         fetcher = fetcher_cls(dataset, auto_collation, collate_fn, drop_last, fast_rows)
                     except Exception:
-                        init_exception = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
+                        init_exception = wrap_exception(f"in DataLoader worker process {worker_id}")
                 continue
             if r is None:
                 break
             if done_event.is_set() or iteration_end:
                 continue
             idx, index = r
+            where = f"in DataLoader worker process {worker_id}"
             if init_exception is not None:
-                data, init_exception = init_exception, None
+                kind, data, init_exception = ERROR, init_exception, None
             else:
                 try:
-                    data = SharedBatch(fetcher.fetch(index), f"{prefix}{next(names)}")
+                    kind, data = BATCH, pack_batch(fetcher.fetch(index), f"{prefix}{next(names)}")
                 except StopIteration:
                     if fetcher_cls is not IterableFetcher:
-                        data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
+                        kind, data = ERROR, wrap_exception(where)
                     else:
-                        data = IterableDatasetStopIteration(worker_id)
+                        kind, data = STOP, worker_id
                         iteration_end = True
                 except Exception:
-                    data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
-            data_queue.put((idx, data))
+                    kind, data = ERROR, wrap_exception(where)
+            data_queue.put(encode(idx, kind, data, where))
             del data, idx, index, r
     except KeyboardInterrupt:
         pass

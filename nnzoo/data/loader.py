@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import collections.abc
 import copy
+import importlib
 import itertools
 import math
 import multiprocessing
 import os
+import pickle
 import queue
 import re
 import warnings
@@ -491,6 +493,8 @@ class _MultiProcessIter(_BaseIter):
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
         elif isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
+        if ctx.get_start_method() != "fork":  # the arguments are pickled: tensors in the dataset go as shared memory
+            importlib.import_module("nnzoo.multiprocessing")  # (its reducers, registered with ForkingPickler)
         self._shm_prefix = _worker.shm_prefix(os.getpid(), next(_iterator_tokens))
         self._workers_done_event = ctx.Event()
         self._worker_result_queue = ctx.Queue()
@@ -517,20 +521,20 @@ class _MultiProcessIter(_BaseIter):
         super()._reset(loader)
         self._send_idx = 0  # the next task's number
         self._rcvd_idx = 0  # the number of the next task to deliver
-        self._task_info = {}  # task number -> (worker,) while out, (worker, data) once arrived early
+        self._task_info = {}  # task number -> (worker,) while out, (worker, (kind, data)) once arrived early
         self._tasks_outstanding = 0
         self._workers_status = [True] * self._num_workers
         self._worker_queue_idx_cycle = itertools.cycle(range(self._num_workers))
         if not first_iter:  # a persistent pass: let each worker finish the old epoch and acknowledge the new
             for q in self._index_queues:
-                q.put(_worker.ResumeIteration())
+                q.put(_worker.RESUME)
             pending = self._num_workers
             while pending > 0:
-                idx, data = self._get_data()
-                if isinstance(idx, _worker.ResumeIteration):
+                _, kind, data = self._get_data()
+                if kind == _worker.RESUME:
                     pending -= 1
-                elif isinstance(data, _worker.SharedBatch):
-                    data.discard()  # a batch of the abandoned pass
+                elif kind == _worker.BATCH:
+                    _worker.discard_batch(data)  # a batch of the abandoned pass
         for _ in range(self._prefetch_factor * self._num_workers):
             self._try_put_index()
 
@@ -551,14 +555,14 @@ class _MultiProcessIter(_BaseIter):
         self._send_idx += 1
 
     def _get_data(self):
-        """The next (task number, data) from any worker; raises if the timeout passes or a worker died."""
+        """The next (task number, kind, data) from any worker; raises if the timeout passes or a worker died."""
         waited = 0.0
         while True:
             wait = _worker.STATUS_CHECK_INTERVAL
             if self._timeout > 0:
                 wait = min(wait, self._timeout - waited)
             try:
-                return self._worker_result_queue.get(timeout=max(wait, 0.0))
+                return pickle.loads(self._worker_result_queue.get(timeout=max(wait, 0.0)))
             except queue.Empty:
                 waited += wait
                 # a worker that is gone while it still has work (or that was killed) died unexpectedly
@@ -588,27 +592,28 @@ class _MultiProcessIter(_BaseIter):
                 _, data = self._task_info.pop(self._rcvd_idx)
                 self._rcvd_idx += 1
                 return self._process_data(data)
-            idx, data = self._get_data()
+            idx, kind, data = self._get_data()
             self._tasks_outstanding -= 1
-            if isinstance(data, _worker.IterableDatasetStopIteration):
-                self._mark_worker_unavailable(data.worker_id)
+            if kind == _worker.STOP:
+                self._mark_worker_unavailable(data)
                 self._try_put_index()
                 continue
             if idx != self._rcvd_idx:
                 if not self._in_order:  # deliver as it arrives
                     del self._task_info[idx]
-                    return self._process_data(data)
-                self._task_info[idx] += (data,)
+                    return self._process_data((kind, data))
+                self._task_info[idx] += ((kind, data),)
             else:
                 del self._task_info[idx]
                 self._rcvd_idx += 1
-                return self._process_data(data)
+                return self._process_data((kind, data))
 
-    def _process_data(self, data):
+    def _process_data(self, message):
         self._try_put_index()
-        if isinstance(data, _worker.ExceptionWrapper):
-            data.reraise()
-        return data.rebuild()
+        kind, data = message
+        if kind == _worker.ERROR:
+            _worker.reraise(data)
+        return _worker.unpack_batch(data)
 
     def _mark_worker_unavailable(self, worker_id, shutdown=False):
         if self._persistent_workers and not shutdown:  # it stays, idle until the next pass
@@ -639,15 +644,15 @@ class _MultiProcessIter(_BaseIter):
                     w.terminate()
                     w.join(timeout=1.0)
             for info in getattr(self, "_task_info", {}).values():
-                if len(info) == 2 and isinstance(info[1], _worker.SharedBatch):
-                    info[1].discard()
+                if len(info) == 2 and info[1][0] == _worker.BATCH:
+                    _worker.discard_batch(info[1][1])
             while True:
                 try:
-                    _, data = self._worker_result_queue.get_nowait()
+                    _, kind, data = pickle.loads(self._worker_result_queue.get_nowait())
                 except Exception:  # Empty, or a queue a killed worker left broken
                     break
-                if isinstance(data, _worker.SharedBatch):
-                    data.discard()
+                if kind == _worker.BATCH:
+                    _worker.discard_batch(data)
             self._worker_result_queue.cancel_join_thread()
             self._worker_result_queue.close()
             _worker.remove_leftovers(self._shm_prefix)

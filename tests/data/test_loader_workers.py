@@ -233,3 +233,9 @@ def test_workers_stop_and_shared_files_are_freed():
     it = iter(DataLoader(ds, batch_size=8, num_workers=2))
     batches = list(it)
     assert len(batches) == 8 and not any(w.is_alive() for w in it._workers)
+
+
+def test_a_batch_that_does_not_pickle_raises_instead_of_hanging():
+    loader = DataLoader(list(range(4)), batch_size=2, num_workers=1, collate_fn=lambda b: (b, lambda: None))
+    with pytest.raises(Exception, match=r"(?s)Caught \w+ in DataLoader worker process 0\..*pickle"):
+        list(loader)
