@@ -307,6 +307,9 @@ def main(argv=None):
     p.add_argument("--peer-seeds", type=int, nargs="*", default=[0])
     p.add_argument("--timing-steps", type=int, default=20)
     p.add_argument("--long-steps", type=int, default=2400, help="a longer Show and Tell run (seed 0; 0: none)")
+    p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES, help="the recipes to train")
+    p.add_argument("--merge", default=None, help="a result JSON of an earlier run of this benchmark: its runs and "
+                   "peer results with today's configs are kept (and not rerun), the others recorded apart")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "caption.json"))
     args = p.parse_args(argv)
@@ -317,6 +320,23 @@ def main(argv=None):
     runs = {name: [] for name in RECIPES}
     results = {"machine": platform.machine(), "threads": THREADS, "torch": torch.__version__, "seeds": args.seeds,
                "config": {name: recipe_config(name, overrides) for name in RECIPES}, "runs": runs, "peer": {}}
+    if args.merge:             # keep an earlier run's results of the same configs; record the others apart
+        with open(args.merge) as f:
+            earlier = json.load(f)
+        results["earlier_configs"] = []
+        for name in RECIPES:
+            for run in earlier["runs"].get(name, []):
+                if earlier["config"][name] == results["config"][name]:
+                    runs[name].append(run)
+                else:
+                    results["earlier_configs"].append({"name": name, "config": earlier["config"][name], **run})
+        for key, value in earlier.get("peer", {}).items():
+            name = key.rsplit("-", 1)[0]
+            if earlier["config"][name] == results["config"][name]:
+                results["peer"][key] = value
+            else:
+                results["earlier_configs"].append({"peer": key, "config": earlier["config"][name], **value})
+        results["merged_from"] = os.path.basename(args.merge)
     t_start = time.perf_counter()
 
     def dump():
@@ -333,6 +353,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         for kind, seed in jobs:
             for name in RECIPES if seed % 2 == 0 else RECIPES[::-1]:
+                if name not in args.recipes or (kind == "recipe" and any(run["seed"] == seed for run in runs[name])):
+                    continue
                 if kind == "long":        # Show and Tell trained longer: does it leave its plateau?
                     if name != "caption":
                         continue

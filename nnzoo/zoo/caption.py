@@ -75,10 +75,10 @@ def _config(config, overrides):
 class CaptionEncoder(nn.Module):
     """The CNN: [coordinate channels,] then per stage Conv2d(3x3, padding 1), [BatchNorm2d,] ReLU, MaxPool2d(2).
 
-    NOTE: without batch norm the image barely reaches Show and Tell's LSTM: at PyTorch's initialisation the
-    first state h_0 varied across images by 0.005 (standard deviation over a batch of scenes), and after 400
-    steps its loss was still the language model's (0.68 per word, the attention model's 0.44). Batch norm makes
-    the features vary across images at order 1. Both models use it.
+    NOTE: without batch norm the features barely differ between images at initialisation: Show and Tell's first
+    state h_0 varied across a batch of scenes by 0.005 (standard deviation), 0.18 with it. The attention model
+    (default recipe, seed 0) reached a loss of 0.44 per word and 1% exact match after 300 steps without batch
+    norm (and forget bias 0), 0.07 and 78% with both. Both models use it.
 
     NOTE: the coordinate channels (CoordConv, Liu et al. 2018) let a region's features say where the region is:
     a convolution is translation-equivariant, and the captions name positions. Both models get them.
@@ -112,9 +112,9 @@ def _forget_bias(b_ih: Tensor, b_hh: Tensor, value: float) -> None:
     b_hh's to 0.
 
     NOTE: Show and Tell carries the image in the LSTM's first state only; with PyTorch's initialisation (forget
-    bias ~0, f ~ 0.5) that state halves at every word and the gradient that reaches the image does too. On the
-    scenes (800 steps, default sizes) its loss stayed at the language model's (~0.68 per word after 400 steps)
-    with bias 0; a forget bias of 1 (Gers et al. 2000, Jozefowicz et al. 2015) lets it learn. Both models use it.
+    bias ~0, f ~ 0.5) that state halves at every word. A bias of 1 (Gers et al. 2000, Jozefowicz et al. 2015)
+    keeps more of it; alone it did not get Show and Tell off its plateau (what did: a smaller learning rate, see
+    :mod:`nnzoo.recipes.caption`). Both models use it.
     """
     H = b_ih.shape[0] // 4
     f_ih, f_hh = array(b_ih).copy(), array(b_hh).copy()
