@@ -114,7 +114,7 @@ function showReduced(pixels) {
 
 // ---- the request: while drawing at most one in flight (a change meanwhile sends again when it returns); the end
 // of a stroke sends at once, and an answer older than the one drawn is dropped ----
-let pending = 0, lastDrawn = 0, timer = null;
+let pending = 0, lastDrawn = 0, timer = null, renderFrom = 0;
 // While drawing, the next update waits GAP_MS after the last answer was drawn; the end of a stroke never waits.
 // NOTE: measured on the shared 2-core machine (load 8-9, 4 rounds of 40 strokes at 60 Hz, alternating): stroke end to
 // page drawn p95 165 ms with no gap (1278 requests), 108 ms with 80 ms (559): with a gap, the end of a stroke less
@@ -128,6 +128,7 @@ async function send(force) {
     return;
   }
   if (timer) { clearTimeout(timer); timer = null; }
+  if (force) renderFrom = requestId + 1;      // answers to older requests still in flight are not drawn
   pending += 1; dirty = false;
   const id = ++requestId, v = version;
   sentVersion = v;
@@ -137,7 +138,7 @@ async function send(force) {
     const t0 = performance.now();
     const answer = await api("/api/cnn", {pixels: pixels, run: runSelect.value || null});
     const t1 = performance.now();
-    if (id > rendered) {
+    if (id > rendered && id >= renderFrom) {
       render(answer, id, v);
       lastDrawn = performance.now();
       stats.requestMs.push(t1 - t0); stats.drawMs.push(lastDrawn - t1);
