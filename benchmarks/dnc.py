@@ -161,7 +161,7 @@ def repeat_copy(seed: int, args) -> dict:
     t = time.perf_counter()
     c0 = time.process_time()
     r = run_recipe("dnc-repeat-copy", out_dir=tempfile.mkdtemp(prefix=f"dnc_copy_s{seed}_"), seed=seed,
-                   progress=False, overrides={"steps": args.copy_steps, "next_steps": args.next_steps})
+                   progress=True, overrides={"steps": args.copy_steps, "next_steps": args.next_steps})
     test = dict(r["test"])
     h = r["history"]
     test["stage1_eval"] = h["stage1"]["eval"]
@@ -178,7 +178,7 @@ def graph(seed: int, args) -> dict:
     t = time.perf_counter()
     c0 = time.process_time()
     r = run_recipe("dnc-graph", out_dir=tempfile.mkdtemp(prefix=f"dnc_graph_s{seed}_"), seed=seed,
-                   progress=False, overrides={"steps": args.graph_steps})
+                   progress=True, overrides={"steps": args.graph_steps})
     test = dict(r["test"])
     test["dnc_eval"] = r["history"]["dnc"]["eval"]
     test["lstm_eval"] = r["history"]["lstm"]["eval"]
@@ -207,6 +207,8 @@ def main() -> None:
             if part not in args.parts:
                 result.update({k: old[k] for k in keys if k in old})
                 result[f"{part}_args"] = old.get(f"{part}_args", old.get("args"))
+            elif part != "peer":        # runs of other seeds stay, with the arguments they ran with
+                result[part] = [r for r in old.get(part, []) if r["seed"] not in args.seeds]
     for part in args.parts:
         result[f"{part}_args"] = vars(args)
 
@@ -217,7 +219,7 @@ def main() -> None:
         result["graph_summary"] = {k: _summary([r[k] for r in result["graph"]]) for k in
                                    ("accuracy", "lstm_accuracy", "sequence_accuracy", "lstm_sequence_accuracy")}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=1))
+        RESULTS.write_text(json.dumps(result, indent=1, default=float))
 
     if "peer" in args.parts:
         result["peer"] = peer(args.peer_steps, args.timing_steps)

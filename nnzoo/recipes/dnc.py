@@ -345,9 +345,9 @@ def fit_graph(model: DNC, config: dict, data, out_dir, *, seed: int = 0, progres
         right = whole = n = 0.0
         for b in batches:
             hop, seq = _graph_accuracy(_run_eval(m, b), b[1], b[2])
-            k = b[2].sum()
+            k = float(b[2].sum())
             right, whole, n = right + hop * k, whole + seq * b[0].shape[1], n + k
-        return right / n, whole / sum(b[0].shape[1] for b in batches)
+        return float(right / n), float(whole / sum(b[0].shape[1] for b in batches))
 
     models = {"dnc": model}
     if c["baseline"]:

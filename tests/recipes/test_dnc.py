@@ -75,7 +75,7 @@ def test_graph_recipe_reports_dnc_and_lstm(tmp_path):
     ("dnc-repeat-copy", {"next_max_repeats": 20}),          # over norm_max: the repeat encoding leaves [0, 1]
     ("dnc-repeat-copy", {"optimizer": "sgd"}),
     ("dnc-graph", {"out_degree": 4}),
-    ("dnc-graph", {"memory_size": 8}),                      # fewer slots than triples
+    ("dnc-graph", {"memory_size": 7}),                      # fewer slots than the 8 triples
     ("dnc-graph", {"baseline": 2}),
 ])
 def test_bad_settings_are_config_errors(name, bad):
