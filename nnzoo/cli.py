@@ -392,10 +392,10 @@ def _cmd_serve(args):
     if not is_loopback(host):
         print(f"nnzoo serve: warning: --host {host} makes the pages reachable from other machines", file=sys.stderr)
     where = f"http://{'[' + host + ']' if ':' in host else host}:{args.port}"
-    print(f"nnzoo serve: the pages at {where}/ (CNN visualiser /cnn, backprop stepper /backprop, "
-          f"playgrounds /play, zoo gallery /gallery); runs from {args.runs}; Ctrl-C stops", file=sys.stderr)
+    announce = (f"nnzoo serve: the pages at {where}/ (CNN visualiser /cnn, backprop stepper /backprop, "
+                f"playgrounds /play, zoo gallery /gallery); runs from {args.runs}; Ctrl-C stops")
     try:
-        serve(host=host, port=args.port, runs_dir=args.runs, allow_remote=args.host is not None)
+        serve(host=host, port=args.port, runs_dir=args.runs, allow_remote=args.host is not None, announce=announce)
     except OSError as e:
         raise _UsageError(f"cannot serve at {host}:{args.port} ({e.strerror or e})") from None
     except SystemExit as e:     # uvicorn exits 1 when it cannot bind (it has logged why)

@@ -42,7 +42,8 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, runs_dir: str | os.PathLike = "runs",
-          train_if_missing: bool = True, allow_remote: bool = False, log_level: str = "warning") -> None:
+          train_if_missing: bool = True, allow_remote: bool = False, log_level: str = "warning",
+          announce: str | None = None) -> None:
     """Train the digits CNN if the runs folder has no image classifier, then serve the pages until interrupted.
 
     Args:
@@ -52,6 +53,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, runs_dir: str | os.PathLike
         allow_remote: bind an address other than the loopback (``nnzoo serve --host`` sets it: exposing the
             pages to the network is an explicit choice).
         log_level: uvicorn's.
+        announce: a line printed to stderr once the pages are about to be served (after any training).
 
     Raises:
         ValueError: a non-loopback ``host`` without ``allow_remote``.
@@ -70,4 +72,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, runs_dir: str | os.PathLike
     app = create_app(runs_dir, train_if_missing=train_if_missing)
     if app.state.runs.notice:
         print(f"nnzoo serve: {app.state.runs.notice}", file=sys.stderr, flush=True)
+    if announce:
+        print(announce, file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
