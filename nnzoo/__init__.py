@@ -20,6 +20,7 @@ from .sparse import sparse_coo_tensor
 from ._device import device, get_default_device, set_default_device
 from . import autograd
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 # the legacy typed constructors (torch.FloatTensor(2, 3), torch.LongTensor([1, 2]))
 from .autograd.variable import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
                                 IntTensor, LongTensor, ShortTensor)

@@ -150,13 +150,20 @@ def test_a_torch_class_nnzoo_lacks_is_refused_by_name(tmp_path):
         nnzoo.load(path, weights_only=False)
 
 
-def test_hooks_nnzoo_lacks_are_dropped_with_a_warning(tmp_path):
+def test_full_backward_hooks_survive_loading(tmp_path):
     model = torch.nn.Linear(2, 2)
     model.register_full_backward_hook(print)  # a builtin: picklable by name
+    got = nnzoo.load(_save(model, tmp_path / "hooked.pt"), weights_only=False)
+    assert list(got._backward_hooks.values()) == [print] and got._is_full_backward_hook is True
+
+
+def test_hooks_nnzoo_lacks_are_dropped_with_a_warning(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    model._register_state_dict_hook(print)
     path = _save(model, tmp_path / "hooked.pt")
-    with pytest.warns(UserWarning, match="_backward_hooks"):
+    with pytest.warns(UserWarning, match="_state_dict_hooks"):
         got = nnzoo.load(path, weights_only=False)
-    assert type(got) is nnzoo.nn.Linear and not hasattr(got, "_backward_hooks")
+    assert type(got) is nnzoo.nn.Linear and not hasattr(got, "_state_dict_hooks")
 
 
 def test_resolve_walks_the_name_under_nnzoo():
