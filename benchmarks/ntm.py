@@ -10,7 +10,8 @@ generalisation to lengths 30-50, and the same NTM in PyTorch following nnzoo's l
    ~70 steps), so it is reported with that torch-against-torch control. Then the training setting in float32,
    the two sides timed alternately step by step (median ms per time step, ratio).
 2. **Convergence**: ``nnzoo train ntm-copy`` (its defaults: batch ``batch_size`` sequences of one length, RMSprop)
-   for each seed over 30,000 sequences, validated every 1,000 on 160 sequences (8 of each length 1-20);
+   for each seed, up to 30,000 sequences, stopping at the first validation below 0.1 bit (the recipe's default;
+   ``--set stop_at_target=false`` trains them all), validated every 1,000 on 160 sequences (8 of each length 1-20);
    ``sequences_to_target`` = the first count with validation < 0.1 bit per sequence; then the test set (320
    sequences, lengths 1-20) and 16 sequences of each length 30, 35, 40, 45, 50. Pictures of each run (learning
    curve, the paper's Figure 6 memory use, outputs on long sequences) go to ``benchmarks/results/ntm/seedN/``.
