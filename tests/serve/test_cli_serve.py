@@ -24,10 +24,17 @@ def test_bad_arguments_exit_2_with_one_line(argv, words, capsys):
 
 def test_a_port_in_use_exits_2(runs_dir, capsys):
     import socket
+    import threading
+    codes = []
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        assert main(["serve", "--runs", str(runs_dir), "--port", str(busy.getsockname()[1])]) == 2
+        # a thread of its own: uvicorn starts an event loop, and Playwright's may be running in this one
+        argv = ["serve", "--runs", str(runs_dir), "--port", str(busy.getsockname()[1])]
+        t = threading.Thread(target=lambda: codes.append(main(argv)))
+        t.start()
+        t.join(timeout=60)
+    assert codes == [2]
     err = capsys.readouterr().err
     assert "cannot serve at 127.0.0.1" in err and "Traceback" not in err
 
