@@ -22,6 +22,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/activate
 
 demo: $(VENV)/.installed-demo
 	$(PY) -m nnzoo tour
+	@echo "Look inside the networks in a browser: $(PY) -m nnzoo serve  (then open http://127.0.0.1:8000/)"
 
 # The whole suite runs with the compiled kernels (nnzoo/kernels/jit.py), then the ops, layers and optimizers
 # again on the NumPy references alone (NNZOO_KERNELS=numpy), so both paths stay green against PyTorch.

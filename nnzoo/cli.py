@@ -213,8 +213,10 @@ def _cmd_train(args):
     except NonFiniteError as e:
         print(_one_line(f"nnzoo train: {_diverged(e, config)}"), file=sys.stderr)
         return 1
-    print(dumps_json(result["test"], indent=2))
-    print(f"written to {result['out_dir']}")
+    from . import distributed as dist
+    if not dist.is_initialized() or dist.get_rank() == 0:  # under mpirun, rank 0 speaks for the group
+        print(dumps_json(result["test"], indent=2))
+        print(f"written to {result['out_dir']}")
     return 0
 
 
