@@ -161,6 +161,8 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--genotype", default="", help="skip the search: re-train this cell")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the searchers already finished in the results file (their own candidate counts)")
     args = p.parse_args(argv)
 
     import nnzoo
@@ -184,10 +186,16 @@ def main(argv=None):
               "nnzoo": getattr(nnzoo, "__version__", "?"), "threads": os.environ.get("OPENBLAS_NUM_THREADS")},
               "vocab": V, "train_chars": len(train), "search": {}, "final": {}, "torch": {}}
     t_all = time.perf_counter()
+    if args.resume and OUT.is_file():
+        done = json.loads(OUT.read_text())["search"]
+        result["search"] = {k: v for k, v in done.items() if k in args.searchers}
+        print("kept:", {k: v["candidates"] for k, v in result["search"].items()}, flush=True)
     if args.genotype:
         best = parse_genotype(args.genotype)
     else:
         for k, name in enumerate(args.searchers):
+            if name in result["search"]:
+                continue
             t0 = time.perf_counter()
             s = (search_evolution(config, data, 1000 * k, progress=True) if name == "evolution"
                  else search_optuna(config, data, name, 1000 * k, progress=True))
