@@ -17,10 +17,13 @@ from .autoencoder import (
     SparseAutoencoder,
 )
 from .boltzmann import BoltzmannMachine
+from .capsnet import CapsNet, CapsNetConfig, dynamic_routing, margin_loss, squash
+from .caption import CaptionConfig, ShowAndTell, ShowAttendTell
 from .char_rnn import CharRNN, CharRNNConfig
 from .dbn import DBN
 from .dcgan import DCGAN, DCGANConfig
 from .dcign import DCIGN, DCIGNConfig
+from .dnc import DNC, DNCConfig
 from .elm import ELM, ridge_solve
 from .esn import ESN
 from .gan import GAN, GANConfig, Maxout, MaxoutDiscriminator, MLPGenerator
@@ -31,6 +34,8 @@ from .lsm import LSM
 from .markov import NGramChain
 from .mc_dropout import FashionCNN, FashionCNNConfig
 from .mlp import MLP, LogisticRegression
+from .nas_rnn import NASRNN, NASCell, RegularizedEvolution
+from .ntm import NTM, NTMConfig
 from .perceptron import Perceptron
 from .rbf import RBFNetwork, kmeans
 from .rbm import RBM
@@ -72,4 +77,7 @@ __all__ = ["MLP", "LogisticRegression", "Net", "LeNet5", "DigitsCNN", "DigitsCNN
            "MLPGenerator", "MaxoutDiscriminator", "DCGAN", "DCGANConfig", "FashionCNN", "FashionCNNConfig",
            # issue 19: the classic zoo
            "Perceptron", "RBFNetwork", "kmeans", "ELM", "ridge_solve", "Hopfield", "BoltzmannMachine", "RBM", "DBN",
-           "NGramChain", "SOM", "ESN", "LSM"]
+           "NGramChain", "SOM", "ESN", "LSM",
+           # issue 20: memory, capsules, captions, architecture search
+           "NTM", "NTMConfig", "DNC", "DNCConfig", "CapsNet", "CapsNetConfig", "dynamic_routing", "squash",
+           "margin_loss", "ShowAndTell", "ShowAttendTell", "CaptionConfig", "NASCell", "NASRNN", "RegularizedEvolution"]
