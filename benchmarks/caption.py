@@ -323,7 +323,7 @@ def main(argv=None):
     if args.merge:             # keep an earlier run's results of the same configs; record the others apart
         with open(args.merge) as f:
             earlier = json.load(f)
-        results["earlier_configs"] = []
+        results["earlier_configs"] = list(earlier.get("earlier_configs", []))
         for name in RECIPES:
             for run in earlier["runs"].get(name, []):
                 if earlier["config"][name] == results["config"][name]:
