@@ -25,11 +25,11 @@ stays on the language model's plateau (loss 0.67 per word after 800 steps, test 
 seed 0; PyTorch from the same weights on the same batches gave the same BLEU-4 to 4 digits): the image must
 reach the words through the LSTM's first state, and the decoder learns to ignore it first. On one-item scenes
 (300 steps) 3e-3 left its training loss at 0.74, 1e-3 took it to 0.47 and 3e-4 to 0.81. At 1e-3 seed 0 leaves
-the plateau (loss 0.46 after 800 steps), seed 1 does not (0.68).
+the plateau (loss 0.46 after 800 steps), seed 2 late (0.63 at step 600), seed 1 not (0.68).
 
 Measured (``python -m benchmarks.caption``, defaults, 800 steps of 64, one BLAS thread on the shared 2-core
-machine, seeds 0 and 1): ``caption-attention`` test BLEU-4 0.999, exact match 99.2%, 56% of the attention mass
-in the named item's box (chance: 5.2%); ``caption`` BLEU-4 0.48 (0.62 and 0.35), exact match 0.2%.
+machine, seeds 0-2): ``caption-attention`` test BLEU-4 0.999, exact match 99.3%, 55% of the attention mass in
+the named item's box (chance: 5.2%); ``caption`` BLEU-4 0.48 +- 0.13 (0.62, 0.35, 0.48), exact match 0.1%.
 """
 from __future__ import annotations
 
