@@ -302,6 +302,14 @@ def _cmd_translate(args):
 
 
 def main(argv=None):
+    try:
+        return _main(argv)
+    except BrokenPipeError:   # `nnzoo datasets | head`: the reader left; stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     from .kernels import jit
     problem = jit.environment_error()
