@@ -170,7 +170,8 @@ def test_nnzoo_run_nproc_starts_a_torchrun_style_program(tmp_path):
         "model = DDP(torch.nn.Linear(3, 1))\n"
         "model(torch.ones(2, 3) * (dist.get_rank() + 1)).sum().backward()\n"
         "g = model.module.weight.grad[0, 0].item()\n"
-        "print('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], 'grad', g, flush=True)\n"
+        # one string: the ranks share stdout, and print's separate arguments could interleave between them
+        "print(' '.join(['rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], 'grad', str(g)]), flush=True)\n"
         "dist.destroy_process_group()\n")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "nnzoo", "run", "--nproc", "2", str(prog)], capture_output=True,

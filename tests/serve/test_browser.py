@@ -60,7 +60,7 @@ def test_backprop_stepper_shows_the_lectures_gradients(page, live_server, tmp_pa
     assert "-4 × 1 = -4" in labels and "1 × -4 = -4" in labels        # local × upstream = product on the edges
     page.screenshot(path=str(tmp_path / "backprop.png"))
     page.click("#circuit-square-square")                              # z = (x²)² at x = 2: dz/dx = 4x³ = 32
-    page.wait_for_selector("#grad-x")
+    page.wait_for_selector("#grad-y", state="detached")               # the new circuit is drawn (it has no y)
     page.click("#all")
     assert page.text_content("#grad-x") == "32"
     page.fill("#expr", "x.__class__; x=1")
