@@ -88,7 +88,7 @@ CELLS = (
     Cell("DRN", "Deep residual network", "zoo.resnet.CifarResNet", (),
          "ResNet-20..110 for CIFAR-10 and ResNet-18..152 (torchvision's keys); CIFAR-10 is not bundled"),
     Cell("DNC", "Differentiable neural computer", "zoo.dnc.DNC", ("dnc-repeat-copy", "dnc-graph"),
-         "repeat copy with dynamic allocation; graph traversal through the temporal link matrix"),
+         "repeat copy (DeepMind's small setting); graph traversal from triples against an LSTM of equal size"),
     Cell("NTM", "Neural Turing machine", "zoo.ntm.NTM", ("ntm-copy", "ntm-repeat-copy", "ntm-recall"),
          "copy 8-bit sequences of lengths 1-20 (and 30-50 never seen), repeat copy, associative recall"),
     Cell("CN", "Capsule network", "zoo.capsnet.CapsNet", ("capsnet",),
