@@ -219,6 +219,9 @@ def _install_abort_hook() -> None:
             sys.stderr.write(f"nnzoo.distributed: rank {world.rank()} of {world.size()} stopped on an uncaught "
                              f"{kind.__name__}; aborting every rank (MPI_Abort)\n")
             sys.stderr.flush()
+            # NOTE: MPI_Abort tears down the launcher's output forwarding at once; without this pause the
+            # traceback above reached mpirun's stderr cut short in one clean-clone test run
+            time.sleep(0.25)
             _State.mpi.COMM_WORLD.Abort(1)
 
     sys.excepthook = hook
