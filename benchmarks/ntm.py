@@ -36,15 +36,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class TorchNTM(torch.nn.Module):
-    """The NTM of ``nnzoo.zoo.ntm`` written in PyTorch, with nnzoo's parameter names (a state dict moves across)."""
+    """The NTM of ``nnzoo.zoo.ntm`` written in PyTorch (the shift by torch.roll), with nnzoo's parameter names (a
+    state dict moves across); the peer of this benchmark and the oracle of tests/zoo/test_ntm.py."""
 
     def __init__(self, input_size, output_size, controller_size=100, memory_n=128, memory_m=20, read_heads=1,
-                 write_heads=1, shift_range=1):
+                 write_heads=1, shift_range=1, controller="lstm"):
         super().__init__()
         self.n, self.m, self.r, self.w, self.s = memory_n, memory_m, read_heads, write_heads, shift_range
-        self.controller = torch.nn.LSTMCell(input_size + read_heads * memory_m, controller_size)
-        self.h0 = torch.nn.Parameter(torch.zeros(1, controller_size))
-        self.c0 = torch.nn.Parameter(torch.zeros(1, controller_size))
+        self.kind = controller
+        ctrl_in = input_size + read_heads * memory_m
+        if controller == "lstm":
+            self.controller = torch.nn.LSTMCell(ctrl_in, controller_size)
+            self.h0 = torch.nn.Parameter(torch.zeros(1, controller_size))
+            self.c0 = torch.nn.Parameter(torch.zeros(1, controller_size))
+        else:
+            self.controller = torch.nn.Linear(ctrl_in, controller_size)
         self.hw = memory_m + 3 + 2 * shift_range + 1
         heads = read_heads + write_heads
         self.heads = torch.nn.Linear(controller_size, heads * self.hw + write_heads * 2 * memory_m)
@@ -55,13 +61,18 @@ class TorchNTM(torch.nn.Module):
     def forward(self, x, out_len):
         F = torch.nn.functional
         b, m, r, heads = x.shape[1], self.m, self.r, self.r + self.w
-        h, c = self.h0.expand(b, -1), self.c0.expand(b, -1)
+        if self.kind == "lstm":
+            h, c = self.h0.expand(b, -1), self.c0.expand(b, -1)
         reads = self.read_bias.reshape(1, -1).expand(b, -1)
         w_prev = torch.zeros(b, heads, self.n, dtype=x.dtype)
         mem = self.memory_bias.unsqueeze(0).expand(b, -1, -1)
         outs = []
         for t, xt in enumerate(list(x) + [torch.zeros_like(x[0])] * out_len):
-            h, c = self.controller(torch.cat([xt, reads], 1), (h, c))
+            inp = torch.cat([xt, reads], 1)
+            if self.kind == "lstm":
+                h, c = self.controller(inp, (h, c))
+            else:
+                h = torch.tanh(self.controller(inp))
             p = self.heads(h)
             hp = p[:, :heads * self.hw].reshape(b, heads, self.hw)
             k, beta = hp[..., :m], F.softplus(hp[..., m:m + 1])

@@ -5,73 +5,10 @@ import pytest
 import torch
 
 import nnzoo
+from benchmarks.ntm import TorchNTM  # the benchmark's PyTorch twin is the oracle
 from nnzoo.zoo.ntm import NTM, address
 
 SMALL = dict(input_size=5, output_size=4, controller_size=12, memory_n=10, memory_m=6)
-
-
-class TorchNTM(torch.nn.Module):
-    """The same NTM in PyTorch (the equations of nnzoo.zoo.ntm's docstring, the shift by torch.roll), with
-    nnzoo's parameter names so that a state dict moves across unchanged."""
-
-    def __init__(self, input_size, output_size, controller_size, memory_n, memory_m, read_heads=1, write_heads=1,
-                 shift_range=1, controller="lstm"):
-        super().__init__()
-        self.n, self.m, self.r, self.w, self.s = memory_n, memory_m, read_heads, write_heads, shift_range
-        self.kind, self.c = controller, controller_size
-        ctrl_in = input_size + read_heads * memory_m
-        if controller == "lstm":
-            self.controller = torch.nn.LSTMCell(ctrl_in, controller_size)
-            self.h0 = torch.nn.Parameter(torch.zeros(1, controller_size))
-            self.c0 = torch.nn.Parameter(torch.zeros(1, controller_size))
-        else:
-            self.controller = torch.nn.Linear(ctrl_in, controller_size)
-        self.hw = memory_m + 3 + 2 * shift_range + 1
-        heads = read_heads + write_heads
-        self.heads = torch.nn.Linear(controller_size, heads * self.hw + write_heads * 2 * memory_m)
-        self.output = torch.nn.Linear(controller_size + read_heads * memory_m, output_size)
-        self.register_buffer("memory_bias", torch.zeros(memory_n, memory_m))
-        self.register_buffer("read_bias", torch.zeros(read_heads, memory_m))
-
-    def forward(self, x, out_len):
-        b, m, r, heads = x.shape[1], self.m, self.r, self.r + self.w
-        if self.kind == "lstm":
-            h, c = self.h0.expand(b, -1), self.c0.expand(b, -1)
-        reads = self.read_bias.reshape(1, -1).expand(b, -1)
-        w_prev = torch.zeros(b, heads, self.n, dtype=x.dtype)
-        mem = self.memory_bias.unsqueeze(0).expand(b, -1, -1)
-        outs = []
-        steps = list(x) + [torch.zeros_like(x[0])] * out_len
-        for t, xt in enumerate(steps):
-            inp = torch.cat([xt, reads], 1)
-            if self.kind == "lstm":
-                h, c = self.controller(inp, (h, c))
-            else:
-                h = torch.tanh(self.controller(inp))
-            p = self.heads(h)
-            hp = p[:, :heads * self.hw].reshape(b, heads, self.hw)
-            k, beta = hp[..., :m], torch.nn.functional.softplus(hp[..., m:m + 1])
-            g, s = torch.sigmoid(hp[..., m + 1:m + 2]), torch.softmax(hp[..., m + 2:-1], -1)
-            gamma = 1 + torch.nn.functional.softplus(hp[..., -1:])
-            k_hat = k / (k.norm(dim=-1, keepdim=True) + 1e-8)
-            m_hat = mem / (mem.norm(dim=-1, keepdim=True) + 1e-8)
-            wc = torch.softmax(beta * torch.einsum("bhm,bnm->bhn", k_hat, m_hat), -1)
-            wg = g * wc + (1 - g) * w_prev
-            shifted = sum(s[..., j:j + 1] * torch.roll(wg, j - self.s, dims=-1) for j in range(2 * self.s + 1))
-            sharp = (shifted + 1e-16) ** gamma
-            w = sharp / sharp.sum(-1, keepdim=True)
-            read = torch.einsum("brn,bnm->brm", w[:, :r], mem)
-            if self.w:
-                ea = p[:, heads * self.hw:].reshape(b, self.w, 2 * m)
-                erase, add = torch.sigmoid(ea[..., :m]), ea[..., m:]
-                keep = torch.ones_like(mem)
-                for i in range(self.w):
-                    keep = keep * (1 - w[:, r + i, :, None] * erase[:, i, None, :])
-                mem = mem * keep + sum(w[:, r + i, :, None] * add[:, i, None, :] for i in range(self.w))
-            reads, w_prev = read.reshape(b, r * m), w
-            if t >= len(x):
-                outs.append(self.output(torch.cat([h, reads], 1)))
-        return torch.stack(outs)
 
 
 def _pair(seed=0, **kw):
