@@ -13,6 +13,19 @@ import subprocess
 import sys
 import time
 
+
+def setup_threads(argv) -> int:
+    """BLAS threads are fixed when NumPy loads: a benchmark calls this with ``sys.argv`` before importing NumPy.
+    ``--threads N`` (default 1) becomes OMP/OpenBLAS/MKL_NUM_THREADS unless the environment already sets them;
+    returns the OpenBLAS thread count in force."""
+    n = "1"
+    if "--threads" in argv:
+        n = argv[argv.index("--threads") + 1]
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, n)
+    return int(os.environ["OPENBLAS_NUM_THREADS"])
+
+
 # Environment variables that change how the libraries run; each child records the ones it saw.
 ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OPENBLAS_VERBOSE", "OMP_NUM_THREADS",
             "MKL_NUM_THREADS", "MKL_DEBUG_CPU_TYPE", "MKL_ENABLE_INSTRUCTIONS", "NUMEXPR_NUM_THREADS",

@@ -36,18 +36,9 @@ import platform
 import sys
 import time
 
+from benchmarks.machine import setup_threads
 
-def _setup_threads(argv):
-    """BLAS threads are fixed when NumPy loads: read --threads before importing it."""
-    n = "1"
-    if "--threads" in argv:
-        n = argv[argv.index("--threads") + 1]
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, n)
-    return int(os.environ["OPENBLAS_NUM_THREADS"])
-
-
-THREADS = _setup_threads(sys.argv) if __name__ == "__main__" else None
+THREADS = setup_threads(sys.argv) if __name__ == "__main__" else None
 
 import numpy as np  # noqa: E402
 
