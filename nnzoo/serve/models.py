@@ -160,16 +160,23 @@ class Runs:
             raise RunNotFound(f"run: no word2vec run {run[:80]!r} in the runs folder (its runs: "
                               f"{', '.join(u['run'] for u in usable) or 'none'})")
         path = real / "vectors.bin"
+
+        def read():
+            try:
+                return KeyedVectors.load_word2vec_format(path, binary=True)
+            except (OSError, ValueError, UnicodeDecodeError) as e:
+                raise RunNotFound(f"run: {rel}/vectors.bin cannot be read ({type(e).__name__})") from None
+        return rel, self._cached(str(path), path, read)
+
+    def _cached(self, key: str, path: pathlib.Path, load):
+        """``load()``'s value, kept under ``key`` and loaded again only when ``path``'s modification time changes."""
         with self.lock:
             mtime = path.stat().st_mtime
-            hit = self._models.get(str(path))
+            hit = self._models.get(key)
             if hit is None or hit[0] != mtime:
-                try:
-                    hit = (mtime, KeyedVectors.load_word2vec_format(path, binary=True))
-                except (OSError, ValueError, UnicodeDecodeError) as e:
-                    raise RunNotFound(f"run: {rel}/vectors.bin cannot be read ({type(e).__name__})") from None
-                self._models[str(path)] = hit
-        return rel, hit[1]
+                hit = (mtime, load())
+                self._models[key] = hit
+        return hit[1]
 
     def load(self, run: str | None, kind: str):
         """``(relative run, recipe, config, model)`` of the run the client asked for, or of the newest usable one
@@ -194,17 +201,12 @@ class Runs:
         if name not in fits or not (real / "best.safetensors").is_file():
             raise RunNotFound(f"run: no {_WHAT[kind]} run {run[:80]!r} in the runs folder (its runs: "
                               f"{', '.join(u['run'] for u in usable()) or 'none'})")
-        weights = real / "best.safetensors"
-        with self.lock:
-            mtime = weights.stat().st_mtime
-            hit = self._models.get(str(real))
-            if hit is None or hit[0] != mtime:
-                try:
-                    hit = (mtime, load_run(real))
-                except (FileNotFoundError, RunError, ValueError, OSError) as e:
-                    raise RunNotFound(f"run: {rel} cannot be loaded ({' '.join(str(e).split())[:200]})") from None
-                self._models[str(real)] = hit
-        r, config, model = hit[1]
+        def read():
+            try:
+                return load_run(real)
+            except (FileNotFoundError, RunError, ValueError, OSError) as e:
+                raise RunNotFound(f"run: {rel} cannot be loaded ({' '.join(str(e).split())[:200]})") from None
+        r, config, model = self._cached(str(real), real / "best.safetensors", read)
         return rel, r, config, model
 
 
