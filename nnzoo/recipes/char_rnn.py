@@ -50,7 +50,8 @@ def _work_names(works):
     return works.split(",") if works else None
 
 
-def _works(config):
+def config_works(config: dict) -> str | None:
+    """The Shakespeare works a config names (its ``works`` setting), or None for the whole text."""
     return config.get("works") or None
 
 
@@ -69,8 +70,8 @@ def shakespeare_streams(config):
     ``shakespeare_vocab`` codes for the config's ``works``, the training one cut to ``train_chars`` and the
     other two to ``eval_chars`` when > 0."""
     from ..data.datasets.shakespeare import shakespeare
-    vocab = shakespeare_vocab(_works(config))
-    names = _work_names(_works(config))
+    vocab = shakespeare_vocab(config_works(config))
+    names = _work_names(config_works(config))
     streams = []
     for split, limit in (("train", config.get("train_chars", 0)), ("valid", config.get("eval_chars", 0)),
                          ("test", config.get("eval_chars", 0))):
@@ -88,7 +89,7 @@ def _loaders(config, data, seed):
 
 
 def _build(config):
-    vocab = shakespeare_vocab(_works(config))
+    vocab = shakespeare_vocab(config_works(config))
     return CharRNN(vocab_size=len(vocab), embed=config["embed"], hidden=config["hidden"],
                    layers=config["layers"], cell=config["cell"], dropout=config["dropout"])
 
@@ -96,7 +97,7 @@ def _build(config):
 def sample_text(model, config, prompt, length, temperature, top_k, generator=None):
     """A Shakespeare model's ``sample`` with the corpus vocabulary of its config: the recipes' ``sample`` hook
     (``nnzoo sample``), shared by the char-RNN and the char-GPT."""
-    return model.sample(shakespeare_vocab(_works(config)), prompt, length, temperature, top_k, generator)
+    return model.sample(shakespeare_vocab(config_works(config)), prompt, length, temperature, top_k, generator)
 
 
 def save_sample(model, config, data, out_dir):
@@ -104,7 +105,7 @@ def save_sample(model, config, data, out_dir):
     in ``sample.txt``; returns ``{"sample": text}`` for the run's result."""
     from ..io import atomic_write
     from ..random import Generator
-    vocab = shakespeare_vocab(_works(config))
+    vocab = shakespeare_vocab(config_works(config))
     vocab.save(out_dir / "vocab.json")
     text = model.sample(vocab, "ROMEO:", length=500, temperature=0.8, generator=Generator().manual_seed(0))
     atomic_write(out_dir / "sample.txt", text)

@@ -20,7 +20,7 @@ from ..random import Generator
 from ..train.metrics import BitsPerCharacter
 from ..zoo.gpt import GPT
 from . import Recipe, register
-from .char_rnn import WORKS_RULE, sample_text, save_sample, shakespeare_streams, shakespeare_vocab
+from .char_rnn import WORKS_RULE, config_works, sample_text, save_sample, shakespeare_streams, shakespeare_vocab
 
 __all__ = ["RandomWindows", "random_windows", "window_starts", "make_optimizer", "make_scheduler"]
 
@@ -111,10 +111,6 @@ def make_scheduler(config: dict, optimizer: optim.Optimizer, steps_per_epoch: in
 
 
 # ---- the recipe: the model computes its loss ----------------------------------------------------------------
-def _works(config):
-    return config.get("works") or None
-
-
 def _loaders(config, data, seed):
     train, val, test = data
     B, T = config["batch_size"], config["block_size"]
@@ -124,7 +120,7 @@ def _loaders(config, data, seed):
 
 
 def _build(config):
-    return GPT(vocab_size=len(shakespeare_vocab(_works(config))), block_size=config["block_size"],
+    return GPT(vocab_size=len(shakespeare_vocab(config_works(config))), block_size=config["block_size"],
                n_layer=config["n_layer"], n_head=config["n_head"], n_embd=config["n_embd"],
                dropout=config["dropout"], bias=config["bias"])
 

@@ -203,7 +203,7 @@ def _build_transformer(config):
                               pad_index=src.pad_index, bos_index=tgt.bos_index, eos_index=tgt.eos_index, max_len=12)
 
 
-def _decode_batch(model, texts, config):
+def decode_batch(model, texts: list[str], config: dict):
     """Greedy translations of a list of texts, and the attention weights (None for the Transformer)."""
     src_vocab, tgt_vocab = _vocabs(config)
     ds = _encode_pairs([(t.lower(), "") for t in texts], src_vocab, tgt_vocab)
@@ -269,7 +269,7 @@ def translate(model: nn.Module, config: dict, text: str) -> str:
     ``'2018-05-09'`` for a trained date translator (``config`` is the run's, for the vocabularies)."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"translate: expected a non-empty str, got {text!r}")
-    return _decode_batch(model, [text.strip()], config)[0][0]
+    return decode_batch(model, [text.strip()], config)[0][0]
 
 
 def translate_text(model: nn.Module, config: dict, text: str) -> tuple[str, list[str]]:
@@ -320,14 +320,14 @@ def _finish(model, config, data, out_dir):
     for name, pairs in (("val", val_pairs), ("test", test_pairs)):
         preds = []
         for k in range(0, len(pairs), 500):
-            preds += _decode_batch(model, [s for s, _ in pairs[k:k + 500]], config)[0]
+            preds += decode_batch(model, [s for s, _ in pairs[k:k + 500]], config)[0]
         scores = translation_scores(preds, [t for _, t in pairs])
         result[f"{name}_exact_match"], result[f"{name}_char_accuracy"] = scores["exact_match"], scores["char_accuracy"]
         if name == "test":
             result["test_errors"] = [(s, t, p) for (s, t), p in zip(pairs, preds) if p != t][:20]
     examples = [test_pairs[k][0] for k in range(0, len(test_pairs), max(1, len(test_pairs) // 6))][:6]
     examples = ["saturday 9 may 2018"] + examples
-    outputs, weights = _decode_batch(model, examples, config)
+    outputs, weights = decode_batch(model, examples, config)
     result["examples"] = list(zip(examples, outputs))
     result["parameters"] = sum(p.numel() for p in model.parameters())
     figures = []

@@ -333,7 +333,7 @@ def classify(runs: Runs, pixels: object, run: str | None = None) -> dict:
 def translate(runs: Runs, text: object, run: str | None = None) -> dict:
     """``POST /api/translate``: a date translated by a seq2seq run, with its attention weights (output
     characters x input characters; None for the Transformer)."""
-    from ..recipes.seq2seq import _decode_batch, source_text
+    from ..recipes.seq2seq import decode_batch, source_text
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("text: give a date to translate, e.g. \"saturday 9 may 2018\"")
     if len(text) > 200:
@@ -343,7 +343,7 @@ def translate(runs: Runs, text: object, run: str | None = None) -> dict:
     if not clean:
         raise BadRequest(f"text: nothing left to translate: {'; '.join(notes)}")
     with runs.lock:
-        outputs, weights = _decode_batch(model, [clean], config)
+        outputs, weights = decode_batch(model, [clean], config)
     out = outputs[0]
     tokens = list(out) + ["<eos>"]              # the decoder's steps: each character, then the end of sequence
     attention = None
@@ -388,9 +388,9 @@ def sample_stream(runs: Runs, settings: dict, run: str | None = None):
     def rnn_chars():        # a char-RNN: the prompt once, then one step per character with the state carried
         from .. import tensor
         from ..autograd.grad_mode import no_grad
-        from ..recipes.char_rnn import _works, shakespeare_vocab
+        from ..recipes.char_rnn import config_works, shakespeare_vocab
         from ..zoo.generate import encode_prompt, sample_next
-        vocab = shakespeare_vocab(_works(config))
+        vocab = shakespeare_vocab(config_works(config))
         ids, specials = encode_prompt(vocab, settings["prompt"])
         with runs.lock, no_grad():
             model.eval()
