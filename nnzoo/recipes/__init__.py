@@ -12,6 +12,7 @@ The layers: ``nnzoo.zoo`` holds the models and imports nothing above ``nn``; thi
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,11 +130,22 @@ class Recipe:
 
 
 def register(r: Recipe) -> Recipe:
-    """Add a recipe to the registry (a name can be registered once)."""
-    if r.name in _RECIPES:
+    """Add a recipe to the registry (a name can be registered once).
+
+    NOTE: the same source file registering the same name again is a second import of one module (pytest's
+    ``--import-mode=importlib`` collecting ``nnzoo/recipes/x.py`` on its own, ``importlib.reload``): the newer
+    recipe replaces the older. Another file taking a registered name is an error.
+    """
+    old = _RECIPES.get(r.name)
+    if old is not None and _source_file(old) != _source_file(r):
         raise ValueError(f"recipes: a recipe named {r.name!r} is already registered")
     _RECIPES[r.name] = r
     return r
+
+
+def _source_file(r: Recipe) -> str | None:
+    code = getattr(r.build_model, "__code__", None)
+    return os.path.realpath(code.co_filename) if code is not None else None
 
 
 def recipes() -> dict[str, Recipe]:
