@@ -8,7 +8,9 @@ Compiled kernels (see :mod:`nnzoo.kernels.jit`; the NumPy code stays as the refe
 scale and softmax of the scores row by row in place (:func:`_probabilities_kernel`) and the softmax part of the
 backward (:func:`_score_grad_kernel`), each one pass over the (..., L, S) array; the matrix products stay
 with BLAS. NOTE: scaled_dot_product_attention forward + backward at (32, 4, 64, 32), float32: 1.46x faster
-than on NumPy (paired, one process).
+than on NumPy (paired, one process); the probabilities' e^x in place through ``_exp_row_`` (one array, so the
+loop vectorises) made the kernel 3.6x faster again (1.96 -> 0.54 ms a call) and transformer_step 0.80x -> 0.88x
+of PyTorch.
 """
 import contextlib
 import math
@@ -17,7 +19,7 @@ import numpy as np
 
 from ..backend import xp
 from . import jit
-from .softmax import _exp_row, _row_dot, _row_max, _row_sum
+from .softmax import _exp_row_, _row_dot, _row_max, _row_sum
 from .special import _FM
 
 __all__ = ["probabilities", "sdpa_backward", "sum_to_array"]
@@ -141,7 +143,7 @@ def _probabilities_kernel(s, scale, safe):
         if safe and m == -np.inf:
             r[:] = 0
             continue
-        _exp_row(r, m, r)
+        _exp_row_(r, m)
         inv = one / _row_sum(r)
         for j in range(r.size):
             r[j] *= inv

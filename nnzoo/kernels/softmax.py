@@ -232,6 +232,22 @@ def _exp_row(r, shift, o):
             o[j] = _exp64(r[j] - shift)
 
 
+@jit.helper(fastmath=_FM)
+def _exp_row_(r, shift):
+    """r = exp(r - shift) in place, for a 1-D array r.
+
+    NOTE: not ``_exp_row(r, shift, r)``: with the same array passed as input and output, LLVM's run-time
+    overlap check sends the loop to its scalar version; this one-array loop vectorises. Measured on the
+    attention probabilities (8192 rows of 64, float32): the whole row softmax 1.96 ms -> 0.54 ms."""
+    if r.itemsize == 4:
+        s32 = np.float32(shift)
+        for j in range(r.size):
+            r[j] = _exp32(r[j] - s32)
+    else:
+        for j in range(r.size):
+            r[j] = _exp64(r[j] - shift)
+
+
 @jit.kernel(fastmath=_FM)
 def _softmax_kernel(x, out):
     """out = softmax of each row of x (n, c), c >= 1."""
