@@ -67,7 +67,8 @@ class ScaledDotProductAttention(Op):
                 keep = (_gen(None).random(p.shape, dtype=p.dtype) >= dropout_p).astype(p.dtype)
                 keep *= p.dtype.type(1.0 / (1.0 - dropout_p))
         pd = p if keep is None else p * keep
-        out = xp.matmul(pd, v)
+        out_shape = xp.broadcast_shapes(pd.shape[:-2], v.shape[:-2]) + (pd.shape[-2], v.shape[-1])
+        out = K.matmul_like(pd, v, q, out_shape) if out_shape == q.shape else xp.matmul(pd, v)
         ctx.scale, ctx.keep, ctx.safe = scale, keep, safe
         ctx.shapes = q.shape, k.shape, v.shape, None if mask is None else mask.shape
         ctx.mask = mask if mask is not None and mask.dtype == np.bool_ else None
