@@ -22,7 +22,7 @@ from . import jit
 from .softmax import _exp_row_, _row_dot, _row_max, _row_sum
 from .special import _FM
 
-__all__ = ["matmul_like", "probabilities", "sdpa_backward", "sum_to_array"]
+__all__ = ["joined_last", "matmul_like", "probabilities", "sdpa_backward", "shared_grads", "sum_to_array"]
 
 _NO_ERRSTATE = contextlib.nullcontext()
 
@@ -59,7 +59,7 @@ def _matmul_t(a, b):
     return xp.matmul(a, bt)
 
 
-def matmul_like(a, b, like, shape):
+def matmul_like(a, b, like, shape, out=None):
     """a @ b summed down to ``shape`` (the gradient of the input ``like``, or the attention's output with
     ``like`` = q): when no sum is needed it is written into an array laid out in memory as ``like`` is (NumPy's
     ``empty_like`` order K).
@@ -67,13 +67,56 @@ def matmul_like(a, b, like, shape):
     NOTE: the Transformer's q, k, v are (B, H, T, D) views of (B, T, H, D) rows; a gradient in that memory order
     reshapes back to (B, T, H * D) as a view, where a (B, H, T, D)-contiguous one was copied (~90 us each, three a
     layer, and the output's merge of the heads once more); matmul writes the strided output at the same speed (292
-    against 287 us)."""
+    against 287 us). ``out``: the array to write (from :func:`shared_grads`), used when no sum is needed."""
     full = xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    if full != tuple(shape) or type(like) is not np.ndarray or like.dtype != xp.result_type(a, b) \
-            or like.flags.c_contiguous:
+    if full != tuple(shape) or type(like) is not np.ndarray or like.dtype != xp.result_type(a, b):
         return sum_to_array(xp.matmul(a, b), shape)
-    out = xp.empty_like(like, order="K")
+    if out is None:
+        if like.flags.c_contiguous:
+            return xp.matmul(a, b)
+        out = xp.empty_like(like, order="K")
     return xp.matmul(a, b, out=out)
+
+
+def shared_grads(q, k, v):
+    """Three arrays for dq, dk, dv in one fresh array laid out as the array q, k and v are views of, each in its
+    input's place (same offset and strides), or None when q, k, v are not disjoint views of one C-contiguous array
+    of their dtype. NOTE: the Transformer's q, k, v are column blocks of one packed projection (B, T, 3E); their
+    gradients in one such array need no concatenation (:func:`joined_last`): one (B, T, 3E) copy fewer a layer."""
+    base = q.base
+    if base is None or k.base is not base or v.base is not base or type(base) is not np.ndarray \
+            or not base.flags.c_contiguous or not q.dtype == k.dtype == v.dtype == base.dtype \
+            or q is k or k is v or q is v:
+        return None
+    try:
+        if np.shares_memory(q, k, max_work=1000) or np.shares_memory(k, v, max_work=1000) \
+                or np.shares_memory(q, v, max_work=1000):
+            return None
+    except np.exceptions.TooHardError:
+        return None
+    buf = xp.empty(base.shape, base.dtype)
+    start = base.ctypes.data
+    return tuple(xp.ndarray(a.shape, a.dtype, buffer=buf, offset=a.ctypes.data - start, strides=a.strides)
+                 for a in (q, k, v))
+
+
+def joined_last(parts):
+    """The array whose last dim is the concatenation of ``parts`` (arrays of one shape and strides) when they
+    already are its consecutive blocks in memory (a view of their common base, no copy), else None."""
+    a0 = parts[0]
+    base = a0.base
+    if base is None or not a0.ndim or type(a0) is not np.ndarray:
+        return None
+    step = a0.strides[-1]
+    width = a0.shape[-1]
+    for i, a in enumerate(parts):
+        if type(a) is not np.ndarray or a.base is not base or a.shape != a0.shape or a.strides != a0.strides \
+                or a.dtype != a0.dtype or a.ctypes.data != a0.ctypes.data + i * width * step:
+            return None
+    shape = a0.shape[:-1] + (width * len(parts),)
+    if type(base) is np.ndarray and base.flags.c_contiguous:
+        return xp.ndarray(shape, a0.dtype, buffer=base, offset=a0.ctypes.data - base.ctypes.data, strides=a0.strides)
+    return np.lib.stride_tricks.as_strided(a0, shape, a0.strides)
 
 
 def probabilities(q, k, mask, scale, safe):
@@ -124,9 +167,12 @@ def sdpa_backward(q, k, v, p, keep, g, gw, scale, shapes, need):
         dmask = dS;  dq = dS k * scale;  dk = dS^T q * scale."""
     sq, sk, sv, sm = shapes
     gq = gk = gv = gm = None
+    outs = (None, None, None)
+    if need[0] and need[1] and need[2] and q.shape == sq and k.shape == sk and v.shape == sv:
+        outs = shared_grads(q, k, v) or outs
     if need[2]:
         pd = p if keep is None else p * keep
-        gv = matmul_like(xp.swapaxes(pd, -1, -2), g, v, sv)
+        gv = matmul_like(xp.swapaxes(pd, -1, -2), g, v, sv, outs[2])
     if need[0] or need[1] or need[3]:
         ds = _matmul_t(g, v)  # dPd, (..., L, S)
         if gw is not None:
@@ -151,9 +197,9 @@ def sdpa_backward(q, k, v, p, keep, g, gw, scale, shapes, need):
         if need[3] or not fused:
             ds *= ds.dtype.type(scale)
         if need[0]:
-            gq = matmul_like(ds, k, q, sq)
+            gq = matmul_like(ds, k, q, sq, outs[0])
         if need[1]:
-            gk = matmul_like(xp.swapaxes(ds, -1, -2), q, k, sk)
+            gk = matmul_like(xp.swapaxes(ds, -1, -2), q, k, sk, outs[1])
     return gq, gk, gv, gm
 
 

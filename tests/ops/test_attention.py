@@ -179,3 +179,43 @@ def test_errors_name_the_problem():
         scaled_dot_product_attention(nnzoo.randn(3, 4, 5), k, v)
     with pytest.raises(ValueError, match="dropout probability"):
         scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+
+
+# ---- the packed self-attention's gradients without concatenation ------------------------------------------------
+def test_shared_grads_and_joined_last():
+    """shared_grads places dq, dk, dv in one fresh array at q, k, v's offsets (only for disjoint views of one
+    array); joined_last gives back that array for consecutive blocks and refuses anything else."""
+    from nnzoo.kernels.attention import joined_last, shared_grads
+    qkv = np.arange(2 * 3 * 12, dtype=np.float32).reshape(2, 3, 12)
+    q, k, v = qkv[..., :4], qkv[..., 4:8], qkv[..., 8:]
+    outs = shared_grads(q, k, v)
+    assert outs is not None
+    for o, a in zip(outs, (q, k, v)):
+        o[...] = a  # writes land in the same places of the fresh array
+    joined = joined_last(list(outs))
+    np.testing.assert_array_equal(joined, qkv)
+    assert joined.base is outs[0].base
+    assert shared_grads(q, q, v) is None  # the same view twice
+    assert shared_grads(q, qkv[..., 2:6], v) is None  # overlapping views
+    assert shared_grads(q, k, v.copy()) is None  # another base
+    assert joined_last([outs[0], outs[2], outs[1]]) is None  # not consecutive
+    assert joined_last([q.copy(), k.copy(), v.copy()]) is None
+
+
+def test_packed_self_attention_backward_matches_concatenation(monkeypatch):
+    """nn.MultiheadAttention's self-attention gradients through the zero-copy path equal those through the
+    concatenation (the path taken when joined_last refuses)."""
+    from nnzoo.kernels import attention as KA
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 7, 16)).astype(np.float32)
+    m = nnzoo.nn.MultiheadAttention(16, 4, batch_first=True)
+    grads = []
+    for refuse in (False, True):
+        if refuse:
+            monkeypatch.setattr(KA, "joined_last", lambda parts: None)
+        xt = nnzoo.tensor(x, requires_grad=True)
+        m.zero_grad()
+        (m(xt, xt, xt)[0] ** 2).sum().backward()
+        grads.append([xt.grad.numpy().copy(), m.in_proj_weight.grad.numpy().copy()])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
