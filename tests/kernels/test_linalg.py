@@ -72,3 +72,23 @@ def test_sum_rows_matches_float64_sum(dtype):
         np.testing.assert_allclose(got, arr.astype(np.float64).reshape(-1, 48).sum(0), **tol)
     v = a[0, 0]
     assert L.sum_rows(v) is v
+
+
+@pytest.mark.parametrize("n", [24, 200])
+def test_rows_of_permuted_and_strided_inputs(n):
+    """Leading dims in another memory order (a time-major array seen batch-major), a strided slice, a 4-D
+    permutation: matmul_rows and addmm_rows equal NumPy's batched product and return C-contiguous arrays
+    (as PyTorch's linear does, so ``view`` works on them), through the reordered rows (n <= k) or a copy."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((n, 96)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    tm = rng.standard_normal((30, 40, 96)).astype(np.float32)
+    four = rng.standard_normal((5, 6, 7, 96)).astype(np.float32)
+    for x in (tm.transpose(1, 0, 2), tm[:, ::2], four.transpose(2, 0, 1, 3), four.transpose(1, 2, 0, 3)[:, 1:]):
+        want = np.matmul(x, w.T)
+        got = L.matmul_rows(x, w.T)
+        assert got.shape == want.shape and got.flags.c_contiguous
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+        got = L.addmm_rows(x, w, b)
+        assert got.shape == want.shape and got.flags.c_contiguous
+        np.testing.assert_allclose(got, want + b, rtol=1e-5, atol=1e-4)
