@@ -92,3 +92,21 @@ def test_rows_of_permuted_and_strided_inputs(n):
         got = L.addmm_rows(x, w, b)
         assert got.shape == want.shape and got.flags.c_contiguous
         np.testing.assert_allclose(got, want + b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reduce_to_matches_sum(dtype):
+    """Undoing a broadcast by BLAS: leading dims, a middle run, trailing dims, with dims of size 1 between;
+    None (the caller's own sum) for two separate runs, nothing to sum, small or non-contiguous arrays, ints."""
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((16, 30, 1, 64)).astype(dtype)
+    tol = dict(rtol=1e-5, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-10)
+    for shape in [(16, 1, 1, 64), (1, 64), (64,), (16, 30, 1, 1), (30, 1, 64), (1, 1, 1, 64), (16, 1, 1, 1)]:
+        lead = a.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and a.shape[i + lead] != 1)
+        got = L.reduce_to(a, shape)
+        assert got is not None and got.shape == shape and got.dtype == a.dtype
+        np.testing.assert_allclose(got, a.astype(np.float64).sum(axes, keepdims=True).reshape(shape), **tol)
+    for arr, shape in [(a, (1, 30, 1, 1)), (a, a.shape), (a[:2, :2], (1, 64)), (a[:, ::2], (1, 64)),
+                       (a.astype(np.int64), (1, 64))]:
+        assert L.reduce_to(arr, shape) is None
