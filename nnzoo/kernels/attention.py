@@ -89,10 +89,10 @@ def shared_grads(q, k, v):
             or q is k or k is v or q is v:
         return None
     try:
-        if np.shares_memory(q, k, max_work=1000) or np.shares_memory(k, v, max_work=1000) \
-                or np.shares_memory(q, v, max_work=1000):
+        if xp.shares_memory(q, k, max_work=1000) or xp.shares_memory(k, v, max_work=1000) \
+                or xp.shares_memory(q, v, max_work=1000):
             return None
-    except np.exceptions.TooHardError:
+    except np.exceptions.TooHardError:  # host: NumPy's exception for an overlap test beyond max_work
         return None
     buf = xp.empty(base.shape, base.dtype)
     start = base.ctypes.data
@@ -116,7 +116,7 @@ def joined_last(parts):
     shape = a0.shape[:-1] + (width * len(parts),)
     if type(base) is np.ndarray and base.flags.c_contiguous:
         return xp.ndarray(shape, a0.dtype, buffer=base, offset=a0.ctypes.data - base.ctypes.data, strides=a0.strides)
-    return np.lib.stride_tricks.as_strided(a0, shape, a0.strides)
+    return xp.lib.stride_tricks.as_strided(a0, shape, a0.strides)
 
 
 def probabilities(q, k, mask, scale, safe):

@@ -1,4 +1,6 @@
-"""Matrix products on arrays: matmul with the outer-product fast path, and one GEMM over all leading dims.
+"""Matrix products on arrays: matmul with the outer-product fast path, one GEMM over all leading dims, linear's
+biased GEMM (the bias added by BLAS, through ctypes in NumPy's own OpenBLAS), and sums by BLAS with a vector of
+ones (a bias gradient, a broadcast undone).
 
 The Ops (:mod:`nnzoo.ops.linalg`, :mod:`nnzoo.ops.nn`) hold the derivatives and call these.
 """
@@ -119,7 +121,8 @@ def _find_cblas():
         import ctypes
         import glob
         import os
-        libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "libscipy_openblas64_*"))
+        here = os.path.dirname(np.__file__)  # host: the folder of NumPy's wheel, where its OpenBLAS is bundled
+        libs = glob.glob(os.path.join(here, os.pardir, "numpy.libs", "libscipy_openblas64_*"))
         if len(libs) != 1:
             return _cblas
         lib = ctypes.CDLL(libs[0])
