@@ -3,11 +3,13 @@
 The loss (margin loss + 0.0005 x the decoder's sum of squared errors, the decoder masked by the true class)
 needs the labels inside the model, so the recipe trains by its own ``fit`` loop rather than the Trainer: Adam
 at ``lr`` with the learning rate multiplied by ``lr_decay`` after every epoch (the paper's TensorFlow code
-decays it exponentially), batches of ``batch_size``, images in [0, 1] (the decoder's sigmoid range), no
-augmentation. ``val_size`` training images are held out (``split_seed``); after each epoch their accuracy is
-measured and the epoch of best validation accuracy is kept. ``train_size`` / ``test_size`` > 0 keep that many
-images (quick runs). ``max_minutes`` > 0 stops training at the first batch past that wall time (what the run
-did is in ``result.json``: ``steps``, ``images_seen``, ``stopped_by_time``).
+decays it exponentially), batches of ``batch_size``, images in [0, 1] (the decoder's sigmoid range).
+``augment``: ``none`` (the default), ``shift2`` (the paper's augmentation: each training image shifted by up to 2
+pixels in each direction, zero-filled; the decoder then reconstructs the shifted image) or ``shift2+flip`` (also
+mirrored left-right with probability 1/2). ``val_size`` training images are held out (``split_seed``); after
+each epoch their accuracy is measured and the epoch of best validation accuracy is kept. ``train_size`` /
+``test_size`` > 0 keep that many images (quick runs). ``max_minutes`` > 0 stops training at the first batch past
+that wall time (what the run did is in ``result.json``: ``steps``, ``images_seen``, ``stopped_by_time``).
 
 ``result.json``'s ``test``: ``accuracy``, ``margin_loss``, ``reconstruction_sse`` (per image, the decoder reading
 the longest capsule as at test time), ``error_rate``. Files: ``best.safetensors`` (the kept weights),
@@ -42,14 +44,16 @@ import nnzoo
 from ..zoo.capsnet import CapsNet, margin_loss, perturb_dimensions
 from . import Recipe, register
 
-__all__ = ["DEFAULTS", "load_data", "build_model", "evaluate", "fit", "CLASSES"]
+__all__ = ["DEFAULTS", "load_data", "build_model", "evaluate", "fit", "augment_batch", "CLASSES"]
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 DEFAULTS = dict(epochs=2, lr=1e-3, lr_decay=0.9, batch_size=64, conv_channels=32, primary_types=8, primary_dim=8,
                 out_dim=16, routing_iterations=3, decoder_hidden=(512, 1024), recon_weight=0.0005,
                 val_size=5000, train_size=0, test_size=0, split_seed=0, max_minutes=6.0, perturb_images=3,
-                eval_batch=500)
+                eval_batch=500, augment="none")
+
+AUGMENTATIONS = ("none", "shift2", "shift2+flip")
 
 CONSTRAINTS = {
     "lr": (lambda v, c: v > 0, "a number > 0"),
@@ -63,6 +67,7 @@ CONSTRAINTS = {
     "test_size": (lambda v, c: 0 <= v <= 10000, "an integer in [0, 10000] (0: the whole test set)"),
     "max_minutes": (lambda v, c: v >= 0, "a number >= 0 (0: no time limit)"),
     "perturb_images": (lambda v, c: 0 <= v <= 10, "an integer in [0, 10]"),
+    "augment": (lambda v, c: v in AUGMENTATIONS, " or ".join(AUGMENTATIONS)),
 }
 
 
@@ -120,12 +125,30 @@ def evaluate(model: CapsNet, x: np.ndarray, y: np.ndarray, batch: int = 500) -> 
             "reconstruction_sse": sse / len(x), "predictions": preds}
 
 
+def augment_batch(x: np.ndarray, rng: np.random.Generator, augment: str, shift: int = 2) -> np.ndarray:
+    """A new batch of images (N, C, H, W): each shifted by whole pixels drawn uniformly from [-shift, shift] in each
+    direction with zeros shifted in (``shift2``), and for ``shift2+flip`` also mirrored left-right with probability
+    1/2 (the flip first). ``none`` returns ``x`` itself."""
+    if augment == "none":
+        return x
+    n, _, h, w = x.shape
+    if augment.endswith("+flip"):
+        flip = rng.random(n) < 0.5
+        x = np.where(flip[:, None, None, None], x[..., ::-1], x)
+    padded = np.pad(x, ((0, 0), (0, 0), (shift, shift), (shift, shift)))
+    dy, dx = rng.integers(-shift, shift + 1, size=(2, n))
+    rows = (shift - dy)[:, None] + np.arange(h)                                # (N, H) rows of the padded image
+    cols = (shift - dx)[:, None] + np.arange(w)
+    return np.ascontiguousarray(padded[np.arange(n)[:, None, None, None], np.arange(x.shape[1])[None, :, None, None],
+                                       rows[:, None, :, None], cols[:, None, None, :]])
+
+
 def fit(model: CapsNet, config: dict, data, out_dir, *, seed: int = 0, progress: bool = True, test: bool = True,
         resume: bool = False) -> dict:
     """Train with Adam and per-epoch learning-rate decay, keep the best validation epoch, test, draw (the ``fit``
     hook of the capsnet recipe)."""
     (x, y), (xv, yv), (xt, yt) = data
-    rng = np.random.default_rng(seed)
+    rng, aug_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     opt = nnzoo.optim.Adam(model.parameters(), lr=config["lr"])
     sched = nnzoo.optim.lr_scheduler.ExponentialLR(opt, gamma=config["lr_decay"])
     bs, limit = config["batch_size"], config["max_minutes"] * 60.0
@@ -140,7 +163,8 @@ def fit(model: CapsNet, config: dict, data, out_dir, *, seed: int = 0, progress:
         total = margin_sum = correct = count = 0.0
         for i in range(0, len(x), bs):
             idx = order[i:i + bs]
-            xb, yb = nnzoo.from_numpy(x[idx]), nnzoo.from_numpy(y[idx])
+            xb = nnzoo.from_numpy(augment_batch(x[idx], aug_rng, config["augment"]))
+            yb = nnzoo.from_numpy(y[idx])
             loss, margin, lengths = model.loss(xb, yb)
             opt.zero_grad()
             loss.backward()
