@@ -9,7 +9,8 @@ pixels in each direction, zero-filled; the decoder then reconstructs the shifted
 mirrored left-right with probability 1/2). ``val_size`` training images are held out (``split_seed``); after
 each epoch their accuracy is measured and the epoch of best validation accuracy is kept. ``train_size`` /
 ``test_size`` > 0 keep that many images (quick runs). ``max_minutes`` > 0 stops training at the first batch past
-that wall time (what the run did is in ``result.json``: ``steps``, ``images_seen``, ``stopped_by_time``).
+that wall time (what the run did is in ``result.json``: ``steps``, ``images_seen``, ``stopped_by_time``,
+``train_seconds`` and ``train_cpu_seconds``: wall and process CPU time of training and validation).
 
 ``result.json``'s ``test``: ``accuracy``, ``margin_loss``, ``reconstruction_sse`` (per image, the decoder reading
 the longest capsule as at test time), ``error_rate``. Files: ``best.safetensors`` (the kept weights),
@@ -155,7 +156,7 @@ def fit(model: CapsNet, config: dict, data, out_dir, *, seed: int = 0, progress:
     history = {k: [] for k in ("epoch", "train_loss", "train_margin_loss", "train_accuracy", "val_margin_loss",
                                "val_accuracy", "lr", "time")}
     best, best_state, steps, seen, stopped = -1.0, None, 0, 0, False
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for epoch in range(config["epochs"]):
         model.train()
         t0, lr = time.perf_counter(), opt.param_groups[0]["lr"]
@@ -196,7 +197,7 @@ def fit(model: CapsNet, config: dict, data, out_dir, *, seed: int = 0, progress:
             best, best_state, best_val = val["accuracy"], copy.deepcopy(model.state_dict()), val
         if stopped:
             break
-    train_seconds = time.perf_counter() - start
+    train_seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     model.load_state_dict(best_state)
     model.eval()
     nnzoo.save(model.state_dict(), out_dir / "best.safetensors")
@@ -219,6 +220,7 @@ def fit(model: CapsNet, config: dict, data, out_dir, *, seed: int = 0, progress:
     return {"epochs": len(history["epoch"]), "best_epoch": int(np.argmax(history["val_accuracy"])) + 1,
             "val": strip(val), "test": strip(tested) if tested is not None else None, "figures": figures,
             "steps": steps, "images_seen": seen, "stopped_by_time": stopped, "train_seconds": train_seconds,
+            "train_cpu_seconds": cpu_seconds,
             "ms_per_image": train_seconds / max(seen, 1) * 1e3,
             "parameters": sum(p.numel() for p in model.parameters()),
             "history": history, "model": model}

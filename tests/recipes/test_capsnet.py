@@ -25,6 +25,7 @@ def test_recipe_writes_its_figures_pictures_and_weights(tmp_path):
     assert set(test) == {"accuracy", "error_rate", "margin_loss", "reconstruction_sse"}
     assert 0 <= test["accuracy"] <= 1 and test["error_rate"] == pytest.approx(1 - test["accuracy"])
     assert result["steps"] == 3 and result["images_seen"] == 96 and not result["stopped_by_time"]
+    assert result["train_seconds"] > 0 and result["train_cpu_seconds"] > 0
     assert len(result["figures"]) == 3
     # the figures are those of the saved weights on the same 100 test images
     _, config, model = load_run(tmp_path)
@@ -74,6 +75,7 @@ def test_augmentation_is_a_bounded_shift_of_each_image_or_its_mirror(augment):
         found = [(f, dy, dx) for f in ((False, True) if augment.endswith("flip") else (False,))
                  for dy in range(-2, 3) for dx in range(-2, 3)
                  if np.array_equal(_shifted(img[:, ::-1] if f else img, dy, dx), got)]
+        # image i stays at row i (so its label, y[i], still applies) and is exactly one shift of at most 2 pixels
         assert len(found) == 1, "each output is exactly one shift (of the image or, with +flip, its mirror)"
         shifts.add(found[0][1:])
         flips += found[0][0]
