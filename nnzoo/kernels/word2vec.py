@@ -19,9 +19,10 @@ The corpus pass draws everything word2vec.c draws from its 48-bit linear congrue
 25214903917 + 11 mod 2**48``, a draw is ``r >> 16``), in this order, per sentence: the subsampling test of
 each word (kept when ``keep[w] >= draw``: gensim's ``sample_int``), then the reduced window of each kept word
 (``b = draw % window``, the window is ``window - b``), then per example the negatives (``cum_table`` searched
-for ``draw % total``). The learning rate decays linearly from ``alpha`` to ``min_alpha`` over all epochs by
-the share of the shard's words done. Hogwild (Recht et al. 2011): the shards (contiguous runs of sentences)
-train in parallel threads on the shared matrices without locks, as word2vec.c's and gensim's workers do.
+for ``draw % total`` as gensim's ``bisect_left``). The learning rate decays linearly from ``alpha`` to
+``min_alpha`` over all epochs by the share of the shard's words done. Hogwild (Recht et al. 2011): the shards
+(contiguous runs of sentences) train in parallel threads on the shared matrices without locks, as word2vec.c's
+and gensim's workers do.
 
 Two paths, chosen per call by ``jit.use``: the compiled kernels (Numba, ``prange`` over shards) and the NumPy
 reference (the same loop in Python with NumPy row operations, shards one after another): slow (about
@@ -112,13 +113,17 @@ def _hs_update(v, syn1, points, codes, n, alpha, work, want_loss, gs):
 
 
 def _draw_negatives(cum_table, total, words, negative, r):
-    """Fill ``words[1:negative+1]`` with draws from the unigram^0.75 table; returns the generator state."""
+    """Fill ``words[1:negative+1]`` with draws from the unigram^0.75 table; returns the generator state.
+
+    A draw ``x = (r >> 16) % total`` picks the first word whose cumulative count is at least ``x``: word ``i``
+    for ``table[i-1] < x <= table[i]``, as gensim's ``bisect_left`` (word2vec.c looks ``x`` up in a table of
+    1e8 slots instead)."""
     for k in range(1, negative + 1):
         x = (r >> _S16) % total
         lo, hi = 0, cum_table.shape[0]
-        while lo < hi:  # the first index whose cumulative count exceeds x
+        while lo < hi:  # the first index whose cumulative count is at least x (gensim's bisect_left)
             mid = (lo + hi) >> 1
-            if cum_table[mid] > x:
+            if cum_table[mid] >= x:
                 hi = mid
             else:
                 lo = mid + 1
@@ -366,7 +371,7 @@ def _train_numpy(syn0, syn1neg, syn1, corpus, starts, bounds, keep, cum_table, p
                         if hs:
                             loss += _hs_update_np(v, syn1, *path, alpha, work)
                         if negative:
-                            negs = [target] + [bisect.bisect_right(cum, draw() % total) for _ in range(negative)]
+                            negs = [target] + [bisect.bisect_left(cum, draw() % total) for _ in range(negative)]
                             loss += _neg_update_np(v, syn1neg, negs, alpha, work)
                         v += work
                         count += 1
@@ -378,7 +383,7 @@ def _train_numpy(syn0, syn1neg, syn1, corpus, starts, bounds, keep, cum_table, p
                     if hs:
                         loss += _hs_update_np(neu1, syn1, *path, alpha, work)
                     if negative:
-                        negs = [target] + [bisect.bisect_right(cum, draw() % total) for _ in range(negative)]
+                        negs = [target] + [bisect.bisect_left(cum, draw() % total) for _ in range(negative)]
                         loss += _neg_update_np(neu1, syn1neg, negs, alpha, work)
                     if not cbow_mean:
                         work /= len(ctx)

@@ -148,7 +148,7 @@ def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
 
 def noise_table(counts: np.ndarray, ns_exponent: float = 0.75, domain: int = 2 ** 31 - 1) -> np.ndarray:
     """The cumulative noise distribution ``count ** ns_exponent`` (gensim's ``cum_table``): word ``i`` is drawn
-    for a uniform integer ``x`` in ``[0, table[-1])`` when ``table[i-1] <= x < table[i]``."""
+    for a uniform integer ``x`` in ``[0, table[-1])`` when ``table[i-1] < x <= table[i]`` (gensim's ``bisect_left``)."""
     pw = np.asarray(counts, np.float64) ** ns_exponent
     return np.round(np.cumsum(pw) / pw.sum() * domain).astype(np.uint64)
 

@@ -127,3 +127,25 @@ def test_explicit_examples_compiled_equals_reference(dtype):
         with jit.mode(mode):
             assert K.sg_pairs(a0, syn1.copy(), inputs[:0], words[:0], alphas[:0]).shape == (0,)
         np.testing.assert_array_equal(a0, syn0)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_negative_draw_is_gensims_bisect_left(compiled):
+    """A draw ``x = (r >> 16) % total`` equal to a cumulative count ``table[i]`` picks word ``i`` (gensim's
+    ``bisect_left`` in ``word2vec_inner.pyx``: the first index with ``table[idx] >= x``), not ``i + 1``; the NumPy
+    reference path draws with ``bisect.bisect_left`` likewise."""
+    import bisect
+    v = build_vocab(_corpus(40, vocab=30), min_count=1)
+    cum = v.cum_table
+    total = cum[-1]
+    if compiled:
+        K._bind()
+    draw = K._draw_negatives if compiled else K._py["_draw_negatives"]
+    xs = [0, int(cum[0]), int(cum[0]) + 1, int(cum[3]), int(cum[3]) - 1, int(cum[-2]), int(total) - 1]
+    for x in xs:
+        words = np.zeros(2, np.int64)
+        with np.errstate(over="ignore"):  # the plain-Python helper wraps uint64 products as the LCG intends
+            r = draw(cum, total, words, 1, np.uint64(x << 16))  # the first draw is (r >> 16) % total = x
+        assert words[1] == bisect.bisect_left(cum.tolist(), x) == np.searchsorted(cum, x, side="left"), x
+        assert r == (x << 16) * K.LCG_MUL + K.LCG_ADD & K.LCG_MASK
+    assert [bisect.bisect_left(cum.tolist(), x) for x in xs[1:3]] == [0, 1]  # the boundary case itself
