@@ -41,7 +41,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..backend import xp
-from . import jit
+from . import jit, threads
 from .jit import prange
 
 __all__ = ["Spec", "conv_forward", "conv_backward", "bias_grad", "im2col", "col2im", "out_len", "as4d", "like"]
@@ -85,6 +85,21 @@ def _chunk(n, per_image, k):
     (measured 10-20% faster at 2 threads; the wide VGG layers are 10% slower with it)."""
     budget = _CHUNK_ELEMS * (2 if k < 64 else 1)
     return max(1, min(n, budget // max(per_image, 1)))
+
+
+# NOTE: a compiled conv call of at least this many multiply-adds (N*O*OH*OW*C/G*kh*kw) runs its two halves of
+# the batch on two threads (``threads.pair``), each with serial kernels and one-thread BLAS; see _split.
+_SPLIT_MIN_MACS = 1 << 20
+
+
+def _split(n, macs_per_image):
+    """Run a compiled conv call as two halves of the batch on two threads?
+
+    NOTE: measured at two threads on the CNN steps (2 cores): OpenBLAS's two-thread GEMMs on these skinny
+    shapes scale 1.1-1.4x and Numba's parallel copies hand work to the second core at every pass; the CIFAR
+    Net's step ran 7.9 ms with one thread of each and 11.6 ms with two. Each thread doing the whole layer on
+    half the batch keeps both cores busy through the GEMMs and the copies alike."""
+    return n >= 2 and n * macs_per_image >= _SPLIT_MIN_MACS and threads.available()
 
 
 class _Scratch:
@@ -232,7 +247,17 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, spec: Spec,
     else:
         nb = _chunk(N, G * Cg * kh * kw * OH * OW, Cg * kh * kw)
     if jit.use(x, w):
-        _forward_compiled(xp.ascontiguousarray(x), wm, (kh, kw), spec, row_shift, nb, Hp, out, on_windows, ones)
+        x = xp.ascontiguousarray(x)
+        args = (wm, (kh, kw), spec, row_shift, nb, Hp, out)
+        if _split(N, O * OH * OW * Cg * kh * kw):
+            h = N // 2
+            other = on_windows.fork() if on_windows is not None else None
+            threads.pair(lambda: _forward_compiled(x, 0, h, *args, other, ones),
+                         lambda: _forward_compiled(x, h, N, *args, on_windows, ones))
+            if other is not None:
+                on_windows.merge(other)
+        else:
+            _forward_compiled(x, 0, N, *args, on_windows, ones)
         return out
     scratch = _Scratch(x.dtype)
     if not row_shift:  # zero borders, reused by every chunk
@@ -310,7 +335,26 @@ class _WeightGradFromWindows:
         self.acc = None  # the gradient so far, laid out as the windows give it (see result)
         self.stacked = False  # compiled row-shift: acc is (G, (o, j'), (i', c)), see _call_compiled
         self.rows = None  # row-shift: x on the windows' row grid, zero rows past each image
-        self.scratch = _Scratch(x.dtype)
+        self._scratch = None  # made by the thread that first uses it (scratch buffers are per thread)
+
+    @property
+    def scratch(self):
+        if self._scratch is None:
+            self._scratch = _Scratch(self.x.dtype)
+        return self._scratch
+
+    def fork(self):
+        """An empty collector for the same x, to run on another thread (see ``conv_forward``'s split)."""
+        return _WeightGradFromWindows(self.x, self.G, self.Og, self.kh, self.kw, self.dh, self.hp)
+
+    def merge(self, other):
+        """Add a fork's gradient so far into this one."""
+        if other.acc is None:
+            return
+        if self.acc is None:
+            self.acc, self.stacked = other.acc, other.stacked
+        else:
+            self.acc += other.acc
 
     def __call__(self, s, m, win, row_shift):
         if self.compiled:
@@ -432,8 +476,17 @@ def conv_backward(g: np.ndarray, x: np.ndarray | None, w: np.ndarray, spec: Spec
         gw = xp.zeros((G, Og, Cg * kh * kw), dtype=dtype) if need_w else None
     gx_ = gx if need_x else None
     if jit.use(g, w) and (not need_w or jit.use(x)):
-        _backward_compiled(xp.ascontiguousarray(g), xp.ascontiguousarray(x) if need_w else None, wm, (kh, kw), spec,
-                           row_shift, nb, Hp, gx_, gw)
+        g, x = xp.ascontiguousarray(g), xp.ascontiguousarray(x) if need_w else None
+        args = (wm, (kh, kw), spec, row_shift, nb, Hp, gx_)
+        if _split(N, O * OH * OW * Cg * kh * kw):
+            h = N // 2
+            gw2 = xp.zeros_like(gw) if need_w else None
+            threads.pair(lambda: _backward_compiled(g, x, 0, h, *args, gw2),
+                         lambda: _backward_compiled(g, x, h, N, *args, gw))
+            if need_w:
+                gw += gw2
+        else:
+            _backward_compiled(g, x, 0, N, *args, gw)
     else:
         _backward_numpy(g, x, wm, (kh, kw), spec, row_shift, nb, (Hp, Wp), gx_, gw)
     if need_w:
@@ -498,10 +551,10 @@ def _backward_numpy(g, x, wm, k, spec, row_shift, nb, hwp, gx, gw):
                 gxc[:, :, :, pt:pt + H, pl:pl + W]
 
 
-def _backward_compiled(g, x, wm, k, spec, row_shift, nb, hp, gx, gw):
+def _backward_compiled(g, x, lo, hi, wm, k, spec, row_shift, nb, hp, gx, gw):
     """_backward_numpy with compiled copies: g packed straight into the GEMM's layout (and its kh shifted
     copies), the windows of x copied from x itself, and col2im writing gx in place (no padded buffer)."""
-    N, O, OH, OW = g.shape  # noqa: E741
+    _, O, OH, OW = g.shape  # noqa: E741
     kh, kw = k
     G = spec.groups
     Og = O // G
@@ -509,8 +562,8 @@ def _backward_compiled(g, x, wm, k, spec, row_shift, nb, hp, gx, gw):
     (sh, sw), ((pt, _), (pl, _)), (dh, dw) = spec.stride, spec.padding, spec.dilation
     wmt = wm.transpose(0, 2, 1) if gx is not None else None
     scratch = _Scratch(g.dtype)
-    for s in range(0, N, nb):
-        m = min(nb, N - s)
+    for s in range(lo, hi, nb):
+        m = min(nb, hi - s)
         if row_shift:
             g2 = scratch.get("shifted", (G, kh * Og, m * hp * OW))
             _pack_kernel(g, s, kh, dh, hp, g2)
@@ -586,19 +639,19 @@ def col2im(cols: np.ndarray, out_hw: tuple[int, int], k: tuple[int, int], dilati
     return out[:, :, ph:ph + h, pw:pw + w].copy() if ph or pw else out
 
 
-def _forward_compiled(x, wm, k, spec, row_shift, nb, hp, out, on_windows, ones):
-    """conv_forward's chunk loop with compiled copies: the windows copied from x itself (no padded copy of x)
-    and the row-shift GEMM's output summed into ``out`` in one pass; the same windows and GEMMs as the NumPy
-    path."""
+def _forward_compiled(x, lo, hi, wm, k, spec, row_shift, nb, hp, out, on_windows, ones):
+    """conv_forward's chunk loop over images lo..hi with compiled copies: the windows copied from x itself (no
+    padded copy of x) and the row-shift GEMM's output summed into ``out`` in one pass; the same windows and
+    GEMMs as the NumPy path."""
     scratch = _Scratch(x.dtype)
-    N, C = x.shape[:2]
+    C = x.shape[1]
     G = spec.groups
     Cg = C // G
     OH, OW = out.shape[2:]
     kh, kw = k
     (sh, sw), ((pt, _), (pl, _)), (dh, dw) = spec.stride, spec.padding, spec.dilation
-    for s in range(0, N, nb):
-        m = min(nb, N - s)
+    for s in range(lo, hi, nb):
+        m = min(nb, hi - s)
         if row_shift:
             win = _with_ones_row(scratch, G, Cg * kw, m * hp * OW, ones)
             _windows_kernel(x, s, win, 1, kw, hp, OW, 1, sw, 0, dw, pt, pl)
@@ -791,3 +844,31 @@ def _col2im_kernel(cols, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, gx, s):
                         for q in range(hi - lo):
                             xf[d + U(q * sw)] += cf[a + U(q)]
 
+
+
+def _serial_twin(k):
+    """The same kernel compiled without ``parallel`` (a distinct function, so Numba caches it apart)."""
+    import types
+    f = k.py_func
+    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__, f.__closure__)
+    twin.__qualname__ = twin.__name__
+    twin.__doc__ = f.__doc__
+    return jit.kernel()(twin)
+
+
+class _ParallelOrSerial:
+    """A kernel that runs its parallel build, or its serial twin inside a ``threads.pair`` half (two threads
+    must not launch Numba's parallel kernels at once, and each half has one core)."""
+
+    def __init__(self, k):
+        self.parallel, self.serial = k, _serial_twin(k)
+        self.__name__, self.py_func = k.__name__, k.py_func
+
+    def __call__(self, *args):
+        return (self.serial if threads.in_pair() else self.parallel)(*args)
+
+
+_windows_kernel = _ParallelOrSerial(_windows_kernel)
+_row_shift_sum_kernel = _ParallelOrSerial(_row_shift_sum_kernel)
+_pack_kernel = _ParallelOrSerial(_pack_kernel)
+_col2im_kernel = _ParallelOrSerial(_col2im_kernel)

@@ -46,9 +46,13 @@ def _close(a, b, dtype):
 
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", CASES, ids=IDS)
-def test_array_kernels_compiled_equal_numpy(xs, ws, stride, padding, dilation, groups, dtype):
+def test_array_kernels_compiled_equal_numpy(xs, ws, stride, padding, dilation, groups, dtype, split, monkeypatch):
+    # split: every compiled call of two or more images runs as two halves of the batch on two threads
+    # (threads.pair, serial kernels, partial weight gradients added); whole: never (one call, parallel kernels)
+    monkeypatch.setattr(K, "_SPLIT_MIN_MACS", 0 if split else 1 << 62)
     x = rng.standard_normal(xs).astype(dtype)
     w = rng.standard_normal(ws).astype(dtype)
     b = rng.standard_normal(ws[0]).astype(dtype)
@@ -203,3 +207,54 @@ def test_random_geometries_compiled_equal_numpy(dtype):
         got, want = _both(K.conv_backward, g, x, w, spec)
         _close(got[0], want[0], dtype)
         _close(got[1], want[1], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", CASES, ids=IDS)
+def test_two_thread_split_equals_numpy(xs, ws, stride, padding, dilation, groups, dtype, monkeypatch):
+    """Every compiled call split into two halves of the batch on two threads (threshold 0): the forward, both
+    gradients (the weight gradient's two partial sums, the correlation's window collector forked and merged)
+    equal the NumPy path."""
+    from nnzoo.kernels import threads
+    monkeypatch.setattr(K, "_SPLIT_MIN_MACS", 0)
+    calls = []
+    pair = threads.pair
+    monkeypatch.setattr(threads, "pair", lambda fa, fb: calls.append(1) or pair(fa, fb))
+    x = rng.standard_normal((2 * xs[0] + 1,) + xs[1:]).astype(dtype)  # an odd batch: unequal halves
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    spec = K.Spec(stride, padding, dilation, groups)
+    got, want = _both(K.conv_forward, x, w, b, spec)
+    _close(got, want, dtype)
+    g = rng.standard_normal(want.shape).astype(dtype)
+    got, want = _both(K.conv_backward, g, x, w, spec, True, True)
+    for a, e in zip(got, want):
+        _close(a, e, dtype)
+    assert calls or not threads.available()
+
+
+def test_split_halves_run_on_two_threads_with_serial_kernels(monkeypatch):
+    """A VGG-sized call (above _SPLIT_MIN_MACS) goes through threads.pair: each half runs the serial kernels
+    (no parallel launch from inside a pair) and the result equals the NumPy path."""
+    from nnzoo.kernels import threads
+    if not threads.available():
+        pytest.skip("one CPU: pair runs its halves one after the other")
+    seen = []
+    real = K._windows_kernel.serial
+
+    class Spy:
+        def __call__(self, *args):
+            seen.append(threads.in_pair())
+            return real(*args)
+    monkeypatch.setattr(K._windows_kernel, "serial", Spy())
+    x = rng.standard_normal((8, 16, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    spec = K.Spec((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    assert 8 * 16 * 16 * 16 * 16 * 9 >= K._SPLIT_MIN_MACS
+    got, want = _both(K.conv_forward, x, w, None, spec)
+    _close(got, want, np.float32)
+    assert seen and all(seen)
+    g = rng.standard_normal(want.shape).astype(np.float32)
+    got, want = _both(K.conv_backward, g, x, w, spec)
+    _close(got[0], want[0], np.float32)
+    _close(got[1], want[1], np.float32)

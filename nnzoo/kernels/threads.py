@@ -1,0 +1,138 @@
+"""A two-way split of one piece of array work over two Python threads, with BLAS single-threaded inside.
+
+API (tiny on purpose):
+
+* :func:`pair` ``(fa, fb)``: run ``fa()`` on a helper thread and ``fb()`` on the caller, at the same time,
+  and return ``(fa(), fb())``; an exception of either is raised in the caller after both ended.
+* :func:`available` ``()``: True when :func:`pair` would run its halves in parallel (two or more CPUs, the
+  helper idle, not called from inside a pair); when False, :func:`pair` runs them one after the other.
+
+Inside a pair, NumPy's OpenBLAS runs on one thread (its thread count is process-wide: it is set to 1 when a
+pair starts and set back when it ends), and each half must call only serial compiled kernels (Numba's
+workqueue layer aborts when two threads launch parallel kernels at once, see ``jit.py``): callers check
+:func:`in_pair` to pick serial kernels. Both halves run in threads of this process, so the GIL is shared:
+only work that releases it (NumPy's GEMMs and copies, nnzoo's compiled kernels: ``nogil``) runs side by side.
+
+NOTE: the halves of a whole layer (window copies, GEMMs, shifted adds), each on one core, instead of one
+layer whose GEMMs run on OpenBLAS's two threads and whose copies on Numba's two workers: on two cores every
+part of the layer then uses both, with no hand-off between the pools at every GEMM (measured on the CNN
+steps, see ``nnzoo/kernels/conv.py``).
+
+Example::
+
+    >>> from nnzoo.kernels import threads
+    >>> threads.pair(lambda: 1 + 1, lambda: 2 + 2)
+    (2, 4)
+"""
+import os
+import threading
+
+__all__ = ["available", "in_pair", "pair"]
+
+_local = threading.local()
+_busy = threading.Lock()  # held while a pair runs: a second caller (another user thread) runs serially
+_worker = None  # the helper thread, started on first use
+_blas_before = None  # OpenBLAS's thread count before the first pair switched it to one
+_blas = None  # (get, set) of NumPy's OpenBLAS thread count through ctypes, or False where not found
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _blas_threads():
+    """(get, set) for NumPy's bundled OpenBLAS (scipy-openblas) thread count, or False."""
+    global _blas
+    if _blas is None:
+        _blas = False
+        try:
+            import ctypes
+            import glob
+
+            import numpy as np
+            here = os.path.dirname(np.__file__)  # host: the folder of NumPy's wheel, where its OpenBLAS is bundled
+            libs = glob.glob(os.path.join(here, os.pardir, "numpy.libs", "libscipy_openblas64_*"))
+            if len(libs) == 1:
+                lib = ctypes.CDLL(libs[0])
+                get, put = lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
+                get.restype, put.restype, put.argtypes = ctypes.c_int, None, [ctypes.c_int]
+                stop = lib.blas_thread_shutdown_
+                stop.restype = ctypes.c_int
+                _blas = (get, put, stop)
+        except (OSError, AttributeError, ImportError):
+            _blas = False
+    return _blas
+
+
+class _Worker(threading.Thread):
+    def __init__(self):
+        super().__init__(name="nnzoo-pair", daemon=True)
+        self.go = threading.Event()
+        self.done = threading.Event()
+        self.job = None
+        self.result = None
+
+    def run(self):
+        _local.inside = True
+        while True:
+            self.go.wait()
+            self.go.clear()
+            try:
+                self.result = (True, self.job())
+            except BaseException as e:  # handed to the caller
+                self.result = (False, e)
+            self.job = None
+            self.done.set()
+
+
+def _single_blas():
+    global _blas_before
+    blas = _blas_threads()
+    if blas and _blas_before is None:
+        _blas_before = blas[0]()
+        if _blas_before != 1:
+            blas[1](1)
+            blas[2]()  # its spinning worker exits now, not 0.1 s later
+
+
+def in_pair():
+    """True inside either half of a running :func:`pair` (kernels called there must be serial)."""
+    return getattr(_local, "inside", False)
+
+
+def available():
+    """True when :func:`pair` would run its two halves in parallel."""
+    return _cpus() >= 2 and not in_pair() and not _busy.locked()
+
+
+def pair(fa, fb):
+    """(fa(), fb()), fa on the helper thread and fb on the caller at the same time, OpenBLAS on one thread
+    meanwhile; serially (fa first) when :func:`available` is False."""
+    global _worker
+    if _cpus() < 2 or in_pair() or not _busy.acquire(blocking=False):
+        return fa(), fb()
+    try:
+        if _worker is None:
+            _worker = _Worker()
+            _worker.start()
+        _single_blas()
+        w = _worker
+        w.job = fa
+        w.done.clear()
+        w.go.set()
+        _local.inside = True
+        try:
+            rb = fb()
+        finally:
+            _local.inside = False
+            w.done.wait()
+        ok, ra = w.result
+        w.result = None
+        if not ok:
+            raise ra
+        return ra, rb
+    finally:
+        _busy.release()
