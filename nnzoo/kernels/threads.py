@@ -7,16 +7,26 @@ API (tiny on purpose):
 * :func:`available` ``()``: True when :func:`pair` would run its halves in parallel (two or more CPUs, the
   helper idle, not called from inside a pair); when False, :func:`pair` runs them one after the other.
 
-Inside a pair, NumPy's OpenBLAS runs on one thread (its thread count is process-wide: it is set to 1 when a
-pair starts and set back when it ends), and each half must call only serial compiled kernels (Numba's
-workqueue layer aborts when two threads launch parallel kernels at once, see ``jit.py``): callers check
-:func:`in_pair` to pick serial kernels. Both halves run in threads of this process, so the GIL is shared:
-only work that releases it (NumPy's GEMMs and copies, nnzoo's compiled kernels: ``nogil``) runs side by side.
+* :func:`in_pair` ``()``: True inside either half (kernels called there must be serial: Numba's workqueue
+  layer aborts when two threads launch parallel kernels at once, see ``jit.py``).
+* :func:`restore_blas` ``()``: give NumPy's OpenBLAS back the thread count it had before the first pair.
+
+Both halves run in threads of this process, so the GIL is shared: only work that releases it (NumPy's GEMMs
+and copies, nnzoo's compiled kernels: ``nogil``) runs side by side.
+
+The first pair of a process sets NumPy's OpenBLAS (found through ctypes; nothing happens with another BLAS)
+to ONE thread for the rest of the process and stops its worker threads. NOTE: measured on the CNN steps at two
+threads (2 cores, one process, VGG / CIFAR Net step): OpenBLAS's idle worker spins for ~0.1 s after every
+two-thread GEMM (its THREAD_TIMEOUT, 2^28 cycles, fixed when the library loads) and takes a core from the
+two halves: BLAS set to one thread only while a pair runs, 143 / 10.3 ms; also stopping its worker at each
+pair, 88 / 13.0 ms (the worker is re-created at the next two-thread GEMM, milliseconds each time); one thread
+for good, 82 / 6.3 ms (as with ``OPENBLAS_NUM_THREADS=1``: 81 / 5.9 ms). The GEMMs outside pairs (the
+Linear layers) then run on one core; :func:`restore_blas` undoes it.
 
 NOTE: the halves of a whole layer (window copies, GEMMs, shifted adds), each on one core, instead of one
-layer whose GEMMs run on OpenBLAS's two threads and whose copies on Numba's two workers: on two cores every
-part of the layer then uses both, with no hand-off between the pools at every GEMM (measured on the CNN
-steps, see ``nnzoo/kernels/conv.py``).
+layer whose GEMMs run on OpenBLAS's two threads and whose copies on Numba's two workers: every part of the
+layer then uses both cores, with no hand-off between the pools at every GEMM (measured on the CNN steps, see
+``nnzoo/kernels/conv.py``).
 
 Example::
 
@@ -27,7 +37,7 @@ Example::
 import os
 import threading
 
-__all__ = ["available", "in_pair", "pair"]
+__all__ = ["available", "in_pair", "pair", "restore_blas"]
 
 _local = threading.local()
 _busy = threading.Lock()  # held while a pair runs: a second caller (another user thread) runs serially
@@ -98,6 +108,16 @@ def _single_blas():
             blas[2]()  # its spinning worker exits now, not 0.1 s later
 
 
+def restore_blas():
+    """Set NumPy's OpenBLAS back to its thread count before the first :func:`pair` (the next pair sets it to
+    one again)."""
+    global _blas_before
+    blas = _blas_threads()
+    if blas and _blas_before is not None:
+        blas[1](_blas_before)
+    _blas_before = None
+
+
 def in_pair():
     """True inside either half of a running :func:`pair` (kernels called there must be serial)."""
     return getattr(_local, "inside", False)
@@ -109,8 +129,8 @@ def available():
 
 
 def pair(fa, fb):
-    """(fa(), fb()), fa on the helper thread and fb on the caller at the same time, OpenBLAS on one thread
-    meanwhile; serially (fa first) when :func:`available` is False."""
+    """(fa(), fb()), fa on the helper thread and fb on the caller at the same time (OpenBLAS on one thread from
+    the first pair on); serially (fa first) when :func:`available` is False."""
     global _worker
     if _cpus() < 2 or in_pair() or not _busy.acquire(blocking=False):
         return fa(), fb()

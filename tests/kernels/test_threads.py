@@ -91,3 +91,19 @@ def test_halves_of_a_gemm_overlap_and_blas_is_single_threaded_after_a_pair():
     blas = threads._blas_threads()
     if blas:
         assert blas[0]() == 1
+
+
+@two_cpus
+def test_restore_blas_gives_back_the_thread_count_and_the_next_pair_takes_it_again():
+    blas = threads._blas_threads()
+    if not blas:
+        pytest.skip("NumPy's OpenBLAS not found: nothing is switched")
+    threads.pair(lambda: None, lambda: None)
+    before = threads._blas_before
+    assert before is not None and blas[0]() == 1
+    threads.restore_blas()
+    assert blas[0]() == before
+    a = np.ones((256, 256), np.float32)
+    assert float((a @ a)[0, 0]) == 256.0  # two-thread GEMMs work again (the workers are re-created)
+    threads.pair(lambda: None, lambda: None)
+    assert blas[0]() == 1
