@@ -13,7 +13,7 @@ sets of vectors are scored by the same code (nnzoo's ``evaluate_word_analogies``
 Targets (issue 17): accuracy and Spearman each at least gensim's minus 10% relative (mean over seeds); speed at
 least 0.5x gensim's. Results go to ``benchmarks/results/word2vec.json``.
 
-    python -m benchmarks.word2vec [--seeds 3] [--corpora wikitext2 shakespeare] [--archs sg cbow]
+    python -m benchmarks.word2vec [--seeds 3] [--first-seed 1] [--corpora wikitext2 shakespeare] [--archs sg cbow]
 """
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ def _summary(runs):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=1, help="seeds first_seed .. first_seed + seeds - 1")
     p.add_argument("--corpora", nargs="+", default=["wikitext2", "shakespeare"])
     p.add_argument("--archs", nargs="+", default=["sg", "cbow"])
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "word2vec.json"))
@@ -97,7 +98,7 @@ def main(argv=None):
         for arch in args.archs:
             sg = int(arch == "sg")
             runs = []
-            for seed in range(1, args.seeds + 1):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 order = ("nnzoo", "gensim") if seed % 2 else ("gensim", "nnzoo")
                 run = {}
                 for side in order:
