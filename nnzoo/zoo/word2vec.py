@@ -189,13 +189,18 @@ def huffman_tree(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def build_vocab(sentences: Iterable[Sequence[str]], min_count: int = 5, sample: float = 1e-3,
                 ns_exponent: float = 0.75, hs: bool = False) -> Vocabulary:
-    """The vocabulary of ``sentences``: words seen at least ``min_count`` times, most frequent first (ties in
-    order of first appearance, as gensim), with the subsampling thresholds, the noise table and (``hs``) the
-    Huffman tree."""
+    """The vocabulary of ``sentences``: words seen at least ``min_count`` times, most frequent first, with the
+    subsampling thresholds, the noise table and (``hs``) the Huffman tree.
+
+    NOTE: ties of counts in the reverse order of first appearance, as gensim 4's ``sort_by_descending_frequency``
+    (``np.lexsort((-indices, -counts))`` over the words in order of first appearance), so that row ``i`` is the
+    same word on both sides.
+    """
     counts = Counter()
     for s in sentences:
         counts.update(s)
-    words = sorted((w for w, c in counts.items() if c >= min_count), key=counts.__getitem__, reverse=True)
+    seen = [w for w, c in counts.items() if c >= min_count]  # in order of first appearance
+    words = [seen[i] for i in sorted(range(len(seen)), key=lambda i: (-counts[seen[i]], -i))]
     if not words:
         raise ValueError(f"word2vec: no word occurs min_count={min_count} times; lower min_count or give more text")
     c = np.array([counts[w] for w in words], np.int64)
