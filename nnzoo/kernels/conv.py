@@ -845,30 +845,7 @@ def _col2im_kernel(cols, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, gx, s):
                             xf[d + U(q * sw)] += cf[a + U(q)]
 
 
-
-def _serial_twin(k):
-    """The same kernel compiled without ``parallel`` (a distinct function, so Numba caches it apart)."""
-    import types
-    f = k.py_func
-    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__, f.__closure__)
-    twin.__qualname__ = twin.__name__
-    twin.__doc__ = f.__doc__
-    return jit.kernel()(twin)
-
-
-class _ParallelOrSerial:
-    """A kernel that runs its parallel build, or its serial twin inside a ``threads.pair`` half (two threads
-    must not launch Numba's parallel kernels at once, and each half has one core)."""
-
-    def __init__(self, k):
-        self.parallel, self.serial = k, _serial_twin(k)
-        self.__name__, self.py_func = k.__name__, k.py_func
-
-    def __call__(self, *args):
-        return (self.serial if threads.in_pair() else self.parallel)(*args)
-
-
-_windows_kernel = _ParallelOrSerial(_windows_kernel)
-_row_shift_sum_kernel = _ParallelOrSerial(_row_shift_sum_kernel)
-_pack_kernel = _ParallelOrSerial(_pack_kernel)
-_col2im_kernel = _ParallelOrSerial(_col2im_kernel)
+_windows_kernel = threads.split_aware(_windows_kernel)
+_row_shift_sum_kernel = threads.split_aware(_row_shift_sum_kernel)
+_pack_kernel = threads.split_aware(_pack_kernel)
+_col2im_kernel = threads.split_aware(_col2im_kernel)

@@ -6,6 +6,10 @@ API (tiny on purpose):
   and return ``(fa(), fb())``; an exception of either is raised in the caller after both ended.
 * :func:`available` ``()``: True when :func:`pair` would run its halves in parallel (two or more CPUs, the
   helper idle, not called from inside a pair); when False, :func:`pair` runs them one after the other.
+* :func:`in_pair` ``()``: True inside either half of a running pair.
+* :func:`split_aware` ``(kernel)``: a parallel compiled kernel (``jit.kernel(parallel=True)``) that calls its
+  serial build (``.serial``) inside a pair and its parallel build (``.parallel``)
+  elsewhere.
 
 * :func:`in_pair` ``()``: True inside either half (kernels called there must be serial: Numba's workqueue
   layer aborts when two threads launch parallel kernels at once, see ``jit.py``).
@@ -156,3 +160,30 @@ def pair(fa, fb):
         return ra, rb
     finally:
         _busy.release()
+
+
+def _serial_twin(k):
+    """The same kernel compiled without ``parallel`` (a distinct function, so Numba caches it apart)."""
+    import types
+
+    from . import jit
+    f = k.py_func
+    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__, f.__closure__)
+    twin.__qualname__ = twin.__name__
+    twin.__doc__ = f.__doc__
+    opts = {o: v for o, v in getattr(k, "options", {}).items() if o in ("fastmath", "boundscheck", "inline",
+                                                                         "error_model")}
+    return jit.kernel(**opts)(twin)
+
+
+class split_aware:
+    """A parallel kernel that runs its serial build inside a :func:`pair` half (two threads must not launch
+    Numba's parallel kernels at once, and each half has one core) and its parallel build elsewhere; both
+    builds are attributes (``parallel``, ``serial``) for callers that choose by size."""
+
+    def __init__(self, kernel):
+        self.parallel, self.serial = kernel, _serial_twin(kernel)  # jit compiles each on its first call
+        self.__name__, self.py_func = kernel.__name__, kernel.py_func
+
+    def __call__(self, *args):
+        return (self.serial if in_pair() else self.parallel)(*args)

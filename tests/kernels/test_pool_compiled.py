@@ -60,9 +60,11 @@ MAX = [(2, 2, 0, 1, False), (2, 1, 0, 1, False), (2, 2, 1, 1, True), (2, 3, 0, 2
 @DTYPES
 @pytest.mark.parametrize("k,s,p,d,ceil", MAX, ids=[f"{c}" for c in MAX])
 @pytest.mark.parametrize("shape", [(4, 7, 9), (3, 8, 8), (1, 5, 1)], ids=["odd", "even", "column"])
-def test_max_pool_kernels_equal_the_numpy_passes(shape, k, s, p, d, ceil, dtype):
+@pytest.mark.parametrize("build", ["serial", "parallel"])
+def test_max_pool_kernels_equal_the_numpy_passes(shape, k, s, p, d, ceil, dtype, build, monkeypatch):
     if shape[2] == 1 and (k - 1) * d + 1 > 1 + 2 * p:
         pytest.skip("window larger than the padded column")
+    monkeypatch.setattr(KP, "_PARALLEL_MIN", 0 if build == "parallel" else 1 << 62)  # the build taken by size
     x = _planes(shape, dtype)
     ah, aw = _axes(shape[1:], k, s, p, d, ceil)
     g = np.random.default_rng(1).standard_normal((shape[0], ah.n_out, aw.n_out)).astype(dtype)
