@@ -41,7 +41,7 @@ Example::
 import os
 import threading
 
-__all__ = ["available", "in_pair", "pair", "restore_blas"]
+__all__ = ["available", "in_pair", "pair", "restore_blas", "split_aware"]
 
 _local = threading.local()
 _busy = threading.Lock()  # held while a pair runs: a second caller (another user thread) runs serially
