@@ -45,3 +45,28 @@ def test_config_rules():
 def test_resume_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="resume"):
         run_recipe("gan-ring", out_dir=tmp_path, overrides=TINY, progress=False, resume=True)
+
+
+def test_lr_decay_matches_torch_schedule(tmp_path):
+    """lr_factor against PyTorch's constant-then-linear schedule (SequentialLR of ConstantLR and LinearLR)."""
+    torch = pytest.importorskip("torch")
+    from nnzoo.recipes.gan import lr_factor
+    steps, frac = 40, 0.5
+    half = int(frac * steps)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, [
+        torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=half),
+        torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.0, total_iters=steps - half)],
+        milestones=[half])
+    expected = []
+    for _ in range(steps):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    factor = lr_factor(steps, frac)
+    assert [factor(k) for k in range(steps)] == pytest.approx(expected)
+    assert [lr_factor(steps, 1.0)(k) for k in range(steps)] == [1.0] * steps
+    r = run_recipe("pacgan-ring", out_dir=tmp_path, overrides={**TINY, "decay_from": 0.5}, progress=False)
+    assert r["test"]["modes"] >= 0
+    with pytest.raises(ConfigError):
+        recipe_config("gan-ring", {"decay_from": 1.5})
