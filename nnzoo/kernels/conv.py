@@ -98,7 +98,9 @@ def _split(n, macs_per_image):
     NOTE: measured at two threads on the CNN steps (2 cores): OpenBLAS's two-thread GEMMs on these skinny
     shapes scale 1.1-1.4x and Numba's parallel copies hand work to the second core at every pass; the CIFAR
     Net's step ran 7.9 ms with one thread of each and 11.6 ms with two. Each thread doing the whole layer on
-    half the batch keeps both cores busy through the GEMMs and the copies alike."""
+    half the batch keeps both cores busy through the GEMMs and the copies alike. Each half runs chunks of half
+    the usual images, so that the two threads' scratch buffers (one set per thread) together stay the size of
+    one unsplit call's (peak memory, VGG step: +14.5 MB with whole chunks)."""
     return n >= 2 and n * macs_per_image >= _SPLIT_MIN_MACS and threads.available()
 
 
@@ -250,7 +252,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, spec: Spec,
         x = xp.ascontiguousarray(x)
         args = (wm, (kh, kw), spec, row_shift, nb, Hp, out)
         if _split(N, O * OH * OW * Cg * kh * kw):
-            h = N // 2
+            h, args = N // 2, (wm, (kh, kw), spec, row_shift, max(1, nb // 2), Hp, out)  # scratch: see _split
             other = on_windows.fork() if on_windows is not None else None
             threads.pair(lambda: _forward_compiled(x, 0, h, *args, other, ones),
                          lambda: _forward_compiled(x, h, N, *args, on_windows, ones))
@@ -479,7 +481,7 @@ def conv_backward(g: np.ndarray, x: np.ndarray | None, w: np.ndarray, spec: Spec
         g, x = xp.ascontiguousarray(g), xp.ascontiguousarray(x) if need_w else None
         args = (wm, (kh, kw), spec, row_shift, nb, Hp, gx_)
         if _split(N, O * OH * OW * Cg * kh * kw):
-            h = N // 2
+            h, args = N // 2, (wm, (kh, kw), spec, row_shift, max(1, nb // 2), Hp, gx_)  # scratch: see _split
             gw2 = xp.zeros_like(gw) if need_w else None
             threads.pair(lambda: _backward_compiled(g, x, 0, h, *args, gw2),
                          lambda: _backward_compiled(g, x, h, N, *args, gw))
