@@ -67,12 +67,15 @@ def _default_threads():
 
 
 def set_num_threads(int: int) -> None:
-    """Record the intra-op thread count (as ``torch.set_num_threads``). NOTE: NumPy's BLAS fixes its thread pool
-    when it loads (set ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` before starting Python to change it); nnzoo
-    does not resize it at run time, so this only changes what ``get_num_threads`` reports."""
+    """Set the intra-op thread count (as ``torch.set_num_threads``): what ``get_num_threads`` reports and the
+    threads nnzoo's own two-way splits may use (``nnzoo.kernels.threads``: with 1, the convolutions run on the
+    caller's thread only). NOTE: NumPy's BLAS fixes its thread pool when it loads (set ``OMP_NUM_THREADS``/
+    ``OPENBLAS_NUM_THREADS`` before starting Python to change it); nnzoo does not resize it here."""
     if int < 1:
         raise RuntimeError(f"set_num_threads expects a positive integer, got {int}")
     _state["num_threads"] = int
+    from ..kernels import threads
+    threads.set_max_threads(int)
 
 
 def get_num_threads() -> int:

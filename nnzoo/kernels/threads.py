@@ -4,8 +4,11 @@ API (tiny on purpose):
 
 * :func:`pair` ``(fa, fb)``: run ``fa()`` on a helper thread and ``fb()`` on the caller, at the same time,
   and return ``(fa(), fb())``; an exception of either is raised in the caller after both ended.
-* :func:`available` ``()``: True when :func:`pair` would run its halves in parallel (two or more CPUs, the
-  helper idle, not called from inside a pair); when False, :func:`pair` runs them one after the other.
+* :func:`available` ``()``: True when :func:`pair` would run its halves in parallel (two or more threads allowed,
+  the helper idle, not called from inside a pair); when False, :func:`pair` runs them one after the other.
+* :func:`set_max_threads` ``(n)``: the threads the process allows (``nnzoo.set_num_threads`` calls it); until
+  set, the first of ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, ``NUMBA_NUM_THREADS``
+  that is set, else the CPUs this process may run on. One thread: no pair ever runs in parallel.
 * :func:`in_pair` ``()``: True inside either half of a running pair.
 * :func:`split_aware` ``(kernel)``: a parallel compiled kernel (``jit.kernel(parallel=True)``) that calls its
   serial build (``.serial``) inside a pair and its parallel build (``.parallel``)
@@ -41,13 +44,15 @@ Example::
 import os
 import threading
 
-__all__ = ["available", "in_pair", "pair", "restore_blas", "split_aware"]
+__all__ = ["available", "in_pair", "pair", "restore_blas", "set_max_threads", "split_aware"]
 
 _local = threading.local()
 _busy = threading.Lock()  # held while a pair runs: a second caller (another user thread) runs serially
 _worker = None  # the helper thread, started on first use
 _blas_before = None  # OpenBLAS's thread count before the first pair switched it to one
 _blas = None  # (get, set) of NumPy's OpenBLAS thread count through ctypes, or False where not found
+_limit = None  # the threads allowed by set_max_threads (None: from the environment)
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 def _cpus():
@@ -55,6 +60,28 @@ def _cpus():
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def set_max_threads(n):
+    """Allow ``n`` threads (``None``: read the environment again); with ``n == 1`` every :func:`pair` runs its
+    halves one after the other, on the caller's thread."""
+    global _limit
+    if n is not None and int(n) < 1:
+        raise ValueError(f"set_max_threads: n must be an integer >= 1 or None, got {n!r}")
+    _limit = None if n is None else int(n)
+
+
+def _allowed():
+    """Threads this process may use: :func:`set_max_threads`'s, else the first thread variable set, at most the
+    CPUs it may run on (a benchmark or an MPI rank that asks for one thread gets one)."""
+    n = _limit
+    if n is None:
+        for var in _THREAD_VARIABLES:
+            value = os.environ.get(var, "")
+            if value.isdigit() and int(value) > 0:
+                n = int(value)
+                break
+    return _cpus() if n is None else min(n, _cpus())
 
 
 def _blas_threads():
@@ -129,14 +156,14 @@ def in_pair():
 
 def available():
     """True when :func:`pair` would run its two halves in parallel."""
-    return _cpus() >= 2 and not in_pair() and not _busy.locked()
+    return _allowed() >= 2 and not in_pair() and not _busy.locked()
 
 
 def pair(fa, fb):
     """(fa(), fb()), fa on the helper thread and fb on the caller at the same time (OpenBLAS on one thread from
     the first pair on); serially (fa first) when :func:`available` is False."""
     global _worker
-    if _cpus() < 2 or in_pair() or not _busy.acquire(blocking=False):
+    if _allowed() < 2 or in_pair() or not _busy.acquire(blocking=False):
         return fa(), fb()
     try:
         if _worker is None:

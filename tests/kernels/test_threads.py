@@ -11,6 +11,14 @@ from nnzoo.kernels import threads
 two_cpus = pytest.mark.skipif(threads._cpus() < 2, reason="one CPU: pair runs serially")
 
 
+@pytest.fixture(autouse=True)
+def two_threads_allowed():
+    """make test runs with OMP_NUM_THREADS=1 (pairs then run serially): these tests allow two threads."""
+    threads.set_max_threads(2)
+    yield
+    threads.set_max_threads(None)
+
+
 def test_pair_returns_both_results_in_order():
     assert threads.pair(lambda: "a", lambda: "b") == ("a", "b")
     assert not threads.in_pair()
@@ -107,3 +115,26 @@ def test_restore_blas_gives_back_the_thread_count_and_the_next_pair_takes_it_aga
     assert float((a @ a)[0, 0]) == 256.0  # two-thread GEMMs work again (the workers are re-created)
     threads.pair(lambda: None, lambda: None)
     assert blas[0]() == 1
+
+
+@pytest.mark.parametrize("how", ["set_max_threads", "set_num_threads", "environment"])
+def test_one_thread_allowed_runs_both_halves_on_the_caller(how, monkeypatch):
+    import nnzoo
+    threads.set_max_threads(None)
+    for var in threads._THREAD_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    if how == "set_max_threads":
+        threads.set_max_threads(1)
+    elif how == "set_num_threads":
+        monkeypatch.setitem(nnzoo.backends._state, "num_threads", None)
+        nnzoo.set_num_threads(1)
+    else:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    me = threading.get_ident()
+    assert threads.pair(threading.get_ident, threading.get_ident) == (me, me)
+    assert not threads.available()
+
+
+def test_max_threads_rejects_zero():
+    with pytest.raises(ValueError, match="set_max_threads"):
+        threads.set_max_threads(0)
