@@ -149,6 +149,17 @@ def restore_blas():
     _blas_before = None
 
 
+def _after_fork_in_child():
+    """A forked child (DataLoader workers) has no helper thread: start a new one on its first pair."""
+    global _worker, _busy
+    _worker, _busy = None, threading.Lock()
+    _local.inside = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def in_pair():
     """True inside either half of a running :func:`pair` (kernels called there must be serial)."""
     return getattr(_local, "inside", False)

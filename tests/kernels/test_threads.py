@@ -138,3 +138,24 @@ def test_one_thread_allowed_runs_both_halves_on_the_caller(how, monkeypatch):
 def test_max_threads_rejects_zero():
     with pytest.raises(ValueError, match="set_max_threads"):
         threads.set_max_threads(0)
+
+
+@two_cpus
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork")
+def test_a_forked_child_starts_its_own_helper():
+    import os
+    threads.pair(lambda: 1, lambda: 2)            # the parent's helper thread exists now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                  # the child: the parent's helper thread did not survive fork
+        import signal
+        signal.alarm(20)                          # a pair waiting on a dead helper would hang: end the child
+        try:
+            ok = threads.pair(threading.get_ident, lambda: 0)[0] != threading.get_ident()
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    got = os.read(read, 1)
+    os.waitpid(pid, 0)
+    assert got == b"1"
