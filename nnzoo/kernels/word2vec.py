@@ -136,13 +136,14 @@ def _train_shard(syn0, syn1neg, syn1, corpus, starts, s0, s1, keep, cum_table, p
                  sg, hs, negative, window, cbow_mean, alpha0, alpha1, epoch, epochs, r, loss_row, count_row,
                  want_loss, buf, reduced, words, neu1, work, gs):
     """Train sentences ``s0:s1``; returns the generator state. ``loss_row``/``count_row`` (buckets over the
-    shard's progress) collect the loss and the number of examples."""
+    epoch's progress) collect the loss and the number of examples. The learning rate follows the epoch's
+    progress at the shard's sentences (the share of the corpus's words before them), as gensim's per job."""
     dim = syn0.shape[1]
     nb = loss_row.shape[0]
-    total_words = starts[s1] - starts[s0]
+    total_words = starts[starts.shape[0] - 1] - starts[0]
     total = cum_table[cum_table.shape[0] - 1] if negative > 0 else np.uint64(1)
     for s in range(s0, s1):
-        done = starts[s] - starts[s0]
+        done = starts[s] - starts[0]
         frac = done / max(total_words, 1)
         alpha = alpha0 - (alpha0 - alpha1) * (epoch + frac) / epochs
         if alpha < alpha1:
@@ -246,20 +247,22 @@ def _bind():
 @jit.kernel(parallel=True)
 def _train_kernel(syn0, syn1neg, syn1, corpus, starts, bounds, keep, cum_table, points, codes, codelens, sg, hs,
                   negative, window, cbow_mean, alpha0, alpha1, epoch, epochs, seeds, loss_out, count_out, want_loss,
-                  max_len):
-    """One epoch over every shard, the shards in parallel (Hogwild)."""
+                  max_len, workers):
+    """One epoch over every job, ``workers`` Hogwild threads, worker t taking jobs t, t + workers, ..."""
     dim = syn0.shape[1]
-    for t in prange(bounds.shape[0] - 1):
+    jobs = bounds.shape[0] - 1
+    for t in prange(workers):
         buf = np.empty(max_len, np.int64)
         reduced = np.empty(max_len, np.int64)
         words = np.empty(negative + 1, np.int64)
         neu1 = np.empty(dim, syn0.dtype)
         work = np.empty(dim, syn0.dtype)
         gs = np.empty(1, syn0.dtype)
-        seeds[t] = _train_shard(syn0, syn1neg, syn1, corpus, starts, bounds[t], bounds[t + 1], keep, cum_table,
-                                points, codes, codelens, sg, hs, negative, window, cbow_mean, alpha0, alpha1,
-                                epoch, epochs, seeds[t], loss_out[t], count_out[t], want_loss, buf, reduced, words,
-                                neu1, work, gs)
+        for j in range(t, jobs, workers):
+            seeds[j] = _train_shard(syn0, syn1neg, syn1, corpus, starts, bounds[j], bounds[j + 1], keep, cum_table,
+                                    points, codes, codelens, sg, hs, negative, window, cbow_mean, alpha0, alpha1,
+                                    epoch, epochs, seeds[j], loss_out[j], count_out[j], want_loss, buf, reduced,
+                                    words, neu1, work, gs)
 
 
 @jit.kernel()
@@ -352,9 +355,9 @@ def _train_numpy(syn0, syn1neg, syn1, corpus, starts, bounds, keep, cum_table, p
             r = (r * LCG_MUL + LCG_ADD) & LCG_MASK
             return x
         s0, s1 = int(bounds[t]), int(bounds[t + 1])
-        total_words = int(starts[s1] - starts[s0])
+        total_words = int(starts[-1] - starts[0])
         for s in range(s0, s1):
-            frac = int(starts[s] - starts[s0]) / max(total_words, 1)
+            frac = int(starts[s] - starts[0]) / max(total_words, 1)
             alpha = max(alpha0 - (alpha0 - alpha1) * (epoch + frac) / epochs, alpha1)
             bucket = min(int(frac * nb), nb - 1)
             kept = [int(w) for w in corpus[starts[s]:starts[s + 1]] if keep[w] >= 2 ** 32 or keep[w] >= draw()]
@@ -401,7 +404,7 @@ def train_epoch(syn0: np.ndarray, syn1neg: np.ndarray, syn1: np.ndarray, corpus:
                 bounds: np.ndarray, keep: np.ndarray, cum_table: np.ndarray, points: np.ndarray, codes: np.ndarray,
                 codelens: np.ndarray, *, sg: bool, hs: bool, negative: int, window: int, cbow_mean: bool,
                 alpha: float, min_alpha: float, epoch: int, epochs: int, seeds: np.ndarray, buckets: int = 20,
-                compute_loss: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                compute_loss: bool = True, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One epoch of word2vec over a corpus, in place on ``syn0``/``syn1neg``/``syn1``.
 
     Args:
@@ -410,7 +413,7 @@ def train_epoch(syn0: np.ndarray, syn1neg: np.ndarray, syn1: np.ndarray, corpus:
             (unused when ``hs`` is false: any (1, D) array). The three share one float dtype.
         corpus: (N,) int64 word indices of all sentences, end to end (words outside the vocabulary removed).
         starts: (S + 1,) int64 offsets of the sentences in ``corpus``.
-        bounds: (W + 1,) int64 sentence indices cutting the corpus into W shards (Hogwild workers).
+        bounds: (W + 1,) int64 sentence indices cutting the corpus into W jobs (runs of sentences).
         keep: (V,) uint64 subsampling thresholds (``keep_probability * (2**32 - 1)``; ``2**32``: no draw, kept).
         cum_table: (V,) uint64 cumulative unigram^0.75 counts (the noise distribution).
         points, codes: (V, L) int64 Huffman paths (inner-node indices, bits); codelens: (V,) int64 lengths.
@@ -418,9 +421,12 @@ def train_epoch(syn0: np.ndarray, syn1neg: np.ndarray, syn1: np.ndarray, corpus:
         window: the largest window; cbow_mean: CBOW averages (True) or sums the context vectors.
         alpha, min_alpha: the learning rate decays linearly from ``alpha`` to ``min_alpha`` over all epochs.
         epoch, epochs: this epoch (from 0) and the number of epochs.
-        seeds: (W,) uint64 generator states, one per shard, advanced in place.
-        buckets: the loss is summed in this many buckets of each shard's progress.
+        seeds: (W,) uint64 generator states, one per job, advanced in place.
+        buckets: the loss is summed in this many buckets of the epoch's progress.
         compute_loss: sum the loss (costs a log per output row in the compiled path).
+        workers: Hogwild threads (default W: one job each); worker t trains jobs t, t + workers, ... in order,
+            so the workers move through the corpus side by side, as gensim's workers take its 10,000-word jobs
+            in turn. The NumPy reference trains the jobs one after another.
 
     Returns:
         (loss, count): (W, buckets) float64 summed loss and int64 number of training examples.
@@ -434,7 +440,7 @@ def train_epoch(syn0: np.ndarray, syn1neg: np.ndarray, syn1: np.ndarray, corpus:
         _train_kernel(syn0, syn1neg, syn1, corpus, starts, bounds, keep, cum_table, points, codes, codelens,
                       bool(sg), bool(hs), int(negative), int(window), bool(cbow_mean), float(alpha),
                       float(min_alpha), int(epoch), int(epochs), seeds, loss, count, bool(compute_loss),
-                      max(max_len, 1))
+                      max(max_len, 1), max(1, min(W, W if workers is None else int(workers))))
     else:
         _train_numpy(syn0, syn1neg, syn1, corpus, starts, bounds, keep, cum_table, points, codes, codelens, sg, hs,
                      negative, window, cbow_mean, alpha, min_alpha, epoch, epochs, seeds, loss, count)

@@ -14,6 +14,8 @@ TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol
 @pytest.fixture
 def one_thread():
     """Hogwild off: one Numba thread runs the shards one after another, in order, as the reference does."""
+    jit.use(np.zeros(1))
+    K._bind()  # nnzoo's Numba set-up (its thread count) first, so that it does not undo the one thread below
     old = numba.get_num_threads()
     numba.set_num_threads(1)
     yield
@@ -149,3 +151,31 @@ def test_negative_draw_is_gensims_bisect_left(compiled):
         assert words[1] == bisect.bisect_left(cum.tolist(), x) == np.searchsorted(cum, x, side="left"), x
         assert r == (x << 16) * K.LCG_MUL + K.LCG_ADD & K.LCG_MASK
     assert [bisect.bisect_left(cum.tolist(), x) for x in xs[1:3]] == [0, 1]  # the boundary case itself
+
+
+@pytest.mark.parametrize("sg", [0, 1])
+def test_workers_take_the_jobs_in_turn(sg, one_thread):
+    """workers=2 over 4 jobs: worker 0 trains jobs 0, 2 and worker 1 jobs 1, 3 (on one Numba thread: 0, 2, 1, 3),
+    each job at the learning rate of its place in the whole corpus: the NumPy reference job by job in that order."""
+    sentences = _corpus(n_sent=24)
+    v, syn0, syn1neg, syn1 = _tables(sentences, 6, np.float64, 0, 4)
+    corpus, starts = encode(sentences, v)
+    bounds = shard_bounds(starts, 4)
+    seeds = np.arange(1, 5, dtype=np.uint64) * np.uint64(777)
+    kw = dict(sg=bool(sg), hs=False, negative=4, window=3, cbow_mean=True, alpha=0.05, min_alpha=0.001, epoch=1,
+              epochs=3, buckets=4)
+    ref = [syn0.copy(), syn1neg.copy(), syn1.copy()]
+    ref_seeds = seeds.copy()
+    with jit.mode("numpy"):
+        for j in (0, 2, 1, 3):
+            s = ref_seeds[j:j + 1]
+            K.train_epoch(*ref, corpus, starts, bounds[j:j + 2], v.keep, v.cum_table, v.points, v.codes, v.codelens,
+                          seeds=s, **kw)
+            ref_seeds[j] = s[0]
+    with jit.mode("compiled"):
+        K.train_epoch(syn0, syn1neg, syn1, corpus, starts, bounds, v.keep, v.cum_table, v.points, v.codes,
+                      v.codelens, seeds=seeds, workers=2, **kw)
+    for x, y in zip((syn0, syn1neg, syn1), ref):
+        np.testing.assert_allclose(x, y, **TOL[np.float64])
+    np.testing.assert_array_equal(seeds, ref_seeds)
+    assert not np.allclose(syn0, _tables(sentences, 6, np.float64, 0, 4)[1])   # it trained
