@@ -486,6 +486,14 @@ def _split(g):
     g.bind([_slice(g, g.arg(0), int(dim), int(a), int(b)) for a, b in zip(bounds[:-1], ends)])
 
 
+@converts(attention._PackedSplit)
+def _packed_split(g):
+    """q, k, v: the three equal blocks of the packed projection's last axis (its width, 3E, is static)."""
+    rank, e = _rank(g, 0), int(g.shape(g.event.args[0])[-1]) // 3
+    x = g.arg(0)
+    g.bind([_slice(g, x, rank - 1, 0, e), _slice(g, x, rank - 1, e, 2 * e), _slice(g, x, rank - 1, 2 * e, INT64_MAX)])
+
+
 @converts(shape.Unbind)
 def _unbind(g):
     x, dim = g.arg(0), int(g.event.args[1])
