@@ -108,24 +108,41 @@ def sum_rows(a):
 
 _BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _cblas = None  # (sgemm, dgemm) of NumPy's own OpenBLAS once looked up; False when not found
+_openblas = None  # NumPy's bundled OpenBLAS as a ctypes library once looked up; False when not found
+
+
+def numpy_openblas():
+    """The OpenBLAS that NumPy's wheel bundles (scipy-openblas, 64-bit integers) as a ``ctypes.CDLL`` (the library
+    NumPy already loaded, so the same threads and state), or None (another BLAS, another build, another
+    platform: callers then do without it)."""
+    global _openblas
+    if _openblas is None:
+        _openblas = False
+        try:
+            import ctypes
+            import glob
+            import os
+            here = os.path.dirname(np.__file__)  # host: the folder of NumPy's wheel, where its OpenBLAS is bundled
+            libs = glob.glob(os.path.join(here, os.pardir, "numpy.libs", "libscipy_openblas64_*"))
+            if len(libs) == 1:
+                _openblas = ctypes.CDLL(libs[0])
+        except (OSError, ImportError):
+            _openblas = False
+    return _openblas or None
 
 
 def _find_cblas():
-    """cblas_sgemm and cblas_dgemm of the OpenBLAS that NumPy's wheel bundles (scipy-openblas, 64-bit integers),
-    through ctypes, or False (another BLAS, another build, a platform without it: callers then use NumPy)."""
+    """cblas_sgemm and cblas_dgemm of :func:`numpy_openblas` through ctypes, or False (not found: callers then
+    use NumPy)."""
     global _cblas
     if _cblas is not None:
         return _cblas
     _cblas = False
+    lib = numpy_openblas()
+    if lib is None:
+        return _cblas
     try:
         import ctypes
-        import glob
-        import os
-        here = os.path.dirname(np.__file__)  # host: the folder of NumPy's wheel, where its OpenBLAS is bundled
-        libs = glob.glob(os.path.join(here, os.pardir, "numpy.libs", "libscipy_openblas64_*"))
-        if len(libs) != 1:
-            return _cblas
-        lib = ctypes.CDLL(libs[0])
         i64, ptr, enum = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
         found = []
         for name, real in (("scipy_cblas_sgemm64_", ctypes.c_float), ("scipy_cblas_dgemm64_", ctypes.c_double)):
@@ -134,7 +151,7 @@ def _find_cblas():
             f.argtypes = [enum, enum, enum, i64, i64, i64, real, ptr, i64, ptr, i64, real, ptr, i64]
             found.append(f)
         _cblas = tuple(found)
-    except (OSError, AttributeError, ImportError):
+    except AttributeError:
         _cblas = False
     return _cblas
 

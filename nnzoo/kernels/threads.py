@@ -44,6 +44,8 @@ Example::
 import os
 import threading
 
+from .linalg import numpy_openblas
+
 __all__ = ["available", "in_pair", "pair", "restore_blas", "set_max_threads", "split_aware"]
 
 _local = threading.local()
@@ -85,26 +87,22 @@ def _allowed():
 
 
 def _blas_threads():
-    """(get, set) for NumPy's bundled OpenBLAS (scipy-openblas) thread count, or False."""
+    """(get, set, shut down) for the thread count of NumPy's bundled OpenBLAS (``linalg.numpy_openblas``), or
+    False."""
     global _blas
     if _blas is None:
         _blas = False
-        try:
-            import ctypes
-            import glob
-
-            import numpy as np
-            here = os.path.dirname(np.__file__)  # host: the folder of NumPy's wheel, where its OpenBLAS is bundled
-            libs = glob.glob(os.path.join(here, os.pardir, "numpy.libs", "libscipy_openblas64_*"))
-            if len(libs) == 1:
-                lib = ctypes.CDLL(libs[0])
+        lib = numpy_openblas()
+        if lib is not None:
+            try:
+                import ctypes
                 get, put = lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
                 get.restype, put.restype, put.argtypes = ctypes.c_int, None, [ctypes.c_int]
                 stop = lib.blas_thread_shutdown_
                 stop.restype = ctypes.c_int
                 _blas = (get, put, stop)
-        except (OSError, AttributeError, ImportError):
-            _blas = False
+            except AttributeError:
+                _blas = False
     return _blas
 
 
