@@ -13,7 +13,6 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad as _no_grad
 from ..autograd.grad_mode import state as _grad_state
 from ..backend import quiet, xp
-from ..kernels.linalg import reduce_to
 from ..kernels.power import scalar_pow
 from ..tensor import Tensor
 from .reduce import sum_to
@@ -73,16 +72,6 @@ def _no_bool_sub(a, b):
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-def _sum_to(grad, shape):
-    """sum_to(grad, shape); in a first-order backward (grad mode off) the sum by BLAS where
-    :func:`nnzoo.kernels.linalg.reduce_to` applies (measured there)."""
-    if not _grad_state.enabled and grad._data.shape != shape:
-        out = reduce_to(grad._data, shape)
-        if out is not None:
-            return Tensor._make(out)
-    return sum_to(grad, shape)
-
-
 class Add(Op):
     """out = a + b.  d/da = 1, d/db = 1: each side gets grad, broadcast back with sum_to."""
 
@@ -95,7 +84,7 @@ class Add(Op):
     def backward(ctx, grad):
         sa, sb = ctx.shapes
         need_a, need_b = ctx.needs_input_grad
-        return _sum_to(grad, sa) if need_a else None, _sum_to(grad, sb) if need_b else None
+        return sum_to(grad, sa) if need_a else None, sum_to(grad, sb) if need_b else None
 
 
 class Sub(Op):
@@ -109,8 +98,8 @@ class Sub(Op):
     @staticmethod
     def backward(ctx, grad):
         sa, sb = ctx.shapes
-        gb = -_sum_to(grad, sb) if ctx.needs_input_grad[1] else None
-        return _sum_to(grad, sa) if ctx.needs_input_grad[0] else None, gb
+        gb = -sum_to(grad, sb) if ctx.needs_input_grad[1] else None
+        return sum_to(grad, sa) if ctx.needs_input_grad[0] else None, gb
 
 
 class Mul(Op):
@@ -124,8 +113,8 @@ class Mul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = _sum_to(grad * b, a._data.shape) if ctx.needs_input_grad[0] else None
-        gb = _sum_to(grad * a, b._data.shape) if ctx.needs_input_grad[1] else None
+        ga = sum_to(grad * b, a._data.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(grad * a, b._data.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -144,8 +133,8 @@ class Div(Op):
         # NOTE: db = -g ((a / b) / b), in PyTorch's order: a / b^2 underflows b^2 to 0 for a subnormal b
         # (0 / 0 = nan at a = 0 where PyTorch has 0), and (g / b) (a / b) overflows g / b to inf (inf * 0)
         a, b = ctx.saved_tensors
-        ga = _sum_to(grad / b, a._data.shape) if ctx.needs_input_grad[0] else None
-        gb = _sum_to(-grad * (a / b / b), b._data.shape) if ctx.needs_input_grad[1] else None
+        ga = sum_to(grad / b, a._data.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(-grad * (a / b / b), b._data.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

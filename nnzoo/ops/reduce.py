@@ -22,6 +22,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import state
 from ..backend import xp
 from ..kernels import softmax as _K
+from ..kernels.linalg import reduce_to
 from ..tensor import Tensor, _wrap_dim
 
 _make = Tensor._make
@@ -36,10 +37,16 @@ min_result = namedtuple("min", ["values", "indices"])
 
 
 def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Sum ``grad`` down to ``shape`` (undoing a broadcast): every binary op's backward calls this."""
+    """Sum ``grad`` down to ``shape`` (undoing a broadcast): every binary op's backward calls this. In a
+    first-order backward (grad mode off) the sum runs by BLAS where :func:`nnzoo.kernels.linalg.reduce_to`
+    applies (measured there)."""
     gshape = grad._data.shape
     if gshape == shape:
         return grad
+    if not state.enabled:
+        out = reduce_to(grad._data, shape)
+        if out is not None:
+            return Tensor._make(out)
     lead = len(gshape) - len(shape)
     kept = tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
     if not kept:  # only leading dims were added (a bias): one sum, no reshape
